@@ -1,0 +1,125 @@
+#include "app/app.hpp"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "app/landing.hpp"
+#include "metrics/collector.hpp"
+#include "metrics/self_metrics.hpp"
+#include "refresh/refresher.hpp"
+#include "sim/clock.hpp"
+#include "sim/demo.hpp"
+#include "sim/fleet.hpp"
+#include "sim/server.hpp"
+#include "tigo/client.hpp"
+#include "util/log.hpp"
+#include "util/signals.hpp"
+#include "web/server.hpp"
+
+namespace app {
+namespace {
+
+std::string compiler_name() {
+#if defined(__clang__)
+  return "clang " __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc " __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace
+
+int run(const config::Config& cfg) {
+  util::log::configure(cfg.log_level, cfg.log_format);
+  const std::string version = TIGO_VERSION;
+  util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
+
+  // --demo: the simulator runs in this process on a loopback port; everything else is as usual.
+  std::unique_ptr<sim::Fleet> demo_fleet;
+  std::unique_ptr<sim::Clock> demo_clock;
+  std::unique_ptr<sim::Server> demo_server;
+  tigo::ClientOptions client_options;
+  client_options.base_url = cfg.api_url;
+  client_options.credentials = {cfg.username, cfg.password, cfg.token};
+  client_options.timeout = cfg.timeout;
+  client_options.ca_file = cfg.ca_file;
+  if (cfg.demo) {
+    demo_fleet = std::make_unique<sim::Fleet>(sim::demo_fleet_options());
+    demo_clock = std::make_unique<sim::Clock>();
+    sim::ServerOptions sim_options;
+    sim_options.host = "127.0.0.1";
+    sim_options.port = 0;
+    sim_options.rate_limit = 1000;
+    demo_server = std::make_unique<sim::Server>(*demo_fleet, *demo_clock, sim_options);
+    if (auto bound = demo_server->bind(); !bound) {
+      util::log::error("cannot start the demo simulator", {{"err", bound.error().message}});
+      return 1;
+    }
+    demo_server->start();
+    client_options.base_url = demo_server->base_url();
+    client_options.credentials = {"demo", "demo", ""};
+    util::log::info("demo simulator running", {{"api_url", client_options.base_url},
+                                               {"systems", std::to_string(demo_fleet->size())}});
+  }
+
+  metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
+  client_options.observer = &self;
+  auto client = tigo::Client::create(client_options);
+  if (!client) {
+    util::log::error("bad API configuration", {{"err", client.error().message}});
+    return 2;
+  }
+
+  // The fleet's families are rendered once per snapshot; scrapes copy the cached text.
+  std::atomic<std::shared_ptr<const std::string>> fleet_text{std::make_shared<const std::string>()};
+  refresh::RefresherOptions refresh_options;
+  refresh_options.layout_interval = cfg.layout_interval;
+  refresh_options.summary_interval = cfg.summary_interval;
+  refresh_options.max_staleness = cfg.max_staleness;
+  refresh_options.only_systems = cfg.systems;
+  refresh::Refresher refresher(std::move(*client), refresh_options,
+                               [&fleet_text](const std::shared_ptr<const refresh::Snapshot>& snap) {
+                                 auto text = std::make_shared<std::string>();
+                                 metrics::render_fleet(*snap, *text);
+                                 fleet_text.store(std::move(text));
+                               });
+
+  web::Handlers handlers;
+  handlers.metrics = [&] { return *fleet_text.load() + self.render(); };
+  handlers.ready = [&] { return refresher.snapshot()->ready; };
+  handlers.landing_html = [&] {
+    return landing_html(*refresher.snapshot(), cfg.telemetry_path,
+                        "tigo_exporter " + version + " (revision " TIGO_REVISION ")");
+  };
+  auto listen = util::parse_listen_address(cfg.listen_address);
+  if (!listen) {
+    util::log::error("bad --web.listen-address", {{"err", listen.error().message}});
+    return 2;
+  }
+  web::Server server({*listen, cfg.telemetry_path}, handlers);
+  auto port = server.bind();
+  if (!port) {
+    util::log::error("cannot serve", {{"err", port.error().message}});
+    return 1;
+  }
+  const std::string shown_host = listen->host == "0.0.0.0" ? "localhost" : listen->host;
+  util::log::info("listening", {{"address", listen->host + ":" + std::to_string(*port)},
+                                {"url", "http://" + shown_host + ":" + std::to_string(*port) +
+                                            cfg.telemetry_path}});
+
+  refresher.start();
+  std::thread http_thread([&server] { server.run(); });
+  const int sig = util::wait_for_termination_signal();
+  util::log::info("shutting down", {{"signal", std::to_string(sig)}});
+  server.stop();
+  http_thread.join();
+  refresher.stop();
+  if (demo_server) demo_server->stop();
+  return 0;
+}
+
+}  // namespace app

@@ -1,0 +1,64 @@
+#include "app/landing.hpp"
+
+#include "util/time.hpp"
+
+namespace app {
+namespace {
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string state_cell(const refresh::DatasetState& st) {
+  std::string cell = st.success ? "ok" : (st.last_success ? "failing" : "pending");
+  if (st.last_success) cell += ", last success " + util::format_iso8601_utc(*st.last_success);
+  if (!st.last_error.empty()) cell += ": " + st.last_error;
+  return html_escape(cell);
+}
+
+}  // namespace
+
+std::string landing_html(const refresh::Snapshot& snap, const std::string& telemetry_path,
+                         const std::string& version) {
+  std::string out =
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tigo Exporter</title></head>"
+      "<body><h1>Tigo Exporter</h1><p>" +
+      html_escape(version) + "</p><ul><li><a href=\"" + html_escape(telemetry_path) +
+      "\">Metrics</a></li><li><a href=\"/-/healthy\">Health</a></li>"
+      "<li><a href=\"/-/ready\">Readiness</a></li></ul>";
+  out += "<p>Snapshot " + std::to_string(snap.generation) + ", built " +
+         (snap.generation ? util::format_iso8601_utc(snap.built_at) : std::string("never")) + ", " +
+         (snap.ready ? "ready" : "not ready yet") + ".</p>";
+  out += "<table border=\"1\"><tr><th>system</th><th>name</th><th>system</th><th>summary</th></tr>";
+  for (const auto& e : snap.systems) {
+    out += "<tr><td>" + std::to_string(e.system.system_id) + "</td><td>" +
+           html_escape(e.system.name) + "</td><td>" + state_cell(e.system_state) + "</td><td>" +
+           state_cell(e.summary_state) + "</td></tr>";
+  }
+  out += "</table></body></html>\n";
+  return out;
+}
+
+}  // namespace app

@@ -1,0 +1,155 @@
+#include "config/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "tigo/client.hpp"
+#include "util/duration.hpp"
+
+namespace config {
+namespace {
+
+// CLI11 validator for our duration syntax, so a bad value names its flag.
+struct DurationValidator : CLI::Validator {
+  DurationValidator() {
+    name_ = "DURATION";
+    func_ = [](const std::string& s) -> std::string {
+      return util::parse_duration(s) ? "" : "bad duration \"" + s + "\" (e.g. 30s, 5m, 1h30m)";
+    };
+  }
+};
+
+bool read_secret_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return true;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+ParseOutcome fail(std::string message) {
+  return ParseOutcome{std::nullopt, 2, "tigo_exporter: " + std::move(message)};
+}
+
+}  // namespace
+
+ParseOutcome parse(int argc, const char* const* argv, const std::string& version_line) {
+  Config c;
+  CLI::App app{"Prometheus exporter for solar plants monitored by the Tigo Energy cloud (API v3).",
+               "tigo_exporter"};
+  app.option_defaults()->always_capture_default();
+  app.set_version_flag("--version", version_line);
+  const DurationValidator duration;
+
+  std::string password_file, token_file, systems_csv, log_level = "info", log_format = "logfmt";
+  std::string timeout = "30s", summary_interval = "300s", layout_interval = "6h",
+              max_staleness = "1h";
+
+  app.add_option("--web.listen-address", c.listen_address, "Address to serve metrics on")
+      ->envname("TIGO_LISTEN_ADDRESS");
+  app.add_option("--web.telemetry-path", c.telemetry_path, "Path of the metrics endpoint");
+  app.add_option("--tigo.api-url", c.api_url, "Tigo API v3 base URL")->envname("TIGO_API_URL");
+  app.add_option("--tigo.username", c.username, "Tigo account login")->envname("TIGO_USERNAME");
+  app.add_option("--tigo.password-file", password_file,
+                 "File holding the password (TIGO_PASSWORD env also accepted)")
+      ->envname("TIGO_PASSWORD_FILE");
+  app.add_option("--tigo.token-file", token_file,
+                 "File holding a pre-issued bearer token instead of username/password")
+      ->envname("TIGO_TOKEN_FILE");
+  app.add_option("--tigo.ca-file", c.ca_file, "Extra CA bundle for the API's TLS");
+  app.add_flag("--tigo.insecure-http", c.insecure_http,
+               "Allow an http:// API URL on a non-loopback host");
+  app.add_option("--tigo.timeout", timeout, "Timeout per request")->check(duration);
+  app.add_option("--tigo.systems", systems_csv, "Comma list of system ids to export (default all)")
+      ->envname("TIGO_SYSTEMS");
+  app.add_option("--refresh.summary-interval", summary_interval, "Interval of data/summary")
+      ->check(duration);
+  app.add_option("--refresh.layout-interval", layout_interval,
+                 "Interval of the systems list and hierarchy")
+      ->check(duration);
+  app.add_option("--refresh.max-staleness", max_staleness,
+                 "After this without success a dataset's series are dropped")
+      ->check(duration);
+  app.add_option("--log.level", log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--log.format", log_format, "logfmt or json")
+      ->check(CLI::IsMember({"logfmt", "json"}));
+  app.add_flag("--demo", c.demo,
+               "Start the embedded simulator on a loopback port and export its demo fleet");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return ParseOutcome{std::nullopt, 0, app.help()};
+  } catch (const CLI::CallForAllHelp&) {
+    return ParseOutcome{std::nullopt, 0, app.help()};
+  } catch (const CLI::CallForVersion&) {
+    return ParseOutcome{std::nullopt, 0, version_line + "\n"};
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what());
+  }
+
+  c.timeout = *util::parse_duration(timeout);
+  c.summary_interval = *util::parse_duration(summary_interval);
+  c.layout_interval = *util::parse_duration(layout_interval);
+  c.max_staleness = *util::parse_duration(max_staleness);
+  if (c.timeout.count() <= 0) return fail("--tigo.timeout must be positive");
+  if (c.summary_interval.count() <= 0 || c.layout_interval.count() <= 0)
+    return fail("--refresh.* intervals must be positive");
+  util::log::parse_level(log_level, c.log_level);
+  util::log::parse_format(log_format, c.log_format);
+  if (c.telemetry_path.empty() || c.telemetry_path.front() != '/' || c.telemetry_path == "/")
+    return fail("--web.telemetry-path must start with / and not be /");
+
+  for (std::string_view rest = systems_csv; !rest.empty();) {
+    const auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    std::int64_t id = 0;
+    auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+    if (ec != std::errc{} || ptr != item.data() + item.size() || id <= 0)
+      return fail("--tigo.systems: \"" + std::string(item) + "\" is not a system id");
+    c.systems.push_back(id);
+  }
+
+  if (c.demo) return ParseOutcome{std::move(c), 0, {}};
+
+  auto base = tigo::parse_base_url(c.api_url);
+  if (!base) return fail("--tigo.api-url: " + base.error().message);
+  if (!base->https && !c.insecure_http && !is_loopback_host(base->host))
+    return fail(
+        "--tigo.api-url: http:// is allowed only for loopback hosts or with "
+        "--tigo.insecure-http");
+
+  if (!token_file.empty()) {
+    if (!read_secret_file(token_file, c.token) || c.token.empty())
+      return fail("--tigo.token-file: cannot read a token from " + token_file);
+    return ParseOutcome{std::move(c), 0, {}};
+  }
+  if (!password_file.empty()) {
+    if (!read_secret_file(password_file, c.password))
+      return fail("--tigo.password-file: cannot read " + password_file);
+  } else if (const char* env = std::getenv("TIGO_PASSWORD")) {
+    c.password = env;
+  }
+  if (c.username.empty() || c.password.empty()) {
+    return fail(
+        "missing credential: give --tigo.username and --tigo.password-file (or TIGO_PASSWORD), "
+        "or --tigo.token-file, or run with --demo");
+  }
+  return ParseOutcome{std::move(c), 0, {}};
+}
+
+}  // namespace config

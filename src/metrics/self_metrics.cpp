@@ -1,0 +1,78 @@
+#include "metrics/self_metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace metrics {
+namespace {
+
+prometheus::Gauge& single_gauge(prometheus::Registry& r, const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
+}  // namespace
+
+SelfMetrics::SelfMetrics(const BuildInfo& build)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("tigo_api_requests_total")
+                    .Help("Calls made to the Tigo API by endpoint and HTTP status (error: "
+                          "transport failure).")
+                    .Register(*registry_)),
+      durations_(prometheus::BuildHistogram()
+                     .Name("tigo_api_request_duration_seconds")
+                     .Help("Duration of calls to the Tigo API by endpoint.")
+                     .Register(*registry_)),
+      logins_(prometheus::BuildCounter()
+                  .Name("tigo_api_logins_total")
+                  .Help("Logins to the Tigo API (users/login) by result.")
+                  .Register(*registry_)),
+      token_expiry_(
+          single_gauge(*registry_, "tigo_api_token_expiry_timestamp_seconds",
+                       "Expiry of the current API token, Unix time (users/login expires).")),
+      limit_(single_gauge(*registry_, "tigo_api_rate_limit_limit",
+                          "Requests allowed per rate-limit window, last X-Rate-Limit-Limit seen.")),
+      remaining_(single_gauge(*registry_, "tigo_api_rate_limit_remaining",
+                              "Requests left in the window, last X-Rate-Limit-Remaining seen.")),
+      reset_(single_gauge(
+          *registry_, "tigo_api_rate_limit_reset_seconds",
+          "Seconds until the rate-limit window resets, last X-Rate-Limit-Reset seen.")) {
+  prometheus::BuildGauge()
+      .Name("tigo_exporter_build_info")
+      .Help("Version, revision and compiler of this exporter, value 1.")
+      .Register(*registry_)
+      .Add({{"version", build.version}, {"revision", build.revision}, {"compiler", build.compiler}})
+      .Set(1);
+  logins_.Add({{"result", "success"}});
+  logins_.Add({{"result", "failure"}});
+}
+
+void SelfMetrics::on_call(std::string_view endpoint, std::string_view code, double seconds) {
+  requests_.Add({{"endpoint", std::string(endpoint)}, {"code", std::string(code)}}).Increment();
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.05, 0.1, 0.25, 0.5, 1,
+                                                                   2.5,  5,   10,   30};
+  durations_.Add({{"endpoint", std::string(endpoint)}}, kBuckets).Observe(seconds);
+}
+
+void SelfMetrics::on_login(bool success, std::optional<tigo::Timestamp> expires) {
+  logins_.Add({{"result", success ? "success" : "failure"}}).Increment();
+  if (success && expires)
+    token_expiry_.Set(static_cast<double>(expires->time_since_epoch().count()));
+}
+
+void SelfMetrics::on_rate_limit(std::optional<double> limit, std::optional<double> remaining,
+                                std::optional<double> reset_seconds) {
+  if (limit) limit_.Set(*limit);
+  if (remaining) remaining_.Set(*remaining);
+  if (reset_seconds) reset_.Set(*reset_seconds);
+}
+
+std::string SelfMetrics::render() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+}  // namespace metrics

@@ -1,0 +1,62 @@
+// The simulated fleet: every system and panel derived lazily from the seed, so a fleet of any size
+// starts at once and answers identically for the same seed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/pv_model.hpp"
+#include "sim/solar.hpp"
+
+namespace sim {
+
+struct FleetOptions {
+  std::uint64_t seed = 1;
+  int systems = 3;
+  int panels_per_system = 24;
+};
+
+struct SystemSpec {
+  std::int64_t system_id = 0;
+  std::size_t index = 0;
+  std::uint64_t seed = 0;  // drives clouds and panel spread of this system
+  std::string name;
+  std::string external_id;
+  std::string street, city, state, zip, country, country_code;
+  std::string timezone;  // IANA
+  double latitude = 0, longitude = 0;
+  solar::Plane plane{};
+  int panels = 0;
+  double panel_rated_w = 0;  // every panel of a system is the same model
+  double panel_vmp_v = 0;
+  std::chrono::sys_days turn_on{};
+  std::chrono::sys_seconds created{};
+};
+
+class Fleet {
+ public:
+  explicit Fleet(FleetOptions options);
+
+  std::size_t size() const { return static_cast<std::size_t>(options_.systems); }
+  const FleetOptions& options() const { return options_; }
+  // The system at position `index` (0-based), built from the seed on each call.
+  SystemSpec system(std::size_t index) const;
+  std::optional<std::size_t> index_of(std::int64_t system_id) const;
+  pv::PanelSpec panel(const SystemSpec& system, int panel_index) const;
+  // Sum of rated_w x efficiency_factor over the system's panels: the system's power is this times
+  // the power of a 1 W reference panel, because the panel model is linear in both.
+  double effective_rating_w(const SystemSpec& system) const;
+
+ private:
+  FleetOptions options_;
+};
+
+// SplitMix64: the one mixing function behind every generated value.
+std::uint64_t mix(std::uint64_t x);
+// A uniform double in [0, 1) from a hash.
+double unit(std::uint64_t h);
+
+}  // namespace sim

@@ -1,0 +1,107 @@
+// tigo_sim: a fake Tigo API v3 with a physical solar fleet (see SIMULATOR.md).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "sim/clock.hpp"
+#include "sim/fleet.hpp"
+#include "sim/server.hpp"
+#include "util/duration.hpp"
+#include "util/listen_address.hpp"
+#include "util/signals.hpp"
+#include "util/time.hpp"
+
+namespace {
+
+struct DurationCheck : CLI::Validator {
+  DurationCheck() {
+    name_ = "DURATION";
+    func_ = [](const std::string& s) -> std::string {
+      return util::parse_duration(s) ? "" : "bad duration \"" + s + "\"";
+    };
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  util::block_termination_signals();
+  CLI::App app{"tigo_sim: a fake Tigo API v3 serving a simulated solar fleet.", "tigo_sim"};
+  app.option_defaults()->always_capture_default();
+  app.set_version_flag("--version", "tigo_sim " TIGO_VERSION " (revision " TIGO_REVISION ")");
+  std::string listen = "127.0.0.1:8080", time_text, users = "demo:demo", rate_window = "1m",
+              token_ttl = "24h";
+  sim::FleetOptions fleet_options;
+  double speed = 1.0;
+  int rate_limit = 100;
+  const DurationCheck duration;
+  app.add_option("--listen", listen, "Address to serve on (port 0 picks a free one)");
+  app.add_option("--systems", fleet_options.systems, "Systems in the fleet")
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--panels-per-system", fleet_options.panels_per_system, "Panels per system")
+      ->check(CLI::Range(1, 10'000));
+  app.add_option("--seed", fleet_options.seed, "Everything generated derives from it");
+  app.add_option("--time", time_text,
+                 "Simulated start time, ISO 8601 (default now); fixed unless --speed is given");
+  auto* speed_opt = app.add_option("--speed", speed, "Run simulated time N times faster")
+                        ->check(CLI::PositiveNumber);
+  app.add_option("--rate-limit", rate_limit, "Requests per window per account")
+      ->check(CLI::Range(1, 1'000'000'000));
+  app.add_option("--rate-window", rate_window, "Rate-limit window")->check(duration);
+  app.add_option("--token-ttl", token_ttl, "Lifetime of a login token")->check(duration);
+  app.add_option("--users", users, "Accounts: user:password[:basic],... (basic: no premium)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "tigo_sim: %s\n", e.what());
+    return 2;
+  }
+
+  std::optional<std::chrono::sys_seconds> start;
+  if (!time_text.empty()) {
+    start = util::parse_iso8601(time_text);
+    if (!start) {
+      std::fprintf(stderr, "tigo_sim: --time: \"%s\" is not an ISO 8601 time\n", time_text.c_str());
+      return 2;
+    }
+  }
+  // A given --time stands still unless --speed says otherwise.
+  const double effective_speed = start && speed_opt->count() == 0 ? 0.0 : speed;
+  auto accounts = sim::parse_accounts(users);
+  if (!accounts) {
+    std::fprintf(stderr, "tigo_sim: %s\n", accounts.error().message.c_str());
+    return 2;
+  }
+  auto address = util::parse_listen_address(listen);
+  if (!address) {
+    std::fprintf(stderr, "tigo_sim: --listen: %s\n", address.error().message.c_str());
+    return 2;
+  }
+
+  sim::ServerOptions options;
+  options.host = address->host;
+  options.port = address->port;
+  options.accounts = std::move(*accounts);
+  options.rate_limit = rate_limit;
+  options.rate_window =
+      std::chrono::duration_cast<std::chrono::seconds>(*util::parse_duration(rate_window));
+  options.token_ttl =
+      std::chrono::duration_cast<std::chrono::seconds>(*util::parse_duration(token_ttl));
+  if (options.rate_window.count() < 1) options.rate_window = std::chrono::seconds{1};
+
+  const sim::Fleet fleet(fleet_options);
+  const sim::Clock clock(start, effective_speed);
+  sim::Server server(fleet, clock, options);
+  if (auto bound = server.bind(); !bound) {
+    std::fprintf(stderr, "tigo_sim: %s\n", bound.error().message.c_str());
+    return 1;
+  }
+  server.start();
+  std::printf("listening on %s\n", server.base_url().c_str());
+  std::fflush(stdout);
+  util::wait_for_termination_signal();
+  server.stop();
+  return 0;
+}

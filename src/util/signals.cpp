@@ -1,0 +1,33 @@
+#include "util/signals.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+namespace util {
+namespace {
+
+sigset_t termination_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+}  // namespace
+
+void block_termination_signals() {
+  const sigset_t set = termination_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a scraper hanging up must not kill us
+}
+
+int wait_for_termination_signal() {
+  const sigset_t set = termination_set();
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
+}
+
+}  // namespace util

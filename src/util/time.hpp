@@ -1,0 +1,22 @@
+// ISO 8601 timestamps as Tigo writes them, and site-local wall time in IANA zones.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace util {
+
+// "2026-03-31T19:28:00.000-07:00", "2014-05-16T20:50:45+00:00", "...Z", or a date "2017-01-01"
+// (taken as midnight UTC). Fractions are dropped.
+std::optional<std::chrono::sys_seconds> parse_iso8601(std::string_view text);
+
+// "2026-03-31T19:28:00Z"
+std::string format_iso8601_utc(std::chrono::sys_seconds t);
+
+// The wall time of `t` in IANA zone `tz` with its offset, "2026-03-31T19:28:00-07:00".
+// Empty if the zone is unknown.
+std::string format_iso8601_in_zone(std::chrono::sys_seconds t, std::string_view tz);
+
+}  // namespace util

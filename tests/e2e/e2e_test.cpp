@@ -1,0 +1,188 @@
+// End to end: tigo_sim -> tigo_exporter -> a real Prometheus, all as processes on loopback.
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <thread>
+
+#include "support/process.hpp"
+#include "tigo/json_parse.hpp"
+
+using namespace std::chrono_literals;
+using testing::Process;
+using testing::TempDir;
+
+namespace {
+
+constexpr const char* kPrometheus = "/usr/bin/prometheus";
+
+std::string host_of(const std::string& url) { return url.substr(0, url.find("/api/v3/")); }
+
+// Prometheus instant query -> {system_id: value}.
+std::map<std::string, double> query(httplib::Client& prom, const std::string& expr) {
+  std::map<std::string, double> out;
+  auto res = prom.Get("/api/v1/query", httplib::Params{{"query", expr}}, httplib::Headers{});
+  if (!res || res->status != 200) return out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(res->body).get(doc)) return out;
+  simdjson::dom::array results;
+  if (doc["data"]["result"].get_array().get(results)) return out;
+  for (auto r : results) {
+    std::string_view id, value;
+    if (r["metric"]["system_id"].get_string().get(id)) id = "";
+    if (r["value"].at(1).get_string().get(value)) continue;
+    out[std::string(id)] = std::stod(std::string(value));
+  }
+  return out;
+}
+
+struct SimClient {
+  httplib::Client http;
+  std::string token;
+  explicit SimClient(const std::string& base) : http(host_of(base)) {
+    http.set_connection_timeout(5);
+    auto res =
+        http.Get("/api/v3/users/login",
+                 httplib::Headers{httplib::make_basic_authentication_header("demo", "demo")});
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    token = tigo::parse_login(res->body)->token;
+  }
+  double power(const std::string& id) {
+    auto res = http.Get("/api/v3/data/summary?system_id=" + id,
+                        httplib::Headers{{"Authorization", "Bearer " + token}});
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    auto s = tigo::parse_summary(res->body);
+    REQUIRE(s.ok());
+    REQUIRE(s->last_power_w.has_value());
+    return *s->last_power_w;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Prometheus scrapes the exporter and sees the simulator's power for every system") {
+  REQUIRE(access(kPrometheus, X_OK) == 0);  // installed by scripts/setup.sh
+  TempDir dir;
+  Process sim({TIGO_SIM_BIN, "--listen", "127.0.0.1:0", "--systems", "4", "--seed", "3"},
+              dir.path() + "/sim.log");
+  const auto api = sim.wait_for_log(std::regex("listening on (http://\\S+)"), 10s);
+  REQUIRE(api.has_value());
+
+  const auto password = dir.file("password", "demo\n");
+  Process exporter(
+      {TIGO_EXPORTER_BIN, "--tigo.api-url", *api, "--tigo.username", "demo", "--tigo.password-file",
+       password, "--web.listen-address", "127.0.0.1:0", "--refresh.summary-interval", "2s"},
+      dir.path() + "/exporter.log");
+  const auto address = exporter.wait_for_log(std::regex("msg=listening address=(\\S+)"), 10s);
+  INFO(exporter.log());
+  REQUIRE(address.has_value());
+
+  httplib::Client exp("http://" + *address);
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    auto r = exp.Get("/-/ready");
+    ready = r && r->status == 200;
+    if (!ready) std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(ready);
+
+  const int prom_port = testing::free_loopback_port();
+  const auto config = dir.file("prometheus.yml",
+                               "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                               "scrape_configs:\n  - job_name: tigo\n    static_configs:\n"
+                               "      - targets: ['" +
+                                   *address + "']\n");
+  Process prometheus(
+      {kPrometheus, "--config.file=" + config, "--storage.tsdb.path=" + dir.path() + "/data",
+       "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+      dir.path() + "/prometheus.log");
+  httplib::Client prom("http://127.0.0.1:" + std::to_string(prom_port));
+  prom.set_read_timeout(5);
+
+  // The first scrape comes ~5 s after start; poll instead of sleeping.
+  std::map<std::string, double> powers;
+  for (int i = 0; i < 300 && powers.size() < 4; ++i) {
+    powers = query(prom, "tigo_system_dc_power_watts");
+    if (powers.size() < 4) std::this_thread::sleep_for(100ms);
+  }
+  INFO(prometheus.log());
+  REQUIRE(powers.size() == 4);
+  CHECK(query(prom, "up{job=\"tigo\"}")[""] == 1);
+  CHECK(query(prom, "tigo_system_info").size() == 4);
+  CHECK(query(prom, "tigo_system_dc_energy_joules_total").size() == 4);
+  CHECK(query(prom, "tigo_system_dc_energy_today_joules").size() == 4);
+
+  // Each system's value in Prometheus equals the simulator's data/summary at that moment. The
+  // simulator moves on each minute, so compare with its answers just before and just after.
+  SimClient direct(*api);
+  std::map<std::string, bool> matched;
+  for (int attempt = 0; attempt < 60 && matched.size() < 4; ++attempt) {
+    for (const auto& [id, _] : powers) {
+      if (matched.count(id)) continue;
+      const double before = direct.power(id);
+      const auto seen = query(prom, "tigo_system_dc_power_watts{system_id=\"" + id + "\"}");
+      const double after = direct.power(id);
+      if (seen.size() == 1 && (seen.begin()->second == before || seen.begin()->second == after))
+        matched[id] = true;
+    }
+    if (matched.size() < 4) std::this_thread::sleep_for(500ms);
+  }
+  CHECK(matched.size() == 4);
+
+  CHECK(prometheus.stop() == 0);
+  CHECK(exporter.stop() == 0);
+  CHECK(sim.stop() == 0);
+  CHECK(exporter.log().find("msg=\"shutting down\"") != std::string::npos);
+}
+
+TEST_CASE("a bad flag or a missing credential exits 2 with one clear line") {
+  auto [bad_code, bad_out] = testing::run_to_completion({TIGO_EXPORTER_BIN, "--bogus"}, 10s);
+  CHECK(bad_code == 2);
+  CHECK(std::count(bad_out.begin(), bad_out.end(), '\n') == 1);
+
+  auto [cred_code, cred_out] =
+      testing::run_to_completion({TIGO_EXPORTER_BIN, "--tigo.username", "someone"}, 10s);
+  CHECK(cred_code == 2);
+  CHECK(cred_out.find("missing credential") != std::string::npos);
+  CHECK(std::count(cred_out.begin(), cred_out.end(), '\n') == 1);
+}
+
+TEST_CASE("demo mode serves the contract's families with daylight somewhere") {
+  TempDir dir;
+  Process demo({TIGO_EXPORTER_BIN, "--demo", "--web.listen-address", "127.0.0.1:0"},
+               dir.path() + "/demo.log");
+  const auto address = demo.wait_for_log(std::regex("msg=listening address=(\\S+)"), 10s);
+  INFO(demo.log());
+  REQUIRE(address.has_value());
+  httplib::Client exp("http://" + *address);
+  std::string body;
+  for (int i = 0; i < 100; ++i) {
+    auto ready = exp.Get("/-/ready");
+    if (ready && ready->status == 200) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  auto res = exp.Get("/metrics");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  body = res->body;
+  for (const char* family :
+       {"tigo_system_info{", "tigo_system_dc_power_watts{", "tigo_system_dc_energy_joules_total{",
+        "tigo_system_dc_energy_today_joules{", "tigo_exporter_build_info{",
+        "tigo_api_requests_total{"}) {
+    INFO(family);
+    CHECK(body.find(family) != std::string::npos);
+  }
+  // Some demo system is in daylight whatever the hour.
+  std::regex power_line("tigo_system_dc_power_watts\\{[^}]*\\} ([0-9.e+]+)");
+  double max_power = 0;
+  for (auto it = std::sregex_iterator(body.begin(), body.end(), power_line);
+       it != std::sregex_iterator(); ++it)
+    max_power = std::max(max_power, std::stod((*it)[1].str()));
+  CHECK(max_power > 0);
+  CHECK(demo.stop() == 0);
+}

@@ -1,0 +1,138 @@
+// The exporter's client against a running simulator over HTTP.
+#include "tigo/client.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "sim/server.hpp"
+
+using namespace std::chrono;
+
+namespace {
+
+struct Recorder : tigo::CallObserver {
+  std::map<std::string, int> calls;
+  int logins_ok = 0, logins_failed = 0;
+  std::optional<double> remaining;
+  void on_call(std::string_view endpoint, std::string_view code, double) override {
+    ++calls[std::string(endpoint) + " " + std::string(code)];
+  }
+  void on_login(bool ok, std::optional<tigo::Timestamp>) override {
+    (ok ? logins_ok : logins_failed)++;
+  }
+  void on_rate_limit(std::optional<double>, std::optional<double> r,
+                     std::optional<double>) override {
+    if (r) remaining = r;
+  }
+};
+
+struct Fixture {
+  sim::Fleet fleet;
+  sim::Clock clock{sys_seconds{sys_days{year{2026} / 6 / 21}} + hours{18}, 0.0};
+  sim::Server server;
+  Recorder recorder;
+
+  explicit Fixture(int systems, sim::ServerOptions o = {})
+      : fleet({1, systems, 6}), server(fleet, clock, port0(o)) {
+    REQUIRE(server.bind().ok());
+    server.start();
+  }
+  static sim::ServerOptions port0(sim::ServerOptions o) {
+    o.port = 0;
+    o.rate_limit = 10'000;
+    return o;
+  }
+  std::unique_ptr<tigo::Client> client(tigo::Credentials c = {"demo", "demo", ""}) {
+    tigo::ClientOptions o;
+    o.base_url = server.base_url();
+    o.credentials = c;
+    o.timeout = seconds{5};
+    o.observer = &recorder;
+    auto made = tigo::Client::create(o);
+    REQUIRE(made.ok());
+    return std::move(*made);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the client follows _meta.pageCount through every page") {
+  Fixture f(120);
+  auto c = f.client();
+  auto systems = c->systems();
+  REQUIRE(systems.ok());
+  REQUIRE(systems->size() == 120);
+  CHECK(systems->front().system_id == 1001);
+  CHECK(systems->back().system_id == 1120);
+  CHECK(f.recorder.calls["systems 200"] == 3);  // 50 per page
+  CHECK(f.recorder.calls["users/login 200"] == 1);
+  CHECK(f.recorder.remaining.has_value());
+}
+
+TEST_CASE("the client reads summaries and logs in only once") {
+  Fixture f(3);
+  auto c = f.client();
+  for (std::int64_t id : {1001, 1002, 1003}) {
+    auto s = c->summary(id);
+    REQUIRE(s.ok());
+    CHECK(s->lifetime_energy_wh.has_value());
+    CHECK(s->updated_on.has_value());
+  }
+  CHECK(f.recorder.logins_ok == 1);
+  CHECK(f.recorder.calls["data/summary 200"] == 3);
+}
+
+TEST_CASE("a refused token leads to one re-login") {
+  Fixture f(2);
+  auto c = f.client();
+  REQUIRE(c->summary(1001).ok());
+  c->logout();  // server forgets the token; the client forgot it too
+  auto stale = f.client({"demo", "demo", "not-a-valid-token"});
+  auto s = stale->summary(1002);
+  REQUIRE(s.ok());
+  CHECK(f.recorder.calls["data/summary 401"] == 1);
+  CHECK(f.recorder.logins_ok == 2);
+}
+
+TEST_CASE("errors name endpoint and status, never the password") {
+  Fixture f(2);
+  auto c = f.client({"demo", "wrong-secret-pw", ""});
+  auto s = c->summary(1001);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message.find("users/login: HTTP 401") == 0);
+  CHECK(s.error().message.find("wrong-secret-pw") == std::string::npos);
+  CHECK(f.recorder.logins_failed == 1);
+  auto good = f.client();
+  auto missing = good->summary(4242);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("data/summary: HTTP 404") == 0);
+}
+
+TEST_CASE("transport failure is an error value, counted as code error") {
+  Recorder r;
+  tigo::ClientOptions o;
+  o.base_url = "http://127.0.0.1:1/api/v3/";  // nothing listens on port 1
+  o.credentials = {"demo", "demo", ""};
+  o.timeout = seconds{2};
+  o.observer = &r;
+  auto c = tigo::Client::create(o);
+  REQUIRE(c.ok());
+  auto s = (*c)->systems();
+  REQUIRE_FALSE(s.ok());
+  CHECK(r.calls["users/login error"] == 1);
+}
+
+TEST_CASE("base URLs") {
+  auto b = tigo::parse_base_url("https://api2.tigoenergy.com/api/v3/");
+  REQUIRE(b.ok());
+  CHECK(b->https);
+  CHECK(b->host == "api2.tigoenergy.com");
+  CHECK(b->scheme_host_port == "https://api2.tigoenergy.com");
+  CHECK(b->path_prefix == "/api/v3/");
+  auto local = tigo::parse_base_url("http://127.0.0.1:8080/api/v3");
+  REQUIRE(local.ok());
+  CHECK(local->host == "127.0.0.1");
+  CHECK(local->path_prefix == "/api/v3/");
+  CHECK_FALSE(tigo::parse_base_url("ftp://x/").ok());
+  CHECK_FALSE(tigo::parse_base_url("https://user:pw@host/").ok());
+}
