@@ -69,7 +69,7 @@ TEST_CASE("sun is below the horizon at local midnight", "[solar]") {
   CHECK(sim::solar::sun_position(51.5, -0.1, utc(2024, 1, 1, 0)).elevation_deg < -50.0);
 }
 
-TEST_CASE("azimuth stays in [0, 360) and nothing is NaN, also at the poles", "[solar]") {
+TEST_CASE("azimuth stays within 0..360 and nothing is NaN, also at the poles", "[solar]") {
   for (const double lat : {-90.0, -66.0, 0.0, 45.0, 90.0}) {
     for (int h = 0; h < 24; ++h) {
       const auto p = sim::solar::sun_position(lat, 10.0, utc(2024, 6, 21, h));
