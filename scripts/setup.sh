@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package the build, the demo and the tests need.
-# Idempotent: when everything is already installed it only checks (about a second).
+# Installs every Debian 12 package the build, the demo and the tests need: the union of the lists
+# in scripts/packages/*.txt (one package a line, # comments). Idempotent: when everything is
+# already installed it only checks (about a second).
 set -euo pipefail
+cd "$(dirname "$0")"
 
-packages=(
-  build-essential cmake pkg-config git ca-certificates curl tzdata
-  prometheus-cpp-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
-  libsimdjson-dev catch2 libcli11-dev libyaml-cpp-dev libhowardhinnant-date-dev
-  libcrypt-dev clang-format
-  prometheus prometheus-alertmanager
-)
+mapfile -t packages < <(cat packages/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
 
 missing=()
 for p in "${packages[@]}"; do
