@@ -11,11 +11,13 @@ struct Error {
   std::string message;
 };
 
-template <class T>
+// E is util::Error by default; modules whose callers must tell failures apart (the Tigo client:
+// transport, HTTP status, parse, payment required) use a richer error struct.
+template <class T, class E = Error>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(E error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
