@@ -27,6 +27,7 @@ void mark_failed(DatasetState& s, std::string error) {
 }
 
 bool wanted(const RefresherOptions& o, std::int64_t id) {
+  if (o.shard_count > 1 && id % o.shard_count != o.shard_index) return false;
   return o.only_systems.empty() ||
          std::find(o.only_systems.begin(), o.only_systems.end(), id) != o.only_systems.end();
 }
