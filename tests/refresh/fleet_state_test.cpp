@@ -93,6 +93,7 @@ TEST_CASE("stale datasets are dropped from the snapshot, fresh ones kept", "[fle
   refresh::apply_aggregate(s, "Pin", csv("Datetime,4\n2026/07/01 02:59:00,10\n"));
   s.summary->last_power_w = 5;
   refresh::mark_failure(s.state(Dataset::panels), "data/aggregate: HTTP 500");
+  refresh::mark_failure(s.state(Dataset::summary), "data/summary: HTTP 500");
   refresh::BuildOptions o;
   o.max_staleness = hours{1};
   auto soon = refresh::build_snapshot(fleet, then + minutes{30}, o);
