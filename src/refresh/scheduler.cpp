@@ -1,0 +1,74 @@
+#include "refresh/scheduler.hpp"
+
+#include <algorithm>
+
+namespace refresh {
+
+void JobQueue::schedule(std::int64_t system_id, Dataset d, SteadyTime due) {
+  const Key key{system_id, d};
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    by_time_.erase({it->second, key});
+    it->second = due;
+  } else {
+    by_key_.emplace(key, due);
+  }
+  by_time_.insert({due, key});
+}
+
+std::optional<Job> JobQueue::pop_due(SteadyTime now) {
+  if (by_time_.empty() || by_time_.begin()->first > now) return std::nullopt;
+  const auto [due, key] = *by_time_.begin();
+  by_time_.erase(by_time_.begin());
+  by_key_.erase(key);
+  return Job{key.first, key.second, due};
+}
+
+std::optional<SteadyTime> JobQueue::next_due() const {
+  if (by_time_.empty()) return std::nullopt;
+  return by_time_.begin()->first;
+}
+
+void JobQueue::remove_system(std::int64_t system_id) {
+  for (auto it = by_key_.begin(); it != by_key_.end();) {
+    if (it->first.first == system_id) {
+      by_time_.erase({it->second, it->first});
+      it = by_key_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool JobQueue::contains(std::int64_t system_id, Dataset d) const {
+  return by_key_.count({system_id, d}) != 0;
+}
+
+PanelDecision decide_panels(const SystemState& s, std::optional<double> sun_elevation_deg) {
+  if (!s.panels_fetched_once) return PanelDecision::fetch;
+  const auto source_minute = newest_source_minute(s);
+  const bool new_minutes = !source_minute || !s.panels_cursor || *source_minute > *s.panels_cursor;
+  if (sun_elevation_deg && *sun_elevation_deg < kNightElevationDeg) {
+    // Once after sunset, to get the day's last minutes; then nothing until morning.
+    return s.panels_settled_tonight || !new_minutes ? PanelDecision::skip_night
+                                                    : PanelDecision::fetch;
+  }
+  return new_minutes ? PanelDecision::fetch : PanelDecision::skip_no_new_data;
+}
+
+Window panels_window(const SystemState& s, Timestamp now, std::chrono::milliseconds lookback,
+                     std::chrono::minutes overlap) {
+  const auto earliest = now - std::chrono::duration_cast<std::chrono::seconds>(lookback);
+  Timestamp start = earliest;
+  if (s.panels_cursor) start = std::max(earliest, *s.panels_cursor - overlap);
+  return Window{std::chrono::floor<std::chrono::minutes>(start), now};
+}
+
+double phase_of(std::int64_t system_id) {
+  auto x = static_cast<std::uint64_t>(system_id) + 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return static_cast<double>(x >> 11) * 0x1.0p-53;
+}
+
+}  // namespace refresh
