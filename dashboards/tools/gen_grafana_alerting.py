@@ -62,6 +62,15 @@ def convert(rule):
     }
 
 
+def _str(dumper, data):
+    # Multi-line PromQL as a literal block, as a person would write it.
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+yaml.SafeDumper.add_representer(str, _str)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "grafana", "tigo-alerting.yaml")
     with open(os.path.join(ROOT, "rules", "tigo-alerts.yaml")) as f:
