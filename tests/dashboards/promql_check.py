@@ -239,6 +239,11 @@ def main():
                 failures.append(f"{where}: returned no data\n    {q}")
             elif n == 0:
                 empty.append(where)
+        # The harness must see errors and empty answers, or its passes prove nothing.
+        if run(base, "sum(tigo_system_info", "instant")[0] is None:
+            failures.append("self-check: a syntax error was not reported")
+        if run(base, 'tigo_system_info{system_id="no-such-system"}', "range")[1] != 0:
+            failures.append("self-check: a query for a missing system returned data")
         if require != "none":
             for key in sorted(CORE_PANELS):
                 if core_seen.get(key, 0) == 0:
