@@ -248,8 +248,10 @@ def main():
             for key in sorted(CORE_PANELS):
                 if core_seen.get(key, 0) == 0:
                     failures.append(f"core panel {key[0]} '{key[1]}' returned no data")
+        empty += [f"core panel {k[0]} '{k[1]}'" for k, v in sorted(core_seen.items()) if not v]
         print(f"promql_check: {checked} expressions run against {base} (System dashboard on system "
-              f"{sysid}) in {time.time() - started:.1f}s; {len(core_seen)} core panels with data; "
+              f"{sysid}) in {time.time() - started:.1f}s; "
+              f"{sum(1 for v in core_seen.values() if v)}/{len(CORE_PANELS)} core panels with data; "
               f"{len(empty)} optional queries empty")
         for e in empty:
             print(f"  empty (allowed): {e}")
