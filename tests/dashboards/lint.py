@@ -3,7 +3,7 @@
 from npm @grafana/schema, see schema_npm.sh) plus the conventions the schema cannot see, the
 alert rules' labels/annotations and runbooks, and the Grafana alerting file against the rules.
 
-Usage: lint.py [dashboards|rules|grafana|all]   Exit 1 with every problem printed.
+Usage: lint.py [dashboards|rules|grafana|contract|all]   (all: not contract)   Exit 1 with every problem printed.
 """
 import copy
 import json
@@ -157,8 +157,61 @@ def check_grafana():
         problem(f"tigo-alerting.yaml alerts {sorted(seen)} != tigo-alerts.yaml alerts {sorted(prom)}")
 
 
+def contract_names(path):
+    """Metric names of METRICS.md's tables (first column), `a`, `..._b` shorthands expanded."""
+    names = set()
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("| `tigo_"):
+                continue
+            cells = re.findall(r"`([^`]+)`", line.split("|")[1])
+            for c in cells:
+                if c.startswith("..."):
+                    prev = cells[0]
+                    names.add(prev[: prev.rindex("_", 0, prev.rindex("_"))] + c[3:])
+                else:
+                    names.add(c)
+    return names
+
+
+def check_contract():
+    """Every tigo_* name the dashboards, rules and fake exporter use is in METRICS.md, and the fake
+    exporter serves every family of it."""
+    path = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "design", "METRICS.md"))
+    path = os.environ.get("TIGO_METRICS_MD", path)
+    if not os.path.exists(path):
+        print(f"contract: {path} not found: skipped")
+        sys.exit(77)
+    names = contract_names(path)
+    if len(names) < 40:
+        problem(f"contract: only {len(names)} names parsed from {path}")
+    used = {}
+    files = [os.path.join(DASH, n) for n in DASHBOARDS] + [
+        os.path.join(DASH, "rules", "tigo-recording.yaml"), os.path.join(DASH, "rules", "tigo-alerts.yaml"),
+        os.path.join(DASH, "grafana", "tigo-alerting.yaml")]
+    for fp in files:
+        with open(fp) as f:
+            for n in re.findall(r"\btigo_[a-z_]+", f.read()):
+                used.setdefault(re.sub(r"_(bucket|sum|count)$", "", n), fp)
+    for n, fp in sorted(used.items()):
+        if n not in names and n not in ("tigo_exporter", "tigo_sim"):  # project names in comments
+            problem(f"contract: {os.path.basename(fp)} uses {n}, not in METRICS.md")
+    sys.path.insert(0, HERE)
+    import fake_exporter
+    fake_exporter.build()
+    missing = names - set(fake_exporter.FAMILIES)
+    extra = set(fake_exporter.FAMILIES) - names
+    if missing:
+        problem(f"contract: fake exporter lacks {sorted(missing)}")
+    if extra:
+        problem(f"contract: fake exporter serves {sorted(extra)}, not in METRICS.md")
+    print(f"contract: {len(names)} families in METRICS.md, {len(used)} used by dashboards and rules")
+
+
 def main():
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if what == "contract":
+        check_contract()
     if what in ("dashboards", "all"):
         check_dashboards()
     if what in ("rules", "all"):
