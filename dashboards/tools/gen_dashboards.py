@@ -138,8 +138,8 @@ def variables(system_multi, with_string=False, with_job=False):
         "name": "system", "label": "System", "type": "query", "datasource": DS,
         # query_result lists each system once with all its labels; the regex shows the name and
         # keeps the id as the value (labels print in alphabetical order: name before system_id).
-        "query": {"query": "query_result(max by (system_id, name) (tigo_system_info))",
-                  "refId": "PrometheusVariableQueryEditor-VariableQuery", "qryType": 3},
+        "query": "query_result(max by (system_id, name) (tigo_system_info))",
+        "definition": "query_result(max by (system_id, name) (tigo_system_info))",
         "regex": '/name="(?<text>[^"]*)".*system_id="(?<value>[^"]*)"/',
         "refresh": 2, "sort": 1, "multi": system_multi, "includeAll": system_multi,
         "allValue": ".*" if system_multi else None, "current": {"text": "", "value": ""}, "hide": 0, "options": [],
@@ -147,16 +147,16 @@ def variables(system_multi, with_string=False, with_job=False):
     if with_string:
         v.append({
             "name": "string", "label": "String", "type": "query", "datasource": DS,
-            "query": {"query": f"label_values(tigo_panel_power_watts{{{ONE}}}, string)",
-                      "refId": "PrometheusVariableQueryEditor-VariableQuery", "qryType": 1},
+            "query": f"label_values(tigo_panel_power_watts{{{ONE}}}, string)",
+            "definition": f"label_values(tigo_panel_power_watts{{{ONE}}}, string)",
             "regex": "", "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
             "current": {"text": "", "value": ""}, "hide": 0, "options": [],
         })
     if with_job:
         v.append({
             "name": "job", "label": "Exporter job", "type": "query", "datasource": DS,
-            "query": {"query": "label_values(tigo_exporter_build_info, job)",
-                      "refId": "PrometheusVariableQueryEditor-VariableQuery", "qryType": 1},
+            "query": "label_values(tigo_exporter_build_info, job)",
+            "definition": "label_values(tigo_exporter_build_info, job)",
             "regex": "", "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
             "current": {"text": "", "value": ""}, "hide": 0, "options": [],
         })
