@@ -282,6 +282,25 @@ def late():
             "series": s, "alerts": {}}
 
 
+def late_faults():
+    """Lag-aware is not lag-blind: with data 55 min late, plant faults still fire."""
+    kw = dict(lag=3300, summary_lag=3300, checkin=-600)
+    s = []
+    s += system(1, **kw)
+    s += system(2, panels={"A": [300, 90, 300], "B": [300, 300, 300]}, **kw)
+    s += system(3, panels={"A": [300, 300, 300], "B": [300, 300, None]}, **kw)
+    s += system(4, panels={"A": [300, 300, 300], "B": [0, 0, 0]}, power=900, **kw)
+    s += system(7, panels={"A": [0, 0, 0], "B": [0, 0, 0]}, power=0, **kw)
+    s += exporter()
+    exp = {
+        "TigoPanelUnderperforming": [fires("TigoPanelUnderperforming", panel_alert(2, "A", 2), 0.3)],
+        "TigoPanelNotReporting": [fires("TigoPanelNotReporting", panel_alert(3, "B", 3))],
+        "TigoStringDown": [fires("TigoStringDown", string_labels(4, "B"))],
+        "TigoSystemProducingNothing": [fires("TigoSystemProducingNothing", {"system_id": "7"})],
+    }
+    return {"name": "day: data 55 min late, plant faults still fire", "series": s, "alerts": exp}
+
+
 def dark_region():
     """Snow or heavy overcast over a whole time zone: peers exist and none produces, so a
     system producing nothing is not singled out (and its rating alone does not decide)."""
@@ -330,7 +349,7 @@ def recording_tests():
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(RULES_DIR, "tests", "tigo-rules-test.yaml")
     groups = []
-    for sc in (day_faulty(), day_throttled(), day_healthy(), night(), late(), dark_region()):
+    for sc in (day_faulty(), day_throttled(), day_healthy(), night(), late(), late_faults(), dark_region()):
         only = sc["alerts"] if sc["name"].startswith("day: 429") else None
         tests = expect(sc["alerts"], sc["name"])
         if only is not None:
