@@ -110,7 +110,7 @@ def override(name, props):
 
 
 def table(title, targets, description="", renames=None, units=None, mappings=None, hide=None,
-          merge=True, cell_colors=None):
+          merge=True, cell_colors=None, links=None):
     renames = renames or {}
     excl = {"Time": True}
     for h in hide or []:
@@ -126,6 +126,8 @@ def table(title, targets, description="", renames=None, units=None, mappings=Non
     for col, th in (cell_colors or {}).items():
         overrides.append(override(col, {"thresholds": th, "color": {"mode": "thresholds"},
                                         "custom.cellOptions": {"type": "color-background"}}))
+    for col, ls in (links or {}).items():
+        overrides.append(override(col, {"links": ls}))
     opts = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False, "reducer": ["sum"], "fields": ""}}
     return panel("table", title, targets, "short", description, opts, custom={"align": "auto"},
                  overrides=overrides, transformations=transformations)
@@ -249,7 +251,10 @@ def fleet():
                "Energy this year": "kwatth", "Data lag": "s", "Last check-in": "s"},
         mappings={"PV-Off": STATE_MAP, "Refresh": REFRESH_MAP},
         cell_colors={"Data lag": LAG_TH, "Firing alerts": thresholds(("green", None), ("red", 1)),
-                     "Tigo alerts (24h)": thresholds(("green", None), ("orange", 1))}), 24, 10)
+                     "Tigo alerts (24h)": thresholds(("green", None), ("orange", 1))},
+        links={"System": [{"title": "Open in Tigo / System", "targetBlank": False,
+                           "url": "/d/tigo-system/tigo-system?var-datasource=${datasource}"
+                                  "&var-system=${__data.fields.ID}&${__url_time_range}"}]}), 24, 10)
     L.row("Power")
     L.add(timeseries("Power by system", [target(f"max by (system_id) (tigo_system_dc_power_watts{{{SYS}}}) {NAMED}",
                                                 "{{name}}")], "watt",
