@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Writes dashboards/rules/tests/tigo-rules-test.yaml, the promtool unit tests of the rules.
+
+Scenarios are small fleets built from one healthy system shape with one fault planted each, so
+every alert is checked four ways: it fires on its faulty series (and on nothing else: promtool
+compares the full set of firing alerts), and it stays silent on a healthy fleet by day, at night
+(faults planted that night makes invisible), and while data is merely late.
+
+Test time starts at 1970-01-01 00:00 UTC; every test evaluates at T = 2h. A system's solar hour is
+UTC hour + longitude / 15, so longitude 150 puts it at solar noon at T and longitude -30 at
+midnight. Expected annotations are rendered from tigo-alerts.yaml with the few template forms it
+uses, so the rule file stays the one source of the wording.
+
+Usage: gen_rule_tests.py [OUT]   (default: the committed file next to the rules)
+"""
+import os
+import re
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RULES_DIR = os.path.normpath(os.path.join(HERE, "..", "rules"))
+STEPS = 180  # 3 h of 1-minute samples
+T = 7200  # evaluation instant, seconds
+DAY_LON, NIGHT_LON = 150, -30
+
+
+def const(v):
+    return f"{v:g}+0x{STEPS}"
+
+
+def clock(offset):
+    """A timestamp gauge that tracks test time, `offset` seconds behind it (e.g. -1200)."""
+    return f"{offset:g}+60x{STEPS}"
+
+
+def series(name, labels, values):
+    body = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    return {"series": f"{name}{{{body}}}", "values": values}
+
+
+def panel_labels(sid, string, idx, mppt=None):
+    return {
+        "system_id": sid,
+        "object_id": f"{sid}{string}{idx}",
+        "inverter": "Inverter 1",
+        "mppt": mppt or f"MPPT {string}",
+        "string": string,
+        "panel": f"{string}{idx}",
+    }
+
+
+def system(sid, *, lon=DAY_LON, tz="Etc/GMT-10", rating=1800.0, power=1200.0, lag=1200,
+           summary_lag=None, panels=None, sample=None, reporting=None, checkin=-300,
+           last_min=None, state="on", tigo_alerts=None, refresh_ok=True, with_panels=True):
+    """Series of one system. panels: {"A": [W, W, W], "B": [...]}; a None reading means the
+    panel has no power/sample series (a dead optimizer); reporting and sample override per panel
+    name ("A2": 0); lag is how far panel data trails test time."""
+    sid = str(sid)
+    summary_lag = lag if summary_lag is None else summary_lag
+    last_min = -lag if last_min is None else last_min
+    out = [
+        series("tigo_system_info", {"system_id": sid, "name": f"System {sid}", "external_id": "",
+                                    "city": "Town", "state": "", "country": "NZ", "timezone": tz},
+               const(1)),
+        series("tigo_system_location_longitude_degrees", {"system_id": sid}, const(lon)),
+        series("tigo_system_location_latitude_degrees", {"system_id": sid}, const(-40)),
+        series("tigo_system_power_rating_watts", {"system_id": sid}, const(rating)),
+        series("tigo_system_dc_power_watts", {"system_id": sid}, const(power)),
+        series("tigo_system_summary_updated_timestamp_seconds", {"system_id": sid},
+               clock(-summary_lag) if isinstance(summary_lag, (int, float)) else summary_lag),
+        series("tigo_gateway_last_checkin_timestamp_seconds", {"system_id": sid, "source_id": f"g{sid}"},
+               clock(checkin) if checkin > -3600 else const(checkin)),
+        series("tigo_gateway_data_last_minute_timestamp_seconds",
+               {"system_id": sid, "source_id": f"g{sid}", "set": "panels"}, clock(last_min)),
+        series("tigo_gateway_control_state", {"system_id": sid, "source_id": f"g{sid}", "state": state},
+               const(1)),
+    ]
+    for ds in ("summary", "panels", "sources"):
+        ok = refresh_ok if ds == "panels" else True
+        out.append(series("tigo_refresh_success", {"system_id": sid, "dataset": ds}, const(1 if ok else 0)))
+    for uid, (title, n) in (tigo_alerts or {}).items():
+        out.append(series("tigo_system_alerts", {"system_id": sid, "unique_id": uid, "title": title}, const(n)))
+    if not with_panels:
+        return out
+    panels = panels if panels is not None else {"A": [300, 300, 300], "B": [300, 300, 300]}
+    sample = sample or {}
+    reporting = reporting or {}
+    for string, readings in panels.items():
+        for i, w in enumerate(readings, 1):
+            lab = panel_labels(sid, string, i)
+            name = lab["panel"]
+            rep = reporting.get(name, 0 if w is None else 1)
+            out.append(series("tigo_panel_reporting", lab, const(rep)))
+            if w is None:
+                continue
+            out.append(series("tigo_panel_power_watts", lab, const(w)))
+            s = sample.get(name, -lag)
+            out.append(series("tigo_panel_sample_timestamp_seconds", lab,
+                              clock(s) if isinstance(s, (int, float)) else s))
+    return out
+
+
+def exporter(*, remaining=80, logins_failing=False, throttled=False):
+    out = [
+        series("tigo_api_rate_limit_limit", {}, const(100)),
+        series("tigo_api_rate_limit_remaining", {}, const(remaining)),
+        series("tigo_api_logins_total", {"result": "success"}, const(3)),
+        series("tigo_api_logins_total", {"result": "failure"}, "0+1x180" if logins_failing else const(0)),
+        series("tigo_api_requests_total", {"endpoint": "data/summary", "code": "200"}, "0+5x180"),
+        series("tigo_api_requests_total", {"endpoint": "data/summary", "code": "429"},
+               "0+1x180" if throttled else const(0)),
+    ]
+    return [s for s in out if s["values"] is not None]
+
+
+# --- expected annotations, rendered from the rule file ---------------------------------------
+
+def humanize_duration(v):
+    sign = "-" if v < 0 else ""
+    v = abs(v)
+    if v >= 1:
+        s = int(v)
+        d, h, m, sec = s // 86400, s // 3600 % 24, s // 60 % 60, s % 60
+        if d:
+            return f"{sign}{d}d {h}h {m}m {sec}s"
+        if h:
+            return f"{sign}{h}h {m}m {sec}s"
+        if m:
+            return f"{sign}{m}m {sec}s"
+        return f"{sign}{v:.4g}s"
+    raise ValueError("sub-second durations are not used")
+
+
+def render(text, labels, value):
+    def sub(m):
+        expr = m.group(1).strip()
+        lm = re.fullmatch(r"\$labels\.(\w+)", expr)
+        if lm:
+            return labels.get(lm.group(1), "")
+        pm = re.fullmatch(r'\$value \| printf "(%\.\d+f)"', expr)
+        if pm:
+            return pm.group(1) % value
+        if expr == "$value | humanizeDuration":
+            return humanize_duration(value)
+        raise ValueError(f"template form not supported by the test generator: {expr}")
+    return re.sub(r"\{\{(.*?)\}\}", sub, text)
+
+
+def load_alerts():
+    with open(os.path.join(RULES_DIR, "tigo-alerts.yaml")) as f:
+        doc = yaml.safe_load(f)
+    return {r["alert"]: r for g in doc["groups"] for r in g["rules"] if "alert" in r}
+
+
+ALERTS = load_alerts()
+
+
+def fires(name, labels, value=0.0):
+    rule = ALERTS[name]
+    full = dict(labels)
+    full.update(rule.get("labels", {}))
+    return {
+        "exp_labels": full,
+        "exp_annotations": {k: render(v, labels, value) for k, v in rule["annotations"].items()},
+    }
+
+
+def expect(alerts_by_name, group_name):
+    """One alert_rule_test per alert of the rule file: those not listed must be silent."""
+    unknown = set(alerts_by_name) - set(ALERTS)
+    if unknown:
+        raise SystemExit(f"{group_name}: unknown alerts {unknown}")
+    return [{"eval_time": f"{T}s", "alertname": a, "exp_alerts": alerts_by_name.get(a, [])}
+            for a in ALERTS]
+
+
+def panel_alert(sid, string, idx):
+    lab = panel_labels(str(sid), string, idx)
+    return lab
+
+
+def string_labels(sid, string):
+    return {"system_id": str(sid), "inverter": "Inverter 1", "mppt": f"MPPT {string}", "string": string}
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+def day_faulty():
+    s = []
+    s += system(1)  # healthy peer in Etc/GMT-10
+    s += system(2, panels={"A": [300, 90, 300], "B": [300, 300, 300]})
+    s += system(3, panels={"A": [300, 300, 300], "B": [300, 300, None]})
+    s += system(4, panels={"A": [300, 300, 300], "B": [0, 0, 0]}, power=900)
+    s += system(5, panels={"A": [300, 300, 300], "B": [None, None, None]}, power=900)
+    s += system(6, panels={"A": [300, 300, 300], "B": [150, 150, 150]}, power=900)
+    s += system(7, panels={"A": [0, 0, 0], "B": [0, 0, 0]}, power=0)
+    s += system(8, tz="Pacific/Lonely", power=0, with_panels=False)
+    s += system(9, state="off")
+    s += system(10, checkin=-10800)
+    s += system(11, tigo_alerts={"A123": ("Optimizer fault", 2)})
+    s += system(12, lag=14400 + T, summary_lag=14400 + T,
+                sample={}, last_min=-(14400 + T))
+    s += system(13, refresh_ok=False)
+    s += exporter(remaining=5, logins_failing=True)
+    # system 12's data stopped 4 h before test start: constant timestamps, not a clock
+    for x in s:
+        if 'system_id="12"' in x["series"] and ("sample_timestamp" in x["series"]
+                                                  or "summary_updated" in x["series"]):
+            x["values"] = const(-14400)
+    exp = {
+        "TigoPanelUnderperforming": [fires("TigoPanelUnderperforming", panel_alert(2, "A", 2), 0.3)],
+        "TigoPanelNotReporting": [fires("TigoPanelNotReporting", panel_alert(3, "B", 3))]
+        + [fires("TigoPanelNotReporting", panel_alert(5, "B", i)) for i in (1, 2, 3)],
+        "TigoStringDown": [fires("TigoStringDown", string_labels(4, "B")),
+                           fires("TigoStringDown", string_labels(5, "B"))],
+        "TigoStringUnderperforming": [fires("TigoStringUnderperforming", string_labels(6, "B"), 0.5)],
+        "TigoSystemProducingNothing": [fires("TigoSystemProducingNothing", {"system_id": "7"}),
+                                       fires("TigoSystemProducingNothing", {"system_id": "8"})],
+        "TigoPvOffEngaged": [fires("TigoPvOffEngaged", {"system_id": "9", "source_id": "g9", "state": "off"})],
+        "TigoGatewayNotCheckingIn": [fires("TigoGatewayNotCheckingIn", {"system_id": "10", "source_id": "g10"},
+                                           T + 10800)],
+        "TigoSystemAlertsPresent": [fires("TigoSystemAlertsPresent",
+                                          {"system_id": "11", "unique_id": "A123", "title": "Optimizer fault"}, 2)],
+        "TigoDataStale": [fires("TigoDataStale", {"system_id": "12"}, T + 14400)],
+        "TigoExporterRefreshFailing": [fires("TigoExporterRefreshFailing", {"system_id": "13", "dataset": "panels"})],
+        "TigoRateLimitNearlySpent": [fires("TigoRateLimitNearlySpent", {})],
+        "TigoLoginFailing": [fires("TigoLoginFailing", {"result": "failure"})],
+    }
+    return {"name": "day: one fault planted per system, each alert fires on its fault only",
+            "series": s, "alerts": exp}
+
+
+def day_throttled():
+    s = system(1) + exporter(remaining=60, throttled=True)
+    return {"name": "day: 429 answers alone are enough for the rate-limit alert", "series": s,
+            "alerts": {"TigoRateLimitNearlySpent": [fires("TigoRateLimitNearlySpent", {})]},
+            "only_listed": True}
+
+
+def day_healthy():
+    s = []
+    s += system(1)
+    s += system(2, panels={"A": [310, 295, 305, 300], "B": [280, 290, 285]}, power=2000)  # spread
+    s += system(3, tz="Pacific/Lonely", power=700, with_panels=False)  # lone, summary only
+    s += system(4, panels={"A": [300, 300, 300]}, power=900)  # one string
+    s += exporter()
+    return {"name": "day: a healthy fleet raises nothing", "series": s, "alerts": {}}
+
+
+def night():
+    """Midnight at every system. Dark panels: reporting 0 with no power, or zeros from an
+    optimizer that answers; faults planted by day are invisible and must stay silent, and data
+    is many hours old because nothing arrives at night."""
+    kw = dict(lon=NIGHT_LON, tz="Etc/GMT+2", power=0, lag=8 * 3600, summary_lag=8 * 3600, last_min=-600)
+    s = []
+    s += system(1, panels={"A": [0, 0, 0], "B": [0, 0, 0]}, **{**kw, "summary_lag": 600})
+    s += system(2, panels={"A": [0, 0, 0], "B": [0, 0, None]}, **kw)  # dead optimizer at night
+    s += system(3, panels={"A": [0, 0, 0], "B": [0, 0, 0]},
+                reporting={p: 0 for p in ("A1", "A2", "A3", "B1", "B2", "B3")}, **kw)
+    s += system(4, panels={"A": [None, None, None], "B": [None, None, None]}, **kw)  # empty cells
+    s += system(5, tz="Pacific/Lonely", with_panels=False, **{k: v for k, v in kw.items() if k != "tz"})
+    s += system(6, panels={"A": [3, 1, 3], "B": [0, 0, 0]}, **kw)  # last light: tiny readings
+    s += exporter()
+    return {"name": "night: dark panels, zero power and hours-old data raise nothing",
+            "series": s, "alerts": {}}
+
+
+def late():
+    """Daylight, data 55 min late everywhere (Tigo's normal worst case), a panel whose newest
+    reading trails its siblings' by 30 min, and a morning system whose data is 2.5 h old."""
+    s = []
+    s += system(1, lag=3300, summary_lag=3300, checkin=-600)
+    s += system(2, lag=3300, summary_lag=3300, panels={"A": [300, 120, 300], "B": [300, 300, 300]},
+                sample={"A2": -3300 - 1800})
+    # solar 11:30 at T with 2.5 h lag: the reading is from 09:00, dim but not dark
+    s += system(3, lon=142.5, lag=9000, summary_lag=9000, power=200,
+                panels={"A": [60, 60, 60], "B": [60, 60, 60]})
+    s += system(4, tz="Pacific/Lonely", lag=3300, summary_lag=3300, power=400, with_panels=False)
+    s += exporter()
+    return {"name": "day: data merely late (55 min, uneven panels, 2.5 h in the morning) raises nothing",
+            "series": s, "alerts": {}}
+
+
+def late_faults():
+    """Lag-aware is not lag-blind: with data 55 min late, plant faults still fire."""
+    kw = dict(lag=3300, summary_lag=3300, checkin=-600)
+    s = []
+    s += system(1, **kw)
+    s += system(2, panels={"A": [300, 90, 300], "B": [300, 300, 300]}, **kw)
+    s += system(3, panels={"A": [300, 300, 300], "B": [300, 300, None]}, **kw)
+    s += system(4, panels={"A": [300, 300, 300], "B": [0, 0, 0]}, power=900, **kw)
+    s += system(7, panels={"A": [0, 0, 0], "B": [0, 0, 0]}, power=0, **kw)
+    s += exporter()
+    exp = {
+        "TigoPanelUnderperforming": [fires("TigoPanelUnderperforming", panel_alert(2, "A", 2), 0.3)],
+        "TigoPanelNotReporting": [fires("TigoPanelNotReporting", panel_alert(3, "B", 3))],
+        "TigoStringDown": [fires("TigoStringDown", string_labels(4, "B"))],
+        "TigoSystemProducingNothing": [fires("TigoSystemProducingNothing", {"system_id": "7"})],
+    }
+    return {"name": "day: data 55 min late, plant faults still fire", "series": s, "alerts": exp}
+
+
+def dark_region():
+    """Snow or heavy overcast over a whole time zone: peers exist and none produces, so a
+    system producing nothing is not singled out (and its rating alone does not decide)."""
+    s = []
+    s += system(1, tz="Etc/GMT-11", power=0, panels={"A": [0, 0, 0], "B": [0, 0, 0]})
+    s += system(2, tz="Etc/GMT-11", power=5, panels={"A": [2, 2, 2], "B": [2, 2, 2]})
+    s += exporter()
+    return {"name": "day: a whole region dark (snow, storm) is not one system's fault",
+            "series": s, "alerts": {}}
+
+
+def recording_tests():
+    """Checks of the recording rules on the faulty day fleet."""
+    return [
+        {"expr": 'tigo:string_power_watts:sum{system_id="2"}', "eval_time": f"{T}s",
+         "exp_samples": [
+             {"labels": 'tigo:string_power_watts:sum{system_id="2",inverter="Inverter 1",mppt="MPPT A",string="A"}', "value": 690},
+             {"labels": 'tigo:string_power_watts:sum{system_id="2",inverter="Inverter 1",mppt="MPPT B",string="B"}', "value": 900}]},
+        {"expr": 'tigo:inverter_power_watts:sum{system_id="6"}', "eval_time": f"{T}s",
+         "exp_samples": [{"labels": 'tigo:inverter_power_watts:sum{system_id="6",inverter="Inverter 1"}', "value": 1350}]},
+        {"expr": 'tigo:panel_power_ratio:string_median{system_id="2",string="A"}', "eval_time": f"{T}s",
+         "exp_samples": [
+             {"labels": 'tigo:panel_power_ratio:string_median{' + ",".join(
+                 f'{k}="{v}"' for k, v in panel_labels("2", "A", i).items()) + "}", "value": v}
+             for i, v in ((1, 1), (2, 0.3), (3, 1))]},
+        {"expr": 'tigo:string_power_ratio:system_best{system_id="6"}', "eval_time": f"{T}s",
+         "exp_samples": [
+             {"labels": 'tigo:string_power_ratio:system_best{system_id="6",inverter="Inverter 1",mppt="MPPT A",string="A"}', "value": 1},
+             {"labels": 'tigo:string_power_ratio:system_best{system_id="6",inverter="Inverter 1",mppt="MPPT B",string="B"}', "value": 0.5}]},
+        {"expr": 'tigo:system_data_lag_seconds{system_id=~"1|8|12"}', "eval_time": f"{T}s",
+         "exp_samples": [
+             {"labels": 'tigo:system_data_lag_seconds{system_id="1"}', "value": 1200},
+             {"labels": 'tigo:system_data_lag_seconds{system_id="8"}', "value": 1200},  # summary only
+             {"labels": 'tigo:system_data_lag_seconds{system_id="12"}', "value": T + 14400}]},
+        {"expr": 'tigo:system_upload_lag_seconds{system_id="1"}', "eval_time": f"{T}s",
+         "exp_samples": [{"labels": 'tigo:system_upload_lag_seconds{system_id="1"}', "value": 1200}]},
+        {"expr": 'tigo:system_solar_hour{system_id="1"}', "eval_time": f"{T}s",
+         "exp_samples": [{"labels": 'tigo:system_solar_hour{system_id="1"}', "value": 12}]},
+        {"expr": 'tigo:system_peers:count{system_id=~"1|8"}', "eval_time": f"{T}s",
+         "exp_samples": [
+             {"labels": 'tigo:system_peers:count{system_id="1",timezone="Etc/GMT-10"}', "value": 11},
+             {"labels": 'tigo:system_peers:count{system_id="8",timezone="Pacific/Lonely"}', "value": 0}]},
+    ]
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(RULES_DIR, "tests", "tigo-rules-test.yaml")
+    groups = []
+    scenarios = [day_faulty(), day_throttled(), day_healthy(), night(), late(), late_faults(), dark_region()]
+    for sc in scenarios:
+        tests = expect(sc["alerts"], sc["name"])
+        if sc.get("only_listed"):
+            tests = [t for t in tests if t["alertname"] in sc["alerts"]]
+        g = {"name": sc["name"], "interval": "1m", "input_series": sc["series"], "alert_rule_test": tests}
+        if sc is scenarios[0]:
+            g["promql_expr_test"] = recording_tests()
+        groups.append(g)
+    doc = {
+        "rule_files": ["../tigo-recording.yaml", "../tigo-alerts.yaml"],
+        "evaluation_interval": "1m",
+        "tests": groups,
+    }
+    header = ("# Generated by dashboards/tools/gen_rule_tests.py: edit that, then run it.\n"
+              "# promtool test rules dashboards/rules/tests/tigo-rules-test.yaml\n")
+    with open(out, "w") as f:
+        f.write(header)
+        yaml.safe_dump(doc, f, sort_keys=False, width=200, allow_unicode=True)
+
+
+if __name__ == "__main__":
+    main()
