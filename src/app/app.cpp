@@ -61,6 +61,8 @@ int run(const config::Config& cfg) {
   client_options.credentials = {cfg.username, cfg.password, cfg.token};
   client_options.timeout = cfg.timeout;
   client_options.ca_file = cfg.ca_file;
+  client_options.concurrency = cfg.concurrency;
+  client_options.rate_limit = cfg.rate_limit;
   if (cfg.demo) {
     demo_fleet = std::make_unique<sim::Fleet>(sim::demo_fleet_options());
     demo_clock = std::make_unique<sim::Clock>();
@@ -94,7 +96,14 @@ int run(const config::Config& cfg) {
   refresh::RefresherOptions refresh_options;
   refresh_options.layout_interval = cfg.layout_interval;
   refresh_options.summary_interval = cfg.summary_interval;
+  refresh_options.panels_interval = cfg.panels_interval;
+  refresh_options.sources_interval = cfg.sources_interval;
+  refresh_options.alerts_interval = cfg.alerts_interval;
+  refresh_options.combined_interval = cfg.combined_interval;
+  refresh_options.panels_lookback = cfg.panels_lookback;
   refresh_options.max_staleness = cfg.max_staleness;
+  refresh_options.alerts_window = cfg.alerts_window;
+  refresh_options.workers = cfg.concurrency;
   refresh_options.only_systems = cfg.systems;
   refresh_options.shard_index = cfg.shard_index;
   refresh_options.shard_count = cfg.shard_count;

@@ -1,160 +1,406 @@
 #include "refresh/refresher.hpp"
 
 #include <algorithm>
-#include <condition_variable>
-#include <unordered_map>
 
+#include "sim/solar.hpp"
 #include "util/log.hpp"
 
 namespace refresh {
 namespace {
 
-Timestamp now_seconds() {
+using std::chrono::steady_clock;
+
+Timestamp now_utc() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-void mark_ok(DatasetState& s, Timestamp now) {
-  s.attempted = true;
-  s.success = true;
-  s.last_success = now;
-  s.last_error.clear();
+std::chrono::seconds secs(std::chrono::milliseconds ms) {
+  return std::max(std::chrono::seconds{1}, std::chrono::duration_cast<std::chrono::seconds>(ms));
 }
 
-void mark_failed(DatasetState& s, std::string error) {
-  s.attempted = true;
-  s.success = false;
-  s.last_error = std::move(error);
+// API calls one refresh of a dataset costs per system (plan_intervals needs them).
+double calls_per_refresh(Dataset d) {
+  switch (d) {
+    case Dataset::panels:
+      return static_cast<double>(std::size(kPanelParams));
+    case Dataset::combined:
+      return 2;
+    case Dataset::system:
+      return 0;  // the fleet-wide list, counted per account
+    default:
+      return 1;
+  }
 }
 
-bool wanted(const RefresherOptions& o, std::int64_t id) {
-  if (o.shard_count > 1 && id % o.shard_count != o.shard_index) return false;
-  return o.only_systems.empty() ||
-         std::find(o.only_systems.begin(), o.only_systems.end(), id) != o.only_systems.end();
+void log_failure(std::string_view dataset, std::int64_t system_id, const tigo::Error& e) {
+  util::log::warn("refresh failed", {{"dataset", std::string(dataset)},
+                                     {"system_id", std::to_string(system_id)},
+                                     {"endpoint", e.endpoint},
+                                     {"status", std::to_string(e.status)},
+                                     {"kind", std::string(tigo::to_string(e.kind))},
+                                     {"err", e.message}});
 }
 
 }  // namespace
 
-Refresher::Refresher(std::unique_ptr<tigo::Client> client, RefresherOptions options,
+Refresher::Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions options,
                      PublishFn on_publish)
     : client_(std::move(client)), options_(std::move(options)), on_publish_(std::move(on_publish)) {
   current_.store(std::make_shared<const Snapshot>());
+  std::lock_guard lock(mutex_);
+  replan_locked();
 }
 
 Refresher::~Refresher() { stop(); }
 
 void Refresher::start() {
-  thread_ = std::jthread([this](std::stop_token st) { run(st); });
+  {
+    std::lock_guard lock(mutex_);
+    queue_.schedule(kAccount, Dataset::system, steady_clock::now());
+  }
+  for (int i = 0; i < std::max(1, options_.workers); ++i)
+    threads_.emplace_back([this](std::stop_token st) { worker(st); });
+  threads_.emplace_back([this](std::stop_token st) { publisher(st); });
 }
 
 void Refresher::stop() {
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    thread_.join();
-  }
+  if (threads_.empty()) return;
+  for (auto& t : threads_) t.request_stop();
+  wake_.notify_all();
+  threads_.clear();  // joins
+  client_->logout();
 }
 
-bool Refresher::refresh_systems(Snapshot& next) {
-  const auto now = now_seconds();
-  auto listed = client_->systems();
-  if (!listed) {
-    util::log::warn("refresh failed", {{"dataset", "system"}, {"err", listed.error().message}});
-    for (auto& e : next.systems) mark_failed(e.state(Dataset::system), listed.error().message);
-    return false;
-  }
-  std::unordered_map<std::int64_t, SystemEntry*> old;
-  for (auto& e : next.systems) old[e.system.system_id] = &e;
-  std::vector<SystemEntry> fresh;
-  for (auto& s : *listed) {
-    if (!wanted(options_, s.system_id)) continue;
-    SystemEntry entry;
-    if (auto it = old.find(s.system_id); it != old.end()) entry = std::move(*it->second);
-    entry.system = std::move(s);
-    mark_ok(entry.state(Dataset::system), now);
-    fresh.push_back(std::move(entry));
-  }
-  std::sort(fresh.begin(), fresh.end(), [](const SystemEntry& a, const SystemEntry& b) {
-    return a.system.system_id < b.system.system_id;
-  });
-  // Systems that left the account leave the output.
-  next.systems = std::move(fresh);
-  return true;
+bool Refresher::wanted(std::int64_t id) const {
+  if (options_.shard_count > 1 && id % options_.shard_count != options_.shard_index) return false;
+  return options_.only_systems.empty() ||
+         std::find(options_.only_systems.begin(), options_.only_systems.end(), id) !=
+             options_.only_systems.end();
 }
 
-void Refresher::refresh_summaries(Snapshot& next) {
-  for (auto& e : next.systems) {
-    const auto now = now_seconds();
-    auto summary = client_->summary(e.system.system_id);
-    if (!summary) {
-      util::log::warn("refresh failed", {{"dataset", "summary"},
-                                         {"system_id", std::to_string(e.system.system_id)},
-                                         {"err", summary.error().message}});
-      mark_failed(e.state(Dataset::summary), summary.error().message);
-      continue;
+void Refresher::replan_locked() {
+  PlanInput in;
+  in.systems = fleet_.systems.size();
+  const std::pair<Dataset, std::chrono::milliseconds> wanted_intervals[] = {
+      {Dataset::objects, options_.layout_interval},
+      {Dataset::layout, options_.layout_interval},
+      {Dataset::sources, options_.sources_interval},
+      {Dataset::summary, options_.summary_interval},
+      {Dataset::panels, options_.panels_interval},
+      {Dataset::combined, options_.combined_interval},
+      {Dataset::alerts, options_.alerts_interval},
+      {Dataset::system, options_.layout_interval}};
+  for (const auto& [d, every] : wanted_intervals) {
+    const auto base = secs(every);
+    // How far each may stretch before the next dataset gives way.
+    const auto cap = d == Dataset::panels ? std::max(base, std::chrono::seconds{1800})
+                                          : std::max(base * 4, std::chrono::seconds{3600});
+    in.costs[static_cast<std::size_t>(d)] = {calls_per_refresh(d), base, cap};
+  }
+  // Systems list pages (50 a page), user, object types and alert types, per layout interval.
+  const double account_calls = 3.0 + std::ceil(static_cast<double>(in.systems) / 50.0);
+  in.account_calls_per_minute =
+      account_calls * 60.0 / static_cast<double>(secs(options_.layout_interval).count());
+  in.budget_per_minute = client_->governor().requests_per_minute() * options_.budget_share;
+  plan_ = plan_intervals(in);
+}
+
+std::chrono::seconds Refresher::interval_locked(Dataset d) const {
+  return plan_.interval[static_cast<std::size_t>(d)];
+}
+
+void Refresher::worker(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    std::optional<Job> job;
+    {
+      std::unique_lock lock(mutex_);
+      while (!stop.stop_requested()) {
+        job = queue_.pop_due(steady_clock::now());
+        if (job) break;
+        const auto next = queue_.next_due();
+        if (next) {
+          wake_.wait_until(lock, stop, *next, [] { return false; });
+        } else {
+          wake_.wait_for(lock, stop, std::chrono::seconds{1}, [] { return false; });
+        }
+      }
     }
-    e.summary = std::move(*summary);
-    mark_ok(e.state(Dataset::summary), now);
+    if (!job || stop.stop_requested()) return;
+    run_job(*job, stop);
   }
 }
 
-void expire_stale(Snapshot& snap, Timestamp now, std::chrono::milliseconds max_staleness) {
-  for (auto& e : snap.systems) {
-    const auto& st = e.state(Dataset::summary);
-    if (e.summary && !st.success && (!st.last_success || now - *st.last_success > max_staleness))
-      e.summary.reset();
+void Refresher::publisher(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, stop, std::chrono::seconds{1}, [] { return false; });
+      if (!dirty_ || stop.stop_requested()) continue;
+    }
+    publish_now();
   }
 }
 
-void Refresher::publish(Snapshot next) {
-  next.built_at = now_seconds();
-  next.generation = current_.load()->generation + 1;
-  if (!next.ready) {
-    next.ready = std::all_of(next.systems.begin(), next.systems.end(),
-                             [](const SystemEntry& e) {
-                               return e.state(Dataset::system).last_success &&
-                                      e.state(Dataset::summary).last_success;
-                             }) &&
-                 !next.systems.empty();
+void Refresher::publish_now() {
+  BuildOptions build;
+  build.max_staleness = options_.max_staleness;
+  build.alerts_window = options_.alerts_window;
+  std::shared_ptr<Snapshot> snap;
+  {
+    std::lock_guard lock(mutex_);
+    dirty_ = false;
+    for (auto d : kAllDatasets) {
+      if (d == Dataset::system) continue;
+      build.intervals[static_cast<std::size_t>(d)] =
+          static_cast<double>(interval_locked(d).count());
+    }
+    build.intervals[static_cast<std::size_t>(Dataset::system)] =
+        static_cast<double>(secs(options_.layout_interval).count());
+    snap = std::make_shared<Snapshot>(build_snapshot(fleet_, now_utc(), build));
+    snap->generation = ++generation_;
   }
-  auto published = std::make_shared<const Snapshot>(std::move(next));
+  // Rendering (and gzip) happens outside the lock: jobs keep running meanwhile.
+  std::shared_ptr<const Snapshot> published = std::move(snap);
   if (on_publish_) on_publish_(published);
   current_.store(published);
 }
 
-void Refresher::run(std::stop_token stop) {
-  using clock = std::chrono::steady_clock;
-  auto next_layout = clock::now();
-  auto next_summary = clock::now();
-  bool listed_once = false;
-  std::mutex mu;
-  std::condition_variable_any cv;
-
-  while (!stop.stop_requested()) {
-    Snapshot next = *current_.load();
-    bool changed = false;
-    if (clock::now() >= next_layout) {
-      const bool ok = refresh_systems(next);
-      listed_once = listed_once || ok;
-      next_layout = clock::now() + (ok ? options_.layout_interval : options_.retry_interval);
-      changed = true;
-    }
-    if (listed_once && clock::now() >= next_summary && !stop.stop_requested()) {
-      refresh_summaries(next);
-      const bool all_ok =
-          std::all_of(next.systems.begin(), next.systems.end(),
-                      [](const SystemEntry& e) { return e.state(Dataset::summary).success; });
-      next_summary =
-          clock::now() + (all_ok ? options_.summary_interval
-                                 : std::min(options_.summary_interval, options_.retry_interval));
-      changed = true;
-    }
-    if (changed) {
-      expire_stale(next, now_seconds(), options_.max_staleness);
-      publish(std::move(next));
-    }
-    std::unique_lock lock(mu);
-    cv.wait_until(lock, stop, std::min(next_layout, next_summary), [] { return false; });
+void Refresher::run_job(const Job& job, std::stop_token stop) {
+  if (job.system_id == kAccount) {
+    run_account(stop);
+    return;
   }
-  client_->logout();
+  const bool ok = run_system_job(job.system_id, job.dataset, stop);
+  if (stop.stop_requested()) return;
+  std::lock_guard lock(mutex_);
+  if (!fleet_.systems.count(job.system_id) || disabled_.count({job.system_id, job.dataset})) return;
+  const auto every = interval_locked(job.dataset);
+  const auto wait =
+      ok ? every : std::min<std::chrono::seconds>(every, secs(options_.retry_interval));
+  queue_.schedule(job.system_id, job.dataset, steady_clock::now() + wait);
+  dirty_ = true;
+  wake_.notify_all();
+}
+
+void Refresher::run_account(std::stop_token stop) {
+  auto listed = client_->systems(stop);
+  auto user = client_->user(stop);
+  auto types = client_->object_types(stop);
+  auto alert_types = client_->alert_types({}, stop);
+  if (stop.stop_requested()) return;
+  const auto now = now_utc();
+  std::lock_guard lock(mutex_);
+  if (user) fleet_.user = *user;
+  if (types) {
+    fleet_.object_types.clear();
+    for (const auto& t : *types) fleet_.object_types[t.object_type_id] = t.label;
+  }
+  if (alert_types) {
+    for (const auto& t : *alert_types) fleet_.alert_types[t.unique_id] = t;
+  }
+  auto next = steady_clock::now() + secs(options_.layout_interval);
+  if (!listed) {
+    log_failure("system", kAccount, listed.error());
+    for (auto& [id, s] : fleet_.systems)
+      mark_failure(s.state(Dataset::system), listed.error().message);
+    next = steady_clock::now() + secs(options_.retry_interval);
+  } else {
+    std::set<std::int64_t> seen;
+    for (auto& sys : *listed) {
+      if (!wanted(sys.system_id)) continue;
+      seen.insert(sys.system_id);
+      const bool is_new = !fleet_.systems.count(sys.system_id);
+      auto& s = fleet_.systems[sys.system_id];
+      s.system = std::move(sys);
+      if (auto zone = tigo::find_zone(s.system.timezone)) s.zone = *zone;
+      mark_success(s.state(Dataset::system), now);
+      if (is_new) {
+        // The first round at once (readiness needs it); combined once the objects are known.
+        const auto t = steady_clock::now();
+        for (auto d : {Dataset::summary, Dataset::objects, Dataset::layout, Dataset::sources,
+                       Dataset::alerts, Dataset::panels})
+          queue_.schedule(s.system.system_id, d, t);
+        queue_.schedule(s.system.system_id, Dataset::combined, t + std::chrono::seconds{5});
+      }
+    }
+    // Systems that left the account (or the shard) leave the output.
+    for (auto it = fleet_.systems.begin(); it != fleet_.systems.end();) {
+      if (seen.count(it->first)) {
+        ++it;
+        continue;
+      }
+      queue_.remove_system(it->first);
+      it = fleet_.systems.erase(it);
+    }
+    for (auto& [id, s] : fleet_.systems) update_hierarchy(s, fleet_.object_types);
+    replan_locked();
+  }
+  queue_.schedule(kAccount, Dataset::system, next);
+  dirty_ = true;
+  wake_.notify_all();
+}
+
+bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop) {
+  // Copy what the call needs, call without the lock, apply with it.
+  SystemState view;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = fleet_.systems.find(id);
+    if (it == fleet_.systems.end()) return false;
+    view.system = it->second.system;
+    view.zone = it->second.zone;
+    view.sources = it->second.sources;
+    view.hierarchy = it->second.hierarchy;
+    view.panels_cursor = it->second.panels_cursor;
+    view.panels_fetched_once = it->second.panels_fetched_once;
+    view.panels_settled_tonight = it->second.panels_settled_tonight;
+  }
+  const auto now = now_utc();
+  const auto name = std::string(dataset_name(d));
+  std::optional<tigo::Error> failure;
+  auto record = [&](auto&& apply) {
+    std::lock_guard lock(mutex_);
+    auto it = fleet_.systems.find(id);
+    if (it == fleet_.systems.end()) return;
+    auto& s = it->second;
+    if (failure) {
+      mark_failure(s.state(d), failure->message);
+      if (failure->kind == tigo::ErrorKind::payment_required) disabled_.insert({id, d});
+    } else {
+      apply(s);
+      mark_success(s.state(d), now);
+    }
+  };
+  auto fail = [&](const tigo::Error& e) {
+    if (e.kind == tigo::ErrorKind::cancelled) return;
+    log_failure(name, id, e);
+    failure = e;
+  };
+  const auto local = [&](Timestamp t) {
+    return view.zone ? tigo::utc_to_local(t, *view.zone) : tigo::LocalTime{t.time_since_epoch()};
+  };
+
+  switch (d) {
+    case Dataset::summary: {
+      auto r = client_->summary(id, stop);
+      if (!r) fail(r.error());
+      record([&](SystemState& s) { s.summary = std::move(*r); });
+      break;
+    }
+    case Dataset::objects: {
+      auto r = client_->objects(id, stop);
+      if (!r) fail(r.error());
+      record([&](SystemState& s) {
+        s.objects = std::move(*r);
+        update_hierarchy(s, fleet_.object_types);
+      });
+      break;
+    }
+    case Dataset::layout: {
+      auto r = client_->layout(id, stop);
+      if (!r) fail(r.error());
+      record([&](SystemState& s) {
+        s.layout = std::move(*r);
+        update_hierarchy(s, fleet_.object_types);
+      });
+      break;
+    }
+    case Dataset::sources: {
+      auto r = client_->sources(id, stop);
+      if (!r) fail(r.error());
+      record([&](SystemState& s) { s.sources = std::move(*r); });
+      break;
+    }
+    case Dataset::alerts: {
+      tigo::AlertsQuery q;
+      q.system_id = id;
+      q.start_added =
+          now - std::chrono::duration_cast<std::chrono::seconds>(options_.alerts_window);
+      auto r = client_->alerts(q, stop);
+      if (!r) fail(r.error());
+      record([&](SystemState& s) { s.alerts = std::move(*r); });
+      break;
+    }
+    case Dataset::combined: {
+      if (view.hierarchy.combined_objects.empty()) return false;  // objects not known yet
+      tigo::CombinedQuery q;
+      q.system_id = id;
+      q.zone = view.zone;
+      for (const auto& o : view.hierarchy.combined_objects) q.object_ids.push_back(o.object_id);
+      q.level = "minute";
+      q.start = local(now - std::chrono::hours{1});
+      q.end = local(now);
+      auto minute = client_->combined(q, stop);
+      if (!minute) {
+        fail(minute.error());
+        record([](SystemState&) {});
+        break;
+      }
+      q.level = "day";
+      q.start = date::floor<date::days>(local(now));
+      auto day = client_->combined(q, stop);
+      if (!day) fail(day.error());
+      record([&](SystemState& s) {
+        apply_combined_minute(s, *minute);
+        apply_combined_day(s, *day);
+      });
+      break;
+    }
+    case Dataset::panels: {
+      std::optional<double> elevation;
+      if (view.system.latitude && view.system.longitude)
+        elevation = sim::solar::sun_position(*view.system.latitude, *view.system.longitude, now)
+                        .elevation_deg;
+      const auto decision = decide_panels(view, elevation);
+      if (decision != PanelDecision::fetch) {
+        std::lock_guard lock(mutex_);
+        if (auto it = fleet_.systems.find(id);
+            it != fleet_.systems.end() && elevation && *elevation >= kNightElevationDeg)
+          it->second.panels_settled_tonight = false;  // a new day begins
+        return true;
+      }
+      const auto window = panels_window(view, now, options_.panels_lookback);
+      std::vector<std::pair<std::string_view, tigo::CsvTable>> tables;
+      for (auto param : kPanelParams) {
+        tigo::AggregateQuery q;
+        q.system_id = id;
+        q.zone = view.zone;
+        q.level = "min";
+        q.param = std::string(param);
+        q.header = "id";
+        q.start = local(window.start);
+        q.end = local(window.end);
+        auto r = client_->aggregate(q, stop);
+        if (!r) {
+          fail(r.error());
+          break;
+        }
+        tables.emplace_back(param, std::move(*r));
+      }
+      const bool night = elevation && *elevation < kNightElevationDeg;
+      record([&](SystemState& s) {
+        std::optional<Timestamp> newest;
+        for (const auto& [param, table] : tables) {
+          auto m = apply_aggregate(s, param, table);
+          if (m && (!newest || *m > *newest)) newest = m;
+        }
+        s.panels_fetched_once = true;
+        if (newest && (!s.panels_cursor || *newest > *s.panels_cursor)) s.panels_cursor = newest;
+        // Without readings yet, remember what the sources said, so the same minutes are not
+        // asked for again.
+        if (!newest) {
+          if (auto src = newest_source_minute(s);
+              src && (!s.panels_cursor || *src > *s.panels_cursor))
+            s.panels_cursor = src;
+        }
+        s.panels_settled_tonight = night;
+      });
+      break;
+    }
+    case Dataset::system:
+      break;
+  }
+  return !failure.has_value();
 }
 
 }  // namespace refresh

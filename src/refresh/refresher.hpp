@@ -1,5 +1,10 @@
-// Runs the refresh jobs on a background thread and publishes a new immutable Snapshot after
-// each round. Scrapes only ever read the last published snapshot.
+// Runs the refresh jobs on worker threads within the rate budget and publishes a new immutable
+// Snapshot after changes (at most once a second). Scrapes only ever read the last published one.
+//
+// Jobs: the fleet-wide one (systems list, user, object and alert types) and, per system,
+// objects, layout, sources, summary, panels (minute data, only when sources show new minutes
+// and not while the sun is well below the horizon), combined, alerts. Intervals come from
+// plan_intervals() against what the governor allows, re-planned as the fleet or budget changes.
 #pragma once
 
 #include <atomic>
@@ -13,6 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "refresh/fleet_state.hpp"
+#include "refresh/plan.hpp"
+#include "refresh/scheduler.hpp"
 #include "refresh/snapshot.hpp"
 #include "tigo/client.hpp"
 
@@ -21,19 +29,26 @@ namespace refresh {
 struct RefresherOptions {
   std::chrono::milliseconds layout_interval{std::chrono::hours{6}};
   std::chrono::milliseconds summary_interval{std::chrono::seconds{300}};
+  std::chrono::milliseconds panels_interval{std::chrono::seconds{60}};
+  std::chrono::milliseconds sources_interval{std::chrono::seconds{120}};
+  std::chrono::milliseconds alerts_interval{std::chrono::seconds{600}};
+  std::chrono::milliseconds combined_interval{std::chrono::minutes{15}};
+  std::chrono::milliseconds panels_lookback{std::chrono::hours{2}};
   std::chrono::milliseconds max_staleness{std::chrono::hours{1}};
-  std::chrono::milliseconds retry_interval{
-      std::chrono::seconds{30}};           // after a failed round, try again this soon
-  std::vector<std::int64_t> only_systems;  // empty: all
-  int shard_index = 0;                     // keep systems with system_id % count == index
+  std::chrono::milliseconds alerts_window{std::chrono::hours{24}};
+  std::chrono::milliseconds retry_interval{std::chrono::seconds{30}};  // after a failure
+  std::vector<std::int64_t> only_systems;                              // empty: all
+  int shard_index = 0;  // keep systems with system_id % count == index
   int shard_count = 1;
+  int workers = 4;            // jobs in progress at once (the client limits requests in flight too)
+  double budget_share = 0.9;  // of the governor's rate, the rest is headroom
 };
 
 class Refresher {
  public:
   using PublishFn = std::function<void(const std::shared_ptr<const Snapshot>&)>;
 
-  Refresher(std::unique_ptr<tigo::Client> client, RefresherOptions options, PublishFn on_publish);
+  Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions options, PublishFn on_publish);
   ~Refresher();
 
   void start();
@@ -41,19 +56,32 @@ class Refresher {
   std::shared_ptr<const Snapshot> snapshot() const { return current_.load(); }
 
  private:
-  void run(std::stop_token stop);
-  bool refresh_systems(Snapshot& next);
-  void refresh_summaries(Snapshot& next);
-  void publish(Snapshot next);
+  void worker(std::stop_token stop);
+  void publisher(std::stop_token stop);
+  void run_job(const Job& job, std::stop_token stop);
+  void run_account(std::stop_token stop);
+  // Each returns the dataset's outcome; the caller records it and reschedules.
+  bool run_system_job(std::int64_t id, Dataset d, std::stop_token stop);
+  bool wanted(std::int64_t system_id) const;
+  void replan_locked();
+  std::chrono::seconds interval_locked(Dataset d) const;
+  void publish_now();
 
-  std::unique_ptr<tigo::Client> client_;
+  std::shared_ptr<tigo::Client> client_;
   RefresherOptions options_;
   PublishFn on_publish_;
   std::atomic<std::shared_ptr<const Snapshot>> current_;
-  std::jthread thread_;
-};
 
-// Drops the data of datasets that have not succeeded within max_staleness (kept otherwise).
-void expire_stale(Snapshot& snap, Timestamp now, std::chrono::milliseconds max_staleness);
+  mutable std::mutex mutex_;  // guards everything below
+  std::condition_variable_any wake_;
+  FleetState fleet_;
+  JobQueue queue_;
+  Plan plan_;
+  bool dirty_ = false;
+  std::uint64_t generation_ = 0;
+  std::set<std::pair<std::int64_t, Dataset>> disabled_;  // 402: not asked again
+
+  std::vector<std::jthread> threads_;
+};
 
 }  // namespace refresh
