@@ -79,7 +79,8 @@ Topology build_topology(const Fleet& fleet, const SystemSpec& s) {
   const std::int64_t base = 100000 + static_cast<std::int64_t>(s.index) * stride(fleet);
   std::int64_t next_object = base;
   t.system_object_id = next_object++;
-  t.has_inverters = mix(h + 1) % 10 < 7;
+  // One system in four records no inverter level (panels under strings under the system).
+  t.has_inverters = (s.index + mix(fleet.options().seed ^ 0x1A7ULL)) % 4 != 3;
 
   auto& g = t.gateway;
   g.source_id = 9000 + static_cast<std::int64_t>(s.index);
