@@ -439,6 +439,7 @@ std::string combined_csv(const PowerModel& model, const SystemContext& c, const 
     const auto from = local_to_sys(c.zone, b);
     if (from > q.end || from >= limit) break;
     const auto to = std::min(local_to_sys(c.zone, next_bucket(b)), limit);
+    if (to <= from) continue;  // a wall-clock hour that DST skipped
     out += local_stamp(c.zone, from, 0);
     for (std::size_t j = 0; j < n; ++j) {
       out += ',';
