@@ -137,7 +137,10 @@ pv::PanelSpec Fleet::panel(const SystemSpec& system, int panel_index) const {
       mix(system.seed ^ (0xA5A5A5A5ULL + static_cast<std::uint64_t>(panel_index)));
   // A few percent of manufacturing spread.
   const double spread = 0.97 + 0.06 * unit(h);
-  return pv::PanelSpec{system.panel_rated_w, system.panel_vmp_v, spread};
+  // Voltage spreads too (+-1.5 %); the power does not depend on it (the model is linear in
+  // current and voltage scales cancel), so system energy stays rating x reference panel.
+  const double vmp = system.panel_vmp_v * (0.985 + 0.03 * unit(mix(h + 1)));
+  return pv::PanelSpec{system.panel_rated_w, vmp, spread};
 }
 
 double Fleet::effective_rating_w(const SystemSpec& system) const {

@@ -4,7 +4,9 @@
 #include <thread>
 
 #include "sim/clock.hpp"
+#include "sim/chaos.hpp"
 #include "sim/fleet.hpp"
+#include "sim/quirks.hpp"
 #include "sim/server.hpp"
 #include "util/duration.hpp"
 #include "util/listen_address.hpp"
@@ -30,7 +32,8 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   app.set_version_flag("--version", "tigo_sim " TIGO_VERSION " (revision " TIGO_REVISION ")");
   std::string listen = "127.0.0.1:8080", time_text, users = "demo:demo", rate_window = "1m",
-              token_ttl = "24h";
+              token_ttl = "24h", data_delay = "10m", upload_interval = "10m", quirks_text = "all",
+              faults_text = "none";
   sim::FleetOptions fleet_options;
   double speed = 1.0;
   int rate_limit = 100;
@@ -50,6 +53,19 @@ int main(int argc, char** argv) {
   app.add_option("--rate-window", rate_window, "Rate-limit window")->check(duration);
   app.add_option("--token-ttl", token_ttl, "Lifetime of a login token")->check(duration);
   app.add_option("--users", users, "Accounts: user:password[:basic],... (basic: no premium)");
+  app.add_option("--data-delay", data_delay,
+                 "An uploaded batch of minute data becomes visible after this")
+      ->check(duration);
+  app.add_option("--upload-interval", upload_interval, "Gateways upload minute data this often")
+      ->check(duration);
+  app.add_option("--quirks", quirks_text,
+                 "Real-API quirks: all, none, or a list of names to enable and -names to disable "
+                 "(e.g. -future_rows,-millis; none,nulls). Names: " +
+                     sim::quirk_names());
+  app.add_option("--faults", faults_text,
+                 "Injected faults, e.g. error_rate=0.05,latency=200ms,malformed=0.01,"
+                 "truncated=0.01,drop_connection=0.01,expired_token=0.01,burst_429=0.01 "
+                 "(counted in GET /sim/stats)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -74,6 +90,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tigo_sim: %s\n", accounts.error().message.c_str());
     return 2;
   }
+  auto quirks = sim::parse_quirks(quirks_text);
+  if (!quirks) {
+    std::fprintf(stderr, "tigo_sim: %s\n", quirks.error().message.c_str());
+    return 2;
+  }
+  auto faults = sim::parse_faults(faults_text);
+  if (!faults) {
+    std::fprintf(stderr, "tigo_sim: %s\n", faults.error().message.c_str());
+    return 2;
+  }
   auto address = util::parse_listen_address(listen);
   if (!address) {
     std::fprintf(stderr, "tigo_sim: --listen: %s\n", address.error().message.c_str());
@@ -90,6 +116,16 @@ int main(int argc, char** argv) {
   options.token_ttl =
       std::chrono::duration_cast<std::chrono::seconds>(*util::parse_duration(token_ttl));
   if (options.rate_window.count() < 1) options.rate_window = std::chrono::seconds{1};
+  options.data_delay =
+      std::chrono::duration_cast<std::chrono::seconds>(*util::parse_duration(data_delay));
+  options.upload_interval =
+      std::chrono::duration_cast<std::chrono::seconds>(*util::parse_duration(upload_interval));
+  if (options.upload_interval.count() < 60) {
+    std::fprintf(stderr, "tigo_sim: --upload-interval: at least 1m\n");
+    return 2;
+  }
+  options.quirks = *quirks;
+  options.faults = *faults;
 
   const sim::Fleet fleet(fleet_options);
   const sim::Clock clock(start, effective_speed);

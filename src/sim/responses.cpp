@@ -4,151 +4,549 @@
 
 #include <algorithm>
 
+#include "sim/data_csv.hpp"
 #include "sim/json_writer.hpp"
 #include "util/time.hpp"
 
 namespace sim {
 namespace {
 
-// Tigo's ISO 8601 with milliseconds and the site's offset: "2026-03-31T19:28:00.000-07:00".
-std::string local_iso_millis(std::chrono::sys_seconds t, const std::string& tz) {
-  std::string s = util::format_iso8601_in_zone(t, tz);
-  if (s.size() > 19) s.insert(19, ".000");
+using std::chrono::sys_seconds;
+
+// A JSON object under construction: keys in call order, so bodies are byte-stable.
+class Obj {
+ public:
+  explicit Obj(std::string& out) : out_(out) { out_ += '{'; }
+  Obj& str(std::string_view k, std::string_view v) {
+    key(k);
+    json::append_string(out_, v);
+    return *this;
+  }
+  Obj& num(std::string_view k, std::int64_t v) {
+    key(k);
+    json::append_int(out_, v);
+    return *this;
+  }
+  Obj& fixed(std::string_view k, double v, int decimals) {
+    key(k);
+    json::append_fixed(out_, v, decimals);
+    return *this;
+  }
+  Obj& null(std::string_view k) { return raw(k, "null"); }
+  Obj& boolean(std::string_view k, bool v) { return raw(k, v ? "true" : "false"); }
+  Obj& raw(std::string_view k, std::string_view v) {
+    key(k);
+    out_ += v;
+    return *this;
+  }
+  // A string, or null when the nulls quirk is on and the value is optional and absent.
+  Obj& opt(std::string_view k, std::string_view v, bool null_it) {
+    return null_it ? null(k) : str(k, v);
+  }
+  std::string& key(std::string_view k) {
+    json::append_key(out_, k, first_);
+    return out_;
+  }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+std::string fixed_text(double v, int decimals) {
+  std::string s;
+  json::append_fixed(s, v, decimals);
   return s;
+}
+
+void meta(std::string& out, std::int64_t total, std::int64_t page_count, std::int64_t page,
+          std::int64_t per_page) {
+  out += ",\"_meta\":";
+  Obj m(out);
+  m.num("totalCount", total).num("pageCount", page_count).num("currentPage", page);
+  m.num("perPage", per_page).close();
+}
+
+void object_entry(std::string& out, std::int64_t id, std::string_view label, ObjectType type,
+                  std::int64_t parent, const std::string* datasource,
+                  const std::vector<std::int64_t>& children, double x, double y, double mp) {
+  Obj o(out);
+  o.num("id", id).str("label", label).num("object_type_id", static_cast<int>(type));
+  o.num("parent_id", parent);
+  if (datasource) {
+    o.str("datasource", *datasource);
+  } else {
+    o.null("datasource");
+  }
+  auto& a = o.key("children");
+  a += '[';
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    if (i) a += ',';
+    json::append_int(a, children[i]);
+  }
+  a += ']';
+  auto& u = o.key("ui");
+  Obj ui(u);
+  ui.fixed("X", x, 0).fixed("Y", y, 0);
+  if (mp > 0) ui.fixed("MP", mp, 0);
+  if (type == ObjectType::Panel) ui.num("OP", 1);
+  ui.close();
+  o.close();
+}
+
+void panel_json(std::string& out, const SystemContext& c, int i, bool with_string_id) {
+  const auto& p = c.topo.panels[static_cast<std::size_t>(i)];
+  Obj o(out);
+  o.num("panel_id", p.panel_id);
+  if (with_string_id)
+    o.num("string_id", c.topo.strings[static_cast<std::size_t>(p.string_index)].string_id);
+  o.str("label", p.label).num("short_label", p.short_label).str("serial", p.serial);
+  o.str("type", c.topo.panel_type).num("source_id", c.topo.gateway.source_id);
+  o.num("object_id", p.object_id).num("panel_type_id", c.topo.panel_type_id).close();
+}
+
+void string_json(std::string& out, const SystemContext& c, const StringNode& st) {
+  Obj o(out);
+  o.num("string_id", st.string_id).str("label", "String " + st.letter).str("short_label", st.letter);
+  o.num("object_id", st.object_id);
+  auto& a = o.key("panels");
+  a += '[';
+  for (int p = 0; p < st.panel_count; ++p) {
+    if (p) a += ',';
+    panel_json(a, c, st.first_panel + p, false);
+  }
+  a += ']';
+  o.close();
+}
+
+void sources_array(std::string& out, const SystemContext& c, const DataAvailability& a,
+                   sys_seconds now, const Quirks& quirks) {
+  const auto& g = c.topo.gateway;
+  const auto& tz = c.spec.timezone;
+  out += '[';
+  Obj o(out);
+  o.num("source_id", g.source_id).str("name", g.name).str("serial", g.mac);
+  o.num("gateway_count", g.gateway_count).str("created_on", site_iso(g.created_on, tz));
+  const bool pv_off = c.fault.kind == FaultKind::PvOff && c.fault.active(now);
+  o.str("control_state", pv_off ? "off" : "on");
+  o.str("last_checkin", site_iso(a.last_checkin, tz)).str("timezone", tz);
+  o.str("sw_version", g.sw_version);
+  auto& sets = o.key("sets");
+  sets += '[';
+  Obj s(sets);
+  s.str("set_name", "panels_avg");
+  if (quirks.extra_fields) s.str("last_raw", site_iso(a.sensor_last, tz));
+  s.str("last_min", site_iso(a.last_min, tz));
+  s.str("last_day", site_iso(local_day_start(tz, a.last_min), tz));
+  s.close();
+  sets += ']';
+  o.num("system_id", c.spec.system_id);
+  if (quirks.extra_fields) {
+    o.num("object_id", g.object_id).num("panel_count", c.spec.panels).num("unit_type_id", 8);
+    o.boolean("is_discovery_complete", true);
+  }
+  o.close();
+  out += ']';
+}
+
+void objects_array(std::string& out, const SystemContext& c) {
+  const auto& t = c.topo;
+  out += '[';
+  std::vector<std::int64_t> top;
+  if (t.has_inverters) {
+    for (const auto& inv : t.inverters) top.push_back(inv.object_id);
+  } else {
+    for (const auto& st : t.strings) top.push_back(st.object_id);
+  }
+  top.push_back(t.gateway.object_id);
+  object_entry(out, t.system_object_id, "System", ObjectType::System, -1, nullptr, top, 50, 50,
+               power_rating_w(c.spec));
+  auto emit_string = [&](const StringNode& st, std::int64_t parent) {
+    std::vector<std::int64_t> kids;
+    for (int p = 0; p < st.panel_count; ++p)
+      kids.push_back(t.panels[static_cast<std::size_t>(st.first_panel + p)].object_id);
+    const auto si = &st - t.strings.data();
+    out += ',';
+    object_entry(out, st.object_id, "String " + st.letter, ObjectType::String, parent, nullptr, kids,
+                 60, 100 + 120 * static_cast<double>(si), 0);
+    for (int p = 0; p < st.panel_count; ++p) {
+      const int i = st.first_panel + p;
+      const auto& pn = t.panels[static_cast<std::size_t>(i)];
+      const std::string ds = t.datasource(i);
+      out += ',';
+      object_entry(out, pn.object_id, pn.label, ObjectType::Panel, st.object_id, &ds, {}, pn.ui_x,
+                   pn.ui_y, c.panels[static_cast<std::size_t>(i)].rated_w);
+    }
+  };
+  if (t.has_inverters) {
+    for (std::size_t v = 0; v < t.inverters.size(); ++v) {
+      const auto& inv = t.inverters[v];
+      std::vector<std::int64_t> kids;
+      for (const auto& st : t.strings)
+        if (st.inverter_index == static_cast<int>(v)) kids.push_back(st.object_id);
+      out += ',';
+      object_entry(out, inv.object_id, inv.label, ObjectType::Inverter, t.system_object_id, nullptr,
+                   kids, 20, 100 + 300 * static_cast<double>(v), 0);
+      for (const auto& st : t.strings)
+        if (st.inverter_index == static_cast<int>(v)) emit_string(st, inv.object_id);
+    }
+  } else {
+    for (const auto& st : t.strings) emit_string(st, t.system_object_id);
+  }
+  out += ',';
+  object_entry(out, t.gateway.object_id, t.gateway.name, ObjectType::Cca, t.system_object_id,
+               nullptr, {}, 10, 10, 0);
+  out += ']';
 }
 
 }  // namespace
 
 double power_rating_w(const SystemSpec& s) { return s.panel_rated_w * s.panels; }
 
+std::string site_iso(sys_seconds t, const std::string& tz) {
+  return util::format_iso8601_in_zone(t, tz);
+}
+
 std::string error_json(int status, std::string_view name, std::string_view message) {
-  std::string out = "{";
-  bool first = true;
-  json::append_key(out, "name", first);
-  json::append_string(out, name);
-  json::append_key(out, "message", first);
-  json::append_string(out, message);
-  json::append_key(out, "code", first);
-  out += '0';
-  json::append_key(out, "status", first);
-  json::append_int(out, status);
-  out += '}';
+  std::string out;
+  Obj o(out);
+  o.str("name", name).str("message", message).num("code", 0).num("status", status).close();
   return out;
 }
 
-std::string login_json(std::int64_t user_id, std::string_view token,
-                       std::chrono::sys_seconds expires, std::string_view user_type,
-                       std::string_view refresh_token) {
-  std::string out = "{\"user\":{";
-  bool first = true;
-  json::append_key(out, "user_id", first);
-  json::append_int(out, user_id);
-  json::append_key(out, "auth", first);
-  json::append_string(out, token);
-  json::append_key(out, "expires", first);
-  json::append_string(out, util::format_iso8601_in_zone(expires, "America/Los_Angeles"));
-  json::append_key(out, "user_type", first);
-  json::append_string(out, user_type);
-  json::append_key(out, "refresh_token", first);
-  json::append_string(out, refresh_token);
-  json::append_key(out, "user_agreement", first);
-  out += "true}}";
+std::string login_json(std::int64_t user_id, std::string_view token, sys_seconds expires,
+                       std::string_view user_type, std::string_view refresh_token) {
+  std::string out = "{\"user\":";
+  Obj o(out);
+  o.num("user_id", user_id).str("auth", token);
+  o.str("expires", util::format_iso8601_in_zone(expires, "America/Los_Angeles"));
+  o.str("user_type", user_type).str("refresh_token", refresh_token).boolean("user_agreement", true);
+  o.close();
+  out += '}';
   return out;
 }
 
 std::string logout_json() { return "{\"status\":200,\"message\":\"Logged out user\"}"; }
 
-std::string system_object_json(const Fleet& fleet, const SystemSpec& s) {
-  (void)fleet;
-  std::string out = "{";
-  bool first = true;
-  auto str = [&](std::string_view k, std::string_view v) {
-    json::append_key(out, k, first);
-    json::append_string(out, v);
-  };
-  json::append_key(out, "system_id", first);
-  json::append_int(out, s.system_id);
-  str("external_id", s.external_id);
-  str("name", s.name);
-  str("street", s.street);
-  str("city", s.city);
-  str("state", s.state);
-  str("zip", s.zip);
-  str("country", s.country);
-  str("country_code", s.country_code);
-  // The real API sends coordinates as numeric strings.
-  std::string coord;
-  json::append_fixed(coord, s.latitude, 6);
-  str("latitude", coord);
-  coord.clear();
-  json::append_fixed(coord, s.longitude, 6);
-  str("longitude", coord);
-  str("timezone", s.timezone);
-  json::append_key(out, "power_rating", first);
-  json::append_fixed(out, power_rating_w(s), 0);
-  json::append_key(out, "power_rating_ac", first);
-  out += "null";
-  str("created", util::format_iso8601_in_zone(s.created, s.timezone));
-  str("commissioned", util::format_iso8601_in_zone(
-                          std::chrono::sys_seconds{s.turn_on.time_since_epoch()}, s.timezone));
-  json::append_key(out, "decommissioned", first);
-  out += "null";
-  str("status", "Active");
-  str("turn_on_date", date::format("%F", s.turn_on));
-  json::append_key(out, "recent_alerts_count", first);
-  out += '0';
-  json::append_key(out, "has_monitored_modules", first);
-  out += "true";
-  json::append_key(out, "panel_count", first);
-  json::append_int(out, s.panels);
+std::string user_json(std::int64_t user_id, std::string_view login, std::string_view user_type,
+                      const Quirks& quirks) {
+  std::string out = "{\"user\":";
+  Obj o(out);
+  const std::string email = std::string(login) + "@example.com";
+  o.num("user_id", user_id).str("login", login).str("first_name", "Sim").str("last_name", "User");
+  o.str("email", email).str("company", "Simulated Solar Co").str("street", "1 Sunny Lane");
+  o.opt("street2", "", quirks.nulls).str("city", "Exampletown").str("state", "CA");
+  o.str("zip", "94000").str("country", "United States").str("mobile", "1231231234");
+  o.str("user_type", user_type).opt("avatar", "", quirks.nulls).close();
   out += '}';
   return out;
 }
 
-std::string systems_json(const Fleet& fleet, const Paging& paging) {
-  const auto total = static_cast<std::int64_t>(fleet.size());
-  const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
-  const std::int64_t page_count = std::max<std::int64_t>(1, (total + per_page - 1) / per_page);
-  const std::int64_t page = std::clamp<std::int64_t>(paging.page, 1, page_count);
-  std::string out = "{\"systems\":[";
-  const std::int64_t begin = (page - 1) * per_page;
-  const std::int64_t end = std::min(total, begin + per_page);
-  for (std::int64_t i = begin; i < end; ++i) {
-    if (i != begin) out += ',';
-    out += system_object_json(fleet, fleet.system(static_cast<std::size_t>(i)));
+std::string system_object_json(const Fleet& fleet, const SystemSpec& s, const Quirks& quirks) {
+  (void)fleet;
+  std::string out;
+  Obj o(out);
+  o.num("system_id", s.system_id);
+  // A few systems have no external id: null, as the real API sends it.
+  o.opt("external_id", s.external_id, quirks.nulls && s.index % 4 == 1);
+  o.str("name", s.name).str("street", s.street).str("city", s.city).str("state", s.state);
+  o.str("zip", s.zip).str("country", s.country);
+  if (quirks.extra_fields) o.str("country_code", s.country_code);
+  if (quirks.numbers_as_strings) {
+    o.str("latitude", fixed_text(s.latitude, 6)).str("longitude", fixed_text(s.longitude, 6));
+  } else {
+    o.fixed("latitude", s.latitude, 6).fixed("longitude", s.longitude, 6);
   }
-  out += "],\"_meta\":{";
-  bool first = true;
-  json::append_key(out, "totalCount", first);
-  json::append_int(out, total);
-  json::append_key(out, "pageCount", first);
-  json::append_int(out, page_count);
-  json::append_key(out, "currentPage", first);
-  json::append_int(out, page);
-  json::append_key(out, "perPage", first);
-  json::append_int(out, per_page);
-  out += "}}";
+  o.str("timezone", s.timezone).fixed("power_rating", power_rating_w(s), 0);
+  if (quirks.extra_fields) {
+    if (quirks.nulls) {
+      o.null("power_rating_ac");
+    } else {
+      o.fixed("power_rating_ac", power_rating_w(s) * 0.9, 0);
+    }
+  }
+  o.str("created", site_iso(s.created, s.timezone));
+  if (quirks.extra_fields) {
+    o.str("commissioned", site_iso(sys_seconds{s.turn_on.time_since_epoch()}, s.timezone));
+    if (quirks.nulls) o.null("decommissioned");
+    o.str("status", "Active");
+  }
+  o.str("turn_on_date", date::format("%F", s.turn_on));
+  if (quirks.extra_fields) {
+    o.num("recent_alerts_count", 0).boolean("has_monitored_modules", true);
+    o.num("panel_count", s.panels);
+  }
+  o.close();
   return out;
 }
 
-std::string summary_json(const PowerModel& model, const SystemSpec& s, std::chrono::sys_seconds t) {
-  // Tigo updates the summary once a minute: everything refers to the last whole minute.
-  const auto minute = std::chrono::floor<std::chrono::minutes>(t);
-  const std::chrono::sys_seconds at{minute};
-  const auto energy = model.energy(s, at);
-  std::string out = "{\"summary\":{";
+std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& indices,
+                         const Paging& paging, const Quirks& quirks) {
+  const auto total = static_cast<std::int64_t>(indices.size());
+  const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
+  const std::int64_t page_count = (total + per_page - 1) / per_page;
+  const std::int64_t page = std::max<std::int64_t>(1, paging.page);
+  std::string out = "{\"systems\":[";
+  const std::int64_t begin = std::min(total, (page - 1) * per_page);
+  const std::int64_t end = std::min(total, begin + per_page);
+  for (std::int64_t i = begin; i < end; ++i) {
+    if (i != begin) out += ',';
+    out += system_object_json(fleet, fleet.system(indices[static_cast<std::size_t>(i)]), quirks);
+  }
+  out += ']';
+  if (quirks.paging_meta) meta(out, total, page_count, page, per_page);
+  out += '}';
+  return out;
+}
+
+std::string systems_json(const Fleet& fleet, const Paging& paging, const Quirks& quirks) {
+  // The whole fleet, without materialising an index list per page for large fleets.
+  const auto total = static_cast<std::int64_t>(fleet.size());
+  const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
+  const std::int64_t page = std::max<std::int64_t>(1, paging.page);
+  const std::int64_t begin = std::min(total, (page - 1) * per_page);
+  const std::int64_t end = std::min(total, begin + per_page);
+  std::vector<std::size_t> slice;
+  for (std::int64_t i = begin; i < end; ++i) slice.push_back(static_cast<std::size_t>(i));
+  std::string out = "{\"systems\":[";
+  for (std::size_t i = 0; i < slice.size(); ++i) {
+    if (i) out += ',';
+    out += system_object_json(fleet, fleet.system(slice[i]), quirks);
+  }
+  out += ']';
+  if (quirks.paging_meta) meta(out, total, (total + per_page - 1) / per_page, page, per_page);
+  out += '}';
+  return out;
+}
+
+Includes parse_includes(std::string_view text) {
+  Includes inc;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const auto item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    if (item == "inverters") inc.inverters = true;
+    if (item == "mppts") inc.mppts = true;
+    if (item == "strings") inc.strings = true;
+    if (item == "panels") inc.panels = true;
+    if (item == "meters") inc.meters = true;
+    if (item == "objects") inc.objects = true;
+    if (item == "images") inc.images = true;
+    if (item == "sources") inc.sources = true;
+  }
+  return inc;
+}
+
+std::string system_view_json(const Fleet& fleet, const SystemContext& c, const Includes& inc,
+                             const DataAvailability& a, sys_seconds now, const Quirks& quirks) {
+  std::string sys = system_object_json(fleet, c.spec, quirks);
+  sys.pop_back();  // reopen the object for the side-loads
+  const auto& t = c.topo;
+  if (inc.inverters) {
+    sys += ",\"inverters\":[";
+    for (std::size_t v = 0; v < t.inverters.size(); ++v) {
+      const auto& inv = t.inverters[v];
+      if (v) sys += ',';
+      Obj o(sys);
+      o.num("inverter_id", inv.inverter_id).num("inverter_type_id", inv.inverter_type_id);
+      o.str("label", inv.label).num("object_id", inv.object_id).str("serial", inv.serial);
+      o.num("system_id", c.spec.system_id).close();
+    }
+    sys += ']';
+  }
+  if (inc.mppts) {
+    sys += ",\"mppts\":[";
+    for (std::size_t m = 0; m < t.mppts.size(); ++m) {
+      const auto& mp = t.mppts[m];
+      if (m) sys += ',';
+      Obj o(sys);
+      o.num("mppt_id", mp.mppt_id);
+      o.num("inverter_id", t.inverters[static_cast<std::size_t>(mp.inverter_index)].inverter_id);
+      o.str("label", mp.label).close();
+    }
+    sys += ']';
+  }
+  if (inc.strings) {
+    sys += ",\"strings\":[";
+    for (std::size_t s = 0; s < t.strings.size(); ++s) {
+      const auto& st = t.strings[s];
+      if (s) sys += ',';
+      Obj o(sys);
+      o.num("string_id", st.string_id);
+      if (st.mppt_index >= 0) {
+        o.num("mppt_id", t.mppts[static_cast<std::size_t>(st.mppt_index)].mppt_id);
+      } else {
+        o.null("mppt_id");
+      }
+      o.str("label", "String " + st.letter).str("short_label", st.letter);
+      o.num("object_id", st.object_id).close();
+    }
+    sys += ']';
+  }
+  if (inc.panels) {
+    sys += ",\"panels\":[";
+    for (std::size_t p = 0; p < t.panels.size(); ++p) {
+      if (p) sys += ',';
+      panel_json(sys, c, static_cast<int>(p), true);
+    }
+    sys += ']';
+  }
+  if (inc.meters) sys += ",\"meters\":[]";
+  if (inc.objects) {
+    sys += ",\"objects\":";
+    objects_array(sys, c);
+  }
+  if (inc.images) sys += ",\"images\":[]";
+  if (inc.sources) {
+    sys += ",\"sources\":";
+    sources_array(sys, c, a, now, quirks);
+  }
+  sys += '}';
+  return "{\"system\":" + sys + "}";
+}
+
+std::string layout_json(const SystemContext& c) {
+  const auto& t = c.topo;
+  std::string out = "{\"system\":";
+  Obj sys(out);
+  sys.num("system_id", c.spec.system_id);
+  auto& inv_out = sys.key("inverters");
+  inv_out += '[';
+  for (std::size_t v = 0; v < t.inverters.size(); ++v) {
+    const auto& inv = t.inverters[v];
+    if (v) inv_out += ',';
+    Obj o(inv_out);
+    o.num("inverter_id", inv.inverter_id).num("inverter_type_id", inv.inverter_type_id);
+    o.str("label", inv.label).num("object_id", inv.object_id).str("inverter_serial", inv.serial);
+    o.str("serial", inv.serial).num("source_id", t.gateway.source_id);
+    auto& m_out = o.key("mppts");
+    m_out += '[';
+    for (int m = 0; m < inv.mppt_count; ++m) {
+      const auto& mp = t.mppts[static_cast<std::size_t>(inv.first_mppt + m)];
+      if (m) m_out += ',';
+      Obj mo(m_out);
+      mo.num("mppt_id", mp.mppt_id).str("label", mp.label);
+      auto& s_out = mo.key("strings");
+      s_out += '[';
+      for (int s = 0; s < mp.string_count; ++s) {
+        if (s) s_out += ',';
+        string_json(s_out, c, t.strings[static_cast<std::size_t>(mp.first_string + s)]);
+      }
+      s_out += ']';
+      mo.close();
+    }
+    m_out += ']';
+    o.close();
+  }
+  inv_out += ']';
+  if (!t.has_inverters) {
+    // No inverter level recorded: the strings hang off the system itself.
+    auto& s_out = sys.key("strings");
+    s_out += '[';
+    for (std::size_t s = 0; s < t.strings.size(); ++s) {
+      if (s) s_out += ',';
+      string_json(s_out, c, t.strings[s]);
+    }
+    s_out += ']';
+  }
+  sys.close();
+  out += '}';
+  return out;
+}
+
+std::string objects_json(const SystemContext& c) {
+  std::string out = "{\"objects\":";
+  objects_array(out, c);
+  out += '}';
+  return out;
+}
+
+std::string object_types_json() {
+  static const std::pair<int, const char*> kTypes[] = {
+      {1, "System"}, {2, "Panel"}, {3, "String"}, {4, "Inverter"}, {5, "MPPT"}, {44, "CCA"}};
+  std::string out = "{\"object_types\":[";
   bool first = true;
-  json::append_key(out, "lifetime_energy_dc", first);
-  json::append_fixed(out, energy.lifetime_wh, 2);
-  json::append_key(out, "ytd_energy_dc", first);
-  json::append_fixed(out, energy.ytd_wh, 2);
-  json::append_key(out, "daily_energy_dc", first);
-  json::append_fixed(out, energy.today_wh, 2);
-  json::append_key(out, "last_power_dc", first);
-  json::append_fixed(out, model.system_power_w(s, at), 2);
-  json::append_key(out, "updated_on", first);
-  json::append_string(out, local_iso_millis(at, s.timezone));
-  out += "}}";
+  for (const auto& [id, label] : kTypes) {
+    if (!first) out += ',';
+    first = false;
+    Obj o(out);
+    o.num("object_type_id", id).str("label", label).close();
+  }
+  out += "]}";
+  return out;
+}
+
+std::string sources_json(const SystemContext& c, const DataAvailability& a, sys_seconds now,
+                         const Quirks& quirks) {
+  std::string out = "{\"sources\":";
+  sources_array(out, c, a, now, quirks);
+  out += '}';
+  return out;
+}
+
+std::string summary_json(const PowerModel& model, const SystemContext& c, sys_seconds t) {
+  // Tigo updates the summary once a minute: everything refers to the last whole minute, or to
+  // the minute a stalled gateway last reported.
+  auto minute = std::chrono::floor<std::chrono::minutes>(t);
+  if (c.fault.kind == FaultKind::GatewayStall && c.fault.active(t))
+    minute = std::min(minute, std::chrono::floor<std::chrono::minutes>(c.fault.onset));
+  const sys_seconds at{minute};
+  const auto energy = model.energy(c, at);
+  std::string out = "{\"summary\":";
+  Obj o(out);
+  o.fixed("lifetime_energy_dc", energy.lifetime_wh, 2).fixed("ytd_energy_dc", energy.ytd_wh, 2);
+  o.fixed("daily_energy_dc", energy.today_wh, 2);
+  std::string power;
+  append_scaled(power, model.system_power_mw(c, at), 3);
+  o.raw("last_power_dc", power);
+  std::string updated = site_iso(at, c.spec.timezone);
+  if (updated.size() > 19) updated.insert(19, ".000");
+  o.str("updated_on", updated).close();
+  out += '}';
+  return out;
+}
+
+std::string summary_json(const PowerModel& model, const SystemSpec& s, sys_seconds t) {
+  return summary_json(model, make_context(model.fleet(), s), t);
+}
+
+std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts,
+                        std::string_view language, const Paging& paging, const Quirks& quirks) {
+  const auto total = static_cast<std::int64_t>(alerts.size());
+  const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
+  const std::int64_t page = std::max<std::int64_t>(1, paging.page);
+  const std::int64_t begin = std::min(total, (page - 1) * per_page);
+  const std::int64_t end = std::min(total, begin + per_page);
+  std::string out = "{\"alerts\":[";
+  for (std::int64_t i = begin; i < end; ++i) {
+    const auto& a = alerts[static_cast<std::size_t>(i)];
+    if (i != begin) out += ',';
+    Obj o(out);
+    o.num("alert_id", a.alert_id).str("added", site_iso(a.added, c.spec.timezone));
+    o.str("generated", site_iso(a.generated, c.spec.timezone)).num("system_id", c.spec.system_id);
+    o.num("unique_id", a.type->unique_id).str("title", alert_title(*a.type, language));
+    o.str("message", a.message).str("description", a.type->description);
+    if (quirks.extra_fields) o.num("alert_type_id", a.type->alert_type_id);
+    o.close();
+  }
+  out += ']';
+  if (quirks.paging_meta) meta(out, total, (total + per_page - 1) / per_page, page, per_page);
+  out += '}';
+  return out;
+}
+
+std::string alert_types_json(std::string_view language) {
+  std::string out = "{\"alert_types\":[";
+  bool first = true;
+  for (const auto& t : alert_types()) {
+    if (!first) out += ',';
+    first = false;
+    Obj o(out);
+    o.num("alert_type_id", t.alert_type_id).num("unique_id", t.unique_id);
+    o.str("title", alert_title(t, language)).str("description", t.description).close();
+  }
+  out += "]}";
   return out;
 }
 

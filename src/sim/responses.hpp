@@ -6,9 +6,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "sim/alerts.hpp"
 #include "sim/fleet.hpp"
 #include "sim/model.hpp"
+#include "sim/quirks.hpp"
+#include "sim/uploads.hpp"
 
 namespace sim {
 
@@ -22,12 +26,37 @@ std::string login_json(std::int64_t user_id, std::string_view token,
                        std::chrono::sys_seconds expires, std::string_view user_type,
                        std::string_view refresh_token);
 std::string logout_json();
-// One page of the systems list, with the Yii2 `_meta` envelope.
-std::string systems_json(const Fleet& fleet, const Paging& paging);
-std::string system_object_json(const Fleet& fleet, const SystemSpec& s);
+std::string user_json(std::int64_t user_id, std::string_view login, std::string_view user_type,
+                      const Quirks& quirks = {});
+// One page of the systems list (ids: the systems the account may see, in order), with the Yii2
+// `_meta` envelope.
+std::string systems_json(const Fleet& fleet, const Paging& paging, const Quirks& quirks = {});
+std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& indices,
+                         const Paging& paging, const Quirks& quirks);
+std::string system_object_json(const Fleet& fleet, const SystemSpec& s, const Quirks& quirks = {});
+
+struct Includes {
+  bool inverters = false, mppts = false, strings = false, panels = false, meters = false,
+       objects = false, images = false, sources = false;
+};
+Includes parse_includes(std::string_view text);
+std::string system_view_json(const Fleet& fleet, const SystemContext& c, const Includes& inc,
+                             const DataAvailability& a, std::chrono::sys_seconds now,
+                             const Quirks& quirks = {});
+std::string layout_json(const SystemContext& c);
+std::string objects_json(const SystemContext& c);
+std::string object_types_json();
+std::string sources_json(const SystemContext& c, const DataAvailability& a,
+                         std::chrono::sys_seconds now, const Quirks& quirks = {});
 std::string summary_json(const PowerModel& model, const SystemSpec& s, std::chrono::sys_seconds t);
+std::string summary_json(const PowerModel& model, const SystemContext& c, std::chrono::sys_seconds t);
+std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts,
+                        std::string_view language, const Paging& paging, const Quirks& quirks = {});
+std::string alert_types_json(std::string_view language);
 
 // Nameplate DC rating of a system, W.
 double power_rating_w(const SystemSpec& s);
+// Tigo's ISO 8601 with the site's offset: "2026-03-31T19:28:00-07:00".
+std::string site_iso(std::chrono::sys_seconds t, const std::string& tz);
 
 }  // namespace sim

@@ -5,12 +5,18 @@
 #include <charconv>
 #include <cstdio>
 
+#include "sim/alerts.hpp"
+#include "sim/data_csv.hpp"
 #include "sim/responses.hpp"
+#include "util/time.hpp"
 
 namespace sim {
 namespace {
 
+using std::chrono::sys_seconds;
+
 constexpr const char* kJson = "application/json; charset=UTF-8";
+constexpr const char* kCsv = "text/csv; charset=UTF-8";
 constexpr const char* kPrefix = "/api/v3/";
 
 void answer_error(httplib::Response& res, int status, const char* name, const std::string& msg) {
@@ -18,12 +24,19 @@ void answer_error(httplib::Response& res, int status, const char* name, const st
   res.set_content(error_json(status, name, msg), kJson);
 }
 
-std::optional<std::int64_t> int_param(const httplib::Request& req, const char* name) {
-  if (!req.has_param(name)) return std::nullopt;
-  const std::string v = req.get_param_value(name);
+void bad_request(httplib::Response& res, const std::string& param, const std::string& why = "") {
+  answer_error(res, 400, "Bad Request",
+               "Invalid parameter: " + param + (why.empty() ? "" : " (" + why + ")"));
+}
+
+void missing(httplib::Response& res, const std::string& param) {
+  answer_error(res, 400, "Bad Request", "Missing required parameters: " + param);
+}
+
+std::optional<std::int64_t> parse_int(std::string_view v) {
   std::int64_t out = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc{} || ptr != v.data() + v.size()) return std::nullopt;
+  if (v.empty() || ec != std::errc{} || ptr != v.data() + v.size()) return std::nullopt;
   return out;
 }
 
@@ -51,6 +64,19 @@ bool basic_credentials(const httplib::Request& req, std::string& user, std::stri
   user = decoded.substr(0, colon);
   password = decoded.substr(colon + 1);
   return true;
+}
+
+// Parses a comma list of integers; false on any bad item.
+bool parse_id_list(std::string_view text, std::vector<std::int64_t>& out) {
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const auto item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const auto v = parse_int(item);
+    if (!v) return false;
+    out.push_back(*v);
+  }
+  return !out.empty();
 }
 
 }  // namespace
@@ -127,6 +153,10 @@ std::string Server::base_url() const {
          std::to_string(port_) + kPrefix;
 }
 
+UploadOptions Server::upload_options() const {
+  return UploadOptions{options_.upload_interval, options_.data_delay, options_.quirks.late_batches};
+}
+
 std::string Server::new_token() {
   // Deterministic per seed and order of logins; long like Tigo's tokens.
   char buf[80];
@@ -138,26 +168,56 @@ std::string Server::new_token() {
   return buf;
 }
 
-bool Server::charge(std::size_t account, httplib::Response& res) {
-  std::lock_guard lock(mutex_);
-  auto& b = budgets_[account];
+double Server::draw(std::uint64_t salt) {
+  const std::uint64_t n = draws_.fetch_add(1, std::memory_order_relaxed);
+  return unit(mix(fleet_.options().seed * 0x2545F4914F6CDD1DULL ^ mix(n) ^ salt));
+}
+
+bool Server::charge(Budget& b, httplib::Response& res, bool may_burst) {
   const auto now = std::chrono::steady_clock::now();
   if (now - b.window_start >= options_.rate_window) {
     b.window_start = now;
     b.used = 0;
   }
   const auto left = options_.rate_window - (now - b.window_start);
-  const auto reset = std::chrono::ceil<std::chrono::seconds>(left).count();
-  const bool allowed = b.used < options_.rate_limit;
+  auto reset = std::chrono::ceil<std::chrono::seconds>(left).count();
+  bool allowed = b.used < options_.rate_limit;
   if (allowed) ++b.used;
+  bool burst = false;
+  if (may_burst && options_.faults.burst_429 > 0) {
+    if (now >= b.burst_until && draw(0x429) < options_.faults.burst_429)
+      b.burst_until = now + std::chrono::seconds{10};
+    if (now < b.burst_until) {
+      burst = true;
+      allowed = false;
+      reset = std::max<std::int64_t>(
+          1, std::chrono::ceil<std::chrono::seconds>(b.burst_until - now).count());
+    }
+  }
   res.set_header("X-Rate-Limit-Limit", std::to_string(options_.rate_limit));
-  res.set_header("X-Rate-Limit-Remaining", std::to_string(options_.rate_limit - b.used));
+  res.set_header("X-Rate-Limit-Remaining", std::to_string(burst ? 0 : options_.rate_limit - b.used));
   res.set_header("X-Rate-Limit-Reset", std::to_string(reset));
   if (!allowed) {
+    if (burst) stats_.fault("burst_429");
     res.set_header("Retry-After", std::to_string(reset));
     answer_error(res, 429, "Too Many Requests", "Rate limit exceeded.");
   }
   return allowed;
+}
+
+void Server::charge_anonymous(const httplib::Request& req, httplib::Response& res) {
+  std::lock_guard lock(mutex_);
+  if (anonymous_.size() > 4096) anonymous_.clear();
+  Budget& b = anonymous_[req.remote_addr];
+  // Anonymous calls are counted but never refused: the answer they get is already an error.
+  const auto status = res.status;
+  const auto body = res.body;
+  const auto type = res.get_header_value("Content-Type");
+  if (!charge(b, res, false)) {
+    res.status = status;
+    res.body = body;
+    res.set_header("Content-Type", type);
+  }
 }
 
 std::optional<std::size_t> Server::authenticate(const httplib::Request& req,
@@ -167,111 +227,502 @@ std::optional<std::size_t> Server::authenticate(const httplib::Request& req,
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(h.substr(7));
     if (it != sessions_.end()) {
-      if (std::chrono::system_clock::now() < it->second.expires) return it->second.account;
+      const std::size_t account = it->second.account;
+      bool expired = std::chrono::system_clock::now() >= it->second.expires;
+      if (!expired && options_.faults.expired_token > 0 &&
+          draw(0xE1) < options_.faults.expired_token) {
+        stats_.fault("expired_token");
+        expired = true;
+      }
+      if (!expired) return account;
       sessions_.erase(it);
+      answer_error(res, 401, "Unauthorized", "Your request was made with invalid credentials.");
+      charge(budgets_[account], res, false);
+      res.status = 401;
+      res.set_content(error_json(401, "Unauthorized", "Your request was made with invalid credentials."), kJson);
+      return std::nullopt;
     }
   }
   answer_error(res, 401, "Unauthorized", "You are requesting with an invalid credential.");
   return std::nullopt;
 }
 
-std::optional<SystemSpec> Server::system_param(const httplib::Request& req, httplib::Response& res,
-                                               const char* name) {
-  if (!req.has_param(name)) {
-    answer_error(res, 400, "Bad Request", std::string("Missing required parameters: ") + name);
+std::optional<std::size_t> Server::system_param(Call& call, const char* name) {
+  if (!call.req.has_param(name)) {
+    missing(call.res, name);
     return std::nullopt;
   }
-  const auto id = int_param(req, name);
+  const auto id = parse_int(call.req.get_param_value(name));
   if (!id) {
-    answer_error(res, 400, "Bad Request", std::string("Invalid parameter: ") + name);
+    bad_request(call.res, name);
     return std::nullopt;
   }
   const auto index = fleet_.index_of(*id);
   if (!index) {
-    answer_error(res, 404, "Not Found", "System not found.");
+    answer_error(call.res, 404, "Not Found", "System not found.");
     return std::nullopt;
   }
-  return fleet_.system(*index);
+  const auto& allowed = options_.accounts[call.account].systems;
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *id) == allowed.end()) {
+    answer_error(call.res, 403, "Forbidden", "You are not allowed to access this system.");
+    return std::nullopt;
+  }
+  return index;
 }
 
-void Server::routes() {
-  const std::string p = kPrefix;
+void Server::inject_after(const httplib::Request& req, httplib::Response& res) {
+  const auto& f = options_.faults;
+  (void)req;
+  if (f.malformed > 0 && draw(0x3A1) < f.malformed) {
+    stats_.fault("malformed");
+    const bool csv = res.get_header_value("Content-Type").rfind("text/csv", 0) == 0;
+    if (csv) {
+      res.body += "2026/13/45 99:99:99,n/a,\x01garbage\n";
+    } else {
+      res.body = res.body.substr(0, res.body.size() * 2 / 3) + "\"<b>Warning</b>: ";
+    }
+    return;
+  }
+  if (f.truncated > 0 && draw(0x7C) < f.truncated) {
+    stats_.fault("truncated");
+    auto body = std::make_shared<std::string>(std::move(res.body));
+    const auto type = res.get_header_value("Content-Type");
+    res.body.clear();
+    res.set_content_provider(
+        body->size(), type, [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+          const std::size_t half = body->size() / 2;
+          if (offset < half) sink.write(body->data() + offset, half - offset);
+          return false;  // the connection closes with half the promised bytes
+        });
+    return;
+  }
+  if (f.drop_connection > 0 && draw(0xD7) < f.drop_connection) {
+    stats_.fault("drop_connection");
+    const auto size = std::max<std::size_t>(res.body.size(), 1);
+    const auto type = res.get_header_value("Content-Type");
+    res.body.clear();
+    res.set_content_provider(size, type,
+                             [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
+  }
+}
 
-  http_->Get(p + "users/login", [this](const httplib::Request& req, httplib::Response& res) {
+void Server::handle(const httplib::Request& req, httplib::Response& res, const char* endpoint,
+                    Access access, const Handler& fn) {
+  const auto& f = options_.faults;
+  if (f.latency.count() > 0) {
+    stats_.fault("latency");
+    const auto ms = static_cast<std::int64_t>(static_cast<double>(f.latency.count()) * (0.5 + draw(0x1A7)));
+    std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+  }
+  std::optional<std::size_t> account;
+  if (access == Access::Login) {
     std::string user, password;
-    std::optional<std::size_t> account;
+    std::optional<std::size_t> known;
     if (basic_credentials(req, user, password)) {
       for (std::size_t i = 0; i < options_.accounts.size(); ++i) {
-        if (options_.accounts[i].username == user && options_.accounts[i].password == password)
-          account = i;
+        if (options_.accounts[i].username == user) {
+          known = i;
+          if (options_.accounts[i].password == password) account = i;
+        }
       }
     }
     if (!account) {
       answer_error(res, 401, "Unauthorized", "You are requesting with an invalid credential.");
+      if (known) {
+        std::lock_guard lock(mutex_);
+        charge(budgets_[*known], res, false);
+        answer_error(res, 401, "Unauthorized", "You are requesting with an invalid credential.");
+      } else {
+        charge_anonymous(req, res);
+      }
+      stats_.request(endpoint, res.status);
       return;
     }
-    if (!charge(*account, res)) return;
+  } else {
+    account = authenticate(req, res);
+    if (!account) {
+      if (res.get_header_value("X-Rate-Limit-Limit").empty()) charge_anonymous(req, res);
+      stats_.request(endpoint, res.status);
+      return;
+    }
+  }
+  bool allowed = false;
+  {
+    std::lock_guard lock(mutex_);
+    allowed = charge(budgets_[*account], res, true);
+  }
+  if (!allowed) {
+    stats_.request(endpoint, res.status);
+    return;
+  }
+  if (access == Access::Data && !options_.accounts[*account].premium) {
+    answer_error(res, 402, "Payment Required", "API access requires a premium account.");
+    stats_.request(endpoint, res.status);
+    return;
+  }
+  if (f.error_rate > 0 && draw(0x5E) < f.error_rate) {
+    stats_.fault("error_rate");
+    static const int kStatuses[] = {500, 502, 503, 504};
+    const int status = kStatuses[static_cast<std::size_t>(draw(0x5F) * 4) % 4];
+    if (status == 502 || status == 504) {
+      res.status = status;
+      res.set_content("<html><head><title>" + std::to_string(status) +
+                          "</title></head><body><center><h1>" + std::to_string(status) +
+                          " Gateway Error</h1></center><hr><center>nginx</center></body></html>\n",
+                      "text/html");
+    } else {
+      answer_error(res, status, status == 500 ? "Internal Server Error" : "Service Unavailable",
+                   "An internal server error occurred.");
+    }
+    stats_.request(endpoint, res.status);
+    return;
+  }
+  Call call{req, res, *account, clock_.now()};
+  fn(call);
+  if (f.any()) inject_after(req, res);
+  stats_.request(endpoint, res.status);
+}
+
+void Server::api(const std::string& pattern, const char* endpoint, Access access, Handler fn) {
+  http_->Get(kPrefix + pattern,
+             [this, endpoint, access, fn = std::move(fn)](const httplib::Request& req,
+                                                          httplib::Response& res) {
+               handle(req, res, endpoint, access, fn);
+             });
+}
+
+void Server::routes() {
+  api("users/login", "users/login", Access::Login, [this](Call& c) {
     const auto expires = std::chrono::system_clock::now() + options_.token_ttl;
     std::string token, refresh;
     {
       std::lock_guard lock(mutex_);
       token = new_token();
       refresh = new_token();
-      sessions_[token] = Session{*account, expires};
+      if (sessions_.size() >= options_.max_sessions) {
+        // Forget the oldest token: memory stays bounded whatever clients do.
+        auto oldest = sessions_.begin();
+        for (auto it = sessions_.begin(); it != sessions_.end(); ++it)
+          if (it->second.serial < oldest->second.serial) oldest = it;
+        sessions_.erase(oldest);
+      }
+      sessions_[token] = Session{c.account, expires, token_counter_};
     }
-    res.set_content(
-        login_json(static_cast<std::int64_t>(*account) + 1, token,
+    c.res.set_content(
+        login_json(static_cast<std::int64_t>(c.account) + 1, token,
                    std::chrono::floor<std::chrono::seconds>(expires),
-                   options_.accounts[*account].premium ? "Installer" : "Basic", refresh),
+                   options_.accounts[c.account].premium ? "Installer" : "Basic", refresh),
+        kJson);
+  });
+  if (!options_.quirks.get_only_login) {
+    http_->Post(std::string(kPrefix) + "users/login",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  handle(req, res, "users/login", Access::Login, [this](Call& c) {
+                    // Same as GET: re-dispatch through the GET handler's body.
+                    const auto expires = std::chrono::system_clock::now() + options_.token_ttl;
+                    std::string token, refresh;
+                    {
+                      std::lock_guard lock(mutex_);
+                      token = new_token();
+                      refresh = new_token();
+                      sessions_[token] = Session{c.account, expires, token_counter_};
+                    }
+                    c.res.set_content(login_json(static_cast<std::int64_t>(c.account) + 1, token,
+                                                 std::chrono::floor<std::chrono::seconds>(expires),
+                                                 "Installer", refresh),
+                                      kJson);
+                  });
+                });
+  }
+
+  api("users/logout", "users/logout", Access::User, [this](Call& c) {
+    {
+      std::lock_guard lock(mutex_);
+      sessions_.erase(c.req.get_header_value("Authorization").substr(7));
+    }
+    c.res.set_content(logout_json(), kJson);
+  });
+
+  api(R"(users/(\d+))", "users/get", Access::User,
+      [this](Call& c) { users_get(c, parse_int(c.req.matches[1].str())); });
+  api("users/get", "users/get", Access::User, [this](Call& c) {
+    if (!c.req.has_param("id")) return missing(c.res, "id");
+    const auto id = parse_int(c.req.get_param_value("id"));
+    if (!id) return bad_request(c.res, "id");
+    users_get(c, id);
+  });
+
+  api("systems", "systems/list", Access::User, [this](Call& c) { systems_list(c); });
+  api("systems/list", "systems/list", Access::User, [this](Call& c) { systems_list(c); });
+  api(R"(systems/(\d+))", "systems/view", Access::User, [this](Call& c) {
+    system_view(c, nullptr, parse_int(c.req.matches[1].str()));
+  });
+  api("systems/view", "systems/view", Access::User,
+      [this](Call& c) { system_view(c, "id", std::nullopt); });
+
+  api("systems/layout", "systems/layout", Access::User, [this](Call& c) {
+    const auto index = system_param(c, "id");
+    if (!index) return;
+    c.res.set_content(layout_json(make_context(fleet_, fleet_.system(*index))), kJson);
+  });
+  api("objects/system", "objects/system", Access::User, [this](Call& c) {
+    const auto index = system_param(c, "system_id");
+    if (!index) return;
+    c.res.set_content(objects_json(make_context(fleet_, fleet_.system(*index))), kJson);
+  });
+  api("objects/types", "objects/types", Access::User,
+      [](Call& c) { c.res.set_content(object_types_json(), kJson); });
+  api("sources/system", "sources/system", Access::User, [this](Call& c) {
+    const auto index = system_param(c, "system_id");
+    if (!index) return;
+    const auto ctx = make_context(fleet_, fleet_.system(*index));
+    c.res.set_content(
+        sources_json(ctx, availability(ctx, c.now, upload_options()), c.now, options_.quirks),
         kJson);
   });
 
-  http_->Get(p + "users/logout", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto account = authenticate(req, res);
-    if (!account || !charge(*account, res)) return;
-    {
-      std::lock_guard lock(mutex_);
-      sessions_.erase(req.get_header_value("Authorization").substr(7));
-    }
-    res.set_content(logout_json(), kJson);
+  api("data/summary", "data/summary", Access::Data, [this](Call& c) {
+    const auto index = system_param(c, "system_id");
+    if (!index) return;
+    c.res.set_content(summary_json(model_, make_context(fleet_, fleet_.system(*index)), c.now),
+                      kJson);
+  });
+  api("data/aggregate", "data/aggregate", Access::Data, [this](Call& c) { aggregate(c); });
+  api("data/combined", "data/combined", Access::Data, [this](Call& c) { combined(c); });
+
+  api("alerts/system", "alerts/system", Access::User, [this](Call& c) { alerts(c); });
+  api("alerts/types", "alerts/types", Access::User, [](Call& c) {
+    c.res.set_content(alert_types_json(c.req.has_param("language")
+                                           ? c.req.get_param_value("language")
+                                           : std::string("EN")),
+                      kJson);
   });
 
-  auto systems = [this](const httplib::Request& req, httplib::Response& res) {
-    const auto account = authenticate(req, res);
-    if (!account || !charge(*account, res)) return;
-    Paging paging;
-    if (req.has_param("page")) {
-      const auto page = int_param(req, "page");
-      if (!page || *page < 1)
-        return answer_error(res, 400, "Bad Request", "Invalid parameter: page");
-      paging.page = *page;
-    }
-    if (req.has_param("limit")) {
-      const auto limit = int_param(req, "limit");
-      if (!limit || *limit < 1)
-        return answer_error(res, 400, "Bad Request", "Invalid parameter: limit");
-      paging.per_page = std::min<std::int64_t>(*limit, 1000);
-    }
-    res.set_content(systems_json(fleet_, paging), kJson);
-  };
-  http_->Get(p + "systems", systems);
-  http_->Get(p + "systems/list", systems);
-
-  http_->Get(p + "data/summary", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto account = authenticate(req, res);
-    if (!account || !charge(*account, res)) return;
-    if (!options_.accounts[*account].premium)
-      return answer_error(res, 402, "Payment Required", "API access requires a premium account.");
-    const auto system = system_param(req, res, "system_id");
-    if (!system) return;
-    res.set_content(summary_json(model_, *system, clock_.now()), kJson);
+  // The simulator's own counters, outside the API: never charged, never faulted.
+  http_->Get("/sim/stats", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(stats_.json(util::format_iso8601_utc(clock_.now())), kJson);
   });
 
-  // Anything else under the API prefix: the Yii2 404 body.
-  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty() && res.status == 404)
+  // Anything else: the Yii2 404 body, with the rate headers of the caller's address.
+  http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty() && res.status == 404) {
       res.set_content(error_json(404, "Not Found", "Page not found."), kJson);
+      if (req.path.rfind(kPrefix, 0) == 0) {
+        charge_anonymous(req, res);
+        stats_.request("other", 404);
+      }
+    }
   });
+}
+
+void Server::users_get(Call& c, std::optional<std::int64_t> id) {
+  if (!id) return bad_request(c.res, "id");
+  const auto self = static_cast<std::int64_t>(c.account) + 1;
+  if (*id != self)
+    return answer_error(c.res, 403, "Forbidden", "You are not allowed to view this user.");
+  const auto& a = options_.accounts[c.account];
+  c.res.set_content(user_json(self, a.username, a.premium ? "Installer" : "Basic", options_.quirks),
+                    kJson);
+}
+
+void Server::systems_list(Call& c) {
+  Paging paging;
+  if (c.req.has_param("page")) {
+    const auto page = parse_int(c.req.get_param_value("page"));
+    if (!page || *page < 1) return bad_request(c.res, "page");
+    paging.page = *page;
+  }
+  if (c.req.has_param("limit")) {
+    const auto limit = parse_int(c.req.get_param_value("limit"));
+    if (!limit || *limit < 1) return bad_request(c.res, "limit");
+    paging.per_page = std::min<std::int64_t>(*limit, 1000);
+  }
+  bool descending = false;
+  if (c.req.has_param("sort")) {
+    // Yii2 style: "system_id" or "-system_id"; other fields are not sortable here.
+    const auto sort = c.req.get_param_value("sort");
+    if (sort == "-system_id") {
+      descending = true;
+    } else if (sort != "system_id" && !sort.empty()) {
+      return bad_request(c.res, "sort", "sortable: system_id");
+    }
+  }
+  const auto& allowed = options_.accounts[c.account].systems;
+  if (allowed.empty() && !descending) {
+    c.res.set_content(systems_json(fleet_, paging, options_.quirks), kJson);
+    return;
+  }
+  std::vector<std::size_t> indices;
+  if (allowed.empty()) {
+    // Only the requested page is materialised, so a large fleet costs a page, not a list.
+    const auto total = static_cast<std::int64_t>(fleet_.size());
+    const std::int64_t begin = std::min(total, (paging.page - 1) * paging.per_page);
+    const std::int64_t end = std::min(total, begin + paging.per_page);
+    for (std::int64_t i = begin; i < end; ++i)
+      indices.push_back(static_cast<std::size_t>(total - 1 - i));
+    std::string body = systems_json(fleet_, indices, Paging{1, paging.per_page}, options_.quirks);
+    if (options_.quirks.paging_meta) {
+      const auto pos = body.rfind("\"_meta\"");
+      body = body.substr(0, pos) + "\"_meta\":{\"totalCount\":" + std::to_string(total) +
+             ",\"pageCount\":" + std::to_string((total + paging.per_page - 1) / paging.per_page) +
+             ",\"currentPage\":" + std::to_string(paging.page) +
+             ",\"perPage\":" + std::to_string(paging.per_page) + "}}";
+    }
+    c.res.set_content(body, kJson);
+    return;
+  }
+  for (const auto id : allowed)
+    if (const auto index = fleet_.index_of(id)) indices.push_back(*index);
+  std::sort(indices.begin(), indices.end());
+  if (descending) std::reverse(indices.begin(), indices.end());
+  c.res.set_content(systems_json(fleet_, indices, paging, options_.quirks), kJson);
+}
+
+void Server::system_view(Call& c, const char* id_param, std::optional<std::int64_t> path_id) {
+  std::optional<std::size_t> index;
+  if (id_param) {
+    index = system_param(c, id_param);
+  } else {
+    // /systems/{id}: check the id the same way as the query form.
+    if (!path_id) return bad_request(c.res, "id");
+    const auto i = fleet_.index_of(*path_id);
+    if (!i) return answer_error(c.res, 404, "Not Found", "System not found.");
+    const auto& allowed = options_.accounts[c.account].systems;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *path_id) == allowed.end())
+      return answer_error(c.res, 403, "Forbidden", "You are not allowed to access this system.");
+    index = i;
+  }
+  if (!index) return;
+  const auto ctx = make_context(fleet_, fleet_.system(*index));
+  const auto inc = parse_includes(c.req.has_param("include") ? c.req.get_param_value("include")
+                                                             : std::string());
+  c.res.set_content(system_view_json(fleet_, ctx, inc, availability(ctx, c.now, upload_options()),
+                                     c.now, options_.quirks),
+                    kJson);
+}
+
+void Server::aggregate(Call& c) {
+  const auto index = system_param(c, "system_id");
+  if (!index) return;
+  const auto ctx = make_context(fleet_, fleet_.system(*index));
+  AggregateQuery q;
+  for (const char* name : {"start", "end"}) {
+    if (!c.req.has_param(name)) return missing(c.res, name);
+    const auto t = parse_site_time(c.req.get_param_value(name), ctx.zone);
+    if (!t) return bad_request(c.res, name, "ISO 8601 expected");
+    (std::string_view(name) == "start" ? q.start : q.end) = *t;
+  }
+  if (q.end < q.start) return bad_request(c.res, "end", "before start");
+  if (c.req.has_param("level")) {
+    const auto level = c.req.get_param_value("level");
+    if (level == "min" || level == "minute") {
+      q.level = AggregateLevel::Minute;
+    } else if (level == "day") {
+      q.level = AggregateLevel::Day;
+    } else {
+      return bad_request(c.res, "level", "min or day");
+    }
+  }
+  if (c.req.has_param("param")) {
+    const auto p = parse_param(c.req.get_param_value("param"));
+    if (!p) return bad_request(c.res, "param", "Pin, Vin, Iin or RSSI");
+    q.param = *p;
+  }
+  if (c.req.has_param("header")) {
+    const auto h = c.req.get_param_value("header");
+    if (h != "id" && h != "key") return bad_request(c.res, "header", "id or key");
+    q.header_key = h == "key";
+  }
+  if (c.req.has_param("sensors")) {
+    const auto s = c.req.get_param_value("sensors");
+    if (s != "true" && s != "false" && s != "1" && s != "0")
+      return bad_request(c.res, "sensors", "true or false");
+    q.sensors = s == "true" || s == "1";
+  }
+  if (c.req.has_param("object_ids") && !c.req.get_param_value("object_ids").empty()) {
+    q.has_object_ids = true;
+    if (!parse_id_list(c.req.get_param_value("object_ids"), q.object_ids))
+      return bad_request(c.res, "object_ids", "comma list of ids");
+    for (const auto id : q.object_ids)
+      if (!ctx.topo.select(id).ok)
+        return bad_request(c.res, "object_ids", std::to_string(id) + " is not an object of the system");
+  }
+  const auto limit = q.level == AggregateLevel::Minute ? std::chrono::hours{24 * 7}
+                                                       : std::chrono::hours{24 * 366 * 3};
+  if (q.end - q.start > limit)
+    return bad_request(c.res, "end", q.level == AggregateLevel::Minute
+                                         ? "range too large for level min: at most 7 days"
+                                         : "range too large for level day: at most 3 years");
+  c.res.set_content(aggregate_csv(model_, ctx, q, availability(ctx, c.now, upload_options()), c.now,
+                                  options_.quirks),
+                    kCsv);
+}
+
+void Server::combined(Call& c) {
+  const auto index = system_param(c, "system_id");
+  if (!index) return;
+  const auto ctx = make_context(fleet_, fleet_.system(*index));
+  CombinedQuery q;
+  const char* level_param = c.req.has_param("level") ? "level" : "agg";
+  if (c.req.has_param(level_param)) {
+    const auto text = c.req.get_param_value(level_param);
+    auto level = parse_combined_level(text);
+    if (!level && text == "min" && !options_.quirks.min_refused) level = CombinedLevel::Minute;
+    if (!level)
+      return bad_request(c.res, level_param, "minute, hour, day, month, year or mi, h, d, m, y");
+    q.level = *level;
+  }
+  q.start = local_day_start(ctx.spec.timezone, c.now);
+  q.end = c.now;
+  for (const char* name : {"start", "end"}) {
+    if (!c.req.has_param(name)) continue;
+    const auto t = parse_site_time(c.req.get_param_value(name), ctx.zone);
+    if (!t) return bad_request(c.res, name, "ISO 8601 expected");
+    (std::string_view(name) == "start" ? q.start : q.end) = *t;
+  }
+  if (q.end < q.start) return bad_request(c.res, "end", "before start");
+  if (q.end - q.start > combined_range_limit(q.level))
+    return bad_request(c.res, "end", "range too large for the level");
+  // The document's curl example spells it objects_ids: accept both.
+  const char* ids_param = c.req.has_param("object_ids") ? "object_ids" : "objects_ids";
+  if (c.req.has_param(ids_param) && !c.req.get_param_value(ids_param).empty()) {
+    if (!parse_id_list(c.req.get_param_value(ids_param), q.object_ids))
+      return bad_request(c.res, ids_param, "comma list of ids");
+    for (const auto id : q.object_ids)
+      if (!ctx.topo.select(id).ok)
+        return bad_request(c.res, ids_param, std::to_string(id) + " is not an object of the system");
+  } else {
+    q.object_ids.push_back(ctx.topo.system_object_id);
+  }
+  c.res.set_content(combined_csv(model_, ctx, q, availability(ctx, c.now, upload_options())), kCsv);
+}
+
+void Server::alerts(Call& c) {
+  const auto index = system_param(c, "system_id");
+  if (!index) return;
+  const auto ctx = make_context(fleet_, fleet_.system(*index));
+  Paging paging;
+  for (const char* name : {"page", "limit"}) {
+    if (!c.req.has_param(name)) continue;
+    const auto v = parse_int(c.req.get_param_value(name));
+    if (!v || *v < 1) return bad_request(c.res, name);
+    (std::string_view(name) == "page" ? paging.page : paging.per_page) =
+        std::string_view(name) == "page" ? *v : std::min<std::int64_t>(*v, 1000);
+  }
+  std::optional<sys_seconds> from, to;
+  for (const char* name : {"start_added", "end_added"}) {
+    if (!c.req.has_param(name)) continue;
+    const auto t = parse_site_time(c.req.get_param_value(name), ctx.zone);
+    if (!t) return bad_request(c.res, name, "ISO 8601 expected");
+    (std::string_view(name) == "start_added" ? from : to) = *t;
+  }
+  auto all = system_alerts(ctx, c.now);
+  std::vector<Alert> kept;
+  for (auto& a : all)
+    if ((!from || a.added >= *from) && (!to || a.added <= *to)) kept.push_back(std::move(a));
+  const std::string language =
+      c.req.has_param("language") ? c.req.get_param_value("language") : std::string("EN");
+  c.res.set_content(alerts_json(ctx, kept, language, paging, options_.quirks), kJson);
 }
 
 }  // namespace sim

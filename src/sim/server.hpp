@@ -2,18 +2,24 @@
 // Auth and rate limits run on real time (they guard real clients); data follows simulated time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "sim/chaos.hpp"
 #include "sim/clock.hpp"
 #include "sim/fleet.hpp"
 #include "sim/model.hpp"
+#include "sim/quirks.hpp"
+#include "sim/uploads.hpp"
 #include "util/result.hpp"
 
 namespace httplib {
@@ -27,7 +33,8 @@ namespace sim {
 struct Account {
   std::string username;
   std::string password;
-  bool premium = true;  // false: data endpoints answer 402
+  bool premium = true;                // false: data endpoints answer 402
+  std::vector<std::int64_t> systems;  // the systems it may see; empty: all (others answer 403)
 };
 
 // "user:password[:basic],..." -> accounts. Error names the bad entry's position, not its text.
@@ -36,10 +43,15 @@ util::Result<std::vector<Account>> parse_accounts(std::string_view text);
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 picks a free port
-  std::vector<Account> accounts{{"demo", "demo", true}};
+  std::vector<Account> accounts{{"demo", "demo", true, {}}};
   int rate_limit = 100;  // requests per window per account
   std::chrono::seconds rate_window{60};
   std::chrono::seconds token_ttl{24 * 3600};
+  std::chrono::seconds data_delay{600};       // a batch becomes visible this long after upload
+  std::chrono::seconds upload_interval{600};  // gateways upload minute data this often
+  Quirks quirks{};
+  FaultOptions faults{};
+  std::size_t max_sessions = 10000;  // oldest tokens are forgotten past this
 };
 
 class Server {
@@ -55,26 +67,52 @@ class Server {
   void stop();
   // http://HOST:PORT/api/v3/
   std::string base_url() const;
+  const Stats& stats() const { return stats_; }
+  UploadOptions upload_options() const;
 
  private:
   struct Session {
     std::size_t account = 0;
     std::chrono::system_clock::time_point expires;
+    std::uint64_t serial = 0;
   };
   struct Budget {
     std::chrono::steady_clock::time_point window_start{};
     int used = 0;
+    std::chrono::steady_clock::time_point burst_until{};
   };
+  enum class Access { Login, User, Data };
+  struct Call {
+    const httplib::Request& req;
+    httplib::Response& res;
+    std::size_t account;
+    std::chrono::sys_seconds now;
+  };
+  using Handler = std::function<void(Call&)>;
 
   void routes();
-  // Counts the call against the account's budget and sets the X-Rate-Limit-* headers; false
-  // (with a 429 answer written) when the budget is spent.
-  bool charge(std::size_t account, httplib::Response& res);
-  // The account behind a valid bearer token, or a 401 answer written.
+  void api(const std::string& pattern, const char* endpoint, Access access, Handler fn);
+  void handle(const httplib::Request& req, httplib::Response& res, const char* endpoint,
+              Access access, const Handler& fn);
+  // Counts the call against the budget and sets the X-Rate-Limit-* headers; false (with a 429
+  // answer written) when the budget is spent or a 429 burst is on.
+  bool charge(Budget& b, httplib::Response& res, bool may_burst);
+  void charge_anonymous(const httplib::Request& req, httplib::Response& res);
+  // The account behind a valid bearer token; otherwise a 401 written, with the rate headers
+  // when the token was known.
   std::optional<std::size_t> authenticate(const httplib::Request& req, httplib::Response& res);
-  std::optional<SystemSpec> system_param(const httplib::Request& req, httplib::Response& res,
-                                         const char* name);
+  // A system the account may see, from parameter `name`; otherwise 400/403/404 written.
+  std::optional<std::size_t> system_param(Call& call, const char* name);
   std::string new_token();
+  double draw(std::uint64_t salt);
+  void inject_after(const httplib::Request& req, httplib::Response& res);
+
+  void users_get(Call& call, std::optional<std::int64_t> id);
+  void systems_list(Call& call);
+  void system_view(Call& call, const char* id_param, std::optional<std::int64_t> path_id);
+  void aggregate(Call& call);
+  void combined(Call& call);
+  void alerts(Call& call);
 
   const Fleet& fleet_;
   const Clock& clock_;
@@ -83,10 +121,13 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::thread thread_;
+  Stats stats_;
+  std::atomic<std::uint64_t> draws_{0};
 
-  std::mutex mutex_;  // guards sessions_, budgets_, token_counter_
+  std::mutex mutex_;  // guards sessions_, budgets_, anonymous_, token_counter_
   std::unordered_map<std::string, Session> sessions_;
   std::vector<Budget> budgets_;
+  std::unordered_map<std::string, Budget> anonymous_;  // by client address, bounded
   std::uint64_t token_counter_ = 0;
 };
 

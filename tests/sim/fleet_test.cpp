@@ -11,7 +11,7 @@
 
 using namespace std::chrono;
 
-TEST_CASE("the fleet is a pure function of the seed") {
+TEST_CASE("the fleet is a pure function of the seed", "[sim]") {
   const sim::Fleet a({7, 5, 24}), b({7, 5, 24}), c({8, 5, 24});
   for (std::size_t i = 0; i < 5; ++i) {
     CHECK(a.system(i).name == b.system(i).name);
@@ -26,7 +26,7 @@ TEST_CASE("the fleet is a pure function of the seed") {
   CHECK_FALSE(a.index_of(1000).has_value());
 }
 
-TEST_CASE("a small fleet is spread over the globe") {
+TEST_CASE("a small fleet is spread over the globe", "[sim]") {
   const sim::Fleet fleet({1, 6, 24});
   std::set<std::string> zones;
   double min_lon = 999, max_lon = -999;
@@ -40,7 +40,7 @@ TEST_CASE("a small fleet is spread over the globe") {
   CHECK(max_lon - min_lon > 180);
 }
 
-TEST_CASE("system power is zero at night and the sum of its panels by day") {
+TEST_CASE("system power is zero at night and the sum of its panels by day", "[sim]") {
   const sim::Fleet fleet({1, 3, 24});
   const sim::PowerModel model(fleet);
   const auto s = fleet.system(0);
@@ -57,7 +57,7 @@ TEST_CASE("system power is zero at night and the sum of its panels by day") {
   CHECK(p < sim::power_rating_w(s) * 1.1);
 }
 
-TEST_CASE("energy agrees with the power curve and never falls") {
+TEST_CASE("energy agrees with the power curve and never falls", "[sim]") {
   const sim::Fleet fleet({3, 4, 12});
   const sim::PowerModel model(fleet);
   for (std::size_t i = 0; i < fleet.size(); ++i) {
@@ -82,7 +82,7 @@ TEST_CASE("energy agrees with the power curve and never falls") {
   }
 }
 
-TEST_CASE("energy totals do not depend on what was asked before") {
+TEST_CASE("energy totals do not depend on what was asked before", "[sim]") {
   const sim::Fleet fleet({5, 2, 24});
   const auto s = fleet.system(1);
   const auto t = sys_seconds{sys_days{year{2026} / 8 / 1}} + hours{15} + minutes{7};
@@ -92,7 +92,7 @@ TEST_CASE("energy totals do not depend on what was asked before") {
   CHECK(sim::summary_json(fresh, s, t) == sim::summary_json(warmed, s, t));
 }
 
-TEST_CASE("local day start follows DST") {
+TEST_CASE("local day start follows DST", "[sim]") {
   // 2026-03-08 is the spring-forward day in Los Angeles: midnight is still PST (UTC-8).
   const auto t = sys_seconds{sys_days{year{2026} / 3 / 8}} + hours{20};
   CHECK(sim::local_day_start("America/Los_Angeles", t) ==
@@ -104,7 +104,7 @@ TEST_CASE("local day start follows DST") {
         sys_seconds{sys_days{year{2025} / 12 / 31}} + hours{15});
 }
 
-TEST_CASE("the demo fleet has a system in daylight at every hour of the year") {
+TEST_CASE("the demo fleet has a system in daylight at every hour of the year", "[sim]") {
   const sim::Fleet fleet(sim::demo_fleet_options());
   const sim::PowerModel model(fleet);
   std::vector<sim::SystemSpec> systems;

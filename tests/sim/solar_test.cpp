@@ -26,7 +26,7 @@ constexpr double kSydneyLon = 151.21;
 
 // Reference values worked from the NOAA spreadsheet formulas (and agreeing with the NOAA web
 // calculator to ~0.05 deg).
-TEST_CASE("sun_position matches NOAA reference values", "[solar]") {
+TEST_CASE("sun_position matches NOAA reference values", "[sim][solar]") {
   SECTION("Boulder CO at 13:00 MDT on the June solstice") {
     const auto p = sim::solar::sun_position(kBoulderLat, kBoulderLon, utc(2024, 6, 21, 19));
     CHECK(p.elevation_deg == Approx(73.43).margin(0.05));
@@ -59,7 +59,7 @@ TEST_CASE("sun_position matches NOAA reference values", "[solar]") {
   }
 }
 
-TEST_CASE("sun is below the horizon at local midnight", "[solar]") {
+TEST_CASE("sun is below the horizon at local midnight", "[sim][solar]") {
   // Local midnight is 12:00 UTC shifted by longitude / 15 hours.
   CHECK(sim::solar::sun_position(kBoulderLat, kBoulderLon, utc(2024, 6, 21, 7)).elevation_deg <
         0.0);
@@ -69,7 +69,7 @@ TEST_CASE("sun is below the horizon at local midnight", "[solar]") {
   CHECK(sim::solar::sun_position(51.5, -0.1, utc(2024, 1, 1, 0)).elevation_deg < -50.0);
 }
 
-TEST_CASE("azimuth stays within 0..360 and nothing is NaN, also at the poles", "[solar]") {
+TEST_CASE("azimuth stays within 0..360 and nothing is NaN, also at the poles", "[sim][solar]") {
   for (const double lat : {-90.0, -66.0, 0.0, 45.0, 90.0}) {
     for (int h = 0; h < 24; ++h) {
       const auto p = sim::solar::sun_position(lat, 10.0, utc(2024, 6, 21, h));
@@ -82,7 +82,7 @@ TEST_CASE("azimuth stays within 0..360 and nothing is NaN, also at the poles", "
   }
 }
 
-TEST_CASE("clear_sky is exactly zero at night", "[solar]") {
+TEST_CASE("clear_sky is exactly zero at night", "[sim][solar]") {
   const auto ir =
       sim::solar::clear_sky(kBoulderLat, kBoulderLon, Plane{30.0, 180.0}, utc(2024, 6, 21, 7));
   CHECK(ir.ghi_w_m2 == 0.0);
@@ -91,7 +91,7 @@ TEST_CASE("clear_sky is exactly zero at night", "[solar]") {
   CHECK(ir.poa_w_m2 == 0.0);
 }
 
-TEST_CASE("clear_sky over a summer day at mid latitude", "[solar]") {
+TEST_CASE("clear_sky over a summer day at mid latitude", "[sim][solar]") {
   const Plane south{30.0, 180.0};
   const auto day = utc(2024, 6, 21, 0);
   double peak = 0.0;
@@ -123,7 +123,7 @@ TEST_CASE("clear_sky over a summer day at mid latitude", "[solar]") {
   CHECK(noon.dhi_w_m2 < 0.25 * noon.ghi_w_m2);
 }
 
-TEST_CASE("clear_sky transposition follows the plane orientation", "[solar]") {
+TEST_CASE("clear_sky transposition follows the plane orientation", "[sim][solar]") {
   // Southern hemisphere noon: a north-facing plane beats a south-facing one.
   const auto t = utc(2024, 6, 21, 2);  // Sydney winter noon
   const auto north = sim::solar::clear_sky(kSydneyLat, kSydneyLon, Plane{30.0, 0.0}, t);
@@ -134,7 +134,7 @@ TEST_CASE("clear_sky transposition follows the plane orientation", "[solar]") {
   CHECK(flat.poa_w_m2 == Approx(flat.ghi_w_m2));
 }
 
-TEST_CASE("cloud_transmittance is bounded, smooth, deterministic and per-seed", "[solar]") {
+TEST_CASE("cloud_transmittance is bounded, smooth, deterministic and per-seed", "[sim][solar]") {
   const auto start = utc(2024, 6, 1, 0);
   int clear_days = 0;
   int overcast_days = 0;
@@ -174,7 +174,7 @@ TEST_CASE("cloud_transmittance is bounded, smooth, deterministic and per-seed", 
   CHECK(differ > 10);
 }
 
-TEST_CASE("ambient temperature follows seasons per hemisphere and peaks mid afternoon", "[solar]") {
+TEST_CASE("ambient temperature follows seasons per hemisphere and peaks mid afternoon", "[sim][solar]") {
   // July vs January at the same local hour (15:00 local at Boulder = 22:00 UTC).
   CHECK(sim::solar::ambient_temperature_c(kBoulderLat, kBoulderLon, utc(2024, 7, 15, 22)) >
         sim::solar::ambient_temperature_c(kBoulderLat, kBoulderLon, utc(2024, 1, 15, 22)) + 15.0);
@@ -199,13 +199,13 @@ TEST_CASE("ambient temperature follows seasons per hemisphere and peaks mid afte
         Approx(32.0).margin(1.0));
 }
 
-TEST_CASE("cell temperature by NOCT", "[solar]") {
+TEST_CASE("cell temperature by NOCT", "[sim][solar]") {
   CHECK(sim::solar::cell_temperature_c(20.0, 800.0) == Approx(45.0));
   CHECK(sim::solar::cell_temperature_c(10.0, 0.0) == Approx(10.0));
   CHECK(sim::solar::cell_temperature_c(25.0, 1000.0) == Approx(56.25));
 }
 
-TEST_CASE("pv operate", "[pv]") {
+TEST_CASE("pv operate", "[sim][pv]") {
   const sim::pv::PanelSpec spec{400.0, 34.0};
 
   SECTION("pin equals vin * iin exactly") {

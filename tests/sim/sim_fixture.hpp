@@ -1,0 +1,109 @@
+// A simulator running in-process on 127.0.0.1:0 with a fixed clock, and helpers to call it.
+#pragma once
+
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sim/clock.hpp"
+#include "sim/fleet.hpp"
+#include "sim/server.hpp"
+
+namespace simtest {
+
+using namespace std::chrono;
+
+inline sys_seconds at_utc(int y, unsigned m, unsigned d, int h, int min = 0) {
+  return sys_seconds{sys_days{year{y} / month{m} / day{d}}} + hours{h} + minutes{min};
+}
+
+struct RunningSim {
+  sim::Fleet fleet;
+  sim::Clock clock;
+  sim::Server server;
+  std::unique_ptr<httplib::Client> client;
+  std::string token;
+
+  explicit RunningSim(sim::ServerOptions options = {}, int systems = 3,
+                      sys_seconds at = at_utc(2026, 6, 21, 18), int panels = 24,
+                      std::uint64_t seed = 1)
+      : fleet({seed, systems, panels}), clock(at, 0.0), server(fleet, clock, with_port0(options)) {
+    REQUIRE(server.bind().ok());
+    server.start();
+    client = std::make_unique<httplib::Client>(host());
+    client->set_connection_timeout(5);
+    client->set_read_timeout(10);
+  }
+  static sim::ServerOptions with_port0(sim::ServerOptions o) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    return o;
+  }
+  std::string host() const {
+    const std::string url = server.base_url();
+    return url.substr(0, url.find("/api/v3/"));
+  }
+  std::string login(const std::string& user = "demo", const std::string& pw = "demo") {
+    httplib::Headers h{httplib::make_basic_authentication_header(user, pw)};
+    auto res = client->Get("/api/v3/users/login", h);
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    simdjson::dom::parser p;
+    std::string_view auth;
+    REQUIRE(p.parse(res->body)["user"]["auth"].get(auth) == simdjson::SUCCESS);
+    return std::string(auth);
+  }
+  httplib::Result get(const std::string& path, const std::string& tok) {
+    return client->Get(path, httplib::Headers{{"Authorization", "Bearer " + tok}});
+  }
+  // GET with the fixture's own token (logging in on first use); REQUIREs an answer.
+  httplib::Response call(const std::string& path) {
+    if (token.empty()) token = login();
+    auto res = get("/api/v3/" + path, token);
+    REQUIRE(res);
+    return *res;
+  }
+  std::string ok(const std::string& path) {
+    auto res = call(path);
+    INFO(path << " -> " << res.status << " " << res.body.substr(0, 300));
+    REQUIRE(res.status == 200);
+    return res.body;
+  }
+};
+
+struct Csv {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+inline Csv parse_csv(const std::string& body) {
+  Csv out;
+  std::istringstream in(body);
+  std::string line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::size_t pos = 0;
+    while (true) {
+      const auto comma = line.find(',', pos);
+      cells.push_back(line.substr(pos, comma - pos));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (first) {
+      out.header = cells;
+      first = false;
+    } else {
+      out.rows.push_back(cells);
+    }
+  }
+  return out;
+}
+
+}  // namespace simtest
