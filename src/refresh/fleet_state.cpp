@@ -6,6 +6,8 @@
 namespace refresh {
 namespace {
 
+constexpr std::chrono::minutes kReportingSlack{5};
+
 std::optional<std::int64_t> column_id(std::string_view name) {
   std::int64_t id = 0;
   auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
@@ -139,7 +141,9 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
         p.current_a = v.iin;
         p.rssi = v.rssi;
         p.temperature_c = v.temp;
-        p.reporting = v.pin && newest_minute && v.pin->sample == *newest_minute;
+        // Columns are not filled on the same row: a few minutes behind the newest is still
+        // reporting; a dead optimizer is hours behind or has no reading at all.
+        p.reporting = v.pin && newest_minute && *newest_minute - v.pin->sample <= kReportingSlack;
       }
     } else {
       for (auto& p : e.panels) p.reporting = false;

@@ -49,7 +49,7 @@ TEST_CASE("aggregate CSV: newest non-empty cell per panel, local time to UTC", "
   auto& s = fleet.systems[7];
   // Panel 6 (A3) is dead: empty cells. Panel 5's newest value is on an earlier row.
   const auto newest = refresh::apply_aggregate(
-      s, "Pin", csv("Datetime,4,5,6\n2026/07/01 12:58:00,300.5,290,\n2026/07/01 12:59:00,301,,\n"));
+      s, "Pin", csv("Datetime,4,5,6\n2026/07/01 12:53:00,300.5,290,\n2026/07/01 12:59:00,301,,\n"));
   REQUIRE(newest.has_value());
   CHECK(*newest == *util::parse_iso8601("2026-07-01T19:59:00Z"));  // PDT = UTC-7
   const auto snap = refresh::build_snapshot(fleet, now, {});
@@ -59,8 +59,8 @@ TEST_CASE("aggregate CSV: newest non-empty cell per panel, local time to UTC", "
   CHECK(panels[0].power_w->value == 301);
   CHECK(panels[0].reporting);
   CHECK(panels[1].power_w->value == 290);
-  CHECK(panels[1].power_w->sample == *util::parse_iso8601("2026-07-01T19:58:00Z"));
-  CHECK_FALSE(panels[1].reporting);  // its siblings have 12:59, it does not
+  CHECK(panels[1].power_w->sample == *util::parse_iso8601("2026-07-01T19:53:00Z"));
+  CHECK_FALSE(panels[1].reporting);  // six minutes behind its siblings' 12:59
   CHECK_FALSE(panels[2].power_w.has_value());
   CHECK_FALSE(panels[2].reporting);
   CHECK(panels[0].string == "A");
@@ -166,4 +166,14 @@ TEST_CASE("ready once every system's list entry and summary succeeded", "[fleet]
   CHECK(refresh::build_snapshot(fleet, now, {}).ready);
   fleet.systems[8].system.system_id = 8;
   CHECK_FALSE(refresh::build_snapshot(fleet, now, {}).ready);
+}
+
+TEST_CASE("a panel a couple of minutes behind its siblings still reports", "[fleet]") {
+  const auto now = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = one_system(now);
+  refresh::apply_aggregate(fleet.systems[7], "Pin",
+                           csv("Datetime,4,5,6\n2026/07/01 12:57:00,1,2,3\n"
+                               "2026/07/01 12:59:00,1,,3\n"));
+  const auto snap = refresh::build_snapshot(fleet, now, {});
+  for (const auto& p : snap.systems[0].panels) CHECK(p.reporting);
 }
