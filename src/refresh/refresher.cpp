@@ -359,7 +359,12 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
           it->second.panels_settled_tonight = false;  // a new day begins
         return true;
       }
-      const auto window = panels_window(view, now, options_.panels_lookback);
+      const bool night = elevation && *elevation < kNightElevationDeg;
+      auto window = panels_window(view, now, options_.panels_lookback);
+      if (!view.panels_fetched_once && night) {
+        if (auto lit = last_daylight(*view.system.latitude, *view.system.longitude, now))
+          window = window_before(*lit, options_.panels_lookback);
+      }
       std::vector<std::pair<std::string_view, tigo::CsvTable>> tables;
       for (auto param : kPanelParams) {
         tigo::AggregateQuery q;
@@ -377,7 +382,6 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
         }
         tables.emplace_back(param, std::move(*r));
       }
-      const bool night = elevation && *elevation < kNightElevationDeg;
       record([&](SystemState& s) {
         std::optional<Timestamp> newest;
         for (const auto& [param, table] : tables) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/solar.hpp"
+
 namespace refresh {
 
 void JobQueue::schedule(std::int64_t system_id, Dataset d, SteadyTime due) {
@@ -61,6 +63,21 @@ Window panels_window(const SystemState& s, Timestamp now, std::chrono::milliseco
   Timestamp start = earliest;
   if (s.panels_cursor) start = std::max(earliest, *s.panels_cursor - overlap);
   return Window{std::chrono::floor<std::chrono::minutes>(start), now};
+}
+
+std::optional<Timestamp> last_daylight(double latitude_deg, double longitude_deg, Timestamp now) {
+  const auto step = std::chrono::minutes{10};
+  for (auto t = std::chrono::floor<std::chrono::minutes>(now); t > now - std::chrono::hours{24};
+       t -= step) {
+    if (sim::solar::sun_position(latitude_deg, longitude_deg, t).elevation_deg > 0) return t;
+  }
+  return std::nullopt;  // polar night
+}
+
+Window window_before(Timestamp last_daylight, std::chrono::milliseconds lookback) {
+  const auto start = last_daylight - std::chrono::duration_cast<std::chrono::seconds>(lookback);
+  return Window{std::chrono::floor<std::chrono::minutes>(start),
+                last_daylight + std::chrono::minutes{30}};
 }
 
 double phase_of(std::int64_t system_id) {

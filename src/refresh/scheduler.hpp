@@ -62,6 +62,14 @@ struct Window {
 Window panels_window(const SystemState& s, Timestamp now, std::chrono::milliseconds lookback,
                      std::chrono::minutes overlap = std::chrono::minutes{15});
 
+// The last minute the sun was above the horizon at (lat, lon), searching back up to a day: the
+// first fetch at night asks for the minutes before it, so the last readings of the day show.
+std::optional<Timestamp> last_daylight(double latitude_deg, double longitude_deg, Timestamp now);
+
+// The window of the first fetch at night: the `lookback` before the last daylight minute, plus
+// a margin for the day's last, late minutes.
+Window window_before(Timestamp last_daylight, std::chrono::milliseconds lookback);
+
 // A fraction in [0, 1) fixed per system, to spread refreshes evenly over an interval.
 double phase_of(std::int64_t system_id);
 
