@@ -128,10 +128,15 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
       e.panels = s.hierarchy.panels;
     }
     if (ok(Dataset::panels)) {
+      // The newest minute over the system's panels only: a gateway (CCA) sensor column is
+      // fresher than the panels and would make every panel look behind.
       std::optional<Timestamp> newest_minute;
-      for (const auto& [pid, v] : s.panel_values)
-        if (v.pin && (!newest_minute || v.pin->sample > *newest_minute))
-          newest_minute = v.pin->sample;
+      for (const auto& p : e.panels) {
+        const auto it = s.panel_values.find(p.object_id);
+        if (it == s.panel_values.end() || !it->second.pin) continue;
+        if (!newest_minute || it->second.pin->sample > *newest_minute)
+          newest_minute = it->second.pin->sample;
+      }
       for (auto& p : e.panels) {
         const auto it = s.panel_values.find(p.object_id);
         if (it == s.panel_values.end()) continue;

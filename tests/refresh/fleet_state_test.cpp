@@ -177,3 +177,14 @@ TEST_CASE("a panel a couple of minutes behind its siblings still reports", "[fle
   const auto snap = refresh::build_snapshot(fleet, now, {});
   for (const auto& p : snap.systems[0].panels) CHECK(p.reporting);
 }
+
+TEST_CASE("a fresher non-panel column does not make the panels look behind", "[fleet]") {
+  const auto now = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = one_system(now);
+  // 99 is the gateway's sensor column, ten minutes fresher than the panels.
+  refresh::apply_aggregate(fleet.systems[7], "Pin",
+                           csv("Datetime,4,5,6,99\n2026/07/01 12:49:00,1,2,3,7\n"
+                               "2026/07/01 12:59:00,,,,8\n"));
+  const auto snap = refresh::build_snapshot(fleet, now, {});
+  for (const auto& p : snap.systems[0].panels) CHECK(p.reporting);
+}
