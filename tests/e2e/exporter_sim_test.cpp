@@ -1,0 +1,300 @@
+// The exporter against a running tigo_sim, both as processes: every family of the contract with
+// the simulator's values, faults survived, the rate limit respected.
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <set>
+#include <thread>
+
+#include "support/exposition.hpp"
+#include "support/process.hpp"
+#include "tigo/csv.hpp"
+#include "tigo/json_parse.hpp"
+#include "tigo/local_time.hpp"
+
+using namespace std::chrono_literals;
+using testing::Process;
+using testing::Sample;
+using testing::TempDir;
+
+namespace {
+
+struct Running {
+  TempDir dir;
+  std::unique_ptr<Process> sim;
+  std::unique_ptr<Process> exporter;
+  std::string api;      // http://127.0.0.1:P/api/v3/
+  std::string address;  // exporter's host:port
+
+  Running(std::vector<std::string> sim_args, std::vector<std::string> exporter_args) {
+    sim_args.insert(sim_args.begin(), {TIGO_SIM_BIN, "--listen", "127.0.0.1:0"});
+    sim = std::make_unique<Process>(sim_args, dir.path() + "/sim.log");
+    auto url = sim->wait_for_log(std::regex("listening on (http://\\S+)"), 10s);
+    REQUIRE(url.has_value());
+    api = *url;
+    const auto pw = dir.file("password", "demo\n");
+    exporter_args.insert(exporter_args.begin(),
+                         {TIGO_EXPORTER_BIN, "--tigo.api-url", api, "--tigo.username", "demo",
+                          "--tigo.password-file", pw, "--web.listen-address", "127.0.0.1:0"});
+    exporter = std::make_unique<Process>(exporter_args, dir.path() + "/exporter.log");
+    auto addr = exporter->wait_for_log(std::regex("msg=listening address=(\\S+)"), 10s);
+    REQUIRE(addr.has_value());
+    address = *addr;
+  }
+
+  std::string metrics() {
+    httplib::Client c("http://" + address);
+    c.set_read_timeout(10);
+    auto r = c.Get("/metrics");
+    if (!r || r->status != 200) return {};
+    return r->body;
+  }
+
+  // Scrapes until `done` holds for the samples, or the time runs out.
+  std::vector<Sample> wait_for(const std::function<bool(const std::vector<Sample>&)>& done,
+                               std::chrono::seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    std::vector<Sample> samples;
+    while (std::chrono::steady_clock::now() < until) {
+      samples = testing::parse_exposition(metrics());
+      if (done(samples)) break;
+      std::this_thread::sleep_for(500ms);
+    }
+    return samples;
+  }
+};
+
+std::set<std::string> systems_with(const std::vector<Sample>& samples, const std::string& name) {
+  std::set<std::string> out;
+  for (const auto& s : samples)
+    if (s.name == name) out.insert(s.labels.at("system_id"));
+  return out;
+}
+
+double sum_of(const std::vector<Sample>& samples, const std::string& name,
+              const std::map<std::string, std::string>& match = {}) {
+  double total = 0;
+  for (const auto& s : samples) {
+    if (s.name != name) continue;
+    bool ok = true;
+    for (const auto& [k, v] : match) ok = ok && s.labels.count(k) && s.labels.at(k) == v;
+    if (ok) total += s.value;
+  }
+  return total;
+}
+
+struct SimApi {
+  httplib::Client http;
+  std::string token;
+  explicit SimApi(const std::string& api) : http(api.substr(0, api.find("/api/v3/"))) {
+    auto res =
+        http.Get("/api/v3/users/login",
+                 httplib::Headers{httplib::make_basic_authentication_header("demo", "demo")});
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    token = tigo::parse_login(res->body)->token;
+  }
+  std::string get(const std::string& path) {
+    auto res = http.Get("/api/v3/" + path, httplib::Headers{{"Authorization", "Bearer " + token}});
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    return res->body;
+  }
+};
+
+// The families METRICS.md defines.
+const char* const kContract[] = {"tigo_exporter_build_info",
+                                 "tigo_user_info",
+                                 "tigo_api_requests_total",
+                                 "tigo_api_request_duration_seconds",
+                                 "tigo_api_rate_limit_limit",
+                                 "tigo_api_rate_limit_remaining",
+                                 "tigo_api_rate_limit_reset_seconds",
+                                 "tigo_api_logins_total",
+                                 "tigo_api_token_expiry_timestamp_seconds",
+                                 "tigo_api_csv_anomalies_total",
+                                 "tigo_refresh_interval_seconds",
+                                 "tigo_systems",
+                                 "tigo_panels",
+                                 "tigo_system_info",
+                                 "tigo_system_location_latitude_degrees",
+                                 "tigo_system_location_longitude_degrees",
+                                 "tigo_system_power_rating_watts",
+                                 "tigo_system_turn_on_timestamp_seconds",
+                                 "tigo_system_dc_power_watts",
+                                 "tigo_system_dc_energy_joules_total",
+                                 "tigo_system_dc_energy_today_joules",
+                                 "tigo_system_dc_energy_year_joules",
+                                 "tigo_system_summary_updated_timestamp_seconds",
+                                 "tigo_system_alerts",
+                                 "tigo_system_alert_last_timestamp_seconds",
+                                 "tigo_refresh_success",
+                                 "tigo_refresh_last_success_timestamp_seconds",
+                                 "tigo_object_info",
+                                 "tigo_panel_info",
+                                 "tigo_panel_power_watts",
+                                 "tigo_panel_input_voltage_volts",
+                                 "tigo_panel_input_current_amperes",
+                                 "tigo_panel_rssi",
+                                 "tigo_panel_temperature_celsius",
+                                 "tigo_panel_reporting",
+                                 "tigo_panel_sample_timestamp_seconds",
+                                 "tigo_object_power_watts",
+                                 "tigo_object_energy_today_joules",
+                                 "tigo_gateway_info",
+                                 "tigo_gateway_last_checkin_timestamp_seconds",
+                                 "tigo_gateway_reporting_gateways",
+                                 "tigo_gateway_control_state",
+                                 "tigo_gateway_data_last_minute_timestamp_seconds",
+                                 "tigo_gateway_data_last_day_timestamp_seconds"};
+
+}  // namespace
+
+TEST_CASE("every family of the contract, panels equal to the simulator's CSV cells") {
+  Running r({"--systems", "6", "--seed", "1", "--rate-limit", "100000"},
+            {"--tigo.rate-limit", "100000", "--refresh.panels-interval", "5s",
+             "--refresh.sources-interval", "5s", "--refresh.combined-interval", "5s"});
+  const auto samples = r.wait_for(
+      [](const std::vector<Sample>& s) {
+        return systems_with(s, "tigo_panel_power_watts").size() >= 4 &&
+               !systems_with(s, "tigo_object_power_watts").empty() &&
+               !systems_with(s, "tigo_gateway_info").empty();
+      },
+      90s);
+  INFO(r.exporter->log().substr(0, 4000));
+  REQUIRE(systems_with(samples, "tigo_panel_power_watts").size() >= 4);
+
+  const std::string text = r.metrics();
+  const auto families = testing::family_names(text);
+  for (const char* family : kContract) {
+    INFO(family);
+    CHECK(std::count(families.begin(), families.end(), family) == 1);
+  }
+  for (const char* with_samples :
+       {"tigo_user_info", "tigo_system_info", "tigo_system_dc_power_watts", "tigo_object_info",
+        "tigo_panel_info", "tigo_panel_power_watts", "tigo_panel_input_voltage_volts",
+        "tigo_panel_input_current_amperes", "tigo_panel_rssi", "tigo_panel_reporting",
+        "tigo_panel_sample_timestamp_seconds", "tigo_object_power_watts", "tigo_gateway_info",
+        "tigo_gateway_control_state", "tigo_gateway_data_last_minute_timestamp_seconds",
+        "tigo_refresh_interval_seconds", "tigo_api_requests_total"}) {
+    INFO(with_samples);
+    CHECK(sum_of(samples, with_samples) != 0);
+  }
+  CHECK(sum_of(samples, "tigo_systems") == 6);
+  CHECK(sum_of(samples, "tigo_panels") == 144);
+
+  // Each panel reading equals the simulator's cell at the reading's minute.
+  SimApi sim(r.api);
+  std::map<std::string, std::string> zones;
+  for (const auto& s : samples)
+    if (s.name == "tigo_system_info") zones[s.labels.at("system_id")] = s.labels.at("timezone");
+  int compared = 0;
+  for (const auto& ts : samples) {
+    if (ts.name != "tigo_panel_sample_timestamp_seconds" || compared >= 12) continue;
+    const auto& sys = ts.labels.at("system_id");
+    const auto& obj = ts.labels.at("object_id");
+    const auto zone = tigo::find_zone(zones[sys]);
+    REQUIRE(zone.ok());
+    const tigo::Timestamp at{std::chrono::seconds{static_cast<long long>(ts.value)}};
+    const auto local = tigo::format_local(tigo::utc_to_local(at, **zone));
+    for (const auto& [family, param] : std::vector<std::pair<std::string, std::string>>{
+             {"tigo_panel_power_watts", "Pin"},
+             {"tigo_panel_input_voltage_volts", "Vin"},
+             {"tigo_panel_input_current_amperes", "Iin"}}) {
+      const auto exported = std::find_if(samples.begin(), samples.end(), [&](const Sample& s) {
+        return s.name == family && s.labels == ts.labels;
+      });
+      if (exported == samples.end()) continue;
+      const auto body =
+          sim.get("data/aggregate?system_id=" + sys + "&start=" + local + "&end=" + local +
+                  "&level=min&header=id&param=" + param + "&object_ids=" + obj);
+      auto table = tigo::parse_csv(body);
+      REQUIRE(table.ok());
+      const auto* col = table->column(obj);
+      INFO(family << " " << sys << "/" << obj << " at " << local << ": " << body);
+      REQUIRE(col != nullptr);
+      REQUIRE(col->newest.has_value());
+      // Columns fill unevenly: a param's newest cell may sit a minute or two before Pin's.
+      if (tigo::local_to_utc(col->newest->time, **zone) != at) continue;
+      CHECK(exported->value == col->newest->value);
+      ++compared;
+    }
+  }
+  CHECK(compared >= 6);
+
+  // The whole output is valid exposition text (lint advice on names aside).
+  const auto file = r.dir.file("metrics.txt", text);
+  auto [code, out] =
+      testing::run_to_completion({"/bin/sh", "-c", "promtool check metrics < " + file}, 30s);
+  INFO(out);
+  CHECK((code == 0 || code == 3));
+  CHECK(out.find("error") == std::string::npos);
+}
+
+TEST_CASE("faults from the API never crash or hang the exporter and show in self-metrics") {
+  Running r(
+      {"--systems", "4", "--seed", "2", "--rate-limit", "100000", "--token-ttl", "20s", "--faults",
+       "error_rate=0.15,malformed=0.1,truncated=0.05,drop_connection=0.05,"
+       "expired_token=0.05,burst_429=0.02,latency=20ms"},
+      {"--tigo.rate-limit", "100000", "--tigo.timeout", "5s", "--refresh.panels-interval", "3s",
+       "--refresh.sources-interval", "3s", "--refresh.summary-interval", "3s",
+       "--refresh.layout-interval", "20s", "--refresh.alerts-interval", "5s"});
+  const auto samples = r.wait_for(
+      [](const std::vector<Sample>& s) {
+        return systems_with(s, "tigo_panel_power_watts").size() >= 3 &&
+               sum_of(s, "tigo_refresh_success") > 0;
+      },
+      90s);
+  // Keep it under fire for a while, scraping all along: every scrape must answer.
+  int scrapes = 0, answered = 0;
+  for (auto until = std::chrono::steady_clock::now() + 25s;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(500ms)) {
+    ++scrapes;
+    if (!r.metrics().empty()) ++answered;
+  }
+  CHECK(answered == scrapes);
+  const auto after = testing::parse_exposition(r.metrics());
+  INFO(r.exporter->log().substr(0, 3000));
+  CHECK(r.exporter->wait_exit(0ms) == std::nullopt);  // still running
+  // Failures are counted, not hidden.
+  double failed_calls = 0;
+  for (const auto& s : after)
+    if (s.name == "tigo_api_requests_total" && s.labels.at("code") != "200")
+      failed_calls += s.value;
+  CHECK(failed_calls > 0);
+  CHECK(sum_of(after, "tigo_api_logins_total", {{"result", "success"}}) >= 2);  // re-logins
+  // The last good values are still served.
+  CHECK(systems_with(after, "tigo_panel_power_watts").size() >= 3);
+  CHECK(systems_with(after, "tigo_system_dc_power_watts").size() == 4);
+  // And the simulator did inject them.
+  httplib::Client sim(r.api.substr(0, r.api.find("/api/v3/")));
+  auto stats = sim.Get("/sim/stats");
+  REQUIRE(stats);
+  CHECK(stats->body.find("\"faults_total\":0") == std::string::npos);
+  // A clean stop after all that.
+  CHECK(r.exporter->stop() == 0);
+}
+
+TEST_CASE("a 30-a-minute account: the budget holds, no 429 at all") {
+  Running r({"--systems", "50", "--seed", "4", "--rate-limit", "30", "--speed", "10"}, {});
+  std::this_thread::sleep_for(150s);
+  const auto samples = testing::parse_exposition(r.metrics());
+  INFO(r.exporter->log().substr(0, 3000));
+  const double calls = sum_of(samples, "tigo_api_requests_total");
+  CHECK(calls >= 40);  // it did work: about 30 a minute
+  CHECK(calls <= 30 * 3 + 4);
+  CHECK(sum_of(samples, "tigo_api_requests_total", {{"code", "429"}}) == 0);
+  // Planning shows the stretch it holds.
+  double panels_interval = 0;
+  for (const auto& s : samples)
+    if (s.name == "tigo_refresh_interval_seconds" && s.labels.at("dataset") == "panels")
+      panels_interval = s.value;
+  CHECK(panels_interval > 60);
+  httplib::Client sim(r.api.substr(0, r.api.find("/api/v3/")));
+  auto stats = sim.Get("/sim/stats");
+  REQUIRE(stats);
+  INFO(stats->body);
+  CHECK(stats->body.find("\"429\"") == std::string::npos);
+}
