@@ -59,6 +59,9 @@ helm.sh/chart: {{ include "tigo-exporter.chart" . }}
 app.kubernetes.io/name: {{ include "tigo-exporter.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{- define "tigo-exporter.serviceAccountName" -}}
@@ -149,7 +152,12 @@ containers:
       - --shard.count={{ int .Values.shards }}
       {{- end }}
       {{- with .Values.tigo.systems }}
-      - --tigo.systems={{ join "," . }}
+      {{- /* Helm reads YAML numbers as float64: print ids as integers, never as 1.2e+06. */}}
+      {{- $ids := list }}
+      {{- range . }}
+      {{- $ids = append $ids (printf "%d" (int64 .)) }}
+      {{- end }}
+      - --tigo.systems={{ join "," $ids }}
       {{- end }}
       - --log.level={{ .Values.log.level }}
       - --log.format={{ .Values.log.format }}
@@ -203,7 +211,8 @@ volumes:
   - name: credentials
     secret:
       secretName: {{ include "tigo-exporter.secretName" . }}
-      defaultMode: 0440
+      # 0440 in decimal: octal literals read differently in YAML 1.1 and 1.2.
+      defaultMode: 288
       items:
         - key: {{ .Values.existingSecret.passwordKey }}
           path: password
