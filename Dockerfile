@@ -13,14 +13,20 @@ RUN sed 's/#.*//' /tmp/core.txt | tr -s ' \t' '\n' | grep -v '^$' \
       | grep -vxE 'catch2|clang-format|prometheus|prometheus-alertmanager|curl|git' > /tmp/build-packages.txt \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive xargs -a /tmp/build-packages.txt \
-      apt-get install -y --no-install-recommends \
+      apt-get install -y --no-install-recommends ccache \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src ./src
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+# ccache in a build cache mount: sources always sit in /src, so rebuilds reuse every object whose
+# source did not change, across builds and clones (BuildKit and podman/buildah both keep it).
+RUN --mount=type=cache,target=/ccache,id=tigo-exporter-ccache \
+    export CCACHE_DIR=/ccache CCACHE_MAXSIZE=1G \
+ && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+      -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
  && cmake --build /build -j"$(nproc)" --target tigo_exporter tigo_sim \
+ && { ccache --show-stats | grep -iE 'hits|misses' || true; } \
  && install -d /out/bin \
  && install -s /build/src/tigo_exporter /build/src/tigo_sim /out/bin/
 

@@ -318,6 +318,17 @@ function assertSecretReferenced(r, { secretName, usernameKey = 'username', passw
   }
 }
 
+// fs.cpSync is still experimental in node 18 (Debian 12's): a plain recursive copy.
+function copyDir(from, to) {
+  fs.mkdirSync(to, { recursive: true });
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const a = path.join(from, e.name);
+    const b = path.join(to, e.name);
+    if (e.isDirectory()) copyDir(a, b);
+    else fs.copyFileSync(a, b);
+  }
+}
+
 const readValues = (f) => YAML.parse(fs.readFileSync(path.join(valuesDir, f), 'utf8'));
 const creds = readValues('credentials.yaml').tigo;
 
@@ -592,7 +603,7 @@ check('everything enabled: extraManifests go through tpl', () => {
 // ---- the dashboard and rule file paths, exercised with fixture files ------------------------------
 check('with dashboards and rule files in files/: ConfigMaps and PrometheusRule carry them verbatim', () => {
   const copy = path.join(scratch, 'chart');
-  fs.cpSync(chartDir, copy, { recursive: true });
+  copyDir(chartDir, copy);
   fs.rmSync(path.join(copy, 'files'), { recursive: true, force: true });
   fs.mkdirSync(path.join(copy, 'files', 'dashboards'), { recursive: true });
   fs.mkdirSync(path.join(copy, 'files', 'rules'), { recursive: true });
@@ -615,7 +626,7 @@ check('gated objects are off by default and PrometheusRule is omitted when there
   const r = mustRender({ files: ['credentials.yaml'] });
   for (const k of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'NetworkPolicy']) assert.equal(find(r, k).length, 0, k);
   const empty = path.join(scratch, 'chart-norules');
-  fs.cpSync(chartDir, empty, { recursive: true });
+  copyDir(chartDir, empty);
   fs.rmSync(path.join(empty, 'files', 'rules'), { recursive: true, force: true });
   const e = mustRender({ chart: empty, files: ['demo.yaml'], values: { prometheusRule: { enabled: true } } });
   assert.equal(find(e, 'PrometheusRule').length, 0, 'no empty PrometheusRule');

@@ -50,10 +50,13 @@ fi
 # ---- build --------------------------------------------------------------------------------------
 step "podman build"
 revision=$(git -C "$src" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+build_log=$(mktemp "${TMPDIR:-/tmp}/tigo-image-build.XXXXXX")
 podman build --pull=never --isolation=chroot --layers -t "$image" \
   --build-arg REVISION="$revision" --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-  -f "$src/Dockerfile" "$src" >"${TMPDIR:-/tmp}/tigo-image-build.log" 2>&1 ||
-  { tail -40 "${TMPDIR:-/tmp}/tigo-image-build.log" >&2; echo "FAIL: podman build" >&2; exit 1; }
+  -f "$src/Dockerfile" "$src" >"$build_log" 2>&1 ||
+  { tail -40 "$build_log" >&2; echo "FAIL: podman build (whole log: $build_log)" >&2; exit 1; }
+grep -iE '^(cache)?[[:space:]]*(hits|misses)|cache hit|cache miss' "$build_log" | sed 's/^/ccache: /' || true
+rm -f "$build_log"
 ok "image built ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
 
 # ---- image metadata -----------------------------------------------------------------------------
