@@ -49,6 +49,7 @@ RUN apt-get update \
 
 COPY --from=build /out/bin/tigo_exporter /out/bin/tigo_sim /usr/local/bin/
 
+ARG DEBIAN_RELEASE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=""

@@ -64,11 +64,12 @@ inspect() { podman image inspect --format "$1" "$image"; }
 [ "$(inspect '{{.Config.User}}')" = "65532:65532" ] && ok "runs as user 65532" || bad "user is '$(inspect '{{.Config.User}}')'"
 [[ "$(inspect '{{json .Config.Entrypoint}}')" == '["tigo_exporter"]' ]] && ok "entrypoint tigo_exporter" || bad "entrypoint $(inspect '{{json .Config.Entrypoint}}')"
 inspect '{{json .Config.ExposedPorts}}' | grep -q '"9980/tcp"' && ok "exposes 9980" || bad "exposed ports $(inspect '{{json .Config.ExposedPorts}}')"
-for label in title description version revision source created; do
-  [ "$label" = source ] && continue
+for label in title description version revision created base.name; do
   v=$(inspect "{{index .Config.Labels \"org.opencontainers.image.$label\"}}")
   [ -n "$v" ] && ok "label org.opencontainers.image.$label=$v" || bad "label org.opencontainers.image.$label missing"
 done
+[ "$(inspect '{{index .Config.Labels "org.opencontainers.image.base.name"}}')" = docker.io/library/debian:bookworm-slim ] ||
+  bad "base.name label is not docker.io/library/debian:bookworm-slim"
 
 run() { podman --runtime runc run --rm --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 "$@"; }
 out=$(run --entrypoint /bin/sh "$image" -c '
