@@ -6,6 +6,8 @@ ARG DEBIAN_RELEASE=bookworm
 # ---- build: the project's own Debian build packages, compiled with CMake ------------------------
 FROM debian:${DEBIAN_RELEASE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# Lets a local builder find (and prune) this stage's intermediate images.
+LABEL io.tigo-exporter.stage="build"
 # The same packages as scripts/setup.sh installs for the build (scripts/packages/core.txt), less
 # those only the tests use, so a library added there reaches the image without an edit here.
 COPY scripts/packages/core.txt /tmp/core.txt

@@ -57,6 +57,10 @@ podman build --pull=never --isolation=chroot --layers -t "$image" \
   { tail -40 "$build_log" >&2; echo "FAIL: podman build (whole log: $build_log)" >&2; exit 1; }
 grep -iE '^(cache)?[[:space:]]*(hits|misses)|cache hit|cache miss' "$build_log" | sed 's/^/ccache: /' || true
 rm -f "$build_log"
+# Keep this build stage (tagged: the cache of the next run) and drop older build stages (~1 GB each).
+podman build --pull=never --isolation=chroot --layers --target build -t localhost/tigo-exporter:build-cache \
+  -f "$src/Dockerfile" "$src" >/dev/null 2>&1 || true
+podman image prune -f --filter label=io.tigo-exporter.stage=build >/dev/null 2>&1 || true
 ok "image built ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
 
 # ---- image metadata -----------------------------------------------------------------------------
