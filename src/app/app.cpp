@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "sim/fleet.hpp"
 #include "sim/server.hpp"
 #include "tigo/client.hpp"
+#include "util/gzip.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
 #include "web/server.hpp"
@@ -29,6 +31,18 @@ std::string compiler_name() {
 #else
   return "unknown";
 #endif
+}
+
+struct RenderedFleet {
+  std::string text;
+  std::string gzip;
+};
+
+std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
+  auto out = std::make_shared<RenderedFleet>();
+  metrics::render_fleet(snap, out->text);
+  out->gzip = util::gzip_compress(out->text);
+  return out;
 }
 
 }  // namespace
@@ -74,22 +88,31 @@ int run(const config::Config& cfg) {
     return 2;
   }
 
-  // The fleet's families are rendered once per snapshot; scrapes copy the cached text.
-  std::atomic<std::shared_ptr<const std::string>> fleet_text{std::make_shared<const std::string>()};
+  // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread;
+  // scrapes send the cached bytes and only serialize the small self-metrics.
+  std::atomic<std::shared_ptr<const RenderedFleet>> fleet{std::make_shared<const RenderedFleet>()};
   refresh::RefresherOptions refresh_options;
   refresh_options.layout_interval = cfg.layout_interval;
   refresh_options.summary_interval = cfg.summary_interval;
   refresh_options.max_staleness = cfg.max_staleness;
   refresh_options.only_systems = cfg.systems;
+  refresh_options.shard_index = cfg.shard_index;
+  refresh_options.shard_count = cfg.shard_count;
   refresh::Refresher refresher(std::move(*client), refresh_options,
-                               [&fleet_text](const std::shared_ptr<const refresh::Snapshot>& snap) {
-                                 auto text = std::make_shared<std::string>();
-                                 metrics::render_fleet(*snap, *text);
-                                 fleet_text.store(std::move(text));
+                               [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
+                                 fleet.store(render(*snap));
                                });
 
   web::Handlers handlers;
-  handlers.metrics = [&] { return *fleet_text.load() + self.render(); };
+  handlers.metrics = [&](bool gzip) {
+    const auto cached = fleet.load();
+    web::Payload p{{}, gzip};
+    p.parts.push_back(
+        std::shared_ptr<const std::string>(cached, gzip ? &cached->gzip : &cached->text));
+    const std::string own = self.render();
+    p.parts.push_back(std::make_shared<const std::string>(gzip ? util::gzip_compress(own) : own));
+    return p;
+  };
   handlers.ready = [&] { return refresher.snapshot()->ready; };
   handlers.landing_html = [&] {
     return landing_html(*refresher.snapshot(), cfg.telemetry_path,
@@ -100,7 +123,18 @@ int run(const config::Config& cfg) {
     util::log::error("bad --web.listen-address", {{"err", listen.error().message}});
     return 2;
   }
-  web::Server server({*listen, cfg.telemetry_path}, handlers);
+  web::WebConfig web_config;
+  if (!cfg.web_config_file.empty()) {
+    auto loaded = web::load_web_config(cfg.web_config_file);
+    if (!loaded) {
+      std::fprintf(stderr, "tigo_exporter: --web.config.file: %s\n",
+                   loaded.error().message.c_str());
+      return 2;
+    }
+    web_config = std::move(*loaded);
+  }
+  const bool tls = web_config.tls.has_value();
+  web::Server server({*listen, cfg.telemetry_path, std::move(web_config)}, handlers);
   auto port = server.bind();
   if (!port) {
     util::log::error("cannot serve", {{"err", port.error().message}});
@@ -108,8 +142,8 @@ int run(const config::Config& cfg) {
   }
   const std::string shown_host = listen->host == "0.0.0.0" ? "localhost" : listen->host;
   util::log::info("listening", {{"address", listen->host + ":" + std::to_string(*port)},
-                                {"url", "http://" + shown_host + ":" + std::to_string(*port) +
-                                            cfg.telemetry_path}});
+                                {"url", std::string(tls ? "https://" : "http://") + shown_host +
+                                            ":" + std::to_string(*port) + cfg.telemetry_path}});
 
   refresher.start();
   std::thread http_thread([&server] { server.run(); });

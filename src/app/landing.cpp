@@ -32,7 +32,8 @@ std::string html_escape(std::string_view s) {
 }
 
 std::string state_cell(const refresh::DatasetState& st) {
-  std::string cell = st.success ? "ok" : (st.last_success ? "failing" : "pending");
+  if (!st.attempted) return "-";
+  std::string cell = st.success ? "ok" : (st.last_success ? "failing" : "never succeeded");
   if (st.last_success) cell += ", last success " + util::format_iso8601_utc(*st.last_success);
   if (!st.last_error.empty()) cell += ": " + st.last_error;
   return html_escape(cell);
@@ -51,11 +52,15 @@ std::string landing_html(const refresh::Snapshot& snap, const std::string& telem
   out += "<p>Snapshot " + std::to_string(snap.generation) + ", built " +
          (snap.generation ? util::format_iso8601_utc(snap.built_at) : std::string("never")) + ", " +
          (snap.ready ? "ready" : "not ready yet") + ".</p>";
-  out += "<table border=\"1\"><tr><th>system</th><th>name</th><th>system</th><th>summary</th></tr>";
+  out += "<table border=\"1\"><tr><th>system</th><th>name</th>";
+  for (auto d : refresh::kAllDatasets)
+    out += "<th>" + std::string(refresh::dataset_name(d)) + "</th>";
+  out += "</tr>";
   for (const auto& e : snap.systems) {
     out += "<tr><td>" + std::to_string(e.system.system_id) + "</td><td>" +
-           html_escape(e.system.name) + "</td><td>" + state_cell(e.system_state) + "</td><td>" +
-           state_cell(e.summary_state) + "</td></tr>";
+           html_escape(e.system.name) + "</td>";
+    for (auto d : refresh::kAllDatasets) out += "<td>" + state_cell(e.state(d)) + "</td>";
+    out += "</tr>";
   }
   out += "</table></body></html>\n";
   return out;

@@ -51,12 +51,17 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   const DurationValidator duration;
 
   std::string password_file, token_file, systems_csv, log_level = "info", log_format = "logfmt";
-  std::string timeout = "30s", summary_interval = "300s", layout_interval = "6h",
-              max_staleness = "1h";
+  std::string timeout = "30s", panels_interval = "60s", summary_interval = "300s",
+              sources_interval = "120s", alerts_interval = "600s", combined_interval = "15m",
+              layout_interval = "6h", panels_lookback = "2h", max_staleness = "1h",
+              alerts_window = "24h";
+  std::optional<int> shard_index;
 
   app.add_option("--web.listen-address", c.listen_address, "Address to serve metrics on")
       ->envname("TIGO_LISTEN_ADDRESS");
   app.add_option("--web.telemetry-path", c.telemetry_path, "Path of the metrics endpoint");
+  app.add_option("--web.config.file", c.web_config_file,
+                 "YAML with tls_server_config (cert_file, key_file) and basic_auth_users (bcrypt)");
   app.add_option("--tigo.api-url", c.api_url, "Tigo API v3 base URL")->envname("TIGO_API_URL");
   app.add_option("--tigo.username", c.username, "Tigo account login")->envname("TIGO_USERNAME");
   app.add_option("--tigo.password-file", password_file,
@@ -69,16 +74,43 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_flag("--tigo.insecure-http", c.insecure_http,
                "Allow an http:// API URL on a non-loopback host");
   app.add_option("--tigo.timeout", timeout, "Timeout per request")->check(duration);
+  app.add_option("--tigo.concurrency", c.concurrency, "Requests in flight at most")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--tigo.rate-limit", c.rate_limit,
+                 "Requests per minute this exporter may use (lowered further by X-Rate-Limit-*)")
+      ->check(CLI::Range(1.0, 100000.0));
   app.add_option("--tigo.systems", systems_csv, "Comma list of system ids to export (default all)")
       ->envname("TIGO_SYSTEMS");
-  app.add_option("--refresh.summary-interval", summary_interval, "Interval of data/summary")
-      ->check(duration);
-  app.add_option("--refresh.layout-interval", layout_interval,
-                 "Interval of the systems list and hierarchy")
-      ->check(duration);
-  app.add_option("--refresh.max-staleness", max_staleness,
-                 "After this without success a dataset's series are dropped")
-      ->check(duration);
+  app.add_option("--shard.index", shard_index,
+                 "Export only systems with system_id % count == index (default: from a "
+                 "StatefulSet pod name ending in -N, else 0)")
+      ->envname("TIGO_SHARD_INDEX")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--shard.count", c.shard_count, "Number of shards")
+      ->envname("TIGO_SHARD_COUNT")
+      ->check(CLI::Range(1, 10000));
+  const std::pair<const char*, std::string*> intervals[] = {
+      {"--refresh.panels-interval", &panels_interval},
+      {"--refresh.summary-interval", &summary_interval},
+      {"--refresh.sources-interval", &sources_interval},
+      {"--refresh.alerts-interval", &alerts_interval},
+      {"--refresh.combined-interval", &combined_interval},
+      {"--refresh.layout-interval", &layout_interval},
+      {"--refresh.panels-lookback", &panels_lookback},
+      {"--refresh.max-staleness", &max_staleness},
+      {"--alerts.window", &alerts_window}};
+  const char* const interval_help[] = {
+      "Interval of minute data (when sources report new minutes)",
+      "Interval of data/summary",
+      "Interval of sources/system",
+      "Interval of alerts/system",
+      "Interval of data/combined for system, inverter and string objects",
+      "Interval of the systems list, view, layout, objects, types and user",
+      "How far back the first minute-data fetch reaches, and the longest window asked for",
+      "After this without success a dataset's series are dropped",
+      "Lookback for tigo_system_alerts"};
+  for (std::size_t i = 0; i < std::size(intervals); ++i)
+    app.add_option(intervals[i].first, *intervals[i].second, interval_help[i])->check(duration);
   app.add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_option("--log.format", log_format, "logfmt or json")
@@ -99,12 +131,28 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   }
 
   c.timeout = *util::parse_duration(timeout);
+  c.panels_interval = *util::parse_duration(panels_interval);
   c.summary_interval = *util::parse_duration(summary_interval);
+  c.sources_interval = *util::parse_duration(sources_interval);
+  c.alerts_interval = *util::parse_duration(alerts_interval);
+  c.combined_interval = *util::parse_duration(combined_interval);
   c.layout_interval = *util::parse_duration(layout_interval);
+  c.panels_lookback = *util::parse_duration(panels_lookback);
   c.max_staleness = *util::parse_duration(max_staleness);
+  c.alerts_window = *util::parse_duration(alerts_window);
   if (c.timeout.count() <= 0) return fail("--tigo.timeout must be positive");
-  if (c.summary_interval.count() <= 0 || c.layout_interval.count() <= 0)
-    return fail("--refresh.* intervals must be positive");
+  for (const auto& [flag, value] : intervals) {
+    if (util::parse_duration(*value)->count() <= 0)
+      return fail(std::string(flag) + " must be positive");
+  }
+  if (shard_index) {
+    c.shard_index = *shard_index;
+  } else if (const char* host = std::getenv("HOSTNAME"); host && c.shard_count > 1) {
+    c.shard_index = shard_index_from_pod_name(host).value_or(0);
+  }
+  if (c.shard_index >= c.shard_count)
+    return fail("--shard.index " + std::to_string(c.shard_index) + " must be below --shard.count " +
+                std::to_string(c.shard_count));
   util::log::parse_level(log_level, c.log_level);
   util::log::parse_format(log_format, c.log_format);
   if (c.telemetry_path.empty() || c.telemetry_path.front() != '/' || c.telemetry_path == "/")
@@ -150,6 +198,16 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
         "or --tigo.token-file, or run with --demo");
   }
   return ParseOutcome{std::move(c), 0, {}};
+}
+
+std::optional<int> shard_index_from_pod_name(std::string_view name) {
+  const auto dash = name.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == name.size()) return std::nullopt;
+  int index = 0;
+  const auto digits = name.substr(dash + 1);
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec != std::errc{} || ptr != digits.data() + digits.size() || index < 0) return std::nullopt;
+  return index;
 }
 
 }  // namespace config

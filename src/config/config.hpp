@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/log.hpp"
@@ -14,6 +15,7 @@ namespace config {
 struct Config {
   std::string listen_address = ":9980";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;
   std::string api_url = "https://api2.tigoenergy.com/api/v3/";
   std::string username;
   std::string password;  // secret: read from a file or TIGO_PASSWORD, never printed
@@ -21,10 +23,20 @@ struct Config {
   std::string ca_file;
   bool insecure_http = false;
   std::chrono::milliseconds timeout{30'000};
+  int concurrency = 4;
+  double rate_limit = 100;            // requests per minute this exporter may use
   std::vector<std::int64_t> systems;  // empty: all
+  int shard_index = 0;
+  int shard_count = 1;
+  std::chrono::milliseconds panels_interval{60'000};
   std::chrono::milliseconds summary_interval{300'000};
+  std::chrono::milliseconds sources_interval{120'000};
+  std::chrono::milliseconds alerts_interval{600'000};
+  std::chrono::milliseconds combined_interval{900'000};
   std::chrono::milliseconds layout_interval{6 * 3'600'000};
+  std::chrono::milliseconds panels_lookback{2 * 3'600'000};
   std::chrono::milliseconds max_staleness{3'600'000};
+  std::chrono::milliseconds alerts_window{24 * 3'600'000};
   util::log::Level log_level = util::log::Level::info;
   util::log::Format log_format = util::log::Format::logfmt;
   bool demo = false;
@@ -37,5 +49,8 @@ struct ParseOutcome {
 };
 
 ParseOutcome parse(int argc, const char* const* argv, const std::string& version_line);
+
+// The shard index from a StatefulSet pod name ("tigo-exporter-2" -> 2), if it ends in -N.
+std::optional<int> shard_index_from_pod_name(std::string_view name);
 
 }  // namespace config

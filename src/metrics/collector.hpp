@@ -1,5 +1,5 @@
-// Snapshot -> the fleet's metric families as exposition text (the ConstMetric pattern: nothing
-// lingers from older snapshots).
+// Snapshot -> every fleet family of the metric contract (METRICS.md) as exposition text, the
+// ConstMetric way: series exist only while the snapshot has their data, nothing lingers.
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 
 namespace metrics {
 
-// Appends every per-system family of the metric contract that the snapshot can fill.
+// Appends the families to `out` (cleared first); call once per snapshot, serve many times.
 void render_fleet(const refresh::Snapshot& snap, std::string& out);
 
 }  // namespace metrics

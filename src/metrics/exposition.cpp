@@ -67,4 +67,25 @@ void TextWriter::sample(std::string_view name, std::initializer_list<Label> labe
   out_ += '\n';
 }
 
+void TextWriter::sample_prerendered(std::string_view name, std::string_view labels, double value) {
+  out_ += name;
+  if (!labels.empty()) {
+    out_ += '{';
+    out_ += labels;
+    out_ += '}';
+  }
+  out_ += ' ';
+  append_value(out_, value);
+  out_ += '\n';
+}
+
+LabelBlock& LabelBlock::add(std::string_view name, std::string_view value) {
+  if (!text_.empty()) text_ += ',';
+  text_ += name;
+  text_ += "=\"";
+  append_escaped_label_value(text_, value);
+  text_ += '"';
+  return *this;
+}
+
 }  // namespace metrics

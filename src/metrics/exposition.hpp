@@ -21,9 +21,22 @@ class TextWriter {
   // HELP text must be one line without backslashes (the contract keeps it so).
   void family(std::string_view name, std::string_view type, std::string_view help);
   void sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  // `labels` is already rendered and escaped, without braces (see LabelBlock): the per-panel label
+  // set is rendered once and reused by every panel family.
+  void sample_prerendered(std::string_view name, std::string_view labels, double value);
 
  private:
   std::string& out_;
+};
+
+// Builds `a="1",b="x"` with escaping, for TextWriter::sample_prerendered.
+class LabelBlock {
+ public:
+  LabelBlock& add(std::string_view name, std::string_view value);
+  const std::string& str() const { return text_; }
+
+ private:
+  std::string text_;
 };
 
 // Label value escaping of the text format: backslash, double quote and newline.

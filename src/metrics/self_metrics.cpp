@@ -29,6 +29,11 @@ SelfMetrics::SelfMetrics(const BuildInfo& build)
                   .Name("tigo_api_logins_total")
                   .Help("Logins to the Tigo API (users/login) by result.")
                   .Register(*registry_)),
+      csv_anomalies_(prometheus::BuildCounter()
+                         .Name("tigo_api_csv_anomalies_total")
+                         .Help("Odd CSV answers of data/aggregate and data/combined by endpoint "
+                               "and kind (header_only, future_row, bad_row, unknown_column).")
+                         .Register(*registry_)),
       token_expiry_(
           single_gauge(*registry_, "tigo_api_token_expiry_timestamp_seconds",
                        "Expiry of the current API token, Unix time (users/login expires).")),
@@ -67,6 +72,12 @@ void SelfMetrics::on_rate_limit(std::optional<double> limit, std::optional<doubl
   if (limit) limit_.Set(*limit);
   if (remaining) remaining_.Set(*remaining);
   if (reset_seconds) reset_.Set(*reset_seconds);
+}
+
+void SelfMetrics::on_csv_anomaly(std::string_view endpoint, std::string_view kind,
+                                 std::uint64_t count) {
+  csv_anomalies_.Add({{"endpoint", std::string(endpoint)}, {"kind", std::string(kind)}})
+      .Increment(static_cast<double>(count));
 }
 
 std::string SelfMetrics::render() const {

@@ -8,6 +8,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,8 @@ class SelfMetrics : public tigo::CallObserver {
   void on_login(bool success, std::optional<tigo::Timestamp> expires) override;
   void on_rate_limit(std::optional<double> limit, std::optional<double> remaining,
                      std::optional<double> reset_seconds) override;
+  void on_csv_anomaly(std::string_view endpoint, std::string_view kind,
+                      std::uint64_t count) override;
 
   // Text format of every family in the registry.
   std::string render() const;
@@ -38,6 +41,7 @@ class SelfMetrics : public tigo::CallObserver {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Counter>& logins_;
+  prometheus::Family<prometheus::Counter>& csv_anomalies_;
   prometheus::Gauge& token_expiry_;
   prometheus::Gauge& limit_;
   prometheus::Gauge& remaining_;

@@ -14,17 +14,20 @@ Timestamp now_seconds() {
 }
 
 void mark_ok(DatasetState& s, Timestamp now) {
+  s.attempted = true;
   s.success = true;
   s.last_success = now;
   s.last_error.clear();
 }
 
 void mark_failed(DatasetState& s, std::string error) {
+  s.attempted = true;
   s.success = false;
   s.last_error = std::move(error);
 }
 
 bool wanted(const RefresherOptions& o, std::int64_t id) {
+  if (o.shard_count > 1 && id % o.shard_count != o.shard_index) return false;
   return o.only_systems.empty() ||
          std::find(o.only_systems.begin(), o.only_systems.end(), id) != o.only_systems.end();
 }
@@ -55,7 +58,7 @@ bool Refresher::refresh_systems(Snapshot& next) {
   auto listed = client_->systems();
   if (!listed) {
     util::log::warn("refresh failed", {{"dataset", "system"}, {"err", listed.error().message}});
-    for (auto& e : next.systems) mark_failed(e.system_state, listed.error().message);
+    for (auto& e : next.systems) mark_failed(e.state(Dataset::system), listed.error().message);
     return false;
   }
   std::unordered_map<std::int64_t, SystemEntry*> old;
@@ -66,7 +69,7 @@ bool Refresher::refresh_systems(Snapshot& next) {
     SystemEntry entry;
     if (auto it = old.find(s.system_id); it != old.end()) entry = std::move(*it->second);
     entry.system = std::move(s);
-    mark_ok(entry.system_state, now);
+    mark_ok(entry.state(Dataset::system), now);
     fresh.push_back(std::move(entry));
   }
   std::sort(fresh.begin(), fresh.end(), [](const SystemEntry& a, const SystemEntry& b) {
@@ -85,17 +88,17 @@ void Refresher::refresh_summaries(Snapshot& next) {
       util::log::warn("refresh failed", {{"dataset", "summary"},
                                          {"system_id", std::to_string(e.system.system_id)},
                                          {"err", summary.error().message}});
-      mark_failed(e.summary_state, summary.error().message);
+      mark_failed(e.state(Dataset::summary), summary.error().message);
       continue;
     }
     e.summary = std::move(*summary);
-    mark_ok(e.summary_state, now);
+    mark_ok(e.state(Dataset::summary), now);
   }
 }
 
 void expire_stale(Snapshot& snap, Timestamp now, std::chrono::milliseconds max_staleness) {
   for (auto& e : snap.systems) {
-    const auto& st = e.summary_state;
+    const auto& st = e.state(Dataset::summary);
     if (e.summary && !st.success && (!st.last_success || now - *st.last_success > max_staleness))
       e.summary.reset();
   }
@@ -107,7 +110,8 @@ void Refresher::publish(Snapshot next) {
   if (!next.ready) {
     next.ready = std::all_of(next.systems.begin(), next.systems.end(),
                              [](const SystemEntry& e) {
-                               return e.system_state.last_success && e.summary_state.last_success;
+                               return e.state(Dataset::system).last_success &&
+                                      e.state(Dataset::summary).last_success;
                              }) &&
                  !next.systems.empty();
   }
@@ -135,8 +139,9 @@ void Refresher::run(std::stop_token stop) {
     }
     if (listed_once && clock::now() >= next_summary && !stop.stop_requested()) {
       refresh_summaries(next);
-      const bool all_ok = std::all_of(next.systems.begin(), next.systems.end(),
-                                      [](const SystemEntry& e) { return e.summary_state.success; });
+      const bool all_ok =
+          std::all_of(next.systems.begin(), next.systems.end(),
+                      [](const SystemEntry& e) { return e.state(Dataset::summary).success; });
       next_summary =
           clock::now() + (all_ok ? options_.summary_interval
                                  : std::min(options_.summary_interval, options_.retry_interval));

@@ -25,6 +25,8 @@ struct RefresherOptions {
   std::chrono::milliseconds retry_interval{
       std::chrono::seconds{30}};           // after a failed round, try again this soon
   std::vector<std::int64_t> only_systems;  // empty: all
+  int shard_index = 0;                     // keep systems with system_id % count == index
+  int shard_count = 1;
 };
 
 class Refresher {

@@ -1,10 +1,14 @@
 // The fleet as last seen: immutable once published, shared by the renderer and the web server.
+// Plain data in the exporter's own terms (resolved hierarchy, newest readings with their sample
+// minute), independent of the API's answer shapes.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tigo/model.hpp"
@@ -13,22 +17,103 @@ namespace refresh {
 
 using Timestamp = std::chrono::sys_seconds;
 
+// The datasets a system is refreshed by; their names are the `dataset` label values.
+enum class Dataset { system, objects, layout, sources, summary, panels, combined, alerts };
+inline constexpr std::size_t kDatasetCount = 8;
+inline constexpr std::array<Dataset, kDatasetCount> kAllDatasets = {
+    Dataset::system,  Dataset::objects, Dataset::layout,   Dataset::sources,
+    Dataset::summary, Dataset::panels,  Dataset::combined, Dataset::alerts};
+std::string_view dataset_name(Dataset d);
+
 // Whether the last refresh of one (system, dataset) worked, and when one last did.
 struct DatasetState {
+  bool attempted = false;
   bool success = false;
   std::optional<Timestamp> last_success;
   std::string last_error;  // no secrets: built from endpoint, status and body excerpt
 };
 
+// A value with the minute it belongs to (UTC).
+struct Reading {
+  double value = 0;
+  Timestamp sample{};
+};
+
+struct Panel {
+  std::int64_t object_id = 0;
+  std::string label;       // the panel's own label, e.g. "A1"
+  std::string serial;      // from systems/layout
+  std::string panel_type;  // from systems/layout
+  std::string datasource;  // objects/system key, e.g. "04C05B800ACE.panels.A1"
+  // Hierarchy labels, empty where the system has no such level.
+  std::string inverter, mppt, string;
+  std::optional<Reading> power_w, voltage_v, current_a, rssi, temperature_c;
+  bool reporting = false;  // has a reading in the newest minute its gateway delivered
+};
+
+struct ObjectInfo {
+  std::int64_t object_id = 0;
+  std::int64_t parent_id = -1;
+  std::string object_type;  // objects/types name, e.g. "Panel"
+  std::string label;
+  std::string datasource;
+};
+
+// data/combined for system, inverter and string objects.
+struct ObjectReading {
+  std::int64_t object_id = 0;
+  std::string object_type;
+  std::string label;
+  std::optional<double> power_w;
+  std::optional<double> energy_today_wh;
+};
+
+struct GatewaySet {
+  std::string name;
+  std::optional<Timestamp> last_min;
+  std::optional<Timestamp> last_day;
+};
+
+struct Gateway {
+  std::string source_id;
+  std::string name, serial, sw_version, timezone;
+  std::optional<Timestamp> last_checkin;
+  std::optional<double> gateway_count;
+  std::string control_state;
+  std::vector<GatewaySet> sets;
+};
+
+// alerts/system entries generated inside the alerts window, per alert code.
+struct AlertCount {
+  std::string unique_id;
+  std::string title;
+  std::int64_t count = 0;
+  std::optional<Timestamp> last_generated;
+};
+
 struct SystemEntry {
   tigo::System system;
-  DatasetState system_state;
-  std::optional<tigo::Summary> summary;  // last good answer, dropped after max staleness
-  DatasetState summary_state;
+  std::optional<tigo::Summary> summary;  // last good answer
+  std::vector<ObjectInfo> objects;
+  std::vector<Panel> panels;  // ordered by inverter, mppt, string, panel label
+  std::vector<ObjectReading> object_readings;
+  std::vector<Gateway> gateways;
+  std::vector<AlertCount> alerts;
+  std::array<DatasetState, kDatasetCount> states{};
+
+  DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
+  const DatasetState& state(Dataset d) const { return states[static_cast<std::size_t>(d)]; }
+};
+
+struct User {
+  std::string user_id, user_type, company;
 };
 
 struct Snapshot {
+  std::optional<User> user;
   std::vector<SystemEntry> systems;  // ordered by system_id
+  // The effective interval the scheduler holds per dataset, seconds.
+  std::array<std::optional<double>, kDatasetCount> intervals{};
   Timestamp built_at{};
   std::uint64_t generation = 0;
   bool ready = false;  // every system's list entry and summary refreshed at least once

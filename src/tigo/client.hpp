@@ -1,21 +1,35 @@
-// The Tigo API v3 client: one typed call per endpoint, a session that logs in with basic auth
-// and re-logs in once on 401 or ahead of `expires`. Not thread-safe: one Client per thread.
+// The Tigo API v3 client: one typed call per endpoint.
+//
+// Thread-safe: any number of threads may call one Client at once. At most
+// `ClientOptions::concurrency` requests are in flight (a pool of keep-alive connections; a
+// caller waits for a free one), and every request first passes the Governor, so the rate budget
+// holds whatever the callers do. A call blocks until its request may leave; pass a
+// std::stop_token to abandon the wait (the error kind is then `cancelled`).
+//
+// Session: GET users/login with basic auth, then `Authorization: Bearer`. The token is renewed
+// ahead of its `expires` and once on a 401 (one login for all threads that saw the 401). With
+// a pre-issued token (token-file mode) there is never a login, and 401 is `unauthorized`.
+//
+// Errors carry a kind the scheduler acts on (see ErrorKind) and a message naming the endpoint,
+// the HTTP status and an excerpt of the body: never a password or token.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tigo/csv.hpp"
+#include "tigo/governor.hpp"
+#include "tigo/local_time.hpp"
 #include "tigo/model.hpp"
 #include "util/result.hpp"
-
-namespace httplib {
-class Client;
-}
 
 namespace tigo {
 
@@ -25,22 +39,57 @@ struct Credentials {
   std::string token;     // pre-issued bearer token instead of username/password; secret
 };
 
-// What the client tells the world about each call (self-metrics); "error" code for transport
-// failures.
+enum class ErrorKind {
+  transport,         // no answer: connect, TLS, timeout, dropped connection, body too large
+  http_status,       // an answer with an unexpected status (`status` holds it), 5xx included
+  parse,             // a 200 answer whose body does not have the documented shape
+  payment_required,  // 402: the account has no API subscription for this endpoint; the client
+                     // reports it once and answers later calls of that endpoint without asking
+  rate_limited,      // 429; `retry_after` says how long (the governor already waits for it)
+  unauthorized,      // 401 after re-login, bad credentials, or a refused pre-issued token
+  cancelled,         // the stop token was triggered while waiting for budget or a connection
+};
+
+// "transport", "http_status", ... (for logs).
+std::string_view to_string(ErrorKind kind);
+
+// A util::Error (so it converts to one) with what a caller needs to decide.
+struct Error : util::Error {
+  ErrorKind kind = ErrorKind::transport;
+  std::string endpoint;                             // "data/aggregate"
+  int status = 0;                                   // HTTP status when there was an answer
+  std::optional<std::chrono::seconds> retry_after;  // rate_limited
+};
+
+template <class T>
+using Result = util::Result<T, Error>;
+
+// What the client tells the world about each call (self-metrics). Called from the calling
+// threads, concurrently: implementations must be thread-safe.
 struct CallObserver {
   virtual ~CallObserver() = default;
+  // `code` is the HTTP status, or "error" for transport failures.
   virtual void on_call(std::string_view endpoint, std::string_view code, double seconds) = 0;
   virtual void on_login(bool success, std::optional<Timestamp> expires) = 0;
   virtual void on_rate_limit(std::optional<double> limit, std::optional<double> remaining,
                              std::optional<double> reset_seconds) = 0;
+  // `kind` is to_string(CsvAnomaly); `count` > 0 for one answer.
+  virtual void on_csv_anomaly(std::string_view /*endpoint*/, std::string_view /*kind*/,
+                              std::uint64_t /*count*/) {}
 };
 
 struct ClientOptions {
   std::string base_url;  // e.g. https://api2.tigoenergy.com/api/v3/
   Credentials credentials;
-  std::chrono::milliseconds timeout{30'000};
-  std::string ca_file;
-  CallObserver* observer = nullptr;  // optional, must outlive the client
+  std::chrono::milliseconds timeout{30'000};  // connect, read and write, each
+  std::string ca_file;                        // empty: the system store
+  CallObserver* observer = nullptr;           // optional, must outlive the client
+  int concurrency = 4;                        // requests in flight at most
+  double rate_limit = 100;                    // requests per minute (the governor's cap)
+  // Optional: a governor to use instead of one made from `rate_limit` (tests; sharing).
+  std::shared_ptr<Governor> governor;
+  std::size_t max_body_bytes = 64u << 20;  // larger answers are a transport error
+  std::chrono::seconds renew_ahead{600};   // re-login this long before `expires`
 };
 
 // Splits a base URL into what httplib needs. Error text names the URL's problem, never secrets.
@@ -52,6 +101,43 @@ struct BaseUrl {
 };
 util::Result<BaseUrl> parse_base_url(std::string_view url);
 
+// data/aggregate: panel-level minute or day data, one param per call.
+struct AggregateQuery {
+  std::int64_t system_id = 0;
+  LocalTime start;  // site-local, as the API takes it
+  LocalTime end;
+  std::string level = "min";             // "min" or "day"
+  std::string param = "Pin";             // "Pin", "Vin", "Iin", "RSSI", "Temp"
+  std::string header = "id";             // "id" (object ids as columns) or "key" (datasource_param)
+  std::vector<std::int64_t> object_ids;  // empty: all
+  std::optional<bool> sensors;
+  // The system's zone: rows more than 5 minutes ahead of its local now are dropped
+  // (future_row). Null: no row is treated as future.
+  const date::time_zone* zone = nullptr;
+  // Columns expected; others count unknown_column. Empty with header=id: the object ids.
+  std::vector<std::string> expected_columns;
+  bool keep_rows = false;  // keep every row (backfill), not only the newest value per column
+};
+
+// data/combined: object-level (system, inverter, string) data.
+struct CombinedQuery {
+  std::int64_t system_id = 0;
+  LocalTime start;
+  LocalTime end;
+  std::string level = "minute";  // the API rejects "min" here
+  std::vector<std::int64_t> object_ids;
+  const date::time_zone* zone = nullptr;
+  std::vector<std::string> expected_columns;  // empty: the object ids, if given
+  bool keep_rows = false;
+};
+
+struct AlertsQuery {
+  std::int64_t system_id = 0;
+  std::optional<Timestamp> start_added;
+  std::optional<Timestamp> end_added;
+  std::string language;  // empty: the API's default (EN)
+};
+
 class Client {
  public:
   static util::Result<std::unique_ptr<Client>> create(ClientOptions options);
@@ -59,29 +145,35 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  util::Result<Login> login();
-  // All systems of the account, following `_meta.pageCount`.
-  util::Result<std::vector<System>> systems();
-  util::Result<Summary> summary(std::int64_t system_id);
+  // users/login now (calls made without a fresh token do this themselves).
+  Result<Login> login(std::stop_token stop = {});
+  // users/logout when logged in with username/password; a pre-issued token is kept valid.
   void logout();
 
- private:
-  Client(ClientOptions options, BaseUrl base);
-  struct Response {
-    int status = 0;
-    std::string body;
-  };
-  // GET with the bearer token; logs in first when needed and once more on 401.
-  util::Result<Response> get(std::string_view endpoint, const std::string& path_and_query);
-  util::Result<Response> send(std::string_view endpoint, const std::string& path_and_query,
-                              bool basic_auth);
-  bool token_fresh() const;
+  Result<User> user(std::stop_token stop = {});                              // users/get
+  Result<std::vector<System>> systems(std::stop_token stop = {});            // all pages
+  Result<System> system(std::int64_t system_id, std::stop_token stop = {});  // systems/view
+  Result<Layout> layout(std::int64_t system_id, std::stop_token stop = {});
+  Result<std::vector<Object>> objects(std::int64_t system_id, std::stop_token stop = {});
+  Result<std::vector<ObjectType>> object_types(std::stop_token stop = {});
+  Result<std::vector<Source>> sources(std::int64_t system_id, std::stop_token stop = {});
+  Result<CsvTable> aggregate(const AggregateQuery& query, std::stop_token stop = {});
+  Result<CsvTable> combined(const CombinedQuery& query, std::stop_token stop = {});
+  Result<Summary> summary(std::int64_t system_id, std::stop_token stop = {});
+  Result<std::vector<Alert>> alerts(const AlertsQuery& query, std::stop_token stop = {});
+  Result<std::vector<AlertType>> alert_types(std::string_view language = {},
+                                             std::stop_token stop = {});
 
-  ClientOptions options_;
-  BaseUrl base_;
-  std::unique_ptr<httplib::Client> http_;
-  std::string token_;
-  std::optional<Timestamp> token_expires_;
+  // True once `endpoint` answered 402: its calls now fail with payment_required at once.
+  bool payment_required(std::string_view endpoint) const;
+  std::optional<Timestamp> token_expires() const;
+  Governor& governor();
+  const Governor& governor() const;
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tigo

@@ -1,14 +1,18 @@
-// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and a landing page. Handlers only
-// read what the refresher published; nothing here calls the Tigo API.
+// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and a landing page, with optional
+// TLS and basic auth (--web.config.file). Handlers only read what the refresher published;
+// nothing here calls the Tigo API.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/listen_address.hpp"
 #include "util/result.hpp"
+#include "web/basic_auth.hpp"
+#include "web/web_config.hpp"
 
 namespace httplib {
 class Server;
@@ -16,8 +20,15 @@ class Server;
 
 namespace web {
 
+// A /metrics body as shared pieces sent back to back (no copy of the big cached part). When
+// gzip is set every piece is a complete gzip member, so the concatenation is valid gzip.
+struct Payload {
+  std::vector<std::shared_ptr<const std::string>> parts;
+  bool gzip = false;
+};
+
 struct Handlers {
-  std::function<std::string()> metrics;  // full exposition text
+  std::function<Payload(bool accepts_gzip)> metrics;
   std::function<bool()> ready;
   std::function<std::string()> landing_html;
 };
@@ -25,7 +36,11 @@ struct Handlers {
 struct ServerOptions {
   util::ListenAddress listen;
   std::string telemetry_path = "/metrics";
+  WebConfig web;
 };
+
+// Whether an Accept-Encoding header value admits gzip.
+bool accepts_gzip(std::string_view accept_encoding);
 
 class Server {
  public:
@@ -42,6 +57,7 @@ class Server {
  private:
   ServerOptions options_;
   Handlers handlers_;
+  BasicAuth auth_;
   std::unique_ptr<httplib::Server> http_;
 };
 

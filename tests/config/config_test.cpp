@@ -100,3 +100,31 @@ TEST_CASE("--help and --version exit 0") {
   CHECK(help.output.find("--web.listen-address") != std::string::npos);
   CHECK(parse({"--version"}).output.find("tigo_exporter test") != std::string::npos);
 }
+
+TEST_CASE("shards: flags, pod names and bounds") {
+  auto out = parse({"--demo", "--shard.count", "3", "--shard.index", "2"});
+  REQUIRE(out.config.has_value());
+  CHECK(out.config->shard_index == 2);
+  CHECK(out.config->shard_count == 3);
+  CHECK(parse({"--demo", "--shard.count", "3", "--shard.index", "3"}).exit_code == 2);
+  setenv("HOSTNAME", "tigo-exporter-1", 1);
+  auto from_pod = parse({"--demo", "--shard.count", "3"});
+  unsetenv("HOSTNAME");
+  REQUIRE(from_pod.config.has_value());
+  CHECK(from_pod.config->shard_index == 1);
+  CHECK(config::shard_index_from_pod_name("tigo-exporter-12") == std::optional<int>(12));
+  CHECK_FALSE(config::shard_index_from_pod_name("tigo-exporter").has_value());
+  CHECK_FALSE(config::shard_index_from_pod_name("web-1a").has_value());
+}
+
+TEST_CASE("every refresh interval of CLI.md is a flag with its default") {
+  auto out = parse({"--demo", "--refresh.panels-interval", "90s", "--refresh.combined-interval",
+                    "1h", "--alerts.window", "2d"});
+  REQUIRE(out.config.has_value());
+  CHECK(out.config->panels_interval == std::chrono::seconds(90));
+  CHECK(out.config->combined_interval == std::chrono::hours(1));
+  CHECK(out.config->alerts_window == std::chrono::hours(48));
+  CHECK(out.config->sources_interval == std::chrono::seconds(120));
+  CHECK(out.config->panels_lookback == std::chrono::hours(2));
+  CHECK(parse({"--demo", "--refresh.alerts-interval", "0s"}).exit_code == 2);
+}

@@ -1,0 +1,82 @@
+// What the refresher knows of the fleet, mutable, updated by each finished job, and turned into
+// an immutable Snapshot for publication. Guarded by the refresher's lock; nothing here locks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "refresh/hierarchy.hpp"
+#include "refresh/snapshot.hpp"
+#include "tigo/csv.hpp"
+#include "tigo/local_time.hpp"
+#include "tigo/model.hpp"
+
+namespace refresh {
+
+// The minute-data params asked for, one call each; Temp is optional (some systems answer it).
+inline constexpr std::string_view kPanelParams[] = {"Pin", "Vin", "Iin", "RSSI"};
+
+struct PanelValues {
+  std::optional<Reading> pin, vin, iin, rssi, temp;
+};
+
+struct SystemState {
+  tigo::System system;
+  const date::time_zone* zone = nullptr;  // null: UTC is assumed
+  std::optional<std::vector<tigo::Object>> objects;
+  std::optional<tigo::Layout> layout;
+  Hierarchy hierarchy;  // re-resolved whenever objects, layout or types change
+  std::vector<tigo::Source> sources;
+  std::optional<tigo::Summary> summary;
+  std::vector<tigo::Alert> alerts;
+  std::map<std::int64_t, PanelValues> panel_values;  // by panel object id
+  std::map<std::int64_t, Reading> object_power;      // data/combined minute, by object id
+  std::map<std::int64_t, std::pair<double, date::local_days>> object_energy_today;
+  std::array<DatasetState, kDatasetCount> states{};
+  // Minute data bookkeeping: the newest minute fetched, and whether the day was settled.
+  std::optional<Timestamp> panels_cursor;
+  bool panels_fetched_once = false;
+  bool panels_settled_tonight = false;
+
+  DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
+  const DatasetState& state(Dataset d) const { return states[static_cast<std::size_t>(d)]; }
+};
+
+struct FleetState {
+  std::optional<tigo::User> user;
+  std::map<std::int64_t, std::string> object_types;
+  std::map<std::int64_t, tigo::AlertType> alert_types;
+  std::map<std::int64_t, SystemState> systems;  // by system id
+};
+
+void mark_success(DatasetState& s, Timestamp now);
+void mark_failure(DatasetState& s, std::string error);
+
+void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>& types);
+
+// Newest non-empty value per column of a header=id aggregate CSV into the panels' readings
+// (a reading only replaces an older one). Returns the newest minute seen, if any.
+std::optional<Timestamp> apply_aggregate(SystemState& s, std::string_view param,
+                                         const tigo::CsvTable& table);
+void apply_combined_minute(SystemState& s, const tigo::CsvTable& table);
+void apply_combined_day(SystemState& s, const tigo::CsvTable& table);
+
+// Newest sets[].last_min over the system's gateways.
+std::optional<Timestamp> newest_source_minute(const SystemState& s);
+
+struct BuildOptions {
+  std::chrono::milliseconds max_staleness{3'600'000};
+  std::chrono::milliseconds alerts_window{24 * 3'600'000};
+  std::array<std::optional<double>, kDatasetCount> intervals{};
+};
+
+// The immutable view of `fleet` at `now`: hierarchy resolved, stale datasets dropped, panel
+// reporting decided, alerts counted inside the window.
+Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptions& options);
+
+}  // namespace refresh

@@ -1,0 +1,27 @@
+#include "refresh/snapshot.hpp"
+
+namespace refresh {
+
+std::string_view dataset_name(Dataset d) {
+  switch (d) {
+    case Dataset::system:
+      return "system";
+    case Dataset::objects:
+      return "objects";
+    case Dataset::layout:
+      return "layout";
+    case Dataset::sources:
+      return "sources";
+    case Dataset::summary:
+      return "summary";
+    case Dataset::panels:
+      return "panels";
+    case Dataset::combined:
+      return "combined";
+    case Dataset::alerts:
+      return "alerts";
+  }
+  return "unknown";
+}
+
+}  // namespace refresh

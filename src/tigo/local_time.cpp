@@ -1,0 +1,31 @@
+#include "tigo/local_time.hpp"
+
+#include <exception>
+#include <string>
+
+namespace tigo {
+
+util::Result<const date::time_zone*> find_zone(std::string_view name) {
+  if (name.empty()) return util::make_error("empty time zone name");
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    return util::make_error("unknown time zone \"" + std::string(name) + "\"");
+  }
+}
+
+Timestamp local_to_utc(LocalTime local, const date::time_zone& zone) {
+  const date::local_info info = zone.get_info(local);
+  // In all three cases `first` is the right period: the only one (unique), the earlier of the
+  // two (ambiguous), or the one before the gap (nonexistent).
+  return Timestamp{local.time_since_epoch() - info.first.offset};
+}
+
+LocalTime utc_to_local(Timestamp utc, const date::time_zone& zone) {
+  const date::sys_info info = zone.get_info(utc);
+  return LocalTime{utc.time_since_epoch() + info.offset};
+}
+
+std::string format_local(LocalTime local) { return date::format("%FT%T", local); }
+
+}  // namespace tigo

@@ -1,0 +1,185 @@
+// The exporter's web endpoints over real HTTP(S) on a loopback port.
+#include "web/server.hpp"
+
+#include <crypt.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "util/gzip.hpp"
+#include "web/basic_auth.hpp"
+#include "web/web_config.hpp"
+
+namespace {
+
+struct Running {
+  std::atomic<bool> ready{false};
+  std::atomic<int> renders{0};
+  std::shared_ptr<const std::string> fleet_text =
+      std::make_shared<const std::string>("tigo_systems 3\n");
+  std::shared_ptr<const std::string> fleet_gzip =
+      std::make_shared<const std::string>(util::gzip_compress(*fleet_text));
+  std::unique_ptr<web::Server> server;
+  std::thread thread;
+  int port = 0;
+
+  explicit Running(web::WebConfig cfg = {}) {
+    web::Handlers h;
+    h.metrics = [this](bool gzip) {
+      ++renders;
+      web::Payload p{{gzip ? fleet_gzip : fleet_text}, gzip};
+      const std::string own = "tigo_exporter_build_info{version=\"x\"} 1\n";
+      p.parts.push_back(std::make_shared<const std::string>(gzip ? util::gzip_compress(own) : own));
+      return p;
+    };
+    h.ready = [this] { return ready.load(); };
+    h.landing_html = [] { return std::string("<html>landing</html>"); };
+    server = std::make_unique<web::Server>(
+        web::ServerOptions{{"127.0.0.1", 0}, "/metrics", std::move(cfg)}, h);
+    auto bound = server->bind();
+    REQUIRE(bound.ok());
+    port = *bound;
+    thread = std::thread([this] { server->run(); });
+  }
+  ~Running() {
+    server->stop();
+    thread.join();
+  }
+};
+
+std::string hash_password(const std::string& pw) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  REQUIRE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof salt) != nullptr);
+  crypt_data data{};
+  const char* h = crypt_r(pw.c_str(), salt, &data);
+  REQUIRE(h != nullptr);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("metrics are the cached fleet text plus the self-metrics", "[web]") {
+  Running r;
+  httplib::Client c("127.0.0.1", r.port);
+  c.set_decompress(false);
+  auto plain = c.Get("/metrics");
+  REQUIRE(plain);
+  CHECK(plain->status == 200);
+  CHECK(plain->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(plain->get_header_value("Content-Encoding").empty());
+  CHECK(plain->body == "tigo_systems 3\ntigo_exporter_build_info{version=\"x\"} 1\n");
+}
+
+TEST_CASE("gzip: the cached member and a fresh one, concatenated, decode to the text", "[web]") {
+  Running r;
+  httplib::Client c("127.0.0.1", r.port);
+  c.set_decompress(false);
+  auto res = c.Get("/metrics", httplib::Headers{{"Accept-Encoding", "gzip, deflate"}});
+  REQUIRE(res);
+  CHECK(res->get_header_value("Content-Encoding") == "gzip");
+  // Sent as is: the cached member is the body's first bytes, not compressed a second time.
+  CHECK(res->body.compare(0, r.fleet_gzip->size(), *r.fleet_gzip) == 0);
+  CHECK(util::gzip_decompress(res->body) ==
+        "tigo_systems 3\ntigo_exporter_build_info{version=\"x\"} 1\n");
+}
+
+TEST_CASE("Accept-Encoding parsing", "[web]") {
+  CHECK(web::accepts_gzip("gzip"));
+  CHECK(web::accepts_gzip("deflate, gzip;q=0.5"));
+  CHECK(web::accepts_gzip("*"));
+  CHECK_FALSE(web::accepts_gzip(""));
+  CHECK_FALSE(web::accepts_gzip("identity"));
+  CHECK_FALSE(web::accepts_gzip("gzip;q=0"));
+  CHECK_FALSE(web::accepts_gzip("br, x-gzip2"));
+}
+
+TEST_CASE("readiness follows the first refresh; health always 200", "[web]") {
+  Running r;
+  httplib::Client c("127.0.0.1", r.port);
+  CHECK(c.Get("/-/healthy")->status == 200);
+  CHECK(c.Get("/-/ready")->status == 503);
+  r.ready = true;
+  CHECK(c.Get("/-/ready")->status == 200);
+  CHECK(c.Get("/")->body == "<html>landing</html>");
+  CHECK(c.Get("/nope")->status == 404);
+}
+
+TEST_CASE("basic auth with bcrypt hashes guards every endpoint", "[web]") {
+  web::WebConfig cfg;
+  cfg.basic_auth_users["prom"] = hash_password("scrape-me");
+  Running r(cfg);
+  httplib::Client c("127.0.0.1", r.port);
+  auto anonymous = c.Get("/metrics");
+  REQUIRE(anonymous);
+  CHECK(anonymous->status == 401);
+  CHECK(anonymous->get_header_value("WWW-Authenticate").find("Basic") == 0);
+  CHECK(r.renders == 0);
+  CHECK(c.Get("/-/ready")->status == 401);
+  c.set_basic_auth("prom", "wrong");
+  CHECK(c.Get("/metrics")->status == 401);
+  c.set_basic_auth("prom", "scrape-me");
+  CHECK(c.Get("/metrics")->status == 200);
+  CHECK(c.Get("/metrics")->status == 200);  // second time from the verdict cache
+  c.set_basic_auth("other", "scrape-me");
+  CHECK(c.Get("/metrics")->status == 401);
+}
+
+TEST_CASE("bcrypt verification", "[web]") {
+  const auto h = hash_password("pw");
+  CHECK(web::bcrypt_matches("pw", h));
+  CHECK_FALSE(web::bcrypt_matches("pw2", h));
+  CHECK_FALSE(web::bcrypt_matches("pw", "not-a-hash"));
+}
+
+TEST_CASE("web config file: TLS and users, with clear errors", "[web]") {
+  auto ok = web::parse_web_config(
+      "basic_auth_users:\n  alice: $2b$05$abcdefghijklmnopqrstuu5Z3pUvP3dHfDbdB2wW9I2x2FVBfmJGe\n",
+      "/tmp/web.yml");
+  REQUIRE(ok.ok());
+  CHECK(ok->basic_auth_users.count("alice") == 1);
+  CHECK_FALSE(ok->tls.has_value());
+  auto not_bcrypt = web::parse_web_config("basic_auth_users:\n  bob: plaintext\n", "w.yml");
+  REQUIRE_FALSE(not_bcrypt.ok());
+  CHECK(not_bcrypt.error().message.find("bob") != std::string::npos);
+  CHECK(not_bcrypt.error().message.find("plaintext") == std::string::npos);
+  CHECK_FALSE(web::parse_web_config("tls_server_config:\n  cert_file: x\n", "w.yml").ok());
+  CHECK_FALSE(web::parse_web_config("unknown_key: 1\n", "w.yml").ok());
+  CHECK_FALSE(web::parse_web_config("[1, 2", "w.yml").ok());
+  CHECK(web::parse_web_config("", "w.yml").ok());
+}
+
+TEST_CASE("TLS from the web config serves HTTPS", "[web]") {
+  char dir[] = "/tmp/tigo_tls_XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string d = dir;
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      d + "/key.pem -out " + d + "/cert.pem >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ofstream(d + "/web.yml")
+      << "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n";
+  auto cfg = web::load_web_config(d + "/web.yml");
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->tls.has_value());
+  {
+    Running r(*cfg);
+    httplib::SSLClient c("127.0.0.1", r.port);
+    c.set_ca_cert_path((d + "/cert.pem").c_str());
+    c.enable_server_certificate_verification(true);
+    auto res = c.Get("/metrics");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body.find("tigo_systems 3") == 0);
+    httplib::Client plain("127.0.0.1", r.port);
+    plain.set_connection_timeout(2);
+    plain.set_read_timeout(2);
+    auto refused = plain.Get("/metrics");
+    CHECK((!refused || refused->status != 200));
+  }
+  std::system(("rm -rf " + d).c_str());
+}
