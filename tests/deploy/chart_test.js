@@ -470,7 +470,7 @@ check('shards: 3 gives a StatefulSet of 3 behind a headless Service, rate limit 
   assert.ok(c.args.includes('--shard.count=3'));
   assert.ok(c.args.includes('--tigo.rate-limit=33'), `floor(100/3) = 33: ${c.args}`);
   assert.ok(!c.args.some((a) => a.startsWith('--shard.index')), 'the index comes from the pod name');
-  const pod = c.env.find((e) => e.name === 'POD_NAME');
+  const pod = c.env.find((e) => e.name === 'HOSTNAME');
   assert.deepEqual(pod && pod.valueFrom, { fieldRef: { fieldPath: 'metadata.name' } });
   assertServiceSelectsExporterOnly(r);
   assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });

@@ -250,8 +250,9 @@ Environment of the exporter's container: the username from the Secret, the pod n
       key: {{ .Values.existingSecret.usernameKey }}
 {{- end }}
 {{- if include "tigo-exporter.sharded" . }}
-# The exporter takes its shard index from the StatefulSet pod name's "-N" suffix.
-- name: POD_NAME
+# The exporter takes its shard index from the "-N" suffix of the pod name in HOSTNAME; set here
+# so that no hostname setting of the pod can change it.
+- name: HOSTNAME
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
