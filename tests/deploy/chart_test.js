@@ -44,7 +44,7 @@ function check(name, fn) {
 let renderCount = 0;
 function render({ files = [], values = null, set = [], chart = chartDir, release = 'tigo', namespace = 'monitoring' } = {}) {
   const args = ['--name', release, '--namespace', namespace, '--notes'];
-  for (const f of files) args.push('-f', path.join(valuesDir, f));
+  for (const f of files) args.push('-f', path.resolve(valuesDir, f));
   if (values) {
     const f = path.join(scratch, `values-${++renderCount}.yaml`);
     fs.writeFileSync(f, YAML.stringify(values));
@@ -363,6 +363,17 @@ check('values.schema.json rejects bad values', () => {
   };
   for (const [name, patch] of Object.entries(bad)) {
     assert.notEqual(schemaErrors({ ...base, ...patch }), '', `accepted ${name}`);
+  }
+});
+
+check('the chart-testing values (ci/*-values.yaml) render valid', () => {
+  const ci = fs.readdirSync(path.join(chartDir, 'ci')).filter((f) => f.endsWith('-values.yaml'));
+  assert.ok(ci.length > 0, 'no ci/*-values.yaml');
+  for (const f of ci) {
+    const r = mustRender({ files: [path.resolve(chartDir, 'ci', f)] });
+    assert.equal(schemaErrors(r.values), '', f);
+    validateAll(r);
+    assertExporterPod(workload(r)[0]);
   }
 });
 

@@ -11,7 +11,7 @@ if ! command -v helm >/dev/null; then
   exit 77
 fi
 passed=0 failed=0
-for f in "$values"/*.yaml; do
+for f in "$values"/*.yaml "$chart"/ci/*-values.yaml; do
   name=$(basename "$f")
   if out=$(helm lint --strict -f "$f" "$chart" 2>&1); then
     echo "ok: helm lint -f $name"; passed=$((passed + 1))
