@@ -235,6 +235,29 @@ async function startSim() {
     }
   });
 
+  await check('tigo.token: the Secret\'s token file logs in to tigo_sim without username or password', async () => {
+    const { url } = await startSim();
+    const login = await new Promise((resolve, reject) => {
+      http.get(`${url}users/login`, { auth: 'demo:demo' }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    const token = JSON.parse(login).user.auth;
+    assert.ok(token, `no token in ${login}`);
+    const docs = render(['token.yaml'], { tigo: { token, apiUrl: url } });
+    const c = containerOf(docs);
+    const files = mountSecrets(c, docs);
+    assert.deepEqual(Object.keys(files), ['/etc/tigo-exporter/secret/token']);
+    const run = await runContainer(c, { env: resolveEnv(c, docs, 'x'), files });
+    try {
+      assert.equal(systemIds((await get(`${run.base}/metrics`)).body).size, 4);
+    } finally {
+      await stop(run);
+    }
+  });
+
   await check('shards: 3 pods of the rendered StatefulSet split the fleet by pod name, each within its rate limit', async () => {
     const { url } = await startSim();
     const docs = render(['shards.yaml'], { tigo: { username: 'demo', password: 'demo', apiUrl: url } });

@@ -381,7 +381,7 @@ check('the chart-testing values (ci/*-values.yaml) render valid', () => {
 check('default values fail with the `required` message for the username', () => {
   const r = render();
   assert.notEqual(r.status, 0, 'rendered without credentials');
-  assert.match(r.stderr, /execution error at \(tigo-exporter\/templates\/secret\.yaml:\d+:\d+\): tigo\.username is required \(or existingSecret\.name, or demo: true\)/);
+  assert.match(r.stderr, /execution error at \(tigo-exporter\/templates\/secret\.yaml:\d+:\d+\): tigo\.username is required \(or tigo\.token, or existingSecret\.name, or demo: true\)/);
 });
 check('a username without a password fails with the `required` message for the password', () => {
   const r = render({ values: { tigo: { username: 'alice@example.com' } } });
@@ -463,6 +463,42 @@ check('existingSecret wins over tigo.username/password (which are then not rende
   assert.equal(find(r, 'Secret').length, 0);
   assertSecretReferenced(r, { secretName: 'my-tigo-credentials', usernameKey: 'login', passwordKey: 'secret',
     password: creds.password, username: creds.username, chartSecret: false });
+});
+
+// ---- a bearer token instead of username and password --------------------------------------------
+function assertTokenReferenced(r, { secretName, tokenKey, token }) {
+  const w = workload(r)[0];
+  const c = exporterContainer(w);
+  const pod = w.spec.template.spec;
+  const where = `${w.kind}/${w.metadata.name}`;
+  assert.ok(c.args.includes('--tigo.token-file=/etc/tigo-exporter/secret/token'), `${where}: --tigo.token-file`);
+  assert.ok(!c.args.some((a) => a.startsWith('--tigo.password-file')), `${where}: no password file with a token`);
+  assert.ok(!(c.env || []).some((e) => e.name === 'TIGO_USERNAME'), `${where}: no username with a token`);
+  const mount = c.volumeMounts.find((m) => m.mountPath === '/etc/tigo-exporter/secret');
+  const vol = pod.volumes.find((v) => v.name === mount.name);
+  assert.equal(vol.secret.secretName, secretName);
+  assert.deepEqual(vol.secret.items, [{ key: tokenKey, path: 'token' }], `${where}: only the token is mounted`);
+  if (token) {
+    for (const d of r.docs) {
+      if (d.obj.kind !== 'Secret') assert.ok(!d.text.includes(token), `${d.source}: token inlined outside the Secret`);
+    }
+    const s = find(r, 'Secret', secretName)[0];
+    assert.deepEqual(Object.keys(s.data), [tokenKey], 'the Secret holds the token only');
+    assert.equal(Buffer.from(s.data[tokenKey], 'base64').toString(), token);
+  }
+}
+check('tigo.token: the Secret holds the token, mounted as --tigo.token-file, no username needed', () => {
+  const r = mustRender({ files: ['token.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  assertExporterPod(one(r, 'Deployment'));
+  assertTokenReferenced(r, { secretName: 'tigo-tigo-exporter', tokenKey: 'token', token: readValues('token.yaml').tigo.token });
+});
+check('existingSecret.tokenKey: the user\'s token key is mounted as the token file', () => {
+  const r = mustRender({ files: ['existing-secret.yaml'], values: { existingSecret: { tokenKey: 'bearer' } } });
+  validateAll(r);
+  assert.equal(find(r, 'Secret').length, 0);
+  assertTokenReferenced(r, { secretName: 'my-tigo-credentials', tokenKey: 'bearer' });
 });
 
 // ---- shards -------------------------------------------------------------------------------------

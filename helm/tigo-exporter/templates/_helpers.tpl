@@ -100,6 +100,25 @@ The Secret holding the credentials: the user's own (existingSecret.name) or the 
 {{- end }}
 
 {{/*
+How the exporter logs in: "demo" (embedded simulator), "token" (bearer token file) or "password"
+(username from the Secret, password file).
+*/}}
+{{- define "tigo-exporter.auth" -}}
+{{- if .Values.demo }}demo
+{{- else if .Values.existingSecret.name }}{{ if .Values.existingSecret.tokenKey }}token{{ else }}password{{ end }}
+{{- else if .Values.tigo.token }}token
+{{- else }}password
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret key holding the token: the user's tokenKey, or "token" in the chart's own Secret.
+*/}}
+{{- define "tigo-exporter.tokenKey" -}}
+{{- .Values.existingSecret.tokenKey | default "token" }}
+{{- end }}
+
+{{/*
 Requests a minute each pod may spend: the account's budget split evenly between the shards.
 */}}
 {{- define "tigo-exporter.rateLimit" -}}
@@ -139,10 +158,15 @@ containers:
     args:
       - --web.listen-address=:{{ .Values.containerPort }}
       - --web.telemetry-path={{ .Values.telemetryPath }}
-      {{- if .Values.demo }}
+      {{- $auth := include "tigo-exporter.auth" . }}
+      {{- if eq $auth "demo" }}
       - --demo
       {{- else }}
+      {{- if eq $auth "token" }}
+      - --tigo.token-file={{ .Values.secretMountPath }}/token
+      {{- else }}
       - --tigo.password-file={{ .Values.secretMountPath }}/password
+      {{- end }}
       {{- with .Values.tigo.apiUrl }}
       - --tigo.api-url={{ . }}
       {{- end }}
@@ -214,8 +238,13 @@ volumes:
       # 0440 in decimal: octal literals read differently in YAML 1.1 and 1.2.
       defaultMode: 288
       items:
+        {{- if eq (include "tigo-exporter.auth" .) "token" }}
+        - key: {{ include "tigo-exporter.tokenKey" . }}
+          path: token
+        {{- else }}
         - key: {{ .Values.existingSecret.passwordKey }}
           path: password
+        {{- end }}
   {{- end }}
   {{- with .Values.extraVolumes }}
   {{- toYaml . | nindent 2 }}
@@ -242,7 +271,7 @@ topologySpreadConstraints:
 Environment of the exporter's container: the username from the Secret, the pod name for shards.
 */}}
 {{- define "tigo-exporter.env" -}}
-{{- if not .Values.demo }}
+{{- if eq (include "tigo-exporter.auth" .) "password" }}
 - name: TIGO_USERNAME
   valueFrom:
     secretKeyRef:
