@@ -668,6 +668,11 @@ check('with dashboards and rule files in files/: ConfigMaps and PrometheusRule c
   const pr = one(r, 'PrometheusRule');
   assert.deepEqual(pr.spec.groups, YAML.parse(rules).groups, 'rule files without groups (promtool tests) are skipped');
   assert.equal(pr.spec.groups[0].rules[0].annotations.summary, '{{ $labels.system }}: {{ $value }}');
+  // A 63-character fullname must not make two dashboards' ConfigMap names collide.
+  const long = mustRender({ chart: copy, files: ['demo.yaml'], release: 'a-very-long-release-name-that-goes-on-and-on-and-on-for-a-while',
+    values: { dashboards: { enabled: true } } });
+  validateAll(long);
+  assert.equal(find(long, 'ConfigMap').length, 2);
 });
 check('gated objects are off by default and PrometheusRule is omitted when there are no groups', () => {
   const r = mustRender({ files: ['credentials.yaml'] });
