@@ -283,6 +283,7 @@ async function startSim() {
         const body = (await get(`${r.base}/metrics`)).body;
         const spent = [...body.matchAll(/^tigo_api_requests_total\{[^}]*\} (\S+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
         assert.ok(spent > 0 && spent <= 33, `shard ${i} spent ${spent} requests`);
+        if (process.env.VERBOSE) console.log(`  shard ${i}: ${spent} requests`);
       }
     } finally {
       for (const r of runs) await stop(r);
