@@ -7,9 +7,14 @@ cd "$(dirname "$0")"
 
 mapfile -t packages < <(cat packages/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' | grep -v '^$' | sort -u)
 
+# A package counts as present when an installed package provides it (e.g. a nodejs build that
+# bundles npm and conflicts with Debian's npm package).
+provided=$(dpkg-query -W -f='${db:Status-Status} ${Provides}\n' 2>/dev/null | sed -n 's/^installed //p' |
+  tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g' | grep -v '^$' | sort -u || true)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    grep -qxF "$p" <<<"$provided" || missing+=("$p")
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -1,0 +1,295 @@
+'use strict';
+// Runs the exporter the way the chart's rendered pods would: the exact arguments and environment
+// of the rendered containers, on loopback. Catches a chart passing a flag the exporter does not
+// know, the credentials path (Secret -> mounted file -> --tigo.password-file, username from the
+// Secret) not working against tigo_sim, and shards not splitting the fleet by pod name.
+//
+// Usage: node chart_run_test.js RENDERER CHART_DIR VALUES_DIR TIGO_EXPORTER TIGO_SIM
+
+const assert = require('assert/strict');
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const YAML = require('yaml');
+
+const [renderer, chartDir, valuesDir, exporterBin, simBin] = process.argv.slice(2);
+if (!simBin) {
+  console.error('usage: node chart_run_test.js RENDERER CHART_DIR VALUES_DIR TIGO_EXPORTER TIGO_SIM');
+  process.exit(2);
+}
+for (const b of [renderer, exporterBin, simBin]) {
+  if (!fs.existsSync(b)) {
+    console.error(`${b} is missing: build the project first (cmake --build build)`);
+    process.exit(1);
+  }
+}
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tigo-chart-run-'));
+const children = [];
+function cleanup() {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  fs.rmSync(scratch, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok: ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL: ${name}\n  ${String(e && e.message ? e.message : e).split('\n').join('\n  ')}`);
+  }
+}
+
+let n = 0;
+function render(files, values) {
+  const args = ['--name', 'tigo', '--namespace', 'monitoring'];
+  for (const f of files) args.push('-f', path.join(valuesDir, f));
+  if (values) {
+    const f = path.join(scratch, `values-${++n}.yaml`);
+    fs.writeFileSync(f, YAML.stringify(values));
+    args.push('-f', f);
+  }
+  const r = spawnSync(renderer, [...args, chartDir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`render failed: ${r.stderr}`);
+  return r.stdout.split(/^---\n/m).filter((d) => d.trim()).map((d) => YAML.parse(d));
+}
+const workloadOf = (docs) => docs.find((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+const containerOf = (docs) => workloadOf(docs).spec.template.spec.containers.find((c) => c.name === 'tigo-exporter');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function get(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.setTimeout(5000, () => req.destroy());
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Starts the exporter with a rendered container's args and env, listening on a loopback port.
+async function runContainer(container, { env = {}, files = {} } = {}) {
+  const port = await freePort();
+  const args = container.args.map((a) => {
+    if (a.startsWith('--web.listen-address=')) return `--web.listen-address=127.0.0.1:${port}`;
+    // Mounted files (the Secret volume) live in the scratch dir here.
+    for (const [from, to] of Object.entries(files)) if (a.endsWith(`=${from}`)) return a.replace(from, to);
+    return a;
+  });
+  const childEnv = { PATH: process.env.PATH, ...env };
+  const child = spawn(exporterBin, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exporter exited ${child.exitCode} with ${args.join(' ')}:\n${log.slice(-1500)}`);
+    if ((await get(`${base}/-/ready`)).status === 200) return { child, base, args, log: () => log };
+    await sleep(200);
+  }
+  throw new Error(`not ready within 60 s with ${args.join(' ')}:\n${log.slice(-1500)}`);
+}
+
+async function stop(run) {
+  run.child.kill('SIGTERM');
+  const t = Date.now();
+  while (run.child.exitCode === null && run.child.signalCode === null && Date.now() - t < 10000) await sleep(50);
+  assert.ok(run.child.exitCode !== null || run.child.signalCode !== null, 'exporter did not stop on SIGTERM');
+}
+
+// Resolves the container's env the way the kubelet would: Secret keys, the pod name.
+function resolveEnv(container, docs, podName, existing = {}) {
+  const env = {};
+  for (const e of container.env || []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom && e.valueFrom.secretKeyRef) {
+      const { name, key } = e.valueFrom.secretKeyRef;
+      const s = docs.find((o) => o.kind === 'Secret' && o.metadata.name === name);
+      const data = s ? s.data : existing[name];
+      assert.ok(data && data[key] !== undefined, `env ${e.name}: Secret ${name} key ${key} not found`);
+      env[e.name] = Buffer.from(data[key], 'base64').toString();
+    } else if (e.valueFrom && e.valueFrom.fieldRef) {
+      assert.equal(e.valueFrom.fieldRef.fieldPath, 'metadata.name');
+      env[e.name] = podName;
+    }
+  }
+  return env;
+}
+
+// Writes the container's Secret volume items to scratch files; returns mountPath/item -> file.
+function mountSecrets(container, docs, existing = {}) {
+  const pod = workloadOf(docs).spec.template.spec;
+  const files = {};
+  for (const m of container.volumeMounts || []) {
+    const vol = pod.volumes.find((v) => v.name === m.name);
+    if (!vol.secret) continue;
+    const s = docs.find((o) => o.kind === 'Secret' && o.metadata.name === vol.secret.secretName);
+    const data = s ? s.data : existing[vol.secret.secretName];
+    for (const item of vol.secret.items) {
+      const f = path.join(scratch, `${vol.name}-${item.path}`);
+      fs.writeFileSync(f, Buffer.from(data[item.key], 'base64'), { mode: 0o400 });
+      files[`${m.mountPath}/${item.path}`] = f;
+    }
+  }
+  return files;
+}
+
+const systemIds = (metrics) =>
+  new Set([...metrics.matchAll(/^tigo_system_info\{[^}]*system_id="(\d+)"/gm)].map((m) => m[1]));
+
+async function startSim() {
+  const port = await freePort();
+  const sim = spawn(simBin, ['--listen', `127.0.0.1:${port}`, '--systems', '4', '--panels-per-system', '4', '--seed', '3'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(sim);
+  let out = '';
+  sim.stdout.on('data', (d) => (out += d));
+  sim.stderr.on('data', (d) => (out += d));
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    const m = out.match(/listening on (http:\/\/\S+)/);
+    if (m) return { sim, url: m[1] };
+    if (sim.exitCode !== null) break;
+    await sleep(50);
+  }
+  throw new Error(`tigo_sim did not start: ${out}`);
+}
+
+(async () => {
+  const help = spawnSync(exporterBin, ['--help'], { encoding: 'utf8' });
+  const known = new Set((help.stdout + help.stderr).match(/--[a-z][a-z0-9.-]*[a-z0-9]/g) || []);
+
+  await check('every flag the chart passes (in every values file) is one tigo_exporter --help lists', () => {
+    assert.ok(known.has('--web.listen-address'), `--help output not understood:\n${help.stdout.slice(0, 500)}`);
+    for (const f of fs.readdirSync(valuesDir).filter((x) => x.endsWith('.yaml'))) {
+      for (const a of containerOf(render([f])).args) {
+        const flag = a.split('=')[0];
+        assert.ok(known.has(flag), `${f}: the chart passes ${flag}, which tigo_exporter does not know`);
+      }
+    }
+  });
+
+  await check('demo: the rendered Deployment\'s args serve tigo_system_dc_power_watts', async () => {
+    const docs = render(['demo.yaml']);
+    const c = containerOf(docs);
+    const run = await runContainer(c, { env: resolveEnv(c, docs, 'tigo-tigo-exporter-abc') });
+    try {
+      const m = await get(`${run.base}/metrics`);
+      assert.equal(m.status, 200);
+      assert.match(m.body, /^tigo_system_dc_power_watts\{/m);
+      assert.equal((await get(`${run.base}/-/healthy`)).status, 200);
+    } finally {
+      await stop(run);
+    }
+  });
+
+  await check('credentials: Secret -> password file and username env log in to tigo_sim', async () => {
+    const { url } = await startSim();
+    const docs = render(['credentials.yaml'], { tigo: { username: 'demo', password: 'demo', apiUrl: url } });
+    const c = containerOf(docs);
+    const files = mountSecrets(c, docs);
+    assert.deepEqual(Object.keys(files), ['/etc/tigo-exporter/secret/password']);
+    const run = await runContainer(c, { env: resolveEnv(c, docs, 'tigo-tigo-exporter-abc'), files });
+    try {
+      const m = await get(`${run.base}/metrics`);
+      assert.equal(systemIds(m.body).size, 4, 'the 4 simulated systems');
+      assert.ok(!run.log().includes('demo:demo'), 'credentials in the log');
+    } finally {
+      await stop(run);
+    }
+  });
+
+  await check('existingSecret: the user\'s Secret keys reach the exporter', async () => {
+    const { url } = await startSim();
+    const docs = render(['existing-secret.yaml'], { tigo: { apiUrl: url } });
+    const existing = { 'my-tigo-credentials': { login: Buffer.from('demo').toString('base64'), secret: Buffer.from('demo').toString('base64') } };
+    const c = containerOf(docs);
+    const run = await runContainer(c, { env: resolveEnv(c, docs, 'x', existing), files: mountSecrets(c, docs, existing) });
+    try {
+      assert.equal(systemIds((await get(`${run.base}/metrics`)).body).size, 4);
+    } finally {
+      await stop(run);
+    }
+  });
+
+  await check('tigo.token: the Secret\'s token file logs in to tigo_sim without username or password', async () => {
+    const { url } = await startSim();
+    const login = await new Promise((resolve, reject) => {
+      http.get(`${url}users/login`, { auth: 'demo:demo' }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    const token = JSON.parse(login).user.auth;
+    assert.ok(token, `no token in ${login}`);
+    const docs = render(['token.yaml'], { tigo: { token, apiUrl: url } });
+    const c = containerOf(docs);
+    const files = mountSecrets(c, docs);
+    assert.deepEqual(Object.keys(files), ['/etc/tigo-exporter/secret/token']);
+    const run = await runContainer(c, { env: resolveEnv(c, docs, 'x'), files });
+    try {
+      assert.equal(systemIds((await get(`${run.base}/metrics`)).body).size, 4);
+    } finally {
+      await stop(run);
+    }
+  });
+
+  await check('shards: 3 pods of the rendered StatefulSet split the fleet by pod name, each within its rate limit', async () => {
+    const { url } = await startSim();
+    const docs = render(['shards.yaml'], { tigo: { username: 'demo', password: 'demo', apiUrl: url } });
+    const sts = workloadOf(docs);
+    const c = containerOf(docs);
+    const runs = [];
+    try {
+      for (let i = 0; i < sts.spec.replicas; i++) {
+        runs.push(await runContainer(c, { env: resolveEnv(c, docs, `${sts.metadata.name}-${i}`), files: mountSecrets(c, docs) }));
+      }
+      const sets = [];
+      for (const r of runs) sets.push(systemIds((await get(`${r.base}/metrics`)).body));
+      const all = new Set();
+      for (const s of sets) for (const id of s) {
+        assert.ok(!all.has(id), `system ${id} exported by two shards`);
+        all.add(id);
+      }
+      assert.equal(all.size, 4, `the shards together export the whole fleet: ${[...all]}`);
+      sets.forEach((s, i) => [...s].forEach((id) => assert.equal(Number(id) % 3, i, `shard ${i} exports system ${id}`)));
+      for (const [i, r] of runs.entries()) {
+        assert.ok(r.args.includes('--tigo.rate-limit=33'));
+        // Well within a minute of starting, each shard has spent at most its 33 requests.
+        const body = (await get(`${r.base}/metrics`)).body;
+        const spent = [...body.matchAll(/^tigo_api_requests_total\{[^}]*\} (\S+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+        assert.ok(spent > 0 && spent <= 33, `shard ${i} spent ${spent} requests`);
+        if (process.env.VERBOSE) console.log(`  shard ${i}: ${spent} requests`);
+      }
+    } finally {
+      for (const r of runs) await stop(r);
+    }
+  });
+
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+})();

@@ -1,0 +1,702 @@
+'use strict';
+// Renders the Helm chart with the Go renderer (tools/chart-render: text/template + sprig, as Helm)
+// in every values combination the chart supports, validates each manifest against the Kubernetes
+// API schemas offline (kubernetes-models, @kubernetes-models/prometheus-operator), checks the
+// keys those schemas let through, and asserts what the chart promises: restricted security
+// context, probes, secrets referenced and never inlined, the ServiceMonitor selecting the
+// Service, StatefulSet shards with a divided rate limit. Also validates values against
+// values.schema.json.
+//
+// Usage: node chart_test.js RENDERER CHART_DIR VALUES_DIR
+// (NODE_PATH must reach the npm packages that CTest installs from package-lock.json.)
+
+const assert = require('assert/strict');
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const YAML = require('yaml');
+const Ajv = require('ajv');
+
+const [renderer, chartDir, valuesDir] = process.argv.slice(2);
+if (!renderer || !chartDir || !valuesDir) {
+  console.error('usage: node chart_test.js RENDERER CHART_DIR VALUES_DIR');
+  process.exit(2);
+}
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tigo-chart-test-'));
+process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
+
+// ---- a tiny harness: one line per check, then "N passed, N failed" -----------------------------
+let passed = 0;
+let failed = 0;
+function check(name, fn) {
+  try {
+    fn();
+    passed++;
+    console.log(`ok: ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL: ${name}\n  ${String(e && e.message ? e.message : e).split('\n').join('\n  ')}`);
+  }
+}
+
+// ---- rendering ---------------------------------------------------------------------------------
+let renderCount = 0;
+function render({ files = [], values = null, set = [], chart = chartDir, release = 'tigo', namespace = 'monitoring' } = {}) {
+  const args = ['--name', release, '--namespace', namespace, '--notes'];
+  for (const f of files) args.push('-f', path.resolve(valuesDir, f));
+  if (values) {
+    const f = path.join(scratch, `values-${++renderCount}.yaml`);
+    fs.writeFileSync(f, YAML.stringify(values));
+    args.push('-f', f);
+  }
+  for (const s of set) args.push('--set', s);
+  const valuesJson = path.join(scratch, `merged-${++renderCount}.json`);
+  args.push('--values-json', valuesJson, chart);
+  const r = spawnSync(renderer, args, { encoding: 'utf8' });
+  const out = { status: r.status, stderr: r.stderr, stdout: r.stdout, docs: [], notes: '' };
+  if (fs.existsSync(valuesJson)) out.values = JSON.parse(fs.readFileSync(valuesJson, 'utf8'));
+  if (r.status !== 0) return out;
+  const [manifests, notes = ''] = r.stdout.split('\nNOTES:\n');
+  out.notes = notes;
+  for (const chunk of manifests.split(/^---\n/m)) {
+    if (!chunk.trim()) continue;
+    const m = chunk.match(/^# Source: (.*)\n/);
+    assert.ok(m, `document without a "# Source:" line:\n${chunk.slice(0, 200)}`);
+    // yaml 2 rejects duplicate keys and bad indentation: both are template bugs.
+    const doc = YAML.parseDocument(chunk, { uniqueKeys: true, strict: true });
+    if (doc.errors.length) throw new Error(`${m[1]}: YAML error: ${doc.errors[0].message}`);
+    out.docs.push({ source: m[1], text: chunk, obj: doc.toJS() });
+  }
+  return out;
+}
+
+function mustRender(opts) {
+  const r = render(opts);
+  if (r.status !== 0) throw new Error(`render failed (${r.status}): ${r.stderr.trim()}`);
+  return r;
+}
+
+const find = (r, kind, name) => r.docs.map((d) => d.obj).filter((o) => o.kind === kind && (!name || o.metadata.name === name));
+function one(r, kind) {
+  const all = find(r, kind);
+  assert.equal(all.length, 1, `expected exactly one ${kind}, found ${all.length}`);
+  return all[0];
+}
+const workload = (r) => [...find(r, 'Deployment'), ...find(r, 'StatefulSet')];
+const exporterContainer = (w) => w.spec.template.spec.containers.find((c) => c.name === 'tigo-exporter');
+
+// ---- schema validation with kubernetes-models ---------------------------------------------------
+const MODELS = {
+  'v1/Service': () => require('kubernetes-models/v1/Service').Service,
+  'v1/ServiceAccount': () => require('kubernetes-models/v1/ServiceAccount').ServiceAccount,
+  'v1/Secret': () => require('kubernetes-models/v1/Secret').Secret,
+  'v1/ConfigMap': () => require('kubernetes-models/v1/ConfigMap').ConfigMap,
+  'v1/Pod': () => require('kubernetes-models/v1/Pod').Pod,
+  'apps/v1/Deployment': () => require('kubernetes-models/apps/v1/Deployment').Deployment,
+  'apps/v1/StatefulSet': () => require('kubernetes-models/apps/v1/StatefulSet').StatefulSet,
+  'networking.k8s.io/v1/NetworkPolicy': () => require('kubernetes-models/networking.k8s.io/v1/NetworkPolicy').NetworkPolicy,
+  'monitoring.coreos.com/v1/ServiceMonitor': () =>
+    require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor').ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': () =>
+    require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule').PrometheusRule,
+};
+
+// The schemas accept unknown keys, so a misspelled key would pass them silently: the keys the
+// chart writes are checked here against the API's field names.
+const KEYS = {
+  podSpec: ['serviceAccountName', 'automountServiceAccountToken', 'imagePullSecrets', 'priorityClassName',
+    'securityContext', 'initContainers', 'containers', 'volumes', 'nodeSelector', 'affinity', 'tolerations',
+    'topologySpreadConstraints', 'restartPolicy'],
+  container: ['name', 'image', 'imagePullPolicy', 'command', 'args', 'env', 'ports', 'livenessProbe',
+    'readinessProbe', 'startupProbe', 'resources', 'securityContext', 'volumeMounts'],
+  podSecurityContext: ['runAsNonRoot', 'runAsUser', 'runAsGroup', 'fsGroup', 'seccompProfile',
+    'supplementalGroups', 'fsGroupChangePolicy'],
+  securityContext: ['allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'runAsNonRoot', 'runAsUser',
+    'runAsGroup', 'capabilities', 'seccompProfile', 'privileged'],
+  probe: ['httpGet', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold',
+    'initialDelaySeconds'],
+  deploymentSpec: ['replicas', 'revisionHistoryLimit', 'strategy', 'selector', 'template'],
+  statefulSetSpec: ['replicas', 'serviceName', 'podManagementPolicy', 'revisionHistoryLimit',
+    'updateStrategy', 'selector', 'template'],
+  serviceSpec: ['type', 'clusterIP', 'ports', 'selector'],
+  servicePort: ['name', 'port', 'targetPort', 'protocol'],
+  serviceMonitorSpec: ['endpoints', 'namespaceSelector', 'selector', 'targetLabels', 'jobLabel'],
+  endpoint: ['port', 'path', 'scheme', 'interval', 'scrapeTimeout', 'tlsConfig', 'relabelings',
+    'metricRelabelings'],
+  ruleGroup: ['name', 'interval', 'rules', 'limit'],
+  rule: ['alert', 'record', 'expr', 'for', 'labels', 'annotations', 'keep_firing_for'],
+  networkPolicySpec: ['podSelector', 'policyTypes', 'ingress', 'egress'],
+  metadata: ['name', 'namespace', 'labels', 'annotations'],
+};
+function keysIn(obj, allowed, where) {
+  for (const k of Object.keys(obj || {})) {
+    assert.ok(allowed.includes(k), `${where}: unexpected key "${k}" (misspelled?)`);
+  }
+}
+
+function checkStructure(o, where) {
+  keysIn(o.metadata, KEYS.metadata, `${where} metadata`);
+  const pod = o.kind === 'Pod' ? o.spec : o.spec && o.spec.template && o.spec.template.spec;
+  if (pod) {
+    keysIn(pod, KEYS.podSpec, `${where} pod spec`);
+    keysIn(pod.securityContext, KEYS.podSecurityContext, `${where} pod securityContext`);
+    for (const c of pod.containers) {
+      keysIn(c, KEYS.container, `${where} container ${c.name}`);
+      keysIn(c.securityContext, KEYS.securityContext, `${where} container ${c.name} securityContext`);
+      for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) keysIn(c[p], KEYS.probe, `${where} ${p}`);
+    }
+  }
+  if (o.kind === 'Deployment') keysIn(o.spec, KEYS.deploymentSpec, `${where} spec`);
+  if (o.kind === 'StatefulSet') keysIn(o.spec, KEYS.statefulSetSpec, `${where} spec`);
+  if (o.kind === 'Service') {
+    keysIn(o.spec, KEYS.serviceSpec, `${where} spec`);
+    for (const p of o.spec.ports) keysIn(p, KEYS.servicePort, `${where} port`);
+  }
+  if (o.kind === 'NetworkPolicy') keysIn(o.spec, KEYS.networkPolicySpec, `${where} spec`);
+  if (o.kind === 'ServiceMonitor') {
+    // The CRD, structurally: what the Prometheus Operator needs to generate a scrape config.
+    keysIn(o.spec, KEYS.serviceMonitorSpec, `${where} spec`);
+    assert.ok(Array.isArray(o.spec.endpoints) && o.spec.endpoints.length > 0, `${where}: no endpoints`);
+    for (const e of o.spec.endpoints) {
+      keysIn(e, KEYS.endpoint, `${where} endpoint`);
+      assert.equal(typeof e.port, 'string', `${where}: endpoint port must be the Service port's name`);
+      for (const d of ['interval', 'scrapeTimeout']) {
+        if (e[d] !== undefined) assert.match(e[d], /^(\d+(ms|s|m|h))+$/, `${where}: ${d} "${e[d]}" is no duration`);
+      }
+    }
+    assert.ok(o.spec.selector && o.spec.selector.matchLabels, `${where}: no selector.matchLabels`);
+  }
+  if (o.kind === 'PrometheusRule') {
+    assert.ok(Array.isArray(o.spec.groups) && o.spec.groups.length > 0, `${where}: no groups`);
+    const names = new Set();
+    for (const g of o.spec.groups) {
+      keysIn(g, KEYS.ruleGroup, `${where} group`);
+      assert.ok(g.name && !names.has(g.name), `${where}: group name "${g.name}" empty or repeated`);
+      names.add(g.name);
+      assert.ok(Array.isArray(g.rules) && g.rules.length > 0, `${where}: group ${g.name} has no rules`);
+      for (const rule of g.rules) {
+        keysIn(rule, KEYS.rule, `${where} rule`);
+        assert.ok(!!rule.alert !== !!rule.record, `${where}: a rule needs exactly one of alert/record`);
+        assert.equal(typeof rule.expr, 'string', `${where}: rule ${rule.alert || rule.record} expr`);
+      }
+    }
+  }
+}
+
+function validateAll(r, { extraNames = [] } = {}) {
+  const seen = new Set();
+  for (const d of r.docs) {
+    const o = d.obj;
+    const where = `${d.source} ${o.kind}/${o.metadata && o.metadata.name}`;
+    assert.ok(o.apiVersion && o.kind && o.metadata && o.metadata.name, `${d.source}: apiVersion/kind/metadata.name`);
+    const key = `${o.apiVersion}/${o.kind}`;
+    assert.ok(MODELS[key], `${where}: unexpected ${key}`);
+    const Model = MODELS[key]();
+    try {
+      new Model(o).validate();
+    } catch (e) {
+      throw new Error(`${where}: schema: ${e.message}`);
+    }
+    assert.match(o.metadata.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${where}: name is not DNS-1123`);
+    assert.ok(o.metadata.name.length <= 63, `${where}: name longer than 63`);
+    const id = `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+    assert.ok(!seen.has(id), `${where}: rendered twice`);
+    seen.add(id);
+    assert.ok(!/<no value>|%!/.test(d.text), `${where}: template left "<no value>" or a printf error`);
+    assert.ok(!/\d\.\d+e\+\d\d/.test(d.text), `${where}: a number printed in float notation`);
+    if (!extraNames.includes(o.metadata.name)) {
+      const l = o.metadata.labels || {};
+      for (const k of ['helm.sh/chart', 'app.kubernetes.io/instance', 'app.kubernetes.io/managed-by']) {
+        assert.ok(l[k], `${where}: label ${k} missing`);
+      }
+      assert.ok(o.metadata.namespace, `${where}: no namespace`);
+    }
+    checkStructure(o, where);
+  }
+}
+
+// ---- what every pod must satisfy ------------------------------------------------------------
+function assertRestricted(podSpec, where) {
+  const psc = podSpec.securityContext || {};
+  assert.equal(podSpec.hostNetwork || podSpec.hostPID || podSpec.hostIPC || false, false, `${where}: host namespaces`);
+  for (const v of podSpec.volumes || []) assert.ok(!v.hostPath, `${where}: hostPath volume ${v.name}`);
+  for (const c of [...(podSpec.initContainers || []), ...podSpec.containers]) {
+    const sc = c.securityContext || {};
+    const w = `${where} container ${c.name}`;
+    assert.equal(sc.runAsNonRoot ?? psc.runAsNonRoot, true, `${w}: runAsNonRoot`);
+    const uid = sc.runAsUser ?? psc.runAsUser;
+    assert.ok(uid === undefined || uid > 0, `${w}: runAsUser 0`);
+    assert.equal(sc.allowPrivilegeEscalation, false, `${w}: allowPrivilegeEscalation must be false`);
+    assert.equal(sc.readOnlyRootFilesystem, true, `${w}: readOnlyRootFilesystem must be true`);
+    assert.notEqual(sc.privileged, true, `${w}: privileged`);
+    assert.deepEqual(sc.capabilities && sc.capabilities.drop, ['ALL'], `${w}: capabilities.drop must be [ALL]`);
+    assert.ok(!(sc.capabilities && sc.capabilities.add && sc.capabilities.add.length), `${w}: capabilities added`);
+    const seccomp = (sc.seccompProfile || psc.seccompProfile || {}).type;
+    assert.equal(seccomp, 'RuntimeDefault', `${w}: seccompProfile must be RuntimeDefault`);
+    assert.ok(c.resources && c.resources.limits && c.resources.limits.memory, `${w}: no memory limit`);
+  }
+}
+
+function assertExporterPod(w, { port = 9980 } = {}) {
+  const where = `${w.kind}/${w.metadata.name}`;
+  const pod = w.spec.template.spec;
+  assertRestricted(pod, where);
+  assert.equal(pod.automountServiceAccountToken, false, `${where}: service account token mounted`);
+  const c = exporterContainer(w);
+  assert.ok(c, `${where}: no tigo-exporter container`);
+  const http = (c.ports || []).find((p) => p.name === 'http');
+  assert.ok(http && http.containerPort === port && http.protocol === 'TCP', `${where}: port http/${port}`);
+  assert.ok(c.args.includes(`--web.listen-address=:${port}`), `${where}: listens on :${port}`);
+  const probePort = (p) => p.httpGet.port === 'http' || p.httpGet.port === port;
+  assert.equal(c.livenessProbe.httpGet.path, '/-/healthy', `${where}: liveness path`);
+  assert.ok(probePort(c.livenessProbe), `${where}: liveness port`);
+  assert.equal(c.readinessProbe.httpGet.path, '/-/ready', `${where}: readiness path`);
+  assert.ok(probePort(c.readinessProbe), `${where}: readiness port`);
+  const tmp = (c.volumeMounts || []).find((m) => m.mountPath === '/tmp');
+  assert.ok(tmp && pod.volumes.find((v) => v.name === tmp.name && v.emptyDir), `${where}: writable /tmp emptyDir`);
+  // Selector must match the pod template, and only labels the chart controls.
+  for (const [k, v] of Object.entries(w.spec.selector.matchLabels)) {
+    assert.equal(w.spec.template.metadata.labels[k], v, `${where}: selector ${k} does not match the pod`);
+  }
+  for (const a of c.args) assert.match(a, /^--[a-z]/, `${where}: argument "${a}" is not a flag`);
+  return c;
+}
+
+const matches = (selector, labels) => Object.entries(selector).every(([k, v]) => (labels || {})[k] === v);
+
+function assertServiceSelectsExporterOnly(r) {
+  const svc = one(r, 'Service');
+  const w = workload(r);
+  assert.equal(w.length, 1, 'one workload');
+  assert.ok(matches(svc.spec.selector, w[0].spec.template.metadata.labels), 'Service selects the exporter pods');
+  for (const p of find(r, 'Pod')) {
+    assert.ok(!matches(svc.spec.selector, p.metadata.labels), `Service also selects pod ${p.metadata.name}`);
+  }
+  const port = svc.spec.ports.find((p) => p.name === 'http');
+  assert.ok(port, 'Service port named http');
+  const c = exporterContainer(w[0]);
+  assert.ok(port.targetPort === 'http' || port.targetPort === c.ports[0].containerPort, 'Service targets the http port');
+  return svc;
+}
+
+// Credentials: the Secret holds them (base64), the pod references them, nothing inlines them.
+function assertSecretReferenced(r, { secretName, usernameKey = 'username', passwordKey = 'password', password, username,
+  mountPath = '/etc/tigo-exporter/secret', chartSecret = !!password }) {
+  const w = workload(r)[0];
+  const c = exporterContainer(w);
+  const pod = w.spec.template.spec;
+  const where = `${w.kind}/${w.metadata.name}`;
+  assert.ok(c.args.includes(`--tigo.password-file=${mountPath}/password`), `${where}: --tigo.password-file`);
+  assert.ok(!c.args.some((a) => /^--tigo\.(password|username)=/.test(a)), `${where}: credential in args`);
+  const mount = c.volumeMounts.find((m) => m.mountPath === mountPath);
+  assert.ok(mount && mount.readOnly === true, `${where}: credentials mounted read-only at ${mountPath}`);
+  const vol = pod.volumes.find((v) => v.name === mount.name);
+  assert.ok(vol && vol.secret, `${where}: credentials volume is a Secret`);
+  assert.equal(vol.secret.secretName, secretName, `${where}: volume's Secret`);
+  assert.deepEqual(vol.secret.items, [{ key: passwordKey, path: 'password' }], `${where}: only the password key is mounted`);
+  assert.ok(vol.secret.defaultMode <= 0o440, `${where}: secret file mode ${vol.secret.defaultMode.toString(8)}`);
+  const user = c.env.find((e) => e.name === 'TIGO_USERNAME');
+  assert.deepEqual(user && user.valueFrom, { secretKeyRef: { name: secretName, key: usernameKey } }, `${where}: TIGO_USERNAME from the Secret`);
+  for (const e of c.env) {
+    assert.ok(!/PASSWORD|TOKEN/.test(e.name) || e.name === 'TIGO_PASSWORD_FILE', `${where}: env ${e.name} carries a secret`);
+  }
+  for (const d of r.docs) {
+    if (d.obj.kind === 'Secret') continue;
+    for (const lit of [password, username].filter(Boolean)) {
+      assert.ok(!d.text.includes(lit), `${d.source}: credential inlined outside the Secret`);
+      assert.ok(!d.text.includes(Buffer.from(lit).toString('base64')), `${d.source}: base64 credential outside the Secret`);
+    }
+  }
+  if (chartSecret) {
+    const s = find(r, 'Secret', secretName)[0];
+    assert.ok(s, `Secret ${secretName} rendered`);
+    assert.equal(Buffer.from(s.data[passwordKey], 'base64').toString(), password, 'Secret holds the password');
+    assert.equal(Buffer.from(s.data[usernameKey], 'base64').toString(), username, 'Secret holds the username');
+    assert.ok(!s.stringData, 'no stringData');
+    assert.match(w.spec.template.metadata.annotations['checksum/secret'], /^[0-9a-f]{64}$/, 'pods roll on credential change');
+  }
+}
+
+// fs.cpSync is still experimental in node 18 (Debian 12's): a plain recursive copy.
+function copyDir(from, to) {
+  fs.mkdirSync(to, { recursive: true });
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const a = path.join(from, e.name);
+    const b = path.join(to, e.name);
+    if (e.isDirectory()) copyDir(a, b);
+    else fs.copyFileSync(a, b);
+  }
+}
+
+const readValues = (f) => YAML.parse(fs.readFileSync(path.join(valuesDir, f), 'utf8'));
+const creds = readValues('credentials.yaml').tigo;
+
+// ---- values.schema.json ------------------------------------------------------------------------
+const ajv = new Ajv({ allErrors: true, strict: false });
+const schema = JSON.parse(fs.readFileSync(path.join(chartDir, 'values.schema.json'), 'utf8'));
+const validateValues = ajv.compile(schema);
+const schemaErrors = (v) => (validateValues(v) ? '' : ajv.errorsText(validateValues.errors));
+
+check('values.yaml is valid against values.schema.json', () => {
+  const v = YAML.parse(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
+  assert.equal(schemaErrors(v), '');
+});
+check('values.schema.json describes every key of values.yaml (and the schema rejects unknown ones)', () => {
+  const v = YAML.parse(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
+  for (const k of Object.keys(v)) assert.ok(schema.properties[k], `values.yaml key ${k} has no schema`);
+  assert.equal(schema.additionalProperties, false);
+});
+check('values.schema.json rejects bad values', () => {
+  const base = YAML.parse(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
+  const bad = {
+    'shards: 0': { shards: 0 },
+    'shards: "3"': { shards: '3' },
+    'tigo.rateLimit: 0': { tigo: { ...base.tigo, rateLimit: 0 } },
+    'image.pullPolicy: Sometimes': { image: { ...base.image, pullPolicy: 'Sometimes' } },
+    'replicaCount (unknown key)': { replicaCount: 2 },
+    'tigo.pasword (misspelled)': { tigo: { ...base.tigo, pasword: 'x' } },
+    'extraArgs not a flag': { extraArgs: ['refresh'] },
+    'serviceMonitor.interval: 60': { serviceMonitor: { ...base.serviceMonitor, interval: 60 } },
+    'env TIGO_PASSWORD': { env: [{ name: 'TIGO_PASSWORD', value: 'x' }] },
+    'log.format: text': { log: { ...base.log, format: 'text' } },
+  };
+  for (const [name, patch] of Object.entries(bad)) {
+    assert.notEqual(schemaErrors({ ...base, ...patch }), '', `accepted ${name}`);
+  }
+});
+
+check('the chart-testing values (ci/*-values.yaml) render valid', () => {
+  const ci = fs.readdirSync(path.join(chartDir, 'ci')).filter((f) => f.endsWith('-values.yaml'));
+  assert.ok(ci.length > 0, 'no ci/*-values.yaml');
+  for (const f of ci) {
+    const r = mustRender({ files: [path.resolve(chartDir, 'ci', f)] });
+    assert.equal(schemaErrors(r.values), '', f);
+    validateAll(r);
+    assertExporterPod(workload(r)[0]);
+  }
+});
+
+// ---- default values: credentials are required ---------------------------------------------------
+check('default values fail with the `required` message for the username', () => {
+  const r = render();
+  assert.notEqual(r.status, 0, 'rendered without credentials');
+  assert.match(r.stderr, /execution error at \(tigo-exporter\/templates\/secret\.yaml:\d+:\d+\): tigo\.username is required \(or tigo\.token, or existingSecret\.name, or demo: true\)/);
+});
+check('a username without a password fails with the `required` message for the password', () => {
+  const r = render({ values: { tigo: { username: 'alice@example.com' } } });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /tigo\.password is required/);
+});
+check('default values are valid against the schema', () => {
+  assert.equal(schemaErrors(render().values), '');
+});
+
+// ---- credentials --------------------------------------------------------------------------------
+check('credentials: a Deployment, Service, ServiceAccount, Secret and test pod, all valid', () => {
+  const r = mustRender({ files: ['credentials.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  const kinds = r.docs.map((d) => d.obj.kind).sort();
+  assert.deepEqual(kinds, ['Deployment', 'Pod', 'Secret', 'Service', 'ServiceAccount']);
+  const d = one(r, 'Deployment');
+  assert.equal(d.spec.replicas, 1);
+  assert.equal(d.spec.strategy.type, 'Recreate', 'never two pollers on one account');
+  assertExporterPod(d);
+  const c = exporterContainer(d);
+  assert.ok(c.args.includes('--tigo.rate-limit=100'));
+  assert.ok(!c.args.includes('--demo'));
+  assert.ok(!c.args.some((a) => a.startsWith('--shard.')), 'no shard flags with one pod');
+  assert.equal(c.image, 'tigo-exporter:0.1.0', 'image tag defaults to appVersion');
+  assert.equal(one(r, 'Service').spec.type, 'ClusterIP');
+  assertServiceSelectsExporterOnly(r);
+  assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });
+});
+check('credentials: the helm test pod is restricted and checks /-/ready and /metrics through the Service', () => {
+  const r = mustRender({ files: ['credentials.yaml'] });
+  const p = one(r, 'Pod');
+  assert.equal(p.metadata.annotations['helm.sh/hook'], 'test');
+  assertRestricted(p.spec, 'test pod');
+  const script = p.spec.containers[0].command.join(' ');
+  assert.match(script, /\/-\/ready/);
+  assert.match(script, /\/metrics/);
+  const svc = one(r, 'Service');
+  assert.equal(p.spec.containers[0].env.find((e) => e.name === 'BASE').value,
+    `http://${svc.metadata.name}.${svc.metadata.namespace}.svc:${svc.spec.ports[0].port}`);
+});
+check('credentials: NOTES.txt renders with the release names', () => {
+  const r = mustRender({ files: ['credentials.yaml'] });
+  assert.match(r.notes, /tigo-tigo-exporter in namespace monitoring/);
+  assert.match(r.notes, /port-forward svc\/tigo-tigo-exporter 9980:9980/);
+  assert.ok(!r.notes.includes(creds.password));
+});
+
+// ---- demo ---------------------------------------------------------------------------------------
+check('demo: --demo, no Secret, no credentials anywhere', () => {
+  const r = mustRender({ files: ['demo.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  assert.equal(find(r, 'Secret').length, 0);
+  const d = one(r, 'Deployment');
+  const c = assertExporterPod(d);
+  assert.ok(c.args.includes('--demo'));
+  assert.ok(!c.args.some((a) => a.startsWith('--tigo.password-file')));
+  assert.ok(!(c.env || []).some((e) => e.name === 'TIGO_USERNAME'));
+  assert.ok(!d.spec.template.spec.volumes.some((v) => v.secret), 'no secret volume');
+  assert.ok(!(d.spec.template.metadata.annotations || {})['checksum/secret']);
+  assertServiceSelectsExporterOnly(r);
+  assert.match(r.notes, /DEMO MODE/);
+});
+
+// ---- existingSecret -----------------------------------------------------------------------------
+check('existingSecret: no Secret rendered, the named one referenced with its keys', () => {
+  const r = mustRender({ files: ['existing-secret.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  assert.equal(find(r, 'Secret').length, 0);
+  assertExporterPod(one(r, 'Deployment'));
+  assertSecretReferenced(r, { secretName: 'my-tigo-credentials', usernameKey: 'login', passwordKey: 'secret' });
+  assert.ok(!(one(r, 'Deployment').spec.template.metadata.annotations || {})['checksum/secret']);
+});
+check('existingSecret wins over tigo.username/password (which are then not rendered)', () => {
+  const r = mustRender({ files: ['credentials.yaml', 'existing-secret.yaml'] });
+  assert.equal(find(r, 'Secret').length, 0);
+  assertSecretReferenced(r, { secretName: 'my-tigo-credentials', usernameKey: 'login', passwordKey: 'secret',
+    password: creds.password, username: creds.username, chartSecret: false });
+});
+
+// ---- a bearer token instead of username and password --------------------------------------------
+function assertTokenReferenced(r, { secretName, tokenKey, token }) {
+  const w = workload(r)[0];
+  const c = exporterContainer(w);
+  const pod = w.spec.template.spec;
+  const where = `${w.kind}/${w.metadata.name}`;
+  assert.ok(c.args.includes('--tigo.token-file=/etc/tigo-exporter/secret/token'), `${where}: --tigo.token-file`);
+  assert.ok(!c.args.some((a) => a.startsWith('--tigo.password-file')), `${where}: no password file with a token`);
+  assert.ok(!(c.env || []).some((e) => e.name === 'TIGO_USERNAME'), `${where}: no username with a token`);
+  const mount = c.volumeMounts.find((m) => m.mountPath === '/etc/tigo-exporter/secret');
+  const vol = pod.volumes.find((v) => v.name === mount.name);
+  assert.equal(vol.secret.secretName, secretName);
+  assert.deepEqual(vol.secret.items, [{ key: tokenKey, path: 'token' }], `${where}: only the token is mounted`);
+  if (token) {
+    for (const d of r.docs) {
+      if (d.obj.kind !== 'Secret') assert.ok(!d.text.includes(token), `${d.source}: token inlined outside the Secret`);
+    }
+    const s = find(r, 'Secret', secretName)[0];
+    assert.deepEqual(Object.keys(s.data), [tokenKey], 'the Secret holds the token only');
+    assert.equal(Buffer.from(s.data[tokenKey], 'base64').toString(), token);
+  }
+}
+check('tigo.token: the Secret holds the token, mounted as --tigo.token-file, no username needed', () => {
+  const r = mustRender({ files: ['token.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  assertExporterPod(one(r, 'Deployment'));
+  assertTokenReferenced(r, { secretName: 'tigo-tigo-exporter', tokenKey: 'token', token: readValues('token.yaml').tigo.token });
+});
+check('existingSecret.tokenKey: the user\'s token key is mounted as the token file', () => {
+  const r = mustRender({ files: ['existing-secret.yaml'], values: { existingSecret: { tokenKey: 'bearer' } } });
+  validateAll(r);
+  assert.equal(find(r, 'Secret').length, 0);
+  assertTokenReferenced(r, { secretName: 'my-tigo-credentials', tokenKey: 'bearer' });
+});
+
+// ---- shards -------------------------------------------------------------------------------------
+check('shards: 3 gives a StatefulSet of 3 behind a headless Service, rate limit divided', () => {
+  const r = mustRender({ files: ['shards.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  assert.equal(find(r, 'Deployment').length, 0, 'no Deployment with shards');
+  const s = one(r, 'StatefulSet');
+  const svc = one(r, 'Service');
+  assert.equal(s.spec.replicas, 3);
+  assert.equal(s.spec.serviceName, svc.metadata.name, 'governed by the Service');
+  assert.equal(svc.spec.clusterIP, 'None', 'headless: each shard is its own endpoint and target');
+  assert.equal(s.spec.podManagementPolicy, 'Parallel');
+  const c = assertExporterPod(s);
+  assert.ok(c.args.includes('--shard.count=3'));
+  assert.ok(c.args.includes('--tigo.rate-limit=33'), `floor(100/3) = 33: ${c.args}`);
+  assert.ok(!c.args.some((a) => a.startsWith('--shard.index')), 'the index comes from the pod name');
+  const pod = c.env.find((e) => e.name === 'HOSTNAME');
+  assert.deepEqual(pod && pod.valueFrom, { fieldRef: { fieldPath: 'metadata.name' } });
+  assertServiceSelectsExporterOnly(r);
+  assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });
+  assert.match(r.notes, /3 shards/);
+});
+check('shards: the per-pod rate limit is floor(rateLimit / shards) for several splits', () => {
+  for (const [limit, shards, want] of [[100, 2, 50], [100, 7, 14], [7, 3, 2], [5, 5, 1], [60, 1, 60]]) {
+    const r = mustRender({ files: ['credentials.yaml'], values: { shards, tigo: { rateLimit: limit } } });
+    const c = exporterContainer(workload(r)[0]);
+    assert.ok(c.args.includes(`--tigo.rate-limit=${want}`), `${limit}/${shards}: ${c.args}`);
+    assert.equal(workload(r)[0].kind, shards > 1 ? 'StatefulSet' : 'Deployment');
+  }
+});
+check('shards: more shards than requests a minute fails with a clear message', () => {
+  const r = render({ files: ['credentials.yaml'], values: { shards: 4, tigo: { rateLimit: 3 } } });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /tigo\.rateLimit \(3\) must be at least shards \(4\)/);
+});
+check('shards with demo: a StatefulSet of demo pods, no Secret', () => {
+  const r = mustRender({ files: ['demo.yaml'], values: { shards: 2 } });
+  validateAll(r);
+  const c = assertExporterPod(one(r, 'StatefulSet'));
+  assert.ok(c.args.includes('--demo') && c.args.includes('--shard.count=2'));
+  assert.equal(find(r, 'Secret').length, 0);
+});
+
+// ---- everything enabled -------------------------------------------------------------------------
+const chartFiles = (sub, ext) => {
+  const dir = path.join(chartDir, 'files', sub);
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(ext)).sort() : [];
+};
+
+function assertServiceMonitor(r) {
+  const sm = one(r, 'ServiceMonitor');
+  const svc = one(r, 'Service');
+  assert.ok(matches(sm.spec.selector.matchLabels, svc.metadata.labels), 'ServiceMonitor selects the Service by its labels');
+  assert.deepEqual(sm.spec.namespaceSelector.matchNames, [svc.metadata.namespace], 'in the Service namespace');
+  const ep = sm.spec.endpoints[0];
+  assert.ok(svc.spec.ports.some((p) => p.name === ep.port), `endpoint port ${ep.port} is a Service port name`);
+  assert.equal(ep.path, '/metrics');
+  // The selector must not also pick Services of other releases or the test pod's labels.
+  assert.equal(sm.spec.selector.matchLabels['app.kubernetes.io/instance'], 'tigo');
+  return sm;
+}
+
+check('everything enabled: every kind renders valid and consistent', () => {
+  const r = mustRender({ files: ['all.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r, { extraNames: ['tigo-extra'] });
+  const kinds = new Set(r.docs.map((d) => d.obj.kind));
+  for (const k of ['StatefulSet', 'Service', 'ServiceAccount', 'Secret', 'ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'Pod', 'ConfigMap']) {
+    assert.ok(kinds.has(k), `no ${k}`);
+  }
+  const s = one(r, 'StatefulSet');
+  const c = assertExporterPod(s);
+  assert.equal(c.image, 'registry.example.com/tigo-exporter:1.2.3');
+  for (const a of ['--tigo.rate-limit=45', '--shard.count=2', '--tigo.systems=1234567,42',
+    '--tigo.api-url=https://api2.tigoenergy.com/api/v3/', '--refresh.panels-interval=120s']) {
+    assert.ok(c.args.includes(a), `missing ${a}: ${c.args}`);
+  }
+  assert.ok(c.env.some((e) => e.name === 'TZ' && e.value === 'UTC'));
+  assert.equal(s.spec.template.metadata.annotations['example.com/owner'], 'solar');
+  assert.equal(s.spec.template.metadata.labels.tier, 'monitoring');
+  for (const d of r.docs.filter((x) => x.obj.metadata.name !== 'tigo-extra')) {
+    assert.equal(d.obj.metadata.labels.team, 'solar', `${d.source}: commonLabels`);
+  }
+  assert.ok(c.volumeMounts.some((m) => m.name === 'ca') && s.spec.template.spec.volumes.some((v) => v.name === 'ca'));
+  assertServiceSelectsExporterOnly(r);
+  assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });
+});
+check('everything enabled: the ServiceMonitor selects the Service and its port', () => {
+  const r = mustRender({ files: ['all.yaml'] });
+  const sm = assertServiceMonitor(r);
+  assert.equal(sm.metadata.labels.release, 'kube-prometheus-stack');
+  assert.equal(sm.spec.endpoints[0].interval, '60s');
+  assert.equal(sm.spec.endpoints[0].metricRelabelings[0].action, 'drop');
+});
+check('ServiceMonitor also selects the Deployment\'s Service (one shard) and the demo\'s', () => {
+  for (const files of [['credentials.yaml'], ['demo.yaml']]) {
+    assertServiceMonitor(mustRender({ files, values: { serviceMonitor: { enabled: true } } }));
+  }
+});
+check('everything enabled: the PrometheusRule holds the chart\'s rule files and the extra groups, verbatim', () => {
+  const r = mustRender({ files: ['all.yaml'] });
+  const pr = one(r, 'PrometheusRule');
+  assert.equal(pr.metadata.labels.release, 'kube-prometheus-stack');
+  const shipped = chartFiles('rules', '.yaml').flatMap((f) =>
+    (YAML.parse(fs.readFileSync(path.join(chartDir, 'files', 'rules', f), 'utf8')) || {}).groups || []);
+  const extra = readValues('all.yaml').prometheusRule.additionalGroups;
+  assert.deepEqual(pr.spec.groups, [...shipped, ...extra]);
+  assert.equal(pr.spec.groups.at(-1).rules[0].annotations.summary, '{{ $labels.instance }} is down',
+    'alert templates are not evaluated by Helm');
+});
+check('everything enabled: one dashboard ConfigMap per chart dashboard, labelled for the Grafana sidecar', () => {
+  const r = mustRender({ files: ['all.yaml'] });
+  const cms = find(r, 'ConfigMap').filter((c) => c.metadata.name !== 'tigo-extra');
+  const files = chartFiles('dashboards', '.json');
+  assert.equal(cms.length, files.length, `${cms.length} ConfigMaps for ${files.length} dashboards`);
+  for (const cm of cms) {
+    assert.equal(cm.metadata.labels.grafana_dashboard, '1');
+    assert.equal(cm.metadata.annotations.grafana_folder, 'Solar');
+    const [key] = Object.keys(cm.data);
+    assert.ok(files.includes(key), `ConfigMap key ${key}`);
+    const want = fs.readFileSync(path.join(chartDir, 'files', 'dashboards', key), 'utf8');
+    assert.equal(cm.data[key], want.replace(/\n+$/, ''), `${key} content`);
+    JSON.parse(cm.data[key]);
+  }
+});
+check('everything enabled: the NetworkPolicy admits scrapes from the given peers and the test pod only', () => {
+  const r = mustRender({ files: ['all.yaml'] });
+  const np = one(r, 'NetworkPolicy');
+  const s = one(r, 'StatefulSet');
+  assert.ok(matches(np.spec.podSelector.matchLabels, s.spec.template.metadata.labels), 'selects the exporter pods');
+  assert.ok(!matches(np.spec.podSelector.matchLabels, one(r, 'Pod').metadata.labels), 'not the test pod');
+  assert.deepEqual(np.spec.policyTypes, ['Ingress', 'Egress']);
+  const ing = np.spec.ingress[0];
+  assert.deepEqual(ing.ports, [{ port: 'http', protocol: 'TCP' }]);
+  assert.deepEqual(ing.from[0], readValues('all.yaml').networkPolicy.ingressFrom[0]);
+  assert.ok(matches(ing.from[1].podSelector.matchLabels, one(r, 'Pod').metadata.labels), 'the helm test pod may connect');
+  const egressPorts = np.spec.egress.flatMap((e) => e.ports.map((p) => `${p.protocol}/${p.port}`));
+  assert.deepEqual(egressPorts.sort(), ['TCP/443', 'TCP/53', 'UDP/53']);
+});
+check('everything enabled: extraManifests go through tpl', () => {
+  const r = mustRender({ files: ['all.yaml'] });
+  const cm = find(r, 'ConfigMap', 'tigo-extra')[0];
+  assert.ok(cm, 'tigo-extra rendered');
+  assert.equal(cm.data.note, 'rendered with tpl');
+});
+
+// ---- the dashboard and rule file paths, exercised with fixture files ------------------------------
+check('with dashboards and rule files in files/: ConfigMaps and PrometheusRule carry them verbatim', () => {
+  const copy = path.join(scratch, 'chart');
+  copyDir(chartDir, copy);
+  fs.rmSync(path.join(copy, 'files'), { recursive: true, force: true });
+  fs.mkdirSync(path.join(copy, 'files', 'dashboards'), { recursive: true });
+  fs.mkdirSync(path.join(copy, 'files', 'rules'), { recursive: true });
+  const dash = JSON.stringify({ title: 'Tigo fleet', panels: [{ type: 'timeseries', targets: [{ expr: 'sum(tigo_system_dc_power_watts)' }] }] }, null, 2) + '\n';
+  fs.writeFileSync(path.join(copy, 'files', 'dashboards', 'tigo_fleet.json'), dash);
+  fs.writeFileSync(path.join(copy, 'files', 'dashboards', 'tigo-panels.json'), dash);
+  const rules = 'groups:\n  - name: tigo.alerts\n    rules:\n      - alert: TigoRefreshFailing\n        expr: tigo_refresh_success == 0\n        for: 30m\n        labels:\n          severity: warning\n        annotations:\n          summary: "{{ $labels.system }}: {{ $value }}"\n      - record: tigo:fleet_dc_power_watts:sum\n        expr: sum(tigo_system_dc_power_watts)\n';
+  fs.writeFileSync(path.join(copy, 'files', 'rules', 'tigo.yaml'), rules);
+  fs.writeFileSync(path.join(copy, 'files', 'rules', 'tigo_test.yaml'), 'rule_files: [tigo.yaml]\ntests: []\n');
+  const r = mustRender({ chart: copy, files: ['demo.yaml'], values: { dashboards: { enabled: true }, prometheusRule: { enabled: true } } });
+  validateAll(r);
+  const cms = find(r, 'ConfigMap');
+  assert.deepEqual(cms.map((c) => c.metadata.name).sort(), ['tigo-tigo-exporter-tigo-fleet', 'tigo-tigo-exporter-tigo-panels']);
+  assert.equal(cms[0].data[Object.keys(cms[0].data)[0]], dash.trimEnd());
+  const pr = one(r, 'PrometheusRule');
+  assert.deepEqual(pr.spec.groups, YAML.parse(rules).groups, 'rule files without groups (promtool tests) are skipped');
+  assert.equal(pr.spec.groups[0].rules[0].annotations.summary, '{{ $labels.system }}: {{ $value }}');
+  // A 63-character fullname must not make two dashboards' ConfigMap names collide.
+  const long = mustRender({ chart: copy, files: ['demo.yaml'], release: 'a-very-long-release-name-that-goes-on-and-on-and-on-for-a-while',
+    values: { dashboards: { enabled: true } } });
+  validateAll(long);
+  assert.equal(find(long, 'ConfigMap').length, 2);
+});
+check('gated objects are off by default and PrometheusRule is omitted when there are no groups', () => {
+  const r = mustRender({ files: ['credentials.yaml'] });
+  for (const k of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'NetworkPolicy']) assert.equal(find(r, k).length, 0, k);
+  const empty = path.join(scratch, 'chart-norules');
+  copyDir(chartDir, empty);
+  fs.rmSync(path.join(empty, 'files', 'rules'), { recursive: true, force: true });
+  const e = mustRender({ chart: empty, files: ['demo.yaml'], values: { prometheusRule: { enabled: true } } });
+  assert.equal(find(e, 'PrometheusRule').length, 0, 'no empty PrometheusRule');
+});
+check('testPod.enabled=false and serviceAccount.create=false drop those objects', () => {
+  const r = mustRender({ files: ['demo.yaml'], values: { testPod: { enabled: false }, serviceAccount: { create: false, name: 'shared' } } });
+  validateAll(r);
+  assert.equal(find(r, 'Pod').length, 0);
+  assert.equal(find(r, 'ServiceAccount').length, 0);
+  assert.equal(one(r, 'Deployment').spec.template.spec.serviceAccountName, 'shared');
+});
+check('fullnameOverride and a long release name keep names within 63 characters', () => {
+  const r = mustRender({ files: ['demo.yaml'], release: 'a-very-long-release-name-that-goes-on-and-on-and-on-for-a-while', values: { dashboards: { enabled: true } } });
+  validateAll(r);
+  const o = mustRender({ files: ['demo.yaml'], values: { fullnameOverride: 'solar' } });
+  assert.equal(one(o, 'Deployment').metadata.name, 'solar');
+  assert.equal(one(o, 'Service').metadata.name, 'solar');
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
