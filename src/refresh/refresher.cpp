@@ -258,7 +258,9 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
   const auto now = now_utc();
   const auto name = std::string(dataset_name(d));
   std::optional<tigo::Error> failure;
+  bool cancelled = false;  // shutting down: nothing to record, no value to apply
   auto record = [&](auto&& apply) {
+    if (cancelled) return;
     std::lock_guard lock(mutex_);
     auto it = fleet_.systems.find(id);
     if (it == fleet_.systems.end()) return;
@@ -272,7 +274,10 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
     }
   };
   auto fail = [&](const tigo::Error& e) {
-    if (e.kind == tigo::ErrorKind::cancelled) return;
+    if (e.kind == tigo::ErrorKind::cancelled) {
+      cancelled = true;
+      return;
+    }
     log_failure(name, id, e);
     failure = e;
   };
@@ -378,9 +383,17 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
         auto r = client_->aggregate(q, stop);
         if (!r) {
           fail(r.error());
-          break;
+          if (cancelled) break;
+          continue;  // the other params' readings are still worth keeping
         }
         tables.emplace_back(param, std::move(*r));
+      }
+      // A partly failed fetch keeps what came, marks the dataset failed, and does not move the
+      // cursor, so the failed param's minutes are asked for again.
+      if (failure && !cancelled) {
+        std::lock_guard lock(mutex_);
+        if (auto it = fleet_.systems.find(id); it != fleet_.systems.end())
+          for (const auto& [param, table] : tables) apply_aggregate(it->second, param, table);
       }
       record([&](SystemState& s) {
         std::optional<Timestamp> newest;
@@ -404,7 +417,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
     case Dataset::system:
       break;
   }
-  return !failure.has_value();
+  return !failure.has_value() && !cancelled;
 }
 
 }  // namespace refresh

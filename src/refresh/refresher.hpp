@@ -36,7 +36,7 @@ struct RefresherOptions {
   std::chrono::milliseconds panels_lookback{std::chrono::hours{2}};
   std::chrono::milliseconds max_staleness{std::chrono::hours{1}};
   std::chrono::milliseconds alerts_window{std::chrono::hours{24}};
-  std::chrono::milliseconds retry_interval{std::chrono::seconds{30}};  // after a failure
+  std::chrono::milliseconds retry_interval{std::chrono::seconds{10}};  // after a failure
   std::vector<std::int64_t> only_systems;                              // empty: all
   int shard_index = 0;  // keep systems with system_id % count == index
   int shard_count = 1;

@@ -1,0 +1,73 @@
+// The refresher in-process against the simulator on a loopback port: jobs on worker threads, a
+// snapshot published from another (the ThreadSanitizer run of CI watches this one).
+#include "refresh/refresher.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "sim/demo.hpp"
+#include "sim/server.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summaries",
+          "[refresher]") {
+  const sim::Fleet fleet(sim::demo_fleet_options());
+  const sim::Clock clock;
+  sim::ServerOptions so;
+  so.port = 0;
+  so.rate_limit = 100000;
+  sim::Server server(fleet, clock, so);
+  REQUIRE(server.bind().ok());
+  server.start();
+
+  tigo::ClientOptions co;
+  co.base_url = server.base_url();
+  co.credentials = {"demo", "demo", ""};
+  co.rate_limit = 100000;
+  co.timeout = 10s;
+  auto client = tigo::Client::create(co);
+  REQUIRE(client.ok());
+  refresh::RefresherOptions ro;
+  ro.panels_interval = 2s;
+  ro.sources_interval = 2s;
+  std::atomic<int> published{0};
+  refresh::Refresher refresher(std::shared_ptr<tigo::Client>(std::move(*client)), ro,
+                               [&](const std::shared_ptr<const refresh::Snapshot>& s) {
+                                 CHECK(s->generation > 0);
+                                 ++published;
+                               });
+  refresher.start();
+  std::shared_ptr<const refresh::Snapshot> snap;
+  for (int i = 0; i < 300; ++i) {
+    snap = refresher.snapshot();
+    std::size_t with_panels = 0;
+    for (const auto& e : snap->systems)
+      for (const auto& p : e.panels)
+        if (p.power_w) {
+          ++with_panels;
+          break;
+        }
+    if (snap->ready && with_panels >= 4) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  refresher.stop();
+  server.stop();
+  REQUIRE(snap->ready);
+  REQUIRE(snap->systems.size() == 6);
+  CHECK(published >= 2);
+  CHECK(snap->user.has_value());
+  std::size_t panels = 0, gateways = 0, with_summary = 0;
+  for (const auto& e : snap->systems) {
+    panels += e.panels.size();
+    gateways += e.gateways.size();
+    with_summary += e.summary.has_value();
+    CHECK(e.state(refresh::Dataset::system).success);
+    CHECK_FALSE(e.objects.empty());
+  }
+  CHECK(panels == 144);
+  CHECK(gateways >= 6);
+  CHECK(with_summary == 6);
+  CHECK(snap->intervals[static_cast<std::size_t>(refresh::Dataset::panels)] == 2);
+}
