@@ -298,3 +298,51 @@ TEST_CASE("a 30-a-minute account: the budget holds, no 429 at all") {
   INFO(stats->body);
   CHECK(stats->body.find("\"429\"") == std::string::npos);
 }
+
+TEST_CASE("three shards export disjoint systems whose union is the fleet, within their shares") {
+  TempDir dir;
+  Process sim({TIGO_SIM_BIN, "--listen", "127.0.0.1:0", "--systems", "9", "--seed", "5",
+               "--rate-limit", "60"},
+              dir.path() + "/sim.log");
+  const auto api = sim.wait_for_log(std::regex("listening on (http://\\S+)"), 10s);
+  REQUIRE(api.has_value());
+  const auto pw = dir.file("password", "demo\n");
+  std::vector<std::unique_ptr<Process>> shards;
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 3; ++i) {
+    shards.push_back(std::make_unique<Process>(
+        std::vector<std::string>{TIGO_EXPORTER_BIN, "--tigo.api-url", *api, "--tigo.username",
+                                 "demo", "--tigo.password-file", pw, "--web.listen-address",
+                                 "127.0.0.1:0", "--shard.count", "3", "--shard.index",
+                                 std::to_string(i), "--tigo.rate-limit", "20"},
+        dir.path() + "/exporter" + std::to_string(i) + ".log"));
+    const auto a = shards.back()->wait_for_log(std::regex("msg=listening address=(\\S+)"), 10s);
+    REQUIRE(a.has_value());
+    addresses.push_back(*a);
+  }
+  std::set<std::string> all;
+  std::vector<std::vector<Sample>> scraped(3);
+  for (int attempt = 0; attempt < 120; ++attempt) {
+    all.clear();
+    bool ready = true;
+    for (int i = 0; i < 3; ++i) {
+      httplib::Client c("http://" + addresses[static_cast<std::size_t>(i)]);
+      auto r = c.Get("/metrics");
+      scraped[static_cast<std::size_t>(i)] = testing::parse_exposition(r ? r->body : "");
+      const auto ids =
+          systems_with(scraped[static_cast<std::size_t>(i)], "tigo_system_dc_power_watts");
+      ready = ready && ids.size() == 3;
+      for (const auto& id : ids) {
+        CHECK(std::stoi(id) % 3 == i);  // only its own systems
+        all.insert(id);
+      }
+    }
+    if (ready && all.size() == 9) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  CHECK(all.size() == 9);  // disjoint (checked per id above) and together the whole fleet
+  for (const auto& samples : scraped) {
+    CHECK(sum_of(samples, "tigo_api_requests_total", {{"code", "429"}}) == 0);
+    CHECK(sum_of(samples, "tigo_api_requests_total") <= 20 * 2 + 4);  // its share, ~2 minutes
+  }
+}
