@@ -201,7 +201,11 @@ struct Client::Impl {
     token = options.credentials.token;
   }
 
-  bool token_mode() const { return !options.credentials.token.empty(); }
+  // Token-file mode: a pre-issued token and no username to log in with. (With both, the token
+  // is used first and the username logs in once it is refused.)
+  bool token_mode() const {
+    return !options.credentials.token.empty() && options.credentials.username.empty();
+  }
 
   std::unique_ptr<httplib::Client> make_connection() const {
     auto http = std::make_unique<httplib::Client>(base.scheme_host_port);
@@ -452,7 +456,10 @@ void Client::logout() {
   std::string token;
   {
     std::lock_guard lock(impl_->session_mutex);
-    if (impl_->token_mode() || impl_->token.empty()) return;  // keep pre-issued tokens valid
+    // A pre-issued token stays valid: it is not ours to end.
+    if (impl_->token_mode() || impl_->token.empty() ||
+        impl_->token == impl_->options.credentials.token)
+      return;
     token = impl_->token;
   }
   auto res = impl_->send("users/logout", "users/logout",
