@@ -352,13 +352,15 @@ struct Client::Impl {
   }
 
   // After a 401 with `refused`: log in again unless another thread already did.
-  Result<std::string> renew_after_401(const std::string& refused, std::stop_token stop) {
+  Result<std::string> renew_after_401(std::string_view endpoint, const std::string& refused,
+                                      std::stop_token stop) {
     std::lock_guard login_lock(login_mutex);
     {
       std::lock_guard lock(session_mutex);
       if (token != refused && !token.empty()) return token;
       token.clear();
     }
+    util::log::info("token refused, logging in again", {{"endpoint", std::string(endpoint)}});
     auto l = do_login(stop);
     if (!l) return l.error();
     return l->token;
@@ -385,8 +387,7 @@ struct Client::Impl {
     };
     auto res = send(endpoint, path_and_query, bearer(*tok), stop);
     if (res && res->status == 401 && !token_mode()) {
-      util::log::info("token refused, logging in again", {{"endpoint", std::string(endpoint)}});
-      auto renewed = renew_after_401(*tok, stop);
+      auto renewed = renew_after_401(endpoint, *tok, stop);
       if (!renewed) return renewed.error();
       res = send(endpoint, path_and_query, bearer(*renewed), stop);
     }
