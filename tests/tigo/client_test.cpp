@@ -235,7 +235,7 @@ TEST_CASE("an expired token is renewed once on 401", "[tigo][client]") {
 
 TEST_CASE("the token is renewed ahead of its expiry", "[tigo][client]") {
   sim::ServerOptions o;
-  o.token_ttl = seconds{3};
+  o.token_ttl = seconds{4};  // the simulator floors `expires` to seconds: 3 to 4 s left
   Fixture f(2, o);
   tigo::ClientOptions co;
   co.base_url = f.server.base_url();
@@ -246,7 +246,7 @@ TEST_CASE("the token is renewed ahead of its expiry", "[tigo][client]") {
   REQUIRE(c->summary(1001).ok());
   REQUIRE(c->summary(1001).ok());
   CHECK(f.recorder.logins_ok == 1);
-  std::this_thread::sleep_for(milliseconds{1500});
+  std::this_thread::sleep_for(milliseconds{2500});
   REQUIRE(c->summary(1001).ok());
   CHECK(f.recorder.logins_ok == 2);
   CHECK(f.recorder.calls["data/summary 401"] == 0);  // renewed before it was refused
