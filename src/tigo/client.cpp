@@ -463,6 +463,14 @@ void Client::logout() {
       return;
     token = impl_->token;
   }
+  // Shutdown must not hang on the rate budget (after a 429 it may be closed for a minute).
+  if (impl_->governor->wait_time() > std::chrono::seconds{5}) {
+    util::log::warn("logout skipped: no rate budget left", {{"endpoint", "users/logout"}});
+    std::lock_guard lock(impl_->session_mutex);
+    impl_->token.clear();
+    impl_->expires.reset();
+    return;
+  }
   auto res = impl_->send("users/logout", "users/logout",
                          httplib::Headers{{"Authorization", "Bearer " + token}}, {});
   {
