@@ -201,7 +201,11 @@ struct Client::Impl {
     token = options.credentials.token;
   }
 
-  bool token_mode() const { return !options.credentials.token.empty(); }
+  // Token-file mode: a pre-issued token and no username to log in with. (With both, the token
+  // is used first and the username logs in once it is refused.)
+  bool token_mode() const {
+    return !options.credentials.token.empty() && options.credentials.username.empty();
+  }
 
   std::unique_ptr<httplib::Client> make_connection() const {
     auto http = std::make_unique<httplib::Client>(base.scheme_host_port);
@@ -348,13 +352,15 @@ struct Client::Impl {
   }
 
   // After a 401 with `refused`: log in again unless another thread already did.
-  Result<std::string> renew_after_401(const std::string& refused, std::stop_token stop) {
+  Result<std::string> renew_after_401(std::string_view endpoint, const std::string& refused,
+                                      std::stop_token stop) {
     std::lock_guard login_lock(login_mutex);
     {
       std::lock_guard lock(session_mutex);
       if (token != refused && !token.empty()) return token;
       token.clear();
     }
+    util::log::info("token refused, logging in again", {{"endpoint", std::string(endpoint)}});
     auto l = do_login(stop);
     if (!l) return l.error();
     return l->token;
@@ -381,8 +387,7 @@ struct Client::Impl {
     };
     auto res = send(endpoint, path_and_query, bearer(*tok), stop);
     if (res && res->status == 401 && !token_mode()) {
-      util::log::info("token refused, logging in again", {{"endpoint", std::string(endpoint)}});
-      auto renewed = renew_after_401(*tok, stop);
+      auto renewed = renew_after_401(endpoint, *tok, stop);
       if (!renewed) return renewed.error();
       res = send(endpoint, path_and_query, bearer(*renewed), stop);
     }
@@ -452,8 +457,19 @@ void Client::logout() {
   std::string token;
   {
     std::lock_guard lock(impl_->session_mutex);
-    if (impl_->token_mode() || impl_->token.empty()) return;  // keep pre-issued tokens valid
+    // A pre-issued token stays valid: it is not ours to end.
+    if (impl_->token_mode() || impl_->token.empty() ||
+        impl_->token == impl_->options.credentials.token)
+      return;
     token = impl_->token;
+  }
+  // Shutdown must not hang on the rate budget (after a 429 it may be closed for a minute).
+  if (impl_->governor->wait_time() > std::chrono::seconds{5}) {
+    util::log::warn("logout skipped: no rate budget left", {{"endpoint", "users/logout"}});
+    std::lock_guard lock(impl_->session_mutex);
+    impl_->token.clear();
+    impl_->expires.reset();
+    return;
   }
   auto res = impl_->send("users/logout", "users/logout",
                          httplib::Headers{{"Authorization", "Bearer " + token}}, {});

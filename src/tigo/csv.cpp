@@ -146,6 +146,11 @@ std::optional<LocalTime> parse_csv_time(std::string_view s) {
          std::chrono::minutes{mi} + std::chrono::seconds{sec};
 }
 
+std::optional<Timestamp> newest_utc(const CsvColumn& column, const date::time_zone& zone) {
+  if (!column.newest) return std::nullopt;
+  return local_to_utc(column.newest->time, zone);
+}
+
 std::optional<KeyColumn> split_key_column(std::string_view name) {
   const auto us = name.rfind('_');
   if (us == std::string_view::npos || us == 0 || us + 1 == name.size()) return std::nullopt;

@@ -147,11 +147,22 @@ util::Result<dom::array> array_at(dom::element root, std::string_view key, std::
   return a;
 }
 
-// An optional nested array: absent or null is empty, another type is skipped.
-dom::array array_or_empty(dom::object o, std::string_view key) {
+// Calls f(element) for each entry of an optional nested array; absent, null or another type
+// is an empty list. (A default-constructed dom::array must never be iterated.)
+template <class F>
+void for_each_in(dom::object o, std::string_view key, F&& f) {
   dom::array a;
-  if (o.at_key(key).get_array().get(a) != simdjson::SUCCESS) return {};
-  return a;
+  if (o.at_key(key).get_array().get(a) != simdjson::SUCCESS) return;
+  for (dom::element e : a) f(e);
+}
+
+// The same, for entries that are objects; others are skipped.
+template <class F>
+void for_each_object_in(dom::object o, std::string_view key, F&& f) {
+  for_each_in(o, key, [&](dom::element e) {
+    dom::object eo;
+    if (e.get_object().get(eo) == simdjson::SUCCESS) f(eo);
+  });
 }
 
 // Calls f(object, index) for each entry of a list; an entry that is not an object is an error.
@@ -277,9 +288,7 @@ util::Result<Layout> parse_layout(std::string_view body) {
   Layout layout;
   layout.system_id = int_field(*sys, "system_id").value_or(0);
   // Nested levels are lenient: an entry that is not an object is skipped, a missing list is empty.
-  for (dom::element ie : array_or_empty(*sys, "inverters")) {
-    dom::object io;
-    if (ie.get_object().get(io) != simdjson::SUCCESS) continue;
+  for_each_object_in(*sys, "inverters", [&](dom::object io) {
     LayoutInverter inv;
     inv.inverter_id = int_field(io, "inverter_id").value_or(0);
     inv.inverter_type_id = int_field(io, "inverter_type_id").value_or(0);
@@ -287,24 +296,18 @@ util::Result<Layout> parse_layout(std::string_view body) {
     inv.source_id = int_field(io, "source_id").value_or(0);
     inv.label = string_field(io, "label");
     inv.serial = string_field_any(io, {"inverter_serial", "serial"});
-    for (dom::element me : array_or_empty(io, "mppts")) {
-      dom::object mo;
-      if (me.get_object().get(mo) != simdjson::SUCCESS) continue;
+    for_each_object_in(io, "mppts", [&](dom::object mo) {
       LayoutMppt mppt;
       mppt.mppt_id = int_field(mo, "mppt_id").value_or(0);
       mppt.object_id = int_field(mo, "object_id").value_or(0);
       mppt.label = string_field(mo, "label");
-      for (dom::element se : array_or_empty(mo, "strings")) {
-        dom::object so;
-        if (se.get_object().get(so) != simdjson::SUCCESS) continue;
+      for_each_object_in(mo, "strings", [&](dom::object so) {
         LayoutString str;
         str.string_id = int_field(so, "string_id").value_or(0);
         str.object_id = int_field(so, "object_id").value_or(0);
         str.label = string_field(so, "label");
         str.short_label = string_field(so, "short_label");
-        for (dom::element pe : array_or_empty(so, "panels")) {
-          dom::object po;
-          if (pe.get_object().get(po) != simdjson::SUCCESS) continue;
+        for_each_object_in(so, "panels", [&](dom::object po) {
           LayoutPanel p;
           p.panel_id = int_field(po, "panel_id").value_or(0);
           p.object_id = int_field(po, "object_id").value_or(0);
@@ -315,13 +318,13 @@ util::Result<Layout> parse_layout(std::string_view body) {
           p.serial = string_field(po, "serial");
           p.type = string_field(po, "type");
           str.panels.push_back(std::move(p));
-        }
+        });
         mppt.strings.push_back(std::move(str));
-      }
+      });
       inv.mppts.push_back(std::move(mppt));
-    }
+    });
     layout.inverters.push_back(std::move(inv));
-  }
+  });
   return layout;
 }
 
@@ -341,9 +344,9 @@ util::Result<std::vector<Object>> parse_objects(std::string_view body) {
     obj.object_type_id = int_field(o, "object_type_id").value_or(0);
     obj.label = string_field(o, "label");
     obj.datasource = string_field(o, "datasource");
-    for (dom::element c : array_or_empty(o, "children")) {
+    for_each_in(o, "children", [&](dom::element c) {
       if (auto cid = int_of(c)) obj.children.push_back(*cid);
-    }
+    });
     out.push_back(std::move(obj));
     return std::optional<util::Error>();
   });
@@ -388,16 +391,14 @@ util::Result<std::vector<Source>> parse_sources(std::string_view body) {
     s.gateway_count = int_field(o, "gateway_count");
     s.last_checkin = time_field(o, "last_checkin");
     s.created_on = time_field(o, "created_on");
-    for (dom::element se : array_or_empty(o, "sets")) {
-      dom::object so;
-      if (se.get_object().get(so) != simdjson::SUCCESS) continue;
+    for_each_object_in(o, "sets", [&](dom::object so) {
       SourceSet set;
       set.name = string_field_any(so, {"set_name", "key", "name"});
       set.last_min = time_field(so, "last_min");
       set.last_day = time_field(so, "last_day");
       set.last_raw = time_field(so, "last_raw");
       s.sets.push_back(std::move(set));
-    }
+    });
     out.push_back(std::move(s));
     return std::optional<util::Error>();
   });

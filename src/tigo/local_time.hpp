@@ -21,8 +21,8 @@ util::Result<const date::time_zone*> find_zone(std::string_view name);
 //  - ambiguous (the repeated hour when clocks fall back): the EARLIER instant, i.e. the first
 //    occurrence, still on the daylight offset (date::choose::earliest);
 //  - nonexistent (the skipped hour when clocks spring forward): read with the offset in force
-//    BEFORE the gap, so 02:30 in a 02:00->03:00 gap is the instant the clocks show 03:30. This
-//    keeps distinct minutes distinct and in order (as POSIX mktime does).
+//    BEFORE the gap, i.e. moved later by the gap's length: 02:30 in a 02:00->03:00 gap is the
+//    instant the clocks show 03:30 (the convention of java.time and of POSIX mktime).
 Timestamp local_to_utc(LocalTime local, const date::time_zone& zone);
 
 // UTC instant -> local wall time of the zone.

@@ -1,8 +1,11 @@
 // The exporter's client against a running simulator over HTTP.
 #include "tigo/client.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "sim/server.hpp"
 
@@ -10,11 +13,14 @@ using namespace std::chrono;
 
 namespace {
 
+// Thread-safe, as the client calls it from every calling thread.
 struct Recorder : tigo::CallObserver {
+  std::mutex m;
   std::map<std::string, int> calls;
-  int logins_ok = 0, logins_failed = 0;
+  std::atomic<int> logins_ok = 0, logins_failed = 0;
   std::optional<double> remaining;
   void on_call(std::string_view endpoint, std::string_view code, double) override {
+    std::lock_guard lock(m);
     ++calls[std::string(endpoint) + " " + std::string(code)];
   }
   void on_login(bool ok, std::optional<tigo::Timestamp>) override {
@@ -22,6 +28,7 @@ struct Recorder : tigo::CallObserver {
   }
   void on_rate_limit(std::optional<double>, std::optional<double> r,
                      std::optional<double>) override {
+    std::lock_guard lock(m);
     if (r) remaining = r;
   }
 };
@@ -135,4 +142,136 @@ TEST_CASE("base URLs") {
   CHECK(local->path_prefix == "/api/v3/");
   CHECK_FALSE(tigo::parse_base_url("ftp://x/").ok());
   CHECK_FALSE(tigo::parse_base_url("https://user:pw@host/").ok());
+}
+
+TEST_CASE("402 is reported once and the endpoint is not asked again", "[tigo][client]") {
+  sim::ServerOptions o;
+  o.accounts = {{"basic", "pw", false}};
+  Fixture f(2, o);
+  auto c = f.client({"basic", "pw", ""});
+  auto s = c->summary(1001);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().kind == tigo::ErrorKind::payment_required);
+  CHECK(s.error().status == 402);
+  CHECK(s.error().endpoint == "data/summary");
+  CHECK(c->payment_required("data/summary"));
+  CHECK_FALSE(c->payment_required("systems"));
+  auto again = c->summary(1002);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().kind == tigo::ErrorKind::payment_required);
+  CHECK(f.recorder.calls["data/summary 402"] == 1);  // the second call never left
+  CHECK(c->systems().ok());                          // other endpoints still work
+}
+
+TEST_CASE("the governor keeps the client under the simulator's limit, no 429", "[tigo][client]") {
+  sim::ServerOptions o;
+  Fixture f(2, o);
+  // The fixture raised the simulator's limit; a second server with a limit of 4 a minute.
+  sim::ServerOptions tight;
+  tight.port = 0;
+  tight.rate_limit = 4;
+  sim::Server server(f.fleet, f.clock, tight);
+  REQUIRE(server.bind().ok());
+  server.start();
+  tigo::ClientOptions co;
+  co.base_url = server.base_url();
+  co.credentials = {"demo", "demo", ""};
+  co.timeout = seconds{5};
+  co.observer = &f.recorder;
+  auto c = tigo::Client::create(co).value();
+  for (int i = 0; i < 3; ++i) REQUIRE(c->summary(1001).ok());  // + the login = 4
+  CHECK(c->governor().requests_per_minute() == Approx(4));     // lowered by the headers
+  std::stop_source stop;
+  std::jthread canceller([&] {
+    std::this_thread::sleep_for(milliseconds{300});
+    stop.request_stop();
+  });
+  auto blocked = c->summary(1001, stop.get_token());
+  REQUIRE_FALSE(blocked.ok());
+  CHECK(blocked.error().kind == tigo::ErrorKind::cancelled);
+  CHECK(f.recorder.calls["data/summary 429"] == 0);
+  CHECK(f.recorder.calls["data/summary 200"] == 3);
+  c.reset();  // close the keep-alive connections before the server waits for them
+  server.stop();
+}
+
+TEST_CASE("token-file mode: no login, and 401 is an error", "[tigo][client]") {
+  Fixture f(2);
+  auto issuer = f.client();
+  auto login = issuer->login();
+  REQUIRE(login.ok());
+  const int logins_before = f.recorder.logins_ok;
+  auto c = f.client({"", "", login->token});
+  REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.logins_ok == logins_before);
+  c->logout();  // keeps a pre-issued token valid
+  REQUIRE(c->summary(1001).ok());
+  issuer->logout();  // the server forgets the token
+  auto s = c->summary(1001);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().kind == tigo::ErrorKind::unauthorized);
+  CHECK(s.error().status == 401);
+  CHECK(s.error().message.find(login->token) == std::string::npos);
+  CHECK(f.recorder.logins_ok == logins_before);
+  CHECK(f.recorder.logins_failed == 0);
+}
+
+TEST_CASE("an expired token is renewed once on 401", "[tigo][client]") {
+  sim::ServerOptions o;
+  o.token_ttl = seconds{1};
+  Fixture f(2, o);
+  tigo::ClientOptions co;
+  co.base_url = f.server.base_url();
+  co.credentials = {"demo", "demo", ""};
+  co.observer = &f.recorder;
+  co.renew_ahead = seconds{0};
+  auto c = tigo::Client::create(co).value();
+  REQUIRE(c->summary(1001).ok());
+  REQUIRE(c->token_expires().has_value());
+  std::this_thread::sleep_for(milliseconds{2100});
+  REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.logins_ok == 2);
+}
+
+TEST_CASE("the token is renewed ahead of its expiry", "[tigo][client]") {
+  sim::ServerOptions o;
+  o.token_ttl = seconds{6};  // the simulator floors `expires` to seconds: 5 to 6 s left
+  Fixture f(2, o);
+  tigo::ClientOptions co;
+  co.base_url = f.server.base_url();
+  co.credentials = {"demo", "demo", ""};
+  co.observer = &f.recorder;
+  co.renew_ahead = seconds{3};
+  auto c = tigo::Client::create(co).value();
+  REQUIRE(c->systems().ok());
+  REQUIRE(c->systems().ok());
+  CHECK(f.recorder.logins_ok == 1);
+  std::this_thread::sleep_for(milliseconds{3200});
+  REQUIRE(c->systems().ok());
+  CHECK(f.recorder.logins_ok == 2);
+  CHECK(f.recorder.calls["systems 401"] == 0);  // renewed before it was refused
+}
+
+TEST_CASE("threads that all see a refused token cause one re-login", "[tigo][client]") {
+  Fixture f(3);
+  tigo::ClientOptions co;
+  co.base_url = f.server.base_url();
+  co.credentials = {"demo", "demo", "stale-token"};
+  co.observer = &f.recorder;
+  co.concurrency = 4;
+  auto c = tigo::Client::create(co).value();
+  std::atomic<int> ok{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 5; ++i) {
+          if (c->summary(1001 + (t + i) % 3).ok()) ++ok;
+        }
+      });
+    }
+  }
+  CHECK(ok == 40);
+  CHECK(f.recorder.logins_ok == 1);
+  CHECK(f.recorder.calls["data/summary 200"] == 40);
 }
