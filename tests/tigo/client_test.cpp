@@ -146,7 +146,7 @@ TEST_CASE("base URLs") {
 
 TEST_CASE("402 is reported once and the endpoint is not asked again", "[tigo][client]") {
   sim::ServerOptions o;
-  o.accounts = {{"basic", "pw", false}};
+  o.accounts = {{"basic", "pw", false, {}}};
   Fixture f(2, o);
   auto c = f.client({"basic", "pw", ""});
   auto s = c->summary(1001);
