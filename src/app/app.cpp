@@ -17,6 +17,7 @@
 #include "tigo/client.hpp"
 #include "util/gzip.hpp"
 #include "util/log.hpp"
+#include "util/shared_slot.hpp"
 #include "util/signals.hpp"
 #include "web/server.hpp"
 
@@ -92,7 +93,7 @@ int run(const config::Config& cfg) {
 
   // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread;
   // scrapes send the cached bytes and only serialize the small self-metrics.
-  std::atomic<std::shared_ptr<const RenderedFleet>> fleet{std::make_shared<const RenderedFleet>()};
+  util::SharedSlot<RenderedFleet> fleet{std::make_shared<const RenderedFleet>()};
   refresh::RefresherOptions refresh_options;
   refresh_options.layout_interval = cfg.layout_interval;
   refresh_options.summary_interval = cfg.summary_interval;

@@ -46,7 +46,6 @@ void log_failure(std::string_view dataset, std::int64_t system_id, const tigo::E
 Refresher::Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions options,
                      PublishFn on_publish)
     : client_(std::move(client)), options_(std::move(options)), on_publish_(std::move(on_publish)) {
-  current_.store(std::make_shared<const Snapshot>());
   std::lock_guard lock(mutex_);
   replan_locked();
 }

@@ -23,6 +23,7 @@
 #include "refresh/scheduler.hpp"
 #include "refresh/snapshot.hpp"
 #include "tigo/client.hpp"
+#include "util/shared_slot.hpp"
 
 namespace refresh {
 
@@ -70,7 +71,7 @@ class Refresher {
   std::shared_ptr<tigo::Client> client_;
   RefresherOptions options_;
   PublishFn on_publish_;
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  util::SharedSlot<Snapshot> current_{std::make_shared<const Snapshot>()};
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable_any wake_;
