@@ -348,9 +348,9 @@ std::vector<MetricFamily> SnapshotCollectable::Collect() const {
             1);
   }
   auto panel_labels = [&id](const SystemEntry& e, const Panel& p) -> Labels {
-    return {{"system_id", id(e)},       {"object_id", std::to_string(p.object_id)},
-            {"inverter", p.inverter},   {"mppt", p.mppt},
-            {"string", p.string},       {"panel", p.label}};
+    return {{"system_id", id(e)},     {"object_id", std::to_string(p.object_id)},
+            {"inverter", p.inverter}, {"mppt", p.mppt},
+            {"string", p.string},     {"panel", p.label}};
   };
   const std::pair<const char*, const std::optional<Reading> Panel::*> readings[] = {
       {"tigo_panel_power_watts", &Panel::power_w},
@@ -735,18 +735,16 @@ int main(int argc, char** argv) {
                      metrics::render_fleet(snap, fresh);
                      return fresh.size();
                    }});
-  paths.push_back({"gzip level 1 (util::gzip_compress)",
-                   [&] { return util::gzip_compress(ours, 1).size(); }});
-  if (gzip6)
-    paths.push_back(
-        {"gzip level 6", [&] { return util::gzip_compress(ours, 6).size(); }});
+  paths.push_back(
+      {"gzip level 1 (util::gzip_compress)", [&] { return util::gzip_compress(ours, 1).size(); }});
+  if (gzip6) paths.push_back({"gzip level 6", [&] { return util::gzip_compress(ours, 6).size(); }});
   if (promcpp) {
     paths.push_back({"prometheus-cpp Collect() only", [&] {
                        SnapshotCollectable c(snap);
                        return c.Collect().size();
                      }});
-    paths.push_back({"prometheus-cpp Collect + TextSerializer",
-                     [&] { return render_promcpp(snap).size(); }});
+    paths.push_back(
+        {"prometheus-cpp Collect + TextSerializer", [&] { return render_promcpp(snap).size(); }});
   }
   paths.push_back({"memcpy of the text", [&] {
                      std::memcpy(copy.data(), ours.data(), ours.size());
@@ -770,8 +768,8 @@ int main(int argc, char** argv) {
 
   std::printf("series: %zu (lines of our text: %zu), text bytes: %zu\n\n", series,
               static_cast<std::size_t>(std::count(ours.begin(), ours.end(), '\n')), ours.size());
-  std::printf("%-42s %12s %10s %10s %10s %14s\n", "path", "bytes", "median ms", "p90 ms",
-              "min ms", "peak RSS +MiB");
+  std::printf("%-42s %12s %10s %10s %10s %14s\n", "path", "bytes", "median ms", "p90 ms", "min ms",
+              "peak RSS +MiB");
   for (const auto& p : paths) {
     const auto s = stats(p.ms);
     std::printf("%-42s %12zu %10.1f %10.1f %10.1f %14.1f\n", p.name.c_str(), p.bytes, s.median,

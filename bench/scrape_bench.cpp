@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (!res || res->status != 200) {
-        std::fprintf(stderr, "scrape failed: %s\n",
-                     res ? std::to_string(res->status).c_str() : httplib::to_string(res.error()).c_str());
+        std::fprintf(
+            stderr, "scrape failed: %s\n",
+            res ? std::to_string(res->status).c_str() : httplib::to_string(res.error()).c_str());
         return 1;
       }
       if (i < 0) continue;
@@ -69,14 +70,14 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (!gzip_header || decoded == 0 || std::abs(static_cast<double>(decoded) -
-                                               static_cast<double>(plain_bytes)) > 65536) {
+  if (!gzip_header || decoded == 0 ||
+      std::abs(static_cast<double>(decoded) - static_cast<double>(plain_bytes)) > 65536) {
     std::fprintf(stderr, "gzip check FAILED: Content-Encoding gzip %d, decoded %zu, plain %zu\n",
                  gzip_header, decoded, plain_bytes);
     return 1;
   }
-  std::printf("%-6s %6s %12s %9s %9s %9s %9s\n", "mode", "n", "bytes", "p50 ms", "p90 ms",
-              "p99 ms", "max ms");
+  std::printf("%-6s %6s %12s %9s %9s %9s %9s\n", "mode", "n", "bytes", "p50 ms", "p90 ms", "p99 ms",
+              "max ms");
   std::printf("%-6s %6d %12zu %9.2f %9.2f %9.2f %9.2f\n", "plain", n, plain_bytes,
               pct(plain_ms, 0.5), pct(plain_ms, 0.9), pct(plain_ms, 0.99), pct(plain_ms, 1.0));
   std::printf("%-6s %6d %12zu %9.2f %9.2f %9.2f %9.2f\n", "gzip", n, gzip_bytes, pct(gzip_ms, 0.5),
