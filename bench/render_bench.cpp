@@ -654,6 +654,7 @@ Stats stats(std::vector<double> v) {
 }
 
 struct Path {
+  Path(std::string n, std::function<std::size_t()> r) : name(std::move(n)), run(std::move(r)) {}
   std::string name;
   std::function<std::size_t()> run;  // returns the bytes it produced
   std::vector<double> ms;
@@ -726,30 +727,31 @@ int main(int argc, char** argv) {
   reused.reserve(ours.size());
   std::string copy(ours.size(), '\0');
   std::vector<Path> paths;
-  paths.push_back({"render_fleet, reused buffer", [&] {
-                     metrics::render_fleet(snap, reused);
-                     return reused.size();
-                   }});
-  paths.push_back({"render_fleet, fresh buffer (app.cpp)", [&] {
-                     std::string fresh;
-                     metrics::render_fleet(snap, fresh);
-                     return fresh.size();
-                   }});
-  paths.push_back(
-      {"gzip level 1 (util::gzip_compress)", [&] { return util::gzip_compress(ours, 1).size(); }});
-  if (gzip6) paths.push_back({"gzip level 6", [&] { return util::gzip_compress(ours, 6).size(); }});
+  paths.emplace_back("render_fleet, reused buffer", [&] {
+    metrics::render_fleet(snap, reused);
+    return reused.size();
+  });
+  paths.emplace_back("render_fleet, fresh buffer (app.cpp)", [&] {
+    std::string fresh;
+    metrics::render_fleet(snap, fresh);
+    return fresh.size();
+  });
+  paths.emplace_back("gzip level 1 (util::gzip_compress)",
+                     [&] { return util::gzip_compress(ours, 1).size(); });
+  if (gzip6)
+    paths.emplace_back("gzip level 6", [&] { return util::gzip_compress(ours, 6).size(); });
   if (promcpp) {
-    paths.push_back({"prometheus-cpp Collect() only", [&] {
-                       SnapshotCollectable c(snap);
-                       return c.Collect().size();
-                     }});
-    paths.push_back(
-        {"prometheus-cpp Collect + TextSerializer", [&] { return render_promcpp(snap).size(); }});
+    paths.emplace_back("prometheus-cpp Collect() only", [&] {
+      SnapshotCollectable c(snap);
+      return c.Collect().size();
+    });
+    paths.emplace_back("prometheus-cpp Collect + TextSerializer",
+                       [&] { return render_promcpp(snap).size(); });
   }
-  paths.push_back({"memcpy of the text", [&] {
-                     std::memcpy(copy.data(), ours.data(), ours.size());
-                     return copy.size();
-                   }});
+  paths.emplace_back("memcpy of the text", [&] {
+    std::memcpy(copy.data(), ours.data(), ours.size());
+    return copy.size();
+  });
 
   // Memory: each path once in its own forked child (fresh allocations, as a new process would).
   for (auto& p : paths) {

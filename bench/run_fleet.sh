@@ -115,7 +115,7 @@ log "revision: $(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo un
 # ---- 1-2: the big fleet ------------------------------------------------------------------------
 start_sim sim --systems "$SYSTEMS" --panels-per-system "$PANELS" --rate-limit 1000000
 log "tigo_sim: $SYSTEMS systems x $PANELS panels at $SIM_URL (rss $(rss_line "$SIM_PID"))"
-EXP_ARGS=(--tigo.rate-limit 1000000 --tigo.concurrency "$CONCURRENCY"
+EXP_ARGS=(--tigo.rate-limit 100000 --tigo.concurrency "$CONCURRENCY"
   --refresh.panels-interval 15s --refresh.summary-interval 15s --refresh.sources-interval 15s
   --refresh.alerts-interval 30s --refresh.combined-interval 30s --refresh.panels-lookback 15m)
 start_exporter exporter "${EXP_ARGS[@]}"
