@@ -10,6 +10,7 @@
 // be identical, or the program fails.
 //
 //   render_bench [--systems N] [--panels M] [--reps R] [--no-gzip6] [--no-promcpp]
+#include <malloc.h>
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
@@ -30,6 +31,7 @@
 #include <tuple>
 #include <vector>
 
+#include "baseline/collector.hpp"
 #include "metrics/collector.hpp"
 #include "refresh/snapshot.hpp"
 #include "util/gzip.hpp"
@@ -612,14 +614,17 @@ long status_kb(const char* key) {
   return -1;
 }
 
-// Runs `fn` in a forked child and returns its peak RSS growth in KiB: VmHWM after minus VmRSS
-// before (the high-water mark is reset first through /proc/self/clear_refs where allowed).
-long peak_rss_delta_kb(const std::function<void()>& fn) {
+// Runs `setup` then `fn` in a forked child and returns the peak RSS growth of `fn` in KiB: VmHWM
+// after minus VmRSS before (freed heap is trimmed and the high-water mark reset first, so memory
+// the parent or `setup` freed but kept resident does not hide the path's own).
+long peak_rss_delta_kb(const std::function<void()>& setup, const std::function<void()>& fn) {
   int fds[2];
   if (pipe(fds) != 0) return -1;
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
+    setup();
+    malloc_trim(0);
     const long before = status_kb("VmRSS:");
     {
       std::ofstream clear("/proc/self/clear_refs");
@@ -654,9 +659,12 @@ Stats stats(std::vector<double> v) {
 }
 
 struct Path {
-  Path(std::string n, std::function<std::size_t()> r) : name(std::move(n)), run(std::move(r)) {}
+  Path(
+      std::string n, std::function<std::size_t()> r, std::function<void()> s = [] {})
+      : name(std::move(n)), run(std::move(r)), setup(std::move(s)) {}
   std::string name;
   std::function<std::size_t()> run;  // returns the bytes it produced
+  std::function<void()> setup;       // what the memory child needs before `run` (its input)
   std::vector<double> ms;
   std::size_t bytes = 0;
   long rss_kb = -1;
@@ -717,6 +725,15 @@ int main(int argc, char** argv) {
         "bit-identical, the rest equal to prometheus-cpp's 16 significant digits\n",
         eq.series, eq.exact);
   }
+  {
+    std::string before;
+    metrics_v0::render_fleet(snap, before);
+    if (before != ours) {
+      std::fprintf(stderr, "render_fleet output differs from the baseline (v0) FAILED\n");
+      return 1;
+    }
+    std::printf("render_fleet output byte-identical to the baseline v0 renderer: OK\n");
+  }
   const std::string gz1_ref = util::gzip_compress(ours, 1);
   if (util::gzip_decompress(gz1_ref) != ours) {
     std::fprintf(stderr, "gzip round trip FAILED\n");
@@ -734,6 +751,17 @@ int main(int argc, char** argv) {
   paths.emplace_back("render_fleet, fresh buffer (app.cpp)", [&] {
     std::string fresh;
     metrics::render_fleet(snap, fresh);
+    return fresh.size();
+  });
+  std::string reused_v0;
+  reused_v0.reserve(ours.size());
+  paths.emplace_back("v0 render_fleet (before), reused buffer", [&] {
+    metrics_v0::render_fleet(snap, reused_v0);
+    return reused_v0.size();
+  });
+  paths.emplace_back("v0 render_fleet (before), fresh buffer", [&] {
+    std::string fresh;
+    metrics_v0::render_fleet(snap, fresh);
     return fresh.size();
   });
   paths.emplace_back("gzip level 1 (util::gzip_compress)",
@@ -756,7 +784,7 @@ int main(int argc, char** argv) {
   // Memory: each path once in its own forked child (fresh allocations, as a new process would).
   for (auto& p : paths) {
     auto run = p.run;
-    p.rss_kb = peak_rss_delta_kb([run] { (void)run(); });
+    p.rss_kb = peak_rss_delta_kb(p.setup, [run] { (void)run(); });
   }
   // Time: the paths interleaved, `reps` rounds (one warm-up round not counted).
   for (int r = -1; r < reps; ++r) {
@@ -779,7 +807,7 @@ int main(int argc, char** argv) {
   }
   if (promcpp) {
     const auto ours_s = stats(paths[0].ms);
-    const auto& pc = paths[gzip6 ? 5 : 4];
+    const auto& pc = paths[gzip6 ? 7 : 6];
     const auto theirs_s = stats(pc.ms);
     std::printf(
         "\nratio prometheus-cpp / render_fleet (reused buffer): time %.1fx (median), %.1fx (p90); "
@@ -787,7 +815,12 @@ int main(int argc, char** argv) {
         theirs_s.median / ours_s.median, theirs_s.p90 / ours_s.p90,
         paths[0].rss_kb > 0 ? static_cast<double>(pc.rss_kb) / paths[0].rss_kb : 0.0);
     const auto fresh_s = stats(paths[1].ms);
-    const auto gz1_s = stats(paths[2].ms);
+    const auto gz1_s = stats(paths[4].ms);
+    const auto v0_s = stats(paths[2].ms);
+    const auto v0_fresh_s = stats(paths[3].ms);
+    std::printf(
+        "ratio v0 (before) / render_fleet: reused buffer %.2fx, fresh buffer %.2fx (median)\n",
+        v0_s.median / ours_s.median, v0_fresh_s.median / fresh_s.median);
     std::printf(
         "exporter's background work per snapshot (render fresh + gzip 1): %.1f ms median, %.1f "
         "ms p90\n",
