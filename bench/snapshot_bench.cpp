@@ -5,7 +5,7 @@
 // `--timeout` seconds, and prints median/p90/max over those snapshots.
 //
 //   snapshot_bench --api-url URL [--username demo --password demo] [--panels N]
-//                  [--snapshots K] [--timeout S] [--concurrency C] [--rate-limit R]
+//                  [--min-power P] [--snapshots K] [--timeout S] [--concurrency C] [--rate-limit R]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -43,7 +43,7 @@ double pct(std::vector<double> v, double q) {
 
 int main(int argc, char** argv) {
   std::string url, user = "demo", password = "demo";
-  long want_panels = 0;
+  long want_panels = 0, min_power = 0;
   int snapshots = 5, timeout_s = 300, concurrency = 8;
   double rate_limit = 1e6;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
       password = v;
     } else if (a == "--panels") {
       want_panels = std::atol(v);
+    } else if (a == "--min-power") {
+      min_power = std::atol(v);
     } else if (a == "--snapshots") {
       snapshots = std::atoi(v);
     } else if (a == "--timeout") {
@@ -117,9 +119,9 @@ int main(int argc, char** argv) {
         }
         seen_panels = panels;
         std::lock_guard lock(mu);
-        // Counted once the fleet is complete: every panel listed and most with readings (panels
-        // of systems in the dark may have none yet).
-        if (want_panels > 0 && panels >= want_panels && with_power * 2 >= panels) {
+        // Counted once the fleet is complete: every panel listed and at least `--min-power` with
+        // readings (panels of systems in the dark have none).
+        if (want_panels > 0 && panels >= want_panels && with_power >= min_power) {
           render_ms.push_back(r);
           gzip_ms.push_back(g);
           total_ms.push_back(r + g);
