@@ -2,7 +2,8 @@
 # Fleet benchmark on loopback (bench/README.md): tigo_sim with SYSTEMS x PANELS, the exporter
 # against it with the rate limit raised and short intervals, then
 #   1. exporter RSS once the whole fleet's panel series are present (and after the scrapes),
-#   2. /metrics latency p50/p99 plain and gzip and bytes per scrape (scrape_bench, N each),
+#   2. /metrics latency p50/p99 plain and gzip and bytes per scrape (scrape_bench, N each), while
+#      the exporter keeps refreshing and re-rendering, then again with tigo_sim paused,
 #   3. background render+gzip per snapshot on the same fleet (snapshot_bench: the exporter's
 #      Refresher, timing exactly what app.cpp's render() does),
 #   4. API calls per system-hour at DEFAULT intervals and rate limit, on a smaller fleet
@@ -38,6 +39,7 @@ done
 WORK=$(mktemp -d /tmp/tigo-bench.XXXXXX)
 PIDS=()
 cleanup() {
+  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
@@ -151,6 +153,14 @@ log "RESULT exporter RSS, fleet complete: $(rss_line "$EXP_PID")"
 log "scrape_bench: $N plain + $N gzip scrapes, alternating, one keep-alive connection"
 "$SCRAPE" "${EXP_ADDR%:*}" "${EXP_ADDR#*:}" /metrics "$N" | sed 's/^/    /'
 log "RESULT exporter RSS after the scrapes: $(rss_line "$EXP_PID")"
+# The same with the exporter's background work out of the way: the simulator paused (SIGSTOP),
+# the refresher's calls wait, no new snapshot is rendered; only the serving path is measured.
+kill -STOP "$SIM_PID"
+sleep 5
+log "scrape_bench again, tigo_sim paused (no refresh, no re-render in the exporter)"
+"$SCRAPE" "${EXP_ADDR%:*}" "${EXP_ADDR#*:}" /metrics "$N" | sed 's/^/    /'
+kill -CONT "$SIM_PID"
+log "RESULT exporter RSS after the quiet scrapes: $(rss_line "$EXP_PID")"
 stop_pid "$EXP_PID"
 
 # ---- 3: background render+gzip per snapshot on the same fleet ----------------------------------
