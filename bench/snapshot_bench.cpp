@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   std::condition_variable cv;
   std::vector<double> render_ms, gzip_ms, total_ms;
   std::size_t text_bytes = 0, gzip_bytes = 0, series = 0;
-  std::atomic<long> seen_panels{0};
+  std::atomic<long> seen_panels{0}, seen_power{0};
   refresh::Refresher refresher(
       std::shared_ptr<tigo::Client>(std::move(*client)), ro,
       [&](const std::shared_ptr<const refresh::Snapshot>& snap) {
@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
           for (const auto& p : e.panels) with_power += p.power_w.has_value();
         }
         seen_panels = panels;
+        seen_power = with_power;
         std::lock_guard lock(mu);
         // Counted once the fleet is complete: every panel listed and at least `--min-power` with
         // readings (panels of systems in the dark have none).
@@ -143,8 +144,9 @@ int main(int argc, char** argv) {
       return total_ms.size() >= static_cast<std::size_t>(snapshots);
     });
     if (!done)
-      std::fprintf(stderr, "timeout: %zu complete snapshots timed (last seen %ld panels)\n",
-                   total_ms.size(), seen_panels.load());
+      std::fprintf(stderr,
+                   "timeout: %zu complete snapshots timed (last seen %ld panels, %ld with power)\n",
+                   total_ms.size(), seen_panels.load(), seen_power.load());
   }
   refresher.stop();
   std::lock_guard lock(mu);
