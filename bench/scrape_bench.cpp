@@ -70,12 +70,6 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (!gzip_header || decoded == 0 ||
-      std::abs(static_cast<double>(decoded) - static_cast<double>(plain_bytes)) > 65536) {
-    std::fprintf(stderr, "gzip check FAILED: Content-Encoding gzip %d, decoded %zu, plain %zu\n",
-                 gzip_header, decoded, plain_bytes);
-    return 1;
-  }
   std::printf("%-6s %6s %12s %9s %9s %9s %9s\n", "mode", "n", "bytes", "p50 ms", "p90 ms", "p99 ms",
               "max ms");
   std::printf("%-6s %6d %12zu %9.2f %9.2f %9.2f %9.2f\n", "plain", n, plain_bytes,
@@ -83,5 +77,13 @@ int main(int argc, char** argv) {
   std::printf("%-6s %6d %12zu %9.2f %9.2f %9.2f %9.2f\n", "gzip", n, gzip_bytes, pct(gzip_ms, 0.5),
               pct(gzip_ms, 0.9), pct(gzip_ms, 0.99), pct(gzip_ms, 1.0));
   std::printf("gzip body decodes to %zu bytes (plain scrape %zu)\n", decoded, plain_bytes);
+  // The fleet's text can change between scrapes (a new snapshot), so the sizes agree only roughly.
+  if (!gzip_header || decoded == 0 ||
+      std::abs(static_cast<double>(decoded) - static_cast<double>(plain_bytes)) >
+          0.05 * static_cast<double>(plain_bytes) + 65536) {
+    std::fprintf(stderr, "gzip check FAILED: Content-Encoding gzip %d, decoded %zu, plain %zu\n",
+                 gzip_header, decoded, plain_bytes);
+    return 1;
+  }
   return 0;
 }
