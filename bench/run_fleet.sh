@@ -64,7 +64,7 @@ start_sim() {
   PIDS+=("$SIM_PID")
   for _ in $(seq 1 600); do
     SIM_URL=$(sed -n 's/^listening on \(http:\/\/127\.0\.0\.1:[0-9]*\/api\/v3\/\)$/\1/p' \
-      "$WORK/$name.out")
+      "$WORK/$name.out" 2>/dev/null || true)
     [[ -n $SIM_URL ]] && return 0
     kill -0 "$SIM_PID" 2>/dev/null || { cat "$WORK/$name.err" >&2; exit 1; }
     sleep 0.2
@@ -84,7 +84,7 @@ start_exporter() {
   PIDS+=("$EXP_PID")
   for _ in $(seq 1 300); do
     EXP_ADDR=$(sed -n 's/.*msg=listening address=\(127\.0\.0\.1:[0-9]*\).*/\1/p' \
-      "$WORK/$name.log" | head -1)
+      "$WORK/$name.log" 2>/dev/null | head -1 || true)
     [[ -n $EXP_ADDR ]] && return 0
     kill -0 "$EXP_PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; exit 1; }
     sleep 0.2
@@ -151,14 +151,14 @@ grep -v '^#' "$WORK/scrape.txt" | sed 's/[{ ].*//' | sort | uniq -c | sort -rn |
   sed 's/^/    /'
 log "RESULT exporter RSS, fleet complete: $(rss_line "$EXP_PID")"
 log "scrape_bench: $N plain + $N gzip scrapes, alternating, one keep-alive connection"
-"$SCRAPE" "${EXP_ADDR%:*}" "${EXP_ADDR#*:}" /metrics "$N" | sed 's/^/    /'
+"$SCRAPE" "${EXP_ADDR%:*}" "${EXP_ADDR#*:}" /metrics "$N" | sed 's/^/    /' || true
 log "RESULT exporter RSS after the scrapes: $(rss_line "$EXP_PID")"
 # The same with the exporter's background work out of the way: the simulator paused (SIGSTOP),
 # the refresher's calls wait, no new snapshot is rendered; only the serving path is measured.
 kill -STOP "$SIM_PID"
 sleep 5
 log "scrape_bench again, tigo_sim paused (no refresh, no re-render in the exporter)"
-"$SCRAPE" "${EXP_ADDR%:*}" "${EXP_ADDR#*:}" /metrics "$N" | sed 's/^/    /'
+"$SCRAPE" "${EXP_ADDR%:*}" "${EXP_ADDR#*:}" /metrics "$N" | sed 's/^/    /' || true
 kill -CONT "$SIM_PID"
 log "RESULT exporter RSS after the quiet scrapes: $(rss_line "$EXP_PID")"
 stop_pid "$EXP_PID"
