@@ -2,37 +2,44 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace metrics {
 
 void append_escaped_label_value(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
+  // Most values need no escaping: append the runs between special characters in bulk.
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '"' && c != '\n') continue;
+    out.append(value.data() + start, i - start);
+    out.append(c == '\n' ? "\\n" : c == '"' ? "\\\"" : "\\\\", 2);
+    start = i + 1;
   }
+  out.append(value.data() + start, value.size() - start);
 }
 
-void append_value(std::string& out, double value) {
+namespace {
+
+// Writes the value's text at `p` (at least 32 bytes free) and returns its end.
+char* format_value(char* p, double value) {
   if (std::isnan(value)) {
-    out += "NaN";
-  } else if (std::isinf(value)) {
-    out += value > 0 ? "+Inf" : "-Inf";
-  } else {
-    char buf[32];
-    auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    out.append(buf, ec == std::errc{} ? static_cast<size_t>(ptr - buf) : 0);
+    std::memcpy(p, "NaN", 3);
+    return p + 3;
   }
+  if (std::isinf(value)) {
+    std::memcpy(p, value > 0 ? "+Inf" : "-Inf", 4);
+    return p + 4;
+  }
+  auto [ptr, ec] = std::to_chars(p, p + 32, value);
+  return ec == std::errc{} ? ptr : p;
+}
+
+}  // namespace
+
+void append_value(std::string& out, double value) {
+  char buf[32];
+  out.append(buf, static_cast<std::size_t>(format_value(buf, value) - buf));
 }
 
 void TextWriter::family(std::string_view name, std::string_view type, std::string_view help) {
@@ -68,15 +75,35 @@ void TextWriter::sample(std::string_view name, std::initializer_list<Label> labe
 }
 
 void TextWriter::sample_prerendered(std::string_view name, std::string_view labels, double value) {
-  out_ += name;
-  if (!labels.empty()) {
-    out_ += '{';
-    out_ += labels;
-    out_ += '}';
+  // The bulk of a big fleet's lines: assembled on the stack and appended once, one capacity check
+  // per line instead of one per piece.
+  char buf[512];
+  const std::size_t fixed = name.size() + labels.size() + 3;  // braces and the space
+  if (fixed + 33 > sizeof buf) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    out_ += ' ';
+    append_value(out_, value);
+    out_ += '\n';
+    return;
   }
-  out_ += ' ';
-  append_value(out_, value);
-  out_ += '\n';
+  char* p = buf;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  if (!labels.empty()) {
+    *p++ = '{';
+    std::memcpy(p, labels.data(), labels.size());
+    p += labels.size();
+    *p++ = '}';
+  }
+  *p++ = ' ';
+  p = format_value(p, value);
+  *p++ = '\n';
+  out_.append(buf, static_cast<std::size_t>(p - buf));
 }
 
 LabelBlock& LabelBlock::add(std::string_view name, std::string_view value) {
