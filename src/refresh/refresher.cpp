@@ -130,13 +130,20 @@ void Refresher::worker(std::stop_token stop) {
 }
 
 void Refresher::publisher(std::stop_token stop) {
+  // At most once a second, and at most a fifth of the time rendering: a big fleet changes every
+  // second, and render+gzip must not take a core away from scrapes.
+  auto pause = std::chrono::milliseconds{1000};
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, stop, std::chrono::seconds{1}, [] { return false; });
+      wake_.wait_for(lock, stop, pause, [] { return false; });
       if (!dirty_ || stop.stop_requested()) continue;
     }
+    const auto t0 = steady_clock::now();
     publish_now();
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0);
+    pause = std::max(std::chrono::milliseconds{1000}, took * 4);
   }
 }
 
@@ -215,10 +222,14 @@ void Refresher::run_account(std::stop_token stop) {
       mark_success(s.state(Dataset::system), now);
       if (is_new) {
         // The first round at once (readiness needs it); combined once the objects are known.
+        // Summaries first (readiness waits for them), then what the panels need.
         const auto t = steady_clock::now();
+        auto order = std::chrono::milliseconds{0};
         for (auto d : {Dataset::summary, Dataset::objects, Dataset::layout, Dataset::sources,
-                       Dataset::alerts, Dataset::panels})
-          queue_.schedule(s.system.system_id, d, t);
+                       Dataset::panels, Dataset::alerts}) {
+          queue_.schedule(s.system.system_id, d, t + order);
+          order += std::chrono::milliseconds{200};
+        }
         queue_.schedule(s.system.system_id, Dataset::combined, t + std::chrono::seconds{5});
       }
     }

@@ -10,16 +10,25 @@ std::string gzip_compress(std::string_view data, int level) {
   z_stream zs{};
   // 15 window bits + 16: a gzip header instead of zlib's.
   if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  // Grown in chunks: a deflateBound-sized buffer would zero-fill and keep ~the input's size.
   std::string out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
+  out.reserve(data.size() / 8 + 4096);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (out.capacity() - out.size() < 65536) out.reserve(out.capacity() * 2);
+    const std::size_t used = out.size();
+    out.resize(out.capacity());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+    zs.avail_out = static_cast<uInt>(out.size() - used);
+    rc = deflate(&zs, Z_FINISH);
+    out.resize(out.size() - zs.avail_out);
+  }
   deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string{};
+  if (rc != Z_STREAM_END) return {};
+  out.shrink_to_fit();
+  return out;
 }
 
 std::string gzip_decompress(std::string_view data) {
