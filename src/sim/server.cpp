@@ -379,6 +379,7 @@ void Server::handle(const httplib::Request& req, httplib::Response& res, const c
   }
   Call call{req, res, *account, clock_.now()};
   fn(call);
+  if (res.status == -1) res.status = 200;  // httplib's "not set yet" means success
   if (f.any()) inject_after(req, res);
   stats_.request(endpoint, res.status);
 }
