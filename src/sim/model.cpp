@@ -250,14 +250,27 @@ void PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_se
   }
 }
 
+double PowerModel::history_wh(const SystemContext& c, const Profile& p, sys_seconds t) const {
+  // Full-sun hours a day from latitude, times a typical cloud loss: a closed-form yield.
+  const double sun_hours = std::clamp(4.6 - 0.035 * std::fabs(c.spec.latitude), 1.8, 5.0) * 0.8;
+  const sys_seconds start{c.spec.turn_on.time_since_epoch()};
+  const double days = static_cast<double>((t - start).count()) / 86400.0;
+  return std::max(days, 0.0) * sun_hours * (p.base_w + p.shaded_w + p.weak_w + p.dead_w);
+}
+
 double PowerModel::energy_until(const SystemContext& c, const Profile& p, sys_seconds t) const {
   const auto& s = c.spec;
-  const sys_seconds start{s.turn_on.time_since_epoch()};
-  if (t <= start) return 0;
+  const sys_seconds turn_on{s.turn_on.time_since_epoch()};
+  if (t <= turn_on) return 0;
+  // Before the model epoch the energy is a closed-form ramp; from it on, the exact sum. So a
+  // first answer costs at most the time since the epoch, not the system's whole life.
+  if (turn_on < kModelEpoch && t <= kModelEpoch) return history_wh(c, p, t);
+  const sys_seconds start = std::max(turn_on, kModelEpoch);
+  const double start_wh = turn_on < kModelEpoch ? history_wh(c, p, kModelEpoch) : 0.0;
   // Checkpoints sit on the grid only, so every path adds the same terms in the same order and the
   // answer is bit-identical whatever was asked before (determinism of the simulator's bodies).
   const auto grid = t - std::chrono::seconds{t.time_since_epoch().count() % kEnergyStep.count()};
-  Checkpoint from{start, 0};
+  Checkpoint from{start, start_wh};
   {
     std::lock_guard lock(memo_mutex_);
     if (auto it = memo_.find(s.system_id); it != memo_.end()) {
