@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "sim/clock.hpp"
 #include "sim/chaos.hpp"
+#include "sim/clock.hpp"
 #include "sim/fleet.hpp"
 #include "sim/quirks.hpp"
 #include "sim/server.hpp"

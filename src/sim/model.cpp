@@ -72,7 +72,7 @@ double PowerModel::panel_factor(const SystemContext& c, int panel, sys_seconds t
   switch (c.fault.kind) {
     case FaultKind::ShadedPanel:
       return panel == c.fault.panel && in_afternoon_shadow(c.spec.longitude, t) ? kShadeFactor
-                                                                                 : 1.0;
+                                                                                : 1.0;
     case FaultKind::WeakString:
       return c.topo.panels[static_cast<std::size_t>(panel)].string_index == c.fault.string
                  ? kWeakStringFactor
@@ -107,9 +107,10 @@ void PowerModel::minute(const SystemContext& c, sys_seconds t, std::vector<Sampl
     spec.efficiency_factor *= panel_factor(c, pi, t);
     if (pv_off) {
       // Output shut down: the module sits at open circuit, no current flows.
-      const double v = poa >= pv::kWakeIrradianceWM2
-                           ? spec.vmp_v * kOpenCircuitRatio * (1.0 + pv::kVoltageTempCoeff * (cell - 25))
-                           : 0.0;
+      const double v =
+          poa >= pv::kWakeIrradianceWM2
+              ? spec.vmp_v * kOpenCircuitRatio * (1.0 + pv::kVoltageTempCoeff * (cell - 25))
+              : 0.0;
       x.dv = static_cast<std::int32_t>(std::lround(v * 10));
     } else {
       const auto r = pv::operate(spec, poa, cell);
@@ -199,9 +200,9 @@ double PowerModel::grid_energy(const SystemContext& c, const Profile& p, sys_sec
   // in rating and efficiency) at a fraction of the cost.
   const pv::PanelSpec reference{1.0, s.panel_vmp_v, 1.0};
   const auto step = kEnergyStep;
-  auto k = from - std::chrono::seconds{((from.time_since_epoch().count() % step.count()) +
-                                        step.count()) %
-                                       step.count()};
+  auto k =
+      from - std::chrono::seconds{
+                 ((from.time_since_epoch().count() % step.count()) + step.count()) % step.count()};
   double wh = 0;
   for (; k < to; k += step) {
     const auto lo = std::max(k, from);
@@ -230,9 +231,9 @@ void PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_se
   const auto& s = c.spec;
   const pv::PanelSpec reference{1.0, s.panel_vmp_v, 1.0};
   const auto step = kEnergyStep;
-  auto k = from - std::chrono::seconds{((from.time_since_epoch().count() % step.count()) +
-                                        step.count()) %
-                                       step.count()};
+  auto k =
+      from - std::chrono::seconds{
+                 ((from.time_since_epoch().count() % step.count()) + step.count()) % step.count()};
   for (; k < to; k += step) {
     const auto lo = std::max(k, from);
     const auto hi = std::min(k + step, to);
@@ -240,12 +241,12 @@ void PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_se
     if (poa <= 0) continue;
     const double cell =
         solar::cell_temperature_c(solar::ambient_temperature_c(s.latitude, s.longitude, k), poa);
-    const double ref = pv::operate(reference, poa, cell).pin_w *
-                       static_cast<double>((hi - lo).count()) / 3600.0;
+    const double ref =
+        pv::operate(reference, poa, cell).pin_w * static_cast<double>((hi - lo).count()) / 3600.0;
     for (std::size_t i = 0; i < c.panels.size(); ++i) {
       const auto& spec = c.panels[i];
-      wh[i] += ref * spec.rated_w * spec.efficiency_factor *
-               panel_factor(c, static_cast<int>(i), k);
+      wh[i] +=
+          ref * spec.rated_w * spec.efficiency_factor * panel_factor(c, static_cast<int>(i), k);
     }
   }
 }

@@ -77,7 +77,8 @@ class PowerModel {
 
   static constexpr std::chrono::seconds kEnergyStep{600};
   // Energy before this instant is a closed-form estimate (lifetime only); after it, the grid sum.
-  static constexpr std::chrono::sys_seconds kModelEpoch{std::chrono::seconds{1767225600}};  // 2026-01-01Z
+  static constexpr std::chrono::sys_seconds kModelEpoch{
+      std::chrono::seconds{1767225600}};  // 2026-01-01Z
 
  private:
   // The system's output scales with a time-dependent rating (sum of rated_w x factor of its

@@ -1,13 +1,14 @@
 // Injected faults (--faults), their counters in /sim/stats, quirks switches, auth and rate limit.
+#include "sim/chaos.hpp"
+
 #include <date/date.h>
 #include <date/tz.h>
 
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "sim/chaos.hpp"
-#include "sim/quirks.hpp"
 #include "sim/model.hpp"
+#include "sim/quirks.hpp"
 #include "sim_fixture.hpp"
 #include "util/time.hpp"
 
@@ -41,8 +42,9 @@ std::int64_t stat(RunningSim& sim, const char* section, const std::string& key,
 }  // namespace
 
 TEST_CASE("fault option parsing", "[sim]") {
-  auto f = sim::parse_faults("error_rate=0.05,latency=200ms,malformed=0.01,truncated=0.02,"
-                             "drop_connection=0.03,expired_token=0.04,burst_429=0.5");
+  auto f = sim::parse_faults(
+      "error_rate=0.05,latency=200ms,malformed=0.01,truncated=0.02,"
+      "drop_connection=0.03,expired_token=0.04,burst_429=0.5");
   REQUIRE(f.ok());
   CHECK(f->error_rate == 0.05);
   CHECK(f->latency == std::chrono::milliseconds{200});
@@ -208,7 +210,8 @@ TEST_CASE("quirks switches", "[sim]") {
   CHECK(off.client->Post("/api/v3/users/login", h, "", "text/plain")->status == 200);
 }
 
-TEST_CASE("CSV quirks: future rows, milliseconds, header-only short windows, Temp on some systems", "[sim]") {
+TEST_CASE("CSV quirks: future rows, milliseconds, header-only short windows, Temp on some systems",
+          "[sim]") {
   sim::ServerOptions plain;
   plain.quirks = sim::Quirks::none();
   RunningSim on({}, 24, at_utc(2026, 6, 21, 12)), off(plain, 24, at_utc(2026, 6, 21, 12));
@@ -218,8 +221,8 @@ TEST_CASE("CSV quirks: future rows, milliseconds, header-only short windows, Tem
     const auto c = sim::make_context(on.fleet, on.fleet.system(i));
     const auto id = std::to_string(c.spec.system_id);
     auto local = [&](sys_seconds t) { return date::format("%FT%T", c.zone->to_local(t)); };
-    const std::string wide = "data/aggregate?system_id=" + id + "&start=" + local(now - hours{3}) +
-                             "&end=" + local(now);
+    const std::string wide =
+        "data/aggregate?system_id=" + id + "&start=" + local(now - hours{3}) + "&end=" + local(now);
     const auto body = on.ok(wide);
     const auto csv = parse_csv(body);
     for (const auto& row : csv.rows) {
@@ -232,7 +235,8 @@ TEST_CASE("CSV quirks: future rows, milliseconds, header-only short windows, Tem
       if (row[0].size() > 19) ++millis;
     }
     for (const auto& row : parse_csv(off.ok(wide)).rows) CHECK(row[0].size() == 19);
-    const std::string narrow = "data/aggregate?system_id=" + id + "&start=" + local(now - hours{1}) +
+    const std::string narrow = "data/aggregate?system_id=" + id +
+                               "&start=" + local(now - hours{1}) +
                                "&end=" + local(now - minutes{50});
     if (on.ok(narrow) == "Datetime\n" && off.ok(narrow) != "Datetime\n") ++header_only;
     const auto t = on.ok(wide + "&param=Temp");
@@ -249,7 +253,8 @@ TEST_CASE("CSV quirks: future rows, milliseconds, header-only short windows, Tem
   CHECK(no_temp > 0);
 }
 
-TEST_CASE("auth: 401 with rate headers for known accounts, 403 for other systems, 402 for basic", "[sim]") {
+TEST_CASE("auth: 401 with rate headers for known accounts, 403 for other systems, 402 for basic",
+          "[sim]") {
   sim::ServerOptions o;
   o.accounts = *sim::parse_accounts("demo:demo,cheap:pw:basic");
   o.accounts.push_back(sim::Account{"one", "pw", true, {1002}});
@@ -276,9 +281,10 @@ TEST_CASE("auth: 401 with rate headers for known accounts, 403 for other systems
   CHECK(listed.find("\"system_id\":1001") == std::string::npos);
 
   const auto cheap = sim.login("cheap", "pw");
-  for (const char* path : {"data/summary?system_id=1001",
-                           "data/aggregate?system_id=1001&start=2026-06-21T10:00:00&end=2026-06-21T11:00:00",
-                           "data/combined?system_id=1001"}) {
+  for (const char* path :
+       {"data/summary?system_id=1001",
+        "data/aggregate?system_id=1001&start=2026-06-21T10:00:00&end=2026-06-21T11:00:00",
+        "data/combined?system_id=1001"}) {
     auto r = sim.get(std::string("/api/v3/") + path, cheap);
     CHECK(r->status == 402);
     CHECK(r->body.find("\"status\":402") != std::string::npos);
