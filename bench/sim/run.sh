@@ -19,6 +19,11 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR 
 
 now_ns() { date +%s%N; }
 
+# A private copy under another name: other jobs on a shared machine that stop "tigo_sim"
+# processes by name must not end the run.
+cp "$SIM" "$WORK/fleet-bench-server"
+SIM="$WORK/fleet-bench-server"
+
 start_sim() {
   "$SIM" --listen "127.0.0.1:$PORT" --systems "$SYSTEMS" --panels-per-system "$PANELS" \
     --seed 1 --time "$TIME" --rate-limit 100000000 "$@" >"$WORK/sim.log" 2>&1 &
@@ -43,7 +48,7 @@ stop_sim() {
 
 echo "# tigo_sim benchmark"
 echo
-echo "- machine: $(nproc) cores, $(uname -sr), $(date -u +%FT%TZ)"
+echo "- machine: $(nproc) cores, $(uname -sr), $(date -u +%FT%TZ), load average $(cut -d" " -f1-3 /proc/loadavg)"
 echo "- fleet: $SYSTEMS systems x $PANELS panels, seed 1, --time $TIME; runs per figure: $RUNS (median)"
 echo
 
@@ -139,8 +144,10 @@ rss_before=$(rss)
 for round in 1 2 3; do
   for i in $(seq 1 300); do
     id=$(( 1001 + (i * 7919 + round * 104729) % SYSTEMS ))
-    curl -s -o /dev/null -H "$H" "$B/data/aggregate?system_id=$id&start=2026-06-21T08:00:00&end=2026-06-21T09:00:00" \
-      "$B/sources/system?system_id=$id" "$B/data/summary?system_id=$id"
+    for path in "data/aggregate?system_id=$id&start=2026-06-21T08:00:00&end=2026-06-21T09:00:00" \
+                "sources/system?system_id=$id" "data/summary?system_id=$id"; do
+      curl -s -o /dev/null -H "$H" "$B/$path"
+    done
     curl -s -o /dev/null -u demo:demo "$B/users/login"
   done
   eval "rss_round_$round=$(rss)"
