@@ -268,10 +268,17 @@ std::string aggregate_csv(const PowerModel& model, const SystemContext& c, const
       std::vector<char> present(c.panels.size(), 0);
       std::vector<std::int64_t> psum(c.panels.size(), 0), pcount(c.panels.size(), 0);
       const auto step = PowerModel::kEnergyStep;
+      // Pin needs only the energies; presence follows from daylight and the dead optimizer.
+      const bool daylight = q.param == Param::Pin && model.panel_energies(c, ds, we, wh);
+      if (q.param == Param::Pin) {
+        for (std::size_t i = 0; i < present.size(); ++i)
+          present[i] = daylight && !(c.fault.kind == FaultKind::DeadOptimizer &&
+                                     static_cast<int>(i) == c.fault.panel && c.fault.active(ds));
+      }
       for (auto k = ceil<seconds>(ds) +
                     seconds{(step.count() - ds.time_since_epoch().count() % step.count()) %
                             step.count()};
-           k < we; k += step) {
+           q.param != Param::Pin && k < we; k += step) {
         model.minute(c, k, samples);
         for (std::size_t i = 0; i < samples.size(); ++i) {
           const auto& x = samples[i];
@@ -283,7 +290,6 @@ std::string aggregate_csv(const PowerModel& model, const SystemContext& c, const
           ++pcount[i];
         }
       }
-      if (q.param == Param::Pin) model.panel_energies(c, ds, we, wh);
       auto panel_value = [&](std::size_t i) -> std::int64_t {
         if (!present[i]) return kEmpty;
         if (q.param == Param::Pin) return std::llround(wh[i] * 100);

@@ -224,10 +224,11 @@ double PowerModel::energy_between(const SystemContext& c, const std::vector<int>
   return grid_energy(c, profile(c, &panels), from, to);
 }
 
-void PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_seconds to,
+bool PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_seconds to,
                                 std::vector<double>& wh) const {
   wh.assign(c.panels.size(), 0.0);
-  if (to <= from) return;
+  bool daylight = false;
+  if (to <= from) return daylight;
   const auto& s = c.spec;
   const pv::PanelSpec reference{1.0, s.panel_vmp_v, 1.0};
   const auto step = kEnergyStep;
@@ -239,6 +240,7 @@ void PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_se
     const auto hi = std::min(k + step, to);
     const double poa = irradiance_w_m2(s, k);
     if (poa <= 0) continue;
+    daylight = true;
     const double cell =
         solar::cell_temperature_c(solar::ambient_temperature_c(s.latitude, s.longitude, k), poa);
     const double ref =
@@ -249,6 +251,7 @@ void PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_se
           ref * spec.rated_w * spec.efficiency_factor * panel_factor(c, static_cast<int>(i), k);
     }
   }
+  return daylight;
 }
 
 double PowerModel::history_wh(const SystemContext& c, const Profile& p, sys_seconds t) const {

@@ -72,7 +72,8 @@ class PowerModel {
 
   // The same, per panel of the system (wh resized to the panel count): one sun evaluation per
   // grid point for all panels.
-  void panel_energies(const SystemContext& c, std::chrono::sys_seconds from,
+  // Returns whether the sun was up at any grid point of the range.
+  bool panel_energies(const SystemContext& c, std::chrono::sys_seconds from,
                       std::chrono::sys_seconds to, std::vector<double>& wh) const;
 
   static constexpr std::chrono::seconds kEnergyStep{600};
