@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <optional>
-#include <regex>
 
 #include "sim/data_csv.hpp"
 #include "sim/model.hpp"
@@ -33,6 +32,35 @@ std::string all_panel_ids(const sim::SystemContext& c) {
   return ids;
 }
 
+bool digits(const std::string& s, std::size_t from, std::size_t n) {
+  if (s.size() < from + n) return false;
+  for (std::size_t i = from; i < from + n; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
+// "YYYY/MM/DD HH:MM:SS[.mmm]" then cells that are empty or unsigned decimals. (No std::regex:
+// g++ 12 warns inside it under the sanitizer build.)
+bool row_grammar_ok(const std::vector<std::string>& row) {
+  const auto& t = row[0];
+  if (!(t.size() == 19 || (t.size() == 23 && t[19] == '.' && digits(t, 20, 3)))) return false;
+  if (!digits(t, 0, 4) || t[4] != '/' || !digits(t, 5, 2) || t[7] != '/' || !digits(t, 8, 2) ||
+      t[10] != ' ' || !digits(t, 11, 2) || t[13] != ':' || !digits(t, 14, 2) || t[16] != ':' ||
+      !digits(t, 17, 2))
+    return false;
+  for (std::size_t k = 1; k < row.size(); ++k) {
+    const auto& v = row[k];
+    if (v.empty()) continue;
+    const auto dot = v.find('.');
+    const auto whole = v.substr(0, dot);
+    if (whole.empty() || !digits(whole, 0, whole.size())) return false;
+    if (dot != std::string::npos &&
+        (dot + 1 == v.size() || !digits(v, dot + 1, v.size() - dot - 1)))
+      return false;
+  }
+  return true;
+}
+
 double num(const std::string& cell) { return std::stod(cell); }
 
 // Index of the first system matching pred.
@@ -47,7 +75,6 @@ std::optional<std::size_t> find_system(const sim::Fleet& fleet, Pred pred) {
 
 TEST_CASE("aggregate CSV grammar: header, local timestamps, one cell per column", "[sim]") {
   RunningSim sim;  // quirks on: milliseconds, uneven rows, future rows may all appear
-  const std::regex row_re(R"(^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(\.\d{3})?(,(\d+(\.\d+)?)?)*$)");
   for (std::size_t i = 0; i < sim.fleet.size(); ++i) {
     const auto c = sim::make_context(sim.fleet, sim.fleet.system(i));
     const auto now = sim.clock.now();
@@ -65,7 +92,7 @@ TEST_CASE("aggregate CSV grammar: header, local timestamps, one cell per column"
         std::string line = row[0];
         for (std::size_t k = 1; k < row.size(); ++k) line += "," + row[k];
         INFO(line);
-        CHECK(std::regex_match(line, row_re));
+        CHECK(row_grammar_ok(row));
         CHECK(row.size() == csv.header.size());
       }
     }
