@@ -90,7 +90,10 @@ std::vector<Alert> system_alerts(const SystemContext& c, sys_seconds now) {
     Alert a;
     a.alert_id = id_base + static_cast<std::int64_t>(out.size()) + 1;
     a.generated = generated;
-    a.added = generated + std::chrono::seconds{45 + static_cast<int>(mix(c.spec.seed ^ static_cast<std::uint64_t>(out.size())) % 60)};
+    a.added =
+        generated +
+        std::chrono::seconds{
+            45 + static_cast<int>(mix(c.spec.seed ^ static_cast<std::uint64_t>(out.size())) % 60)};
     a.type = &by_unique(unique_id);
     a.message = std::move(message);
     if (a.added <= now) out.push_back(std::move(a));
@@ -103,7 +106,8 @@ std::vector<Alert> system_alerts(const SystemContext& c, sys_seconds now) {
       const double lon_s = c.spec.longitude * 240.0;
       auto day = std::chrono::floor<date::days>(f.onset);
       for (int i = 0; i < 2000; ++i, day += date::days{1}) {
-        const auto at = sys_seconds{day} + std::chrono::seconds{static_cast<std::int64_t>(15 * 3600 - lon_s)};
+        const auto at =
+            sys_seconds{day} + std::chrono::seconds{static_cast<std::int64_t>(15 * 3600 - lon_s)};
         if (at < f.onset) continue;
         if (at > now) break;
         add(300, at, "Panel ID: \n- Panel " + label + " (" + wall(c.zone, at) + ")");
@@ -126,7 +130,8 @@ std::vector<Alert> system_alerts(const SystemContext& c, sys_seconds now) {
       break;
     case FaultKind::PvOff:
       add(420, f.onset, "PV-Off activated (" + wall(c.zone, f.onset) + ")");
-      add(106, f.onset + std::chrono::minutes{5}, "String ID: \n- all strings (" + wall(c.zone, f.onset) + ")");
+      add(106, f.onset + std::chrono::minutes{5},
+          "String ID: \n- all strings (" + wall(c.zone, f.onset) + ")");
       break;
     case FaultKind::None:
       break;

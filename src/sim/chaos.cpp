@@ -51,7 +51,8 @@ util::Result<FaultOptions> parse_faults(std::string_view text) {
 void Stats::request(std::string_view endpoint, int status) {
   std::lock_guard lock(mutex_);
   auto it = requests_.find(endpoint);
-  if (it == requests_.end()) it = requests_.emplace(std::string(endpoint), std::map<int, std::uint64_t>{}).first;
+  if (it == requests_.end())
+    it = requests_.emplace(std::string(endpoint), std::map<int, std::uint64_t>{}).first;
   ++it->second[status];
   ++total_;
 }

@@ -14,13 +14,13 @@
 namespace sim {
 
 struct FaultOptions {
-  double error_rate = 0;       // share of answers replaced by a 5xx
+  double error_rate = 0;                 // share of answers replaced by a 5xx
   std::chrono::milliseconds latency{0};  // added to every API answer (+-50 % jitter)
-  double malformed = 0;        // body replaced by broken JSON / CSV (status kept)
-  double truncated = 0;        // body cut off after half, connection closed
-  double drop_connection = 0;  // connection closed before any body byte
-  double expired_token = 0;    // a valid token answers 401 as if expired (and is dropped)
-  double burst_429 = 0;        // starts a 10 s burst of 429s for the account
+  double malformed = 0;                  // body replaced by broken JSON / CSV (status kept)
+  double truncated = 0;                  // body cut off after half, connection closed
+  double drop_connection = 0;            // connection closed before any body byte
+  double expired_token = 0;              // a valid token answers 401 as if expired (and is dropped)
+  double burst_429 = 0;                  // starts a 10 s burst of 429s for the account
   bool any() const {
     return error_rate > 0 || latency.count() > 0 || malformed > 0 || truncated > 0 ||
            drop_connection > 0 || expired_token > 0 || burst_429 > 0;

@@ -24,8 +24,7 @@ constexpr std::int64_t kEmpty = std::numeric_limits<std::int64_t>::min();
 
 sys_seconds local_to_sys(const date::time_zone* zone, date::local_seconds l) {
   const auto info = zone->get_info(l);
-  if (info.result == date::local_info::nonexistent)
-    return floor<seconds>(info.second.begin);
+  if (info.result == date::local_info::nonexistent) return floor<seconds>(info.second.begin);
   return zone->to_sys(l, date::choose::earliest);
 }
 
@@ -70,8 +69,7 @@ std::int64_t gateway_value(const std::vector<Sample>& samples, Param p) {
   }
   if (n == 0) return kEmpty;
   if (p == Param::Pin) return sum;
-  return static_cast<std::int64_t>(
-      std::llround(static_cast<double>(sum) / static_cast<double>(n)));
+  return static_cast<std::int64_t>(std::llround(static_cast<double>(sum) / static_cast<double>(n)));
 }
 
 struct Column {
@@ -118,7 +116,8 @@ std::optional<sys_seconds> parse_site_time(std::string_view text, const date::ti
   const auto abs = util::parse_iso8601(text);
   if (!abs) return std::nullopt;
   const auto t = text.find_first_of("T ");
-  if (t != std::string_view::npos && text.substr(t + 1).find_first_of("Zz+-") != std::string_view::npos)
+  if (t != std::string_view::npos &&
+      text.substr(t + 1).find_first_of("Zz+-") != std::string_view::npos)
     return abs;
   return local_to_sys(zone, date::local_seconds{abs->time_since_epoch()});
 }
@@ -130,10 +129,11 @@ std::string local_stamp(const date::time_zone* zone, sys_seconds t, int millis) 
   const date::hh_mm_ss<seconds> tod{local - day};
   char buf[40];
   if (millis >= 0) {
-    std::snprintf(buf, sizeof buf, "%04d/%02u/%02u %02d:%02d:%02d.%03d", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                  static_cast<int>(tod.seconds().count()), millis);
+    std::snprintf(buf, sizeof buf, "%04d/%02u/%02u %02d:%02d:%02d.%03d",
+                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<int>(tod.hours().count()),
+                  static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()),
+                  millis);
   } else {
     std::snprintf(buf, sizeof buf, "%04d/%02u/%02u %02d:%02d:%02d", static_cast<int>(ymd.year()),
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
@@ -189,8 +189,8 @@ std::string aggregate_csv(const PowerModel& model, const SystemContext& c, const
   auto gateway_column = [&] {
     Column col;
     col.gateway = true;
-    col.header = q.header_key ? topo.gateway.mac + ".cca" + suffix
-                              : std::to_string(topo.gateway.object_id);
+    col.header =
+        q.header_key ? topo.gateway.mac + ".cca" + suffix : std::to_string(topo.gateway.object_id);
     return col;
   };
   if (q.has_object_ids) {
@@ -234,10 +234,11 @@ std::string aggregate_csv(const PowerModel& model, const SystemContext& c, const
         const auto& col = cols[j];
         if (col.panel >= 0) {
           // Uneven rows: each panel's newest minutes reach the cloud with some lag.
-          const auto lag = quirks.uneven_rows
-                               ? minutes{static_cast<int>(
-                                     mix(sh ^ (static_cast<std::uint64_t>(col.panel) * 7919) ^ batch) % 3)}
-                               : minutes{0};
+          const auto lag =
+              quirks.uneven_rows
+                  ? minutes{static_cast<int>(
+                        mix(sh ^ (static_cast<std::uint64_t>(col.panel) * 7919) ^ batch) % 3)}
+                  : minutes{0};
           const auto& x = samples[static_cast<std::size_t>(col.panel)];
           if (m <= a.last_min - lag && x.present) v = sample_value(x, q.param);
         } else if (col.gateway && m <= a.sensor_last) {
@@ -255,20 +256,29 @@ std::string aggregate_csv(const PowerModel& model, const SystemContext& c, const
     }
   } else {
     const auto first_day = date::floor<date::days>(c.zone->to_local(q.start));
-    const auto last_day =
-        date::floor<date::days>(c.zone->to_local(std::min(q.end, a.last_min)));
+    const auto last_day = date::floor<date::days>(c.zone->to_local(std::min(q.end, a.last_min)));
     std::vector<double> wh;
     std::vector<std::int64_t> sum(n), count(n), row(n);
     for (auto d = first_day; d <= last_day; d += date::days{1}) {
       const auto ds = local_to_sys(c.zone, date::local_seconds{d.time_since_epoch()});
-      const auto de = local_to_sys(c.zone, date::local_seconds{(d + date::days{1}).time_since_epoch()});
+      const auto de =
+          local_to_sys(c.zone, date::local_seconds{(d + date::days{1}).time_since_epoch()});
       const auto we = std::min(de, a.last_min + minutes{1});
       if (we <= ds) continue;
       std::vector<char> present(c.panels.size(), 0);
       std::vector<std::int64_t> psum(c.panels.size(), 0), pcount(c.panels.size(), 0);
       const auto step = PowerModel::kEnergyStep;
-      for (auto k = ceil<seconds>(ds) + seconds{(step.count() - ds.time_since_epoch().count() % step.count()) % step.count()};
-           k < we; k += step) {
+      // Pin needs only the energies; presence follows from daylight and the dead optimizer.
+      const bool daylight = q.param == Param::Pin && model.panel_energies(c, ds, we, wh);
+      if (q.param == Param::Pin) {
+        for (std::size_t i = 0; i < present.size(); ++i)
+          present[i] = daylight && !(c.fault.kind == FaultKind::DeadOptimizer &&
+                                     static_cast<int>(i) == c.fault.panel && c.fault.active(ds));
+      }
+      for (auto k = ceil<seconds>(ds) +
+                    seconds{(step.count() - ds.time_since_epoch().count() % step.count()) %
+                            step.count()};
+           q.param != Param::Pin && k < we; k += step) {
         model.minute(c, k, samples);
         for (std::size_t i = 0; i < samples.size(); ++i) {
           const auto& x = samples[i];
@@ -280,7 +290,6 @@ std::string aggregate_csv(const PowerModel& model, const SystemContext& c, const
           ++pcount[i];
         }
       }
-      if (q.param == Param::Pin) model.panel_energies(c, ds, we, wh);
       auto panel_value = [&](std::size_t i) -> std::int64_t {
         if (!present[i]) return kEmpty;
         if (q.param == Param::Pin) return std::llround(wh[i] * 100);
@@ -427,7 +436,8 @@ std::string combined_csv(const PowerModel& model, const SystemContext& c, const 
       case CombinedLevel::Day:
         return date::local_seconds{day + date::days{1}};
       case CombinedLevel::Month:
-        return date::local_seconds{date::local_days{(ymd.year() / ymd.month() + date::months{1}) / 1}};
+        return date::local_seconds{
+            date::local_days{(ymd.year() / ymd.month() + date::months{1}) / 1}};
       case CombinedLevel::Year:
       case CombinedLevel::Minute:
         break;

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "sim/clock.hpp"
 #include "sim/chaos.hpp"
+#include "sim/clock.hpp"
 #include "sim/fleet.hpp"
 #include "sim/quirks.hpp"
 #include "sim/server.hpp"
@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
   server.start();
   std::printf("listening on %s\n", server.base_url().c_str());
   std::fflush(stdout);
-  util::wait_for_termination_signal();
+  const int sig = util::wait_for_termination_signal();
+  std::fprintf(stderr, "tigo_sim: signal %d, stopping\n", sig);
   server.stop();
   return 0;
 }

@@ -72,7 +72,7 @@ double PowerModel::panel_factor(const SystemContext& c, int panel, sys_seconds t
   switch (c.fault.kind) {
     case FaultKind::ShadedPanel:
       return panel == c.fault.panel && in_afternoon_shadow(c.spec.longitude, t) ? kShadeFactor
-                                                                                 : 1.0;
+                                                                                : 1.0;
     case FaultKind::WeakString:
       return c.topo.panels[static_cast<std::size_t>(panel)].string_index == c.fault.string
                  ? kWeakStringFactor
@@ -107,9 +107,10 @@ void PowerModel::minute(const SystemContext& c, sys_seconds t, std::vector<Sampl
     spec.efficiency_factor *= panel_factor(c, pi, t);
     if (pv_off) {
       // Output shut down: the module sits at open circuit, no current flows.
-      const double v = poa >= pv::kWakeIrradianceWM2
-                           ? spec.vmp_v * kOpenCircuitRatio * (1.0 + pv::kVoltageTempCoeff * (cell - 25))
-                           : 0.0;
+      const double v =
+          poa >= pv::kWakeIrradianceWM2
+              ? spec.vmp_v * kOpenCircuitRatio * (1.0 + pv::kVoltageTempCoeff * (cell - 25))
+              : 0.0;
       x.dv = static_cast<std::int32_t>(std::lround(v * 10));
     } else {
       const auto r = pv::operate(spec, poa, cell);
@@ -199,9 +200,9 @@ double PowerModel::grid_energy(const SystemContext& c, const Profile& p, sys_sec
   // in rating and efficiency) at a fraction of the cost.
   const pv::PanelSpec reference{1.0, s.panel_vmp_v, 1.0};
   const auto step = kEnergyStep;
-  auto k = from - std::chrono::seconds{((from.time_since_epoch().count() % step.count()) +
-                                        step.count()) %
-                                       step.count()};
+  auto k =
+      from - std::chrono::seconds{
+                 ((from.time_since_epoch().count() % step.count()) + step.count()) % step.count()};
   double wh = 0;
   for (; k < to; k += step) {
     const auto lo = std::max(k, from);
@@ -223,41 +224,57 @@ double PowerModel::energy_between(const SystemContext& c, const std::vector<int>
   return grid_energy(c, profile(c, &panels), from, to);
 }
 
-void PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_seconds to,
+bool PowerModel::panel_energies(const SystemContext& c, sys_seconds from, sys_seconds to,
                                 std::vector<double>& wh) const {
   wh.assign(c.panels.size(), 0.0);
-  if (to <= from) return;
+  bool daylight = false;
+  if (to <= from) return daylight;
   const auto& s = c.spec;
   const pv::PanelSpec reference{1.0, s.panel_vmp_v, 1.0};
   const auto step = kEnergyStep;
-  auto k = from - std::chrono::seconds{((from.time_since_epoch().count() % step.count()) +
-                                        step.count()) %
-                                       step.count()};
+  auto k =
+      from - std::chrono::seconds{
+                 ((from.time_since_epoch().count() % step.count()) + step.count()) % step.count()};
   for (; k < to; k += step) {
     const auto lo = std::max(k, from);
     const auto hi = std::min(k + step, to);
     const double poa = irradiance_w_m2(s, k);
     if (poa <= 0) continue;
+    daylight = true;
     const double cell =
         solar::cell_temperature_c(solar::ambient_temperature_c(s.latitude, s.longitude, k), poa);
-    const double ref = pv::operate(reference, poa, cell).pin_w *
-                       static_cast<double>((hi - lo).count()) / 3600.0;
+    const double ref =
+        pv::operate(reference, poa, cell).pin_w * static_cast<double>((hi - lo).count()) / 3600.0;
     for (std::size_t i = 0; i < c.panels.size(); ++i) {
       const auto& spec = c.panels[i];
-      wh[i] += ref * spec.rated_w * spec.efficiency_factor *
-               panel_factor(c, static_cast<int>(i), k);
+      wh[i] +=
+          ref * spec.rated_w * spec.efficiency_factor * panel_factor(c, static_cast<int>(i), k);
     }
   }
+  return daylight;
+}
+
+double PowerModel::history_wh(const SystemContext& c, const Profile& p, sys_seconds t) const {
+  // Full-sun hours a day from latitude, times a typical cloud loss: a closed-form yield.
+  const double sun_hours = std::clamp(4.6 - 0.035 * std::fabs(c.spec.latitude), 1.8, 5.0) * 0.8;
+  const sys_seconds start{c.spec.turn_on.time_since_epoch()};
+  const double days = static_cast<double>((t - start).count()) / 86400.0;
+  return std::max(days, 0.0) * sun_hours * (p.base_w + p.shaded_w + p.weak_w + p.dead_w);
 }
 
 double PowerModel::energy_until(const SystemContext& c, const Profile& p, sys_seconds t) const {
   const auto& s = c.spec;
-  const sys_seconds start{s.turn_on.time_since_epoch()};
-  if (t <= start) return 0;
+  const sys_seconds turn_on{s.turn_on.time_since_epoch()};
+  if (t <= turn_on) return 0;
+  // Before the model epoch the energy is a closed-form ramp; from it on, the exact sum. So a
+  // first answer costs at most the time since the epoch, not the system's whole life.
+  if (turn_on < kModelEpoch && t <= kModelEpoch) return history_wh(c, p, t);
+  const sys_seconds start = std::max(turn_on, kModelEpoch);
+  const double start_wh = turn_on < kModelEpoch ? history_wh(c, p, kModelEpoch) : 0.0;
   // Checkpoints sit on the grid only, so every path adds the same terms in the same order and the
   // answer is bit-identical whatever was asked before (determinism of the simulator's bodies).
   const auto grid = t - std::chrono::seconds{t.time_since_epoch().count() % kEnergyStep.count()};
-  Checkpoint from{start, 0};
+  Checkpoint from{start, start_wh};
   {
     std::lock_guard lock(memo_mutex_);
     if (auto it = memo_.find(s.system_id); it != memo_.end()) {

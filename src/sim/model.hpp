@@ -72,10 +72,14 @@ class PowerModel {
 
   // The same, per panel of the system (wh resized to the panel count): one sun evaluation per
   // grid point for all panels.
-  void panel_energies(const SystemContext& c, std::chrono::sys_seconds from,
+  // Returns whether the sun was up at any grid point of the range.
+  bool panel_energies(const SystemContext& c, std::chrono::sys_seconds from,
                       std::chrono::sys_seconds to, std::vector<double>& wh) const;
 
   static constexpr std::chrono::seconds kEnergyStep{600};
+  // Energy before this instant is a closed-form estimate (lifetime only); after it, the grid sum.
+  static constexpr std::chrono::sys_seconds kModelEpoch{
+      std::chrono::seconds{1767225600}};  // 2026-01-01Z
 
  private:
   // The system's output scales with a time-dependent rating (sum of rated_w x factor of its
@@ -91,6 +95,7 @@ class PowerModel {
   double grid_energy(const SystemContext& c, const Profile& p, std::chrono::sys_seconds from,
                      std::chrono::sys_seconds to) const;
   double energy_until(const SystemContext& c, const Profile& p, std::chrono::sys_seconds t) const;
+  double history_wh(const SystemContext& c, const Profile& p, std::chrono::sys_seconds t) const;
   double panel_factor(const SystemContext& c, int panel, std::chrono::sys_seconds t) const;
 
   const Fleet& fleet_;

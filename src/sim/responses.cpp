@@ -108,7 +108,9 @@ void panel_json(std::string& out, const SystemContext& c, int i, bool with_strin
 
 void string_json(std::string& out, const SystemContext& c, const StringNode& st) {
   Obj o(out);
-  o.num("string_id", st.string_id).str("label", "String " + st.letter).str("short_label", st.letter);
+  o.num("string_id", st.string_id)
+      .str("label", "String " + st.letter)
+      .str("short_label", st.letter);
   o.num("object_id", st.object_id);
   auto& a = o.key("panels");
   a += '[';
@@ -168,8 +170,8 @@ void objects_array(std::string& out, const SystemContext& c) {
       kids.push_back(t.panels[static_cast<std::size_t>(st.first_panel + p)].object_id);
     const auto si = &st - t.strings.data();
     out += ',';
-    object_entry(out, st.object_id, "String " + st.letter, ObjectType::String, parent, nullptr, kids,
-                 60, 100 + 120 * static_cast<double>(si), 0);
+    object_entry(out, st.object_id, "String " + st.letter, ObjectType::String, parent, nullptr,
+                 kids, 60, 100 + 120 * static_cast<double>(si), 0);
     for (int p = 0; p < st.panel_count; ++p) {
       const int i = st.first_panel + p;
       const auto& pn = t.panels[static_cast<std::size_t>(i)];
@@ -463,8 +465,8 @@ std::string objects_json(const SystemContext& c) {
 }
 
 std::string object_types_json() {
-  static const std::pair<int, const char*> kTypes[] = {
-      {1, "System"}, {2, "Panel"}, {3, "String"}, {4, "Inverter"}, {5, "MPPT"}, {44, "CCA"}};
+  static const std::pair<int, const char*> kTypes[] = {{1, "System"},   {2, "Panel"}, {3, "String"},
+                                                       {4, "Inverter"}, {5, "MPPT"},  {44, "CCA"}};
   std::string out = "{\"object_types\":[";
   bool first = true;
   for (const auto& [id, label] : kTypes) {

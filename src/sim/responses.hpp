@@ -49,7 +49,8 @@ std::string object_types_json();
 std::string sources_json(const SystemContext& c, const DataAvailability& a,
                          std::chrono::sys_seconds now, const Quirks& quirks = {});
 std::string summary_json(const PowerModel& model, const SystemSpec& s, std::chrono::sys_seconds t);
-std::string summary_json(const PowerModel& model, const SystemContext& c, std::chrono::sys_seconds t);
+std::string summary_json(const PowerModel& model, const SystemContext& c,
+                         std::chrono::sys_seconds t);
 std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts,
                         std::string_view language, const Paging& paging, const Quirks& quirks = {});
 std::string alert_types_json(std::string_view language);

@@ -195,7 +195,8 @@ bool Server::charge(Budget& b, httplib::Response& res, bool may_burst) {
     }
   }
   res.set_header("X-Rate-Limit-Limit", std::to_string(options_.rate_limit));
-  res.set_header("X-Rate-Limit-Remaining", std::to_string(burst ? 0 : options_.rate_limit - b.used));
+  res.set_header("X-Rate-Limit-Remaining",
+                 std::to_string(burst ? 0 : options_.rate_limit - b.used));
   res.set_header("X-Rate-Limit-Reset", std::to_string(reset));
   if (!allowed) {
     if (burst) stats_.fault("burst_429");
@@ -239,7 +240,9 @@ std::optional<std::size_t> Server::authenticate(const httplib::Request& req,
       answer_error(res, 401, "Unauthorized", "Your request was made with invalid credentials.");
       charge(budgets_[account], res, false);
       res.status = 401;
-      res.set_content(error_json(401, "Unauthorized", "Your request was made with invalid credentials."), kJson);
+      res.set_content(
+          error_json(401, "Unauthorized", "Your request was made with invalid credentials."),
+          kJson);
       return std::nullopt;
     }
   }
@@ -288,12 +291,12 @@ void Server::inject_after(const httplib::Request& req, httplib::Response& res) {
     auto body = std::make_shared<std::string>(std::move(res.body));
     const auto type = res.get_header_value("Content-Type");
     res.body.clear();
-    res.set_content_provider(
-        body->size(), type, [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-          const std::size_t half = body->size() / 2;
-          if (offset < half) sink.write(body->data() + offset, half - offset);
-          return false;  // the connection closes with half the promised bytes
-        });
+    res.set_content_provider(body->size(), type,
+                             [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                               const std::size_t half = body->size() / 2;
+                               if (offset < half) sink.write(body->data() + offset, half - offset);
+                               return false;  // the connection closes with half the promised bytes
+                             });
     return;
   }
   if (f.drop_connection > 0 && draw(0xD7) < f.drop_connection) {
@@ -311,7 +314,8 @@ void Server::handle(const httplib::Request& req, httplib::Response& res, const c
   const auto& f = options_.faults;
   if (f.latency.count() > 0) {
     stats_.fault("latency");
-    const auto ms = static_cast<std::int64_t>(static_cast<double>(f.latency.count()) * (0.5 + draw(0x1A7)));
+    const auto ms =
+        static_cast<std::int64_t>(static_cast<double>(f.latency.count()) * (0.5 + draw(0x1A7)));
     std::this_thread::sleep_for(std::chrono::milliseconds{ms});
   }
   std::optional<std::size_t> account;
@@ -379,16 +383,16 @@ void Server::handle(const httplib::Request& req, httplib::Response& res, const c
   }
   Call call{req, res, *account, clock_.now()};
   fn(call);
+  if (res.status == -1) res.status = 200;  // httplib's "not set yet" means success
   if (f.any()) inject_after(req, res);
   stats_.request(endpoint, res.status);
 }
 
 void Server::api(const std::string& pattern, const char* endpoint, Access access, Handler fn) {
-  http_->Get(kPrefix + pattern,
-             [this, endpoint, access, fn = std::move(fn)](const httplib::Request& req,
-                                                          httplib::Response& res) {
-               handle(req, res, endpoint, access, fn);
-             });
+  http_->Get(kPrefix + pattern, [this, endpoint, access, fn = std::move(fn)](
+                                    const httplib::Request& req, httplib::Response& res) {
+    handle(req, res, endpoint, access, fn);
+  });
 }
 
 void Server::routes() {
@@ -454,9 +458,8 @@ void Server::routes() {
 
   api("systems", "systems/list", Access::User, [this](Call& c) { systems_list(c); });
   api("systems/list", "systems/list", Access::User, [this](Call& c) { systems_list(c); });
-  api(R"(systems/(\d+))", "systems/view", Access::User, [this](Call& c) {
-    system_view(c, nullptr, parse_int(c.req.matches[1].str()));
-  });
+  api(R"(systems/(\d+))", "systems/view", Access::User,
+      [this](Call& c) { system_view(c, nullptr, parse_int(c.req.matches[1].str())); });
   api("systems/view", "systems/view", Access::User,
       [this](Call& c) { system_view(c, "id", std::nullopt); });
 
@@ -492,10 +495,10 @@ void Server::routes() {
 
   api("alerts/system", "alerts/system", Access::User, [this](Call& c) { alerts(c); });
   api("alerts/types", "alerts/types", Access::User, [](Call& c) {
-    c.res.set_content(alert_types_json(c.req.has_param("language")
-                                           ? c.req.get_param_value("language")
-                                           : std::string("EN")),
-                      kJson);
+    c.res.set_content(
+        alert_types_json(c.req.has_param("language") ? c.req.get_param_value("language")
+                                                     : std::string("EN")),
+        kJson);
   });
 
   // The simulator's own counters, outside the API: never charged, never faulted.
@@ -594,8 +597,8 @@ void Server::system_view(Call& c, const char* id_param, std::optional<std::int64
   }
   if (!index) return;
   const auto ctx = make_context(fleet_, fleet_.system(*index));
-  const auto inc = parse_includes(c.req.has_param("include") ? c.req.get_param_value("include")
-                                                             : std::string());
+  const auto inc =
+      parse_includes(c.req.has_param("include") ? c.req.get_param_value("include") : std::string());
   c.res.set_content(system_view_json(fleet_, ctx, inc, availability(ctx, c.now, upload_options()),
                                      c.now, options_.quirks),
                     kJson);
@@ -645,14 +648,16 @@ void Server::aggregate(Call& c) {
       return bad_request(c.res, "object_ids", "comma list of ids");
     for (const auto id : q.object_ids)
       if (!ctx.topo.select(id).ok)
-        return bad_request(c.res, "object_ids", std::to_string(id) + " is not an object of the system");
+        return bad_request(c.res, "object_ids",
+                           std::to_string(id) + " is not an object of the system");
   }
   const auto limit = q.level == AggregateLevel::Minute ? std::chrono::hours{24 * 7}
                                                        : std::chrono::hours{24 * 366 * 3};
   if (q.end - q.start > limit)
-    return bad_request(c.res, "end", q.level == AggregateLevel::Minute
-                                         ? "range too large for level min: at most 7 days"
-                                         : "range too large for level day: at most 3 years");
+    return bad_request(c.res, "end",
+                       q.level == AggregateLevel::Minute
+                           ? "range too large for level min: at most 7 days"
+                           : "range too large for level day: at most 3 years");
   c.res.set_content(aggregate_csv(model_, ctx, q, availability(ctx, c.now, upload_options()), c.now,
                                   options_.quirks),
                     kCsv);
@@ -690,7 +695,8 @@ void Server::combined(Call& c) {
       return bad_request(c.res, ids_param, "comma list of ids");
     for (const auto id : q.object_ids)
       if (!ctx.topo.select(id).ok)
-        return bad_request(c.res, ids_param, std::to_string(id) + " is not an object of the system");
+        return bad_request(c.res, ids_param,
+                           std::to_string(id) + " is not an object of the system");
   } else {
     q.object_ids.push_back(ctx.topo.system_object_id);
   }

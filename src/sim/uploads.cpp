@@ -19,8 +19,9 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 DataAvailability availability(const SystemContext& c, sys_seconds now, const UploadOptions& o) {
   DataAvailability a;
   const std::int64_t interval = std::max<std::int64_t>(60, o.interval.count());
-  const std::int64_t phase =
-      static_cast<std::int64_t>(mix(c.spec.seed ^ 0x0B1ADULL) % static_cast<std::uint64_t>(interval / 60)) * 60;
+  const std::int64_t phase = static_cast<std::int64_t>(mix(c.spec.seed ^ 0x0B1ADULL) %
+                                                       static_cast<std::uint64_t>(interval / 60)) *
+                             60;
   const std::int64_t delay = std::max<std::int64_t>(0, o.delay.count());
   auto upload_at = [&](std::int64_t k) { return k * interval + phase; };
   auto extra = [&](std::int64_t k) {
@@ -38,9 +39,9 @@ DataAvailability availability(const SystemContext& c, sys_seconds now, const Upl
   }
   const std::int64_t last_upload = floor_div(t - phase, interval);
   sys_seconds last_min{floor<minutes>(sys_seconds{seconds{upload_at(visible)}}) - minutes{1}};
-  sys_seconds checkin =
-      sys_seconds{seconds{upload_at(last_upload)}} +
-      seconds{static_cast<std::int64_t>(mix(c.spec.seed ^ static_cast<std::uint64_t>(last_upload)) % 40)};
+  sys_seconds checkin = sys_seconds{seconds{upload_at(last_upload)}} +
+                        seconds{static_cast<std::int64_t>(
+                            mix(c.spec.seed ^ static_cast<std::uint64_t>(last_upload)) % 40)};
   sys_seconds sensor{floor<minutes>(now) - minutes{1}};
   if (c.fault.kind == FaultKind::GatewayStall && c.fault.active(now)) {
     a.stalled = true;

@@ -18,10 +18,14 @@ namespace {
 struct Json {
   simdjson::dom::parser parser;
   element root;
-  explicit Json(const std::string& body) { REQUIRE(parser.parse(body).get(root) == simdjson::SUCCESS); }
+  explicit Json(const std::string& body) {
+    REQUIRE(parser.parse(body).get(root) == simdjson::SUCCESS);
+  }
 };
 
-bool is_int(element e) { return e.type() == element_type::INT64 || e.type() == element_type::UINT64; }
+bool is_int(element e) {
+  return e.type() == element_type::INT64 || e.type() == element_type::UINT64;
+}
 bool is_string(element e) { return e.type() == element_type::STRING; }
 bool is_number_or_numeric_string(element e) {
   if (e.type() == element_type::DOUBLE || is_int(e)) return true;
@@ -34,7 +38,8 @@ bool is_number_or_numeric_string(element e) {
 bool is_iso8601(element e) {
   if (!is_string(e)) return false;
   const std::string s(e.get_string().value());
-  return s.size() >= 25 && s[4] == '-' && s[10] == 'T' && (s[19] == '+' || s[19] == '-' || s[19] == '.');
+  return s.size() >= 25 && s[4] == '-' && s[10] == 'T' &&
+         (s[19] == '+' || s[19] == '-' || s[19] == '.');
 }
 element field(element obj, const char* key) {
   element e;
@@ -91,7 +96,8 @@ TEST_CASE("systems list fields as the document's table, sort and paging", "[sim]
   CHECK(sim.call("systems?limit=0").status == 400);
 }
 
-TEST_CASE("systems view by path and query, with every side-load agreeing with the layout", "[sim]") {
+TEST_CASE("systems view by path and query, with every side-load agreeing with the layout",
+          "[sim]") {
   RunningSim sim({}, 10);
   // Find a system with and one without the inverter level.
   std::set<bool> kinds;
@@ -106,7 +112,8 @@ TEST_CASE("systems view by path and query, with every side-load agreeing with th
                   "&include=inverters,mppts,strings,panels,meters,objects,images,sources"));
     const auto s = field(j.root, "system");
     CHECK(field(s, "system_id").get_int64().value() == ctx.spec.system_id);
-    for (const char* k : {"inverters", "mppts", "strings", "panels", "meters", "objects", "images", "sources"})
+    for (const char* k :
+         {"inverters", "mppts", "strings", "panels", "meters", "objects", "images", "sources"})
       CHECK(field(s, k).type() == element_type::ARRAY);
     CHECK(field(s, "inverters").get_array().size() == ctx.topo.inverters.size());
     CHECK(field(s, "mppts").get_array().size() == ctx.topo.mppts.size());
@@ -118,7 +125,8 @@ TEST_CASE("systems view by path and query, with every side-load agreeing with th
     // Every panel of the side-load is a type-2 object of the objects side-load.
     std::set<std::int64_t> panel_objects;
     for (element o : field(s, "objects").get_array())
-      if (field(o, "object_type_id").get_int64().value() == 2) panel_objects.insert(field(o, "id").get_int64().value());
+      if (field(o, "object_type_id").get_int64().value() == 2)
+        panel_objects.insert(field(o, "id").get_int64().value());
     CHECK(object_ids == panel_objects);
     CHECK(field(field(s, "sources").at(0), "serial").get_string().value() == ctx.topo.gateway.mac);
     // Without include: no side-loads.
@@ -137,7 +145,8 @@ TEST_CASE("objects tree, layout and datasource keys agree", "[sim]") {
   Json types(sim.ok("objects/types"));
   std::map<std::int64_t, std::string> type_labels;
   for (element t : field(types.root, "object_types"))
-    type_labels[field(t, "object_type_id").get_int64().value()] = std::string(field(t, "label").get_string().value());
+    type_labels[field(t, "object_type_id").get_int64().value()] =
+        std::string(field(t, "label").get_string().value());
   CHECK(type_labels[1] == "System");
   CHECK(type_labels[2] == "Panel");
   CHECK(type_labels[3] == "String");
@@ -210,7 +219,9 @@ TEST_CASE("objects tree, layout and datasource keys agree", "[sim]") {
       REQUIRE(inverters.size() > 0);
       for (element inv : inverters) {
         CHECK(is_string(field(inv, "inverter_serial")));
-        CHECK(field(by_id.at(field(inv, "object_id").get_int64().value()), "object_type_id").get_int64().value() == 4);
+        CHECK(field(by_id.at(field(inv, "object_id").get_int64().value()), "object_type_id")
+                  .get_int64()
+                  .value() == 4);
         for (element m : field(inv, "mppts")) {
           CHECK(is_int(field(m, "mppt_id")));
           for (element st : field(m, "strings")) check_string(st);

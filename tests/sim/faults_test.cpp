@@ -28,7 +28,8 @@ std::string site(const date::time_zone* zone, sys_seconds t) {
 
 // The instant of a local mean solar hour at the system on a date.
 sys_seconds solar(const sim::SystemContext& c, sys_days day, double hour) {
-  return sys_seconds{day} + seconds{static_cast<std::int64_t>((hour - c.spec.longitude / 15.0) * 3600)};
+  return sys_seconds{day} +
+         seconds{static_cast<std::int64_t>((hour - c.spec.longitude / 15.0) * 3600)};
 }
 
 sim::SystemContext with_fault(const sim::Fleet& fleet, sim::FaultKind kind) {
@@ -56,8 +57,9 @@ TEST_CASE("each fault kind is planted in one system of every ten", "[sim]") {
     std::map<sim::FaultKind, int> count;
     for (std::size_t i = 0; i < fleet.size(); ++i)
       ++count[sim::make_context(fleet, fleet.system(i)).fault.kind];
-    for (auto kind : {sim::FaultKind::ShadedPanel, sim::FaultKind::DeadOptimizer, sim::FaultKind::WeakString,
-                      sim::FaultKind::GatewayStall, sim::FaultKind::PvOff})
+    for (auto kind :
+         {sim::FaultKind::ShadedPanel, sim::FaultKind::DeadOptimizer, sim::FaultKind::WeakString,
+          sim::FaultKind::GatewayStall, sim::FaultKind::PvOff})
       CHECK(count[kind] == 2);
     CHECK(count[sim::FaultKind::None] == 10);
   }
@@ -70,12 +72,12 @@ TEST_CASE("shaded panel: a third of its power in the afternoon shadow, alert eac
   const auto& topo = c.topo;
   const auto& shaded = topo.panels[static_cast<std::size_t>(c.fault.panel)];
   const auto& st = topo.strings[static_cast<std::size_t>(shaded.string_index)];
-  const auto other = topo.panels[static_cast<std::size_t>(st.first_panel + (c.fault.panel == st.first_panel ? 1 : 0))];
-  const auto csv = parse_csv(sim.ok("data/aggregate?system_id=" + std::to_string(c.spec.system_id) +
-                                    "&start=" + site(c.zone, solar(c, kEquinox, 10)) +
-                                    "&end=" + site(c.zone, solar(c, kEquinox, 17.4)) +
-                                    "&object_ids=" + std::to_string(shaded.object_id) + "," +
-                                    std::to_string(other.object_id)));
+  const auto other = topo.panels[static_cast<std::size_t>(
+      st.first_panel + (c.fault.panel == st.first_panel ? 1 : 0))];
+  const auto csv = parse_csv(sim.ok(
+      "data/aggregate?system_id=" + std::to_string(c.spec.system_id) + "&start=" +
+      site(c.zone, solar(c, kEquinox, 10)) + "&end=" + site(c.zone, solar(c, kEquinox, 17.4)) +
+      "&object_ids=" + std::to_string(shaded.object_id) + "," + std::to_string(other.object_id)));
   int in_shadow = 0, in_sun = 0;
   for (std::size_t r = 0; r < csv.rows.size(); ++r) {
     const auto& row = csv.rows[r];
@@ -101,7 +103,8 @@ TEST_CASE("dead optimizer: no readings, its column gone, alert raised", "[sim]")
   const sim::Fleet fleet({1, 10, 24});
   const auto c = with_fault(fleet, sim::FaultKind::DeadOptimizer);
   RunningSim sim(plain(), 10, solar(c, kEquinox, 15));
-  const auto dead = std::to_string(c.topo.panels[static_cast<std::size_t>(c.fault.panel)].object_id);
+  const auto dead =
+      std::to_string(c.topo.panels[static_cast<std::size_t>(c.fault.panel)].object_id);
   const std::string base = "data/aggregate?system_id=" + std::to_string(c.spec.system_id) +
                            "&start=" + site(c.zone, solar(c, kEquinox, 11)) +
                            "&end=" + site(c.zone, solar(c, kEquinox, 13));
@@ -116,7 +119,8 @@ TEST_CASE("dead optimizer: no readings, its column gone, alert raised", "[sim]")
   }
   const auto alerts = alerts_of(sim, c);
   CHECK(alerts.find("\"unique_id\":210") != std::string::npos);
-  CHECK(alerts.find("Panel " + c.topo.panels[static_cast<std::size_t>(c.fault.panel)].label) != std::string::npos);
+  CHECK(alerts.find("Panel " + c.topo.panels[static_cast<std::size_t>(c.fault.panel)].label) !=
+        std::string::npos);
 }
 
 TEST_CASE("weak string: lower current on its panels, same voltage, alert raised", "[sim]") {
@@ -129,9 +133,9 @@ TEST_CASE("weak string: lower current on its panels, same voltage, alert raised"
   const auto w = c.topo.panels[static_cast<std::size_t>(weak.first_panel)].object_id;
   const auto g = c.topo.panels[static_cast<std::size_t>(good.first_panel)].object_id;
   const std::string base = "data/aggregate?system_id=" + std::to_string(c.spec.system_id) +
-                           "&start=" + site(c.zone, solar(c, kEquinox, 11)) + "&end=" +
-                           site(c.zone, solar(c, kEquinox, 13)) + "&object_ids=" + std::to_string(w) +
-                           "," + std::to_string(g);
+                           "&start=" + site(c.zone, solar(c, kEquinox, 11)) +
+                           "&end=" + site(c.zone, solar(c, kEquinox, 13)) +
+                           "&object_ids=" + std::to_string(w) + "," + std::to_string(g);
   const auto iin = parse_csv(sim.ok(base + "&param=Iin"));
   const auto vin = parse_csv(sim.ok(base + "&param=Vin"));
   int checked = 0;
@@ -149,7 +153,8 @@ TEST_CASE("weak string: lower current on its panels, same voltage, alert raised"
   CHECK(alerts.find("String " + weak.letter) != std::string::npos);
 }
 
-TEST_CASE("gateway stall: check-in and last_min stop at the onset, data and summary freeze", "[sim]") {
+TEST_CASE("gateway stall: check-in and last_min stop at the onset, data and summary freeze",
+          "[sim]") {
   const sim::Fleet fleet({1, 10, 24});
   const auto c = with_fault(fleet, sim::FaultKind::GatewayStall);
   RunningSim sim(plain(), 10, solar(c, sys_days{year{2026} / 6 / 21}, 13));
@@ -170,7 +175,8 @@ TEST_CASE("gateway stall: check-in and last_min stop at the onset, data and summ
                "&end=" + site(c.zone, now)) == "Datetime\n");
   simdjson::dom::parser p2;
   const auto summary = sim.ok("data/summary?system_id=" + id);
-  const auto updated = util::parse_iso8601(std::string_view(p2.parse(summary)["summary"]["updated_on"]));
+  const auto updated =
+      util::parse_iso8601(std::string_view(p2.parse(summary)["summary"]["updated_on"]));
   REQUIRE(updated);
   CHECK(*updated == sys_seconds{floor<minutes>(c.fault.onset)});
   const auto alerts = alerts_of(sim, c);
@@ -183,9 +189,11 @@ TEST_CASE("PV-Off: control_state off, zero current and power at open-circuit vol
   const auto c = with_fault(fleet, sim::FaultKind::PvOff);
   RunningSim sim(plain(), 10, solar(c, kEquinox, 15));
   const auto id = std::to_string(c.spec.system_id);
-  CHECK(sim.ok("sources/system?system_id=" + id).find("\"control_state\":\"off\"") != std::string::npos);
-  const std::string base = "data/aggregate?system_id=" + id + "&sensors=false&start=" +
-                           site(c.zone, solar(c, kEquinox, 11)) + "&end=" + site(c.zone, solar(c, kEquinox, 13));
+  CHECK(sim.ok("sources/system?system_id=" + id).find("\"control_state\":\"off\"") !=
+        std::string::npos);
+  const std::string base = "data/aggregate?system_id=" + id +
+                           "&sensors=false&start=" + site(c.zone, solar(c, kEquinox, 11)) +
+                           "&end=" + site(c.zone, solar(c, kEquinox, 13));
   const auto pin = parse_csv(sim.ok(base + "&param=Pin"));
   const auto vin = parse_csv(sim.ok(base + "&param=Vin"));
   REQUIRE(pin.rows.size() > 100);
@@ -202,8 +210,8 @@ TEST_CASE("PV-Off: control_state off, zero current and power at open-circuit vol
 
 TEST_CASE("summary power is the sum of the panels' Pin at that minute, faults included", "[sim]") {
   const sim::Fleet fleet({1, 10, 24});
-  for (auto kind : {sim::FaultKind::None, sim::FaultKind::ShadedPanel, sim::FaultKind::DeadOptimizer,
-                    sim::FaultKind::WeakString}) {
+  for (auto kind : {sim::FaultKind::None, sim::FaultKind::ShadedPanel,
+                    sim::FaultKind::DeadOptimizer, sim::FaultKind::WeakString}) {
     const auto c = with_fault(fleet, kind);
     INFO(sim::fault_name(kind));
     const sys_seconds t{floor<minutes>(solar(c, kEquinox, 15.5))};
@@ -211,7 +219,9 @@ TEST_CASE("summary power is the sum of the panels' Pin at that minute, faults in
     RunningSim later(plain(), 10, t + hours{1});  // by then the minute t has been uploaded
     const auto id = std::to_string(c.spec.system_id);
     simdjson::dom::parser p;
-    const double power = p.parse(now_sim.ok("data/summary?system_id=" + id))["summary"]["last_power_dc"].get_double();
+    const double power =
+        p.parse(now_sim.ok("data/summary?system_id=" + id))["summary"]["last_power_dc"]
+            .get_double();
     const auto csv = parse_csv(later.ok("data/aggregate?system_id=" + id + "&sensors=false&start=" +
                                         site(c.zone, t) + "&end=" + site(c.zone, t)));
     REQUIRE(csv.rows.size() == 1);
@@ -229,7 +239,9 @@ TEST_CASE("lifetime energy never falls over simulated weeks", "[sim]") {
     RunningSim sim(plain(), 10, at_utc(2026, 5, 1, 0) + hours{24 * day + 5 * (day % 5)});
     for (std::size_t i = 0; i < 10; ++i) {
       simdjson::dom::parser p;
-      const double lifetime = p.parse(sim.ok("data/summary?system_id=" + std::to_string(1001 + i)))["summary"]["lifetime_energy_dc"].get_double();
+      const double lifetime = p.parse(sim.ok(
+          "data/summary?system_id=" + std::to_string(1001 + i)))["summary"]["lifetime_energy_dc"]
+                                  .get_double();
       CHECK(lifetime >= last[i]);
       last[i] = lifetime;
     }

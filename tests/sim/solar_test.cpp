@@ -174,7 +174,8 @@ TEST_CASE("cloud_transmittance is bounded, smooth, deterministic and per-seed", 
   CHECK(differ > 10);
 }
 
-TEST_CASE("ambient temperature follows seasons per hemisphere and peaks mid afternoon", "[sim][solar]") {
+TEST_CASE("ambient temperature follows seasons per hemisphere and peaks mid afternoon",
+          "[sim][solar]") {
   // July vs January at the same local hour (15:00 local at Boulder = 22:00 UTC).
   CHECK(sim::solar::ambient_temperature_c(kBoulderLat, kBoulderLon, utc(2024, 7, 15, 22)) >
         sim::solar::ambient_temperature_c(kBoulderLat, kBoulderLon, utc(2024, 1, 15, 22)) + 15.0);
