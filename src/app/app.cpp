@@ -42,7 +42,7 @@ struct RenderedFleet {
 std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
   auto out = std::make_shared<RenderedFleet>();
   metrics::render_fleet(snap, out->text);
-  out->gzip = util::gzip_compress(out->text);
+  out->gzip = util::gzip_compress_parallel(out->text, 2);
   return out;
 }
 

@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <limits>
+#include <thread>
+#include <vector>
 
 namespace util {
 
@@ -29,6 +31,36 @@ std::string gzip_compress(std::string_view data, int level) {
   if (rc != Z_STREAM_END) return {};
   out.shrink_to_fit();
   return out;
+}
+
+std::string gzip_compress_parallel(std::string_view data, int parts, int level) {
+  constexpr std::size_t kMinPart = 1 << 20;  // below this a thread costs more than it saves
+  if (parts <= 1 || data.size() < 2 * kMinPart) return gzip_compress(data, level);
+  std::vector<std::string_view> pieces;
+  std::size_t start = 0;
+  for (int i = 1; i < parts; ++i) {
+    std::size_t cut = data.size() * static_cast<std::size_t>(i) / static_cast<std::size_t>(parts);
+    cut = data.find('\n', std::max(cut, start));
+    if (cut == std::string_view::npos) break;
+    pieces.push_back(data.substr(start, cut + 1 - start));
+    start = cut + 1;
+  }
+  pieces.push_back(data.substr(start));
+  std::vector<std::string> out(pieces.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < pieces.size(); ++i)
+    threads.emplace_back([&, i] { out[i] = gzip_compress(pieces[i], level); });
+  out[0] = gzip_compress(pieces[0], level);
+  for (auto& t : threads) t.join();
+  std::string joined;
+  std::size_t total = 0;
+  for (const auto& o : out) {
+    if (o.empty() && !data.empty()) return {};
+    total += o.size();
+  }
+  joined.reserve(total);
+  for (const auto& o : out) joined += o;
+  return joined;
 }
 
 std::string gzip_decompress(std::string_view data) {
