@@ -604,48 +604,13 @@ Equivalence compare(std::string_view ours, std::string_view theirs) {
 // resident as the string's capacity, and the text split at line ends into members compressed on
 // separate threads (gzip members concatenate, as /metrics already relies on).
 
+// Both proposals were adopted in util/gzip; the names stay so the table's rows stay comparable.
 std::string gzip_chunked(std::string_view data, int level = 1) {
-  z_stream zs{};
-  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out;
-  out.reserve(data.size() / 8 + 4096);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    if (out.capacity() - out.size() < 65536) out.reserve(out.capacity() * 2);
-    const std::size_t used = out.size();
-    out.resize(out.capacity());  // only the tail beyond `used` is new; written by deflate
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-    zs.avail_out = static_cast<uInt>(out.size() - used);
-    rc = deflate(&zs, Z_FINISH);
-    out.resize(out.size() - zs.avail_out);
-  }
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string{};
+  return util::gzip_compress(data, level);
 }
 
 std::string gzip_parallel(std::string_view data, unsigned parts, int level = 1) {
-  std::vector<std::string_view> pieces;
-  std::size_t start = 0;
-  for (unsigned k = 1; k <= parts; ++k) {
-    std::size_t end = k == parts ? data.size() : data.size() * k / parts;
-    if (k != parts) {
-      const auto nl = data.find('\n', end);
-      end = nl == std::string_view::npos ? data.size() : nl + 1;
-    }
-    if (end > start) pieces.push_back(data.substr(start, end - start));
-    start = end;
-  }
-  std::vector<std::string> out(pieces.size());
-  std::vector<std::thread> threads;
-  for (std::size_t k = 1; k < pieces.size(); ++k)
-    threads.emplace_back([&, k] { out[k] = gzip_chunked(pieces[k], level); });
-  if (!pieces.empty()) out[0] = gzip_chunked(pieces[0], level);
-  for (auto& t : threads) t.join();
-  std::string all;
-  for (auto& o : out) all += o;
-  return all;
+  return util::gzip_compress_parallel(data, static_cast<int>(parts), level);
 }
 
 // ---------------------------------------------------------------------------------------------

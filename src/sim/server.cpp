@@ -8,6 +8,7 @@
 #include "sim/alerts.hpp"
 #include "sim/data_csv.hpp"
 #include "sim/responses.hpp"
+#include "util/base64.hpp"
 #include "util/time.hpp"
 
 namespace sim {
@@ -42,27 +43,10 @@ std::optional<std::int64_t> parse_int(std::string_view v) {
 
 // Decodes "Basic base64(user:password)".
 bool basic_credentials(const httplib::Request& req, std::string& user, std::string& password) {
-  const std::string h = req.get_header_value("Authorization");
-  if (h.rfind("Basic ", 0) != 0) return false;
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string decoded;
-  int val = 0, bits = -8;
-  for (char c : h.substr(6)) {
-    if (c == '=') break;
-    const auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) return false;
-    val = (val << 6) | static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      decoded += static_cast<char>((val >> bits) & 0xFF);
-      bits -= 8;
-    }
-  }
-  const auto colon = decoded.find(':');
-  if (colon == std::string::npos) return false;
-  user = decoded.substr(0, colon);
-  password = decoded.substr(colon + 1);
+  auto creds = util::parse_basic_auth(req.get_header_value("Authorization"));
+  if (!creds) return false;
+  user = std::move(creds->first);
+  password = std::move(creds->second);
   return true;
 }
 
