@@ -178,6 +178,7 @@ struct Client::Impl {
   mutable std::mutex session_mutex;
   std::string token;  // secret
   std::optional<Timestamp> expires;
+  std::optional<Timestamp> renew_at;  // when to log in again ahead of `expires`
   std::int64_t user_id = 0;
   std::mutex login_mutex;  // one login at a time; the others wait for its token
 
@@ -323,16 +324,29 @@ struct Client::Impl {
       std::lock_guard lock(session_mutex);
       token = login->token;
       expires = login->expires;
+      renew_at =
+          renewal_time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()),
+                       login->expires);
       user_id = login->user_id;
     }
     if (options.observer) options.observer->on_login(true, login->expires);
     return login;
   }
 
+  // Renew `renew_ahead` before expiry, but never in the first 3/4 of the token's life: a
+  // short-lived token would otherwise be renewed before every call. An expiry already past by
+  // our clock (skew) is not trusted; the 401 path renews then.
+  std::optional<Timestamp> renewal_time(Timestamp now, std::optional<Timestamp> expiry) const {
+    if (!expiry || *expiry <= now) return std::nullopt;
+    const auto lifetime = *expiry - now;
+    const auto ahead = std::min<Timestamp::duration>(options.renew_ahead, lifetime / 4);
+    return *expiry - ahead;
+  }
+
   bool fresh_locked() const {
     if (token.empty()) return false;
-    if (!expires || token_mode()) return true;
-    return std::chrono::system_clock::now() + options.renew_ahead < *expires;
+    if (!renew_at || token_mode()) return true;
+    return std::chrono::system_clock::now() < *renew_at;
   }
 
   // A usable token: the current one, or a new login (one thread logs in, the others reuse it).
@@ -469,6 +483,7 @@ void Client::logout() {
     std::lock_guard lock(impl_->session_mutex);
     impl_->token.clear();
     impl_->expires.reset();
+    impl_->renew_at.reset();
     return;
   }
   auto res = impl_->send("users/logout", "users/logout",
@@ -477,6 +492,7 @@ void Client::logout() {
     std::lock_guard lock(impl_->session_mutex);
     impl_->token.clear();
     impl_->expires.reset();
+    impl_->renew_at.reset();
   }
   if (!res) {
     util::log::warn("logout failed", {{"err", res.error().message}});

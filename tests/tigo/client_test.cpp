@@ -235,7 +235,7 @@ TEST_CASE("an expired token is renewed once on 401", "[tigo][client]") {
 
 TEST_CASE("the token is renewed ahead of its expiry", "[tigo][client]") {
   sim::ServerOptions o;
-  o.token_ttl = seconds{6};  // the simulator floors `expires` to seconds: 5 to 6 s left
+  o.token_ttl = seconds{8};  // the simulator floors `expires` to seconds: 7 to 8 s left
   Fixture f(2, o);
   tigo::ClientOptions co;
   co.base_url = f.server.base_url();
@@ -246,10 +246,25 @@ TEST_CASE("the token is renewed ahead of its expiry", "[tigo][client]") {
   REQUIRE(c->systems().ok());
   REQUIRE(c->systems().ok());
   CHECK(f.recorder.logins_ok == 1);
-  std::this_thread::sleep_for(milliseconds{3200});
+  std::this_thread::sleep_for(milliseconds{7200});  // renewal is due 5 to 7 s after login
   REQUIRE(c->systems().ok());
   CHECK(f.recorder.logins_ok == 2);
   CHECK(f.recorder.calls["systems 401"] == 0);  // renewed before it was refused
+}
+
+TEST_CASE("a token shorter-lived than renew_ahead is still used for 3/4 of its life",
+          "[tigo][client]") {
+  sim::ServerOptions o;
+  o.token_ttl = seconds{20};
+  Fixture f(2, o);
+  tigo::ClientOptions co;
+  co.base_url = f.server.base_url();
+  co.credentials = {"demo", "demo", ""};
+  co.observer = &f.recorder;  // renew_ahead stays at its default, 10 minutes
+  auto c = tigo::Client::create(co).value();
+  for (int i = 0; i < 5; ++i) REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.logins_ok == 1);
+  CHECK(f.recorder.calls["users/login 200"] == 1);
 }
 
 TEST_CASE("threads that all see a refused token cause one re-login", "[tigo][client]") {
