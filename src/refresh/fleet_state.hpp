@@ -18,8 +18,11 @@
 
 namespace refresh {
 
-// The minute-data params asked for, one call each; Temp is optional (some systems answer it).
-inline constexpr std::string_view kPanelParams[] = {"Pin", "Vin", "Iin", "RSSI"};
+// The minute-data params asked for, one call each. Temp is optional: a system that answers it
+// without panel columns is not asked for it again for kTempRecheck.
+inline constexpr std::string_view kPanelParams[] = {"Pin", "Vin", "Iin", "RSSI", "Temp"};
+inline constexpr std::string_view kOptionalPanelParam = "Temp";
+inline constexpr std::chrono::hours kTempRecheck{24};
 
 struct PanelValues {
   std::optional<Reading> pin, vin, iin, rssi, temp;
@@ -42,6 +45,13 @@ struct SystemState {
   std::optional<Timestamp> panels_cursor;
   bool panels_fetched_once = false;
   bool panels_settled_tonight = false;
+  std::optional<Timestamp> temp_unanswered_at;  // Temp came back without panel columns
+
+  // Whether a panels refresh at `now` asks for `param`.
+  bool wants_param(std::string_view param, Timestamp now) const {
+    return param != kOptionalPanelParam || !temp_unanswered_at ||
+           now - *temp_unanswered_at >= kTempRecheck;
+  }
 
   DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
   const DatasetState& state(Dataset d) const { return states[static_cast<std::size_t>(d)]; }

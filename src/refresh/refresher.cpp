@@ -22,7 +22,7 @@ std::chrono::seconds secs(std::chrono::milliseconds ms) {
 double calls_per_refresh(Dataset d) {
   switch (d) {
     case Dataset::panels:
-      return static_cast<double>(std::size(kPanelParams));
+      return static_cast<double>(std::size(kPanelParams));  // at most: Temp is optional
     case Dataset::combined:
       return 2;
     case Dataset::system:
@@ -95,6 +95,15 @@ void Refresher::replan_locked() {
     const auto cap = d == Dataset::panels ? std::max(base, std::chrono::seconds{1800})
                                           : std::max(base * 4, std::chrono::seconds{3600});
     in.costs[static_cast<std::size_t>(d)] = {calls_per_refresh(d), base, cap};
+  }
+  // Systems known not to answer Temp cost one call less per panels refresh.
+  if (!fleet_.systems.empty()) {
+    const auto now = now_utc();
+    const auto without_temp = std::count_if(
+        fleet_.systems.begin(), fleet_.systems.end(),
+        [&](const auto& kv) { return !kv.second.wants_param(kOptionalPanelParam, now); });
+    in.costs[static_cast<std::size_t>(Dataset::panels)].calls_per_system -=
+        static_cast<double>(without_temp) / static_cast<double>(fleet_.systems.size());
   }
   // Systems list pages (50 a page), user, object types and alert types, per layout interval.
   const double account_calls = 3.0 + std::ceil(static_cast<double>(in.systems) / 50.0);
@@ -263,6 +272,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
     view.hierarchy = it->second.hierarchy;
     view.panels_cursor = it->second.panels_cursor;
     view.panels_fetched_once = it->second.panels_fetched_once;
+    view.temp_unanswered_at = it->second.temp_unanswered_at;
     view.panels_settled_tonight = it->second.panels_settled_tonight;
   }
   const auto now = now_utc();
@@ -382,6 +392,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
       }
       std::vector<std::pair<std::string_view, tigo::CsvTable>> tables;
       for (auto param : kPanelParams) {
+        if (!view.wants_param(param, now)) continue;
         tigo::AggregateQuery q;
         q.system_id = id;
         q.zone = view.zone;
@@ -409,6 +420,11 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
         std::optional<Timestamp> newest;
         for (const auto& [param, table] : tables) {
           auto m = apply_aggregate(s, param, table);
+          if (param == kOptionalPanelParam) {
+            // Temp says nothing about which minutes are new; no panel columns: not answered.
+            s.temp_unanswered_at = table.columns.empty() ? std::optional{now} : std::nullopt;
+            continue;
+          }
           if (m && (!newest || *m > *newest)) newest = m;
         }
         s.panels_fetched_once = true;

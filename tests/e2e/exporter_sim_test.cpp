@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "support/contract.hpp"
 #include "support/exposition.hpp"
 #include "support/process.hpp"
 #include "tigo/csv.hpp"
@@ -104,52 +105,6 @@ struct SimApi {
   }
 };
 
-// The families METRICS.md defines.
-const char* const kContract[] = {"tigo_exporter_build_info",
-                                 "tigo_user_info",
-                                 "tigo_api_requests_total",
-                                 "tigo_api_request_duration_seconds",
-                                 "tigo_api_rate_limit_limit",
-                                 "tigo_api_rate_limit_remaining",
-                                 "tigo_api_rate_limit_reset_seconds",
-                                 "tigo_api_logins_total",
-                                 "tigo_api_token_expiry_timestamp_seconds",
-                                 "tigo_api_csv_anomalies_total",
-                                 "tigo_refresh_interval_seconds",
-                                 "tigo_systems",
-                                 "tigo_panels",
-                                 "tigo_system_info",
-                                 "tigo_system_location_latitude_degrees",
-                                 "tigo_system_location_longitude_degrees",
-                                 "tigo_system_power_rating_watts",
-                                 "tigo_system_turn_on_timestamp_seconds",
-                                 "tigo_system_dc_power_watts",
-                                 "tigo_system_dc_energy_joules_total",
-                                 "tigo_system_dc_energy_today_joules",
-                                 "tigo_system_dc_energy_year_joules",
-                                 "tigo_system_summary_updated_timestamp_seconds",
-                                 "tigo_system_alerts",
-                                 "tigo_system_alert_last_timestamp_seconds",
-                                 "tigo_refresh_success",
-                                 "tigo_refresh_last_success_timestamp_seconds",
-                                 "tigo_object_info",
-                                 "tigo_panel_info",
-                                 "tigo_panel_power_watts",
-                                 "tigo_panel_input_voltage_volts",
-                                 "tigo_panel_input_current_amperes",
-                                 "tigo_panel_rssi",
-                                 "tigo_panel_temperature_celsius",
-                                 "tigo_panel_reporting",
-                                 "tigo_panel_sample_timestamp_seconds",
-                                 "tigo_object_power_watts",
-                                 "tigo_object_energy_today_joules",
-                                 "tigo_gateway_info",
-                                 "tigo_gateway_last_checkin_timestamp_seconds",
-                                 "tigo_gateway_reporting_gateways",
-                                 "tigo_gateway_control_state",
-                                 "tigo_gateway_data_last_minute_timestamp_seconds",
-                                 "tigo_gateway_data_last_day_timestamp_seconds"};
-
 }  // namespace
 
 TEST_CASE("every family of the contract, panels equal to the simulator's CSV cells") {
@@ -168,7 +123,7 @@ TEST_CASE("every family of the contract, panels equal to the simulator's CSV cel
 
   const std::string text = r.metrics();
   const auto families = testing::family_names(text);
-  for (const char* family : kContract) {
+  for (const char* family : testing::kContract) {
     INFO(family);
     CHECK(std::count(families.begin(), families.end(), family) == 1);
   }

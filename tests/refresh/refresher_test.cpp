@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "sim/demo.hpp"
+#include "sim/model.hpp"
 #include "sim/server.hpp"
 
 using namespace std::chrono_literals;
@@ -70,4 +71,35 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
   CHECK(gateways >= 6);
   CHECK(with_summary == 6);
   CHECK(snap->intervals[static_cast<std::size_t>(refresh::Dataset::panels)] == 2);
+
+  // Temp is optional: exported for the systems that answer it, and only for those.
+  std::size_t answering = 0;
+  for (const auto& e : snap->systems) {
+    const auto index = static_cast<std::size_t>(e.system.system_id - 1001);
+    const bool has_temp = sim::make_context(fleet, fleet.system(index)).has_temp;
+    answering += has_temp;
+    std::size_t with_temp = 0, with_power = 0;
+    for (const auto& p : e.panels) {
+      with_temp += p.temperature_c.has_value();
+      with_power += p.power_w.has_value();
+    }
+    INFO(e.system.system_id);
+    if (has_temp)
+      CHECK(with_temp == with_power);
+    else
+      CHECK(with_temp == 0);
+  }
+  CHECK(answering > 0);  // the demo fleet has both kinds
+  CHECK(answering < 6);
+}
+
+TEST_CASE("Temp is asked for again only a day after it came back empty", "[refresher]") {
+  refresh::SystemState s;
+  const refresh::Timestamp t{std::chrono::sys_days{std::chrono::year{2026} / 6 / 1}};
+  CHECK(s.wants_param("Temp", t));
+  CHECK(s.wants_param("Pin", t));
+  s.temp_unanswered_at = t;
+  CHECK_FALSE(s.wants_param("Temp", t + 23h));
+  CHECK(s.wants_param("Pin", t + 1h));
+  CHECK(s.wants_param("Temp", t + 24h));
 }
