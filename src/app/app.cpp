@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -40,9 +41,21 @@ struct RenderedFleet {
 };
 
 std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
   auto out = std::make_shared<RenderedFleet>();
   metrics::render_fleet(snap, out->text);
+  const auto t1 = clock::now();
   out->gzip = util::gzip_compress_parallel(out->text, 2);
+  const auto t2 = clock::now();
+  const auto ms = [](clock::duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  util::log::debug("fleet rendered", {{"generation", std::to_string(snap.generation)},
+                                      {"bytes", std::to_string(out->text.size())},
+                                      {"gzip_bytes", std::to_string(out->gzip.size())},
+                                      {"render_ms", ms(t1 - t0)},
+                                      {"gzip_ms", ms(t2 - t1)}});
   return out;
 }
 

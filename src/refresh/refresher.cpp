@@ -4,6 +4,7 @@
 
 #include "sim/solar.hpp"
 #include "util/log.hpp"
+#include "util/thread_priority.hpp"
 
 namespace refresh {
 namespace {
@@ -142,6 +143,7 @@ void Refresher::publisher(std::stop_token stop) {
   // At most once a second, and at most a fifth of the time rendering: a big fleet changes every
   // second, and render+gzip must not take a core away from scrapes.
   auto pause = std::chrono::milliseconds{1000};
+  util::lower_current_thread_priority();  // the publish callback renders and gzips here
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
