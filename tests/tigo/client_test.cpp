@@ -49,13 +49,17 @@ struct Fixture {
     o.rate_limit = 10'000;
     return o;
   }
-  std::unique_ptr<tigo::Client> client(tigo::Credentials c = {"demo", "demo", ""}) {
+  // Options for a client of this server, observed by `recorder`; tests adjust the rest.
+  tigo::ClientOptions options(tigo::Credentials c = {"demo", "demo", ""}) {
     tigo::ClientOptions o;
     o.base_url = server.base_url();
     o.credentials = c;
     o.timeout = seconds{5};
     o.observer = &recorder;
-    auto made = tigo::Client::create(o);
+    return o;
+  }
+  std::unique_ptr<tigo::Client> client(tigo::Credentials c = {"demo", "demo", ""}) {
+    auto made = tigo::Client::create(options(c));
     REQUIRE(made.ok());
     return std::move(*made);
   }
@@ -220,10 +224,7 @@ TEST_CASE("an expired token is renewed once on 401", "[tigo][client]") {
   sim::ServerOptions o;
   o.token_ttl = seconds{1};
   Fixture f(2, o);
-  tigo::ClientOptions co;
-  co.base_url = f.server.base_url();
-  co.credentials = {"demo", "demo", ""};
-  co.observer = &f.recorder;
+  auto co = f.options();
   co.renew_ahead = seconds{0};
   auto c = tigo::Client::create(co).value();
   REQUIRE(c->summary(1001).ok());
@@ -237,10 +238,7 @@ TEST_CASE("the token is renewed ahead of its expiry", "[tigo][client]") {
   sim::ServerOptions o;
   o.token_ttl = seconds{8};  // the simulator floors `expires` to seconds: 7 to 8 s left
   Fixture f(2, o);
-  tigo::ClientOptions co;
-  co.base_url = f.server.base_url();
-  co.credentials = {"demo", "demo", ""};
-  co.observer = &f.recorder;
+  auto co = f.options();
   co.renew_ahead = seconds{3};
   auto c = tigo::Client::create(co).value();
   REQUIRE(c->systems().ok());
@@ -257,10 +255,7 @@ TEST_CASE("a token shorter-lived than renew_ahead is still used for 3/4 of its l
   sim::ServerOptions o;
   o.token_ttl = seconds{20};
   Fixture f(2, o);
-  tigo::ClientOptions co;
-  co.base_url = f.server.base_url();
-  co.credentials = {"demo", "demo", ""};
-  co.observer = &f.recorder;  // renew_ahead stays at its default, 10 minutes
+  auto co = f.options();  // renew_ahead stays at its default, 10 minutes
   auto c = tigo::Client::create(co).value();
   for (int i = 0; i < 5; ++i) REQUIRE(c->summary(1001).ok());
   CHECK(f.recorder.logins_ok == 1);
@@ -269,10 +264,7 @@ TEST_CASE("a token shorter-lived than renew_ahead is still used for 3/4 of its l
 
 TEST_CASE("threads that all see a refused token cause one re-login", "[tigo][client]") {
   Fixture f(3);
-  tigo::ClientOptions co;
-  co.base_url = f.server.base_url();
-  co.credentials = {"demo", "demo", "stale-token"};
-  co.observer = &f.recorder;
+  auto co = f.options({"demo", "demo", "stale-token"});
   co.concurrency = 4;
   auto c = tigo::Client::create(co).value();
   std::atomic<int> ok{0};
