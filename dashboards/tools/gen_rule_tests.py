@@ -313,6 +313,19 @@ def dark_region():
             "series": s, "alerts": {}}
 
 
+def weak_strings():
+    """The string rule's threshold: a string at 72 % of the best (the simulator's weak string,
+    which Tigo itself flags) fires; one at 85 % (mismatch, a little soiling) does not."""
+    s = []
+    s += system(1)
+    s += system(2, panels={"A": [300, 300, 300], "B": [216, 216, 216]}, power=1548)
+    s += system(3, panels={"A": [300, 300, 300], "B": [255, 255, 255]}, power=1665)
+    s += exporter()
+    return {"name": "day: a string at 72% of the best fires, one at 85% does not", "series": s,
+            "alerts": {"TigoStringUnderperforming": [fires("TigoStringUnderperforming",
+                                                           string_labels(2, "B"), 0.72)]}}
+
+
 def recording_tests():
     """Checks of the recording rules on the faulty day fleet."""
     return [
@@ -350,7 +363,8 @@ def recording_tests():
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(RULES_DIR, "tests", "tigo-rules-test.yaml")
     groups = []
-    scenarios = [day_faulty(), day_throttled(), day_healthy(), night(), late(), late_faults(), dark_region()]
+    scenarios = [day_faulty(), day_throttled(), day_healthy(), night(), late(), late_faults(), dark_region(),
+                 weak_strings()]
     for sc in scenarios:
         tests = expect(sc["alerts"], sc["name"])
         if sc.get("only_listed"):

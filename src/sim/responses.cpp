@@ -3,9 +3,11 @@
 #include <date/date.h>
 
 #include <algorithm>
+#include <map>
 
 #include "sim/data_csv.hpp"
 #include "sim/json_writer.hpp"
+#include "sim/solar.hpp"
 #include "util/time.hpp"
 
 namespace sim {
@@ -108,9 +110,7 @@ void panel_json(std::string& out, const SystemContext& c, int i, bool with_strin
 
 void string_json(std::string& out, const SystemContext& c, const StringNode& st) {
   Obj o(out);
-  o.num("string_id", st.string_id)
-      .str("label", "String " + st.letter)
-      .str("short_label", st.letter);
+  o.num("string_id", st.string_id).str("label", string_label(st)).str("short_label", st.letter);
   o.num("object_id", st.object_id);
   auto& a = o.key("panels");
   a += '[';
@@ -170,8 +170,8 @@ void objects_array(std::string& out, const SystemContext& c) {
       kids.push_back(t.panels[static_cast<std::size_t>(st.first_panel + p)].object_id);
     const auto si = &st - t.strings.data();
     out += ',';
-    object_entry(out, st.object_id, "String " + st.letter, ObjectType::String, parent, nullptr,
-                 kids, 60, 100 + 120 * static_cast<double>(si), 0);
+    object_entry(out, st.object_id, string_label(st), ObjectType::String, parent, nullptr, kids, 60,
+                 100 + 120 * static_cast<double>(si), 0);
     for (int p = 0; p < st.panel_count; ++p) {
       const int i = st.first_panel + p;
       const auto& pn = t.panels[static_cast<std::size_t>(i)];
@@ -381,7 +381,7 @@ std::string system_view_json(const Fleet& fleet, const SystemContext& c, const I
       } else {
         o.null("mppt_id");
       }
-      o.str("label", "String " + st.letter).str("short_label", st.letter);
+      o.str("label", string_label(st)).str("short_label", st.letter);
       o.num("object_id", st.object_id).close();
     }
     sys += ']';
@@ -549,6 +549,88 @@ std::string alert_types_json(std::string_view language) {
     o.str("title", alert_title(t, language)).str("description", t.description).close();
   }
   out += "]}";
+  return out;
+}
+
+namespace {
+
+void labels_json(Obj& o, const Topology::PanelLabels& l) {
+  o.str("inverter", l.inverter).str("mppt", l.mppt).str("string", l.string);
+}
+
+}  // namespace
+
+std::string faults_json(const PowerModel& model, sys_seconds now) {
+  const Fleet& fleet = model.fleet();
+  std::string out;
+  Obj top(out);
+  top.str("time", util::format_iso8601_utc(now));
+  auto& list = top.key("systems");
+  list += '[';
+  for (std::size_t i = 0; i < fleet.size(); ++i) {
+    if (i) list += ',';
+    const auto c = make_context(fleet, fleet.system(i));
+    const auto& f = c.fault;
+    const auto& t = c.topo;
+    Obj o(list);
+    o.num("system_id", c.spec.system_id).str("timezone", c.spec.timezone);
+    o.str("fault", fault_name(f.kind));
+    if (f.kind == FaultKind::None) {
+      o.null("onset");
+    } else {
+      o.str("onset", util::format_iso8601_utc(f.onset));
+    }
+    o.boolean("active", f.active(now));
+    o.fixed("latitude", c.spec.latitude, 6).fixed("longitude", c.spec.longitude, 6);
+    o.fixed("solar_hour", mean_solar_hour(c.spec.longitude, now), 3);
+    o.fixed("sun_elevation_deg",
+            solar::sun_position(c.spec.latitude, c.spec.longitude, now).elevation_deg, 2);
+    o.fixed("irradiance_w_m2", model.irradiance_w_m2(c.spec, now), 1);
+    {
+      auto& g = o.key("gateway");
+      Obj go(g);
+      go.num("source_id", t.gateway.source_id).str("serial", t.gateway.mac).close();
+    }
+    if (f.kind == FaultKind::ShadedPanel || f.kind == FaultKind::DeadOptimizer) {
+      auto& p = o.key("panel");
+      Obj po(p);
+      po.num("object_id", t.panels[static_cast<std::size_t>(f.panel)].object_id);
+      const auto l = t.labels(f.panel);
+      labels_json(po, l);
+      po.str("panel", l.panel).close();
+      if (f.kind == FaultKind::ShadedPanel)
+        o.boolean("in_shadow", f.active(now) && in_afternoon_shadow(c.spec.longitude, now));
+    }
+    if (f.kind == FaultKind::WeakString) {
+      const auto& st = t.strings[static_cast<std::size_t>(f.string)];
+      auto& s = o.key("string");
+      Obj so(s);
+      so.num("object_id", st.object_id);
+      labels_json(so, t.labels(st.first_panel));
+      so.close();
+    }
+    // Per alert code: how many were raised up to now and the newest one's generation time.
+    std::map<int, std::pair<int, sys_seconds>> codes;
+    for (const auto& a : system_alerts(c, now)) {
+      auto& [count, last] = codes[a.type->unique_id];
+      ++count;
+      last = std::max(last, a.generated);
+    }
+    auto& a = o.key("alerts");
+    a += '[';
+    bool first = true;
+    for (const auto& [code, v] : codes) {
+      if (!first) a += ',';
+      first = false;
+      Obj ao(a);
+      ao.num("unique_id", code).num("count", v.first);
+      ao.str("last_generated", util::format_iso8601_utc(v.second)).close();
+    }
+    a += ']';
+    o.close();
+  }
+  list += ']';
+  top.close();
   return out;
 }
 

@@ -55,6 +55,14 @@ std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts
                         std::string_view language, const Paging& paging, const Quirks& quirks = {});
 std::string alert_types_json(std::string_view language);
 
+// GET /sim/faults (the simulator's debug endpoint, not Tigo's API): the ground truth of every
+// system's planted fault at `now`, for tests that check what the exporter and the alert rules
+// make of it. Per system: the fault's kind, onset and whether it is active; the sun (mean solar
+// hour, elevation, plane-of-array irradiance after clouds) that decides whether it can show;
+// the gateway; the faulty panel's or string's labels as the exporter exports them
+// (inverter, mppt, string, panel); and the Tigo alerts it raised (count and newest per code).
+std::string faults_json(const PowerModel& model, std::chrono::sys_seconds now);
+
 // Nameplate DC rating of a system, W.
 double power_rating_w(const SystemSpec& s);
 // Tigo's ISO 8601 with the site's offset: "2026-03-31T19:28:00-07:00".

@@ -489,6 +489,11 @@ void Server::routes() {
   http_->Get("/sim/stats", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(stats_.json(util::format_iso8601_utc(clock_.now())), kJson);
   });
+  // Ground truth for end-to-end tests: every system's planted fault, where it shows, and the
+  // Tigo alerts it raised (see faults_json).
+  http_->Get("/sim/faults", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(faults_json(model_, clock_.now()), kJson);
+  });
 
   // Anything else: the Yii2 404 body, with the rate headers of the caller's address.
   http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {

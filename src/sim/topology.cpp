@@ -73,6 +73,20 @@ Topology::Selection Topology::select(std::int64_t object_id) const {
   return sel;
 }
 
+std::string string_label(const StringNode& st) { return "String " + st.letter; }
+
+Topology::PanelLabels Topology::labels(int panel) const {
+  PanelLabels out;
+  const auto& pn = panels.at(static_cast<std::size_t>(panel));
+  const auto& st = strings.at(static_cast<std::size_t>(pn.string_index));
+  out.panel = pn.label;
+  out.string = string_label(st);
+  if (st.mppt_index >= 0) out.mppt = mppts.at(static_cast<std::size_t>(st.mppt_index)).label;
+  if (st.inverter_index >= 0)
+    out.inverter = inverters.at(static_cast<std::size_t>(st.inverter_index)).label;
+  return out;
+}
+
 Topology build_topology(const Fleet& fleet, const SystemSpec& s) {
   Topology t;
   const std::uint64_t h = mix(s.seed ^ 0x70901061ULL);
@@ -189,10 +203,15 @@ const char* fault_name(FaultKind kind) {
   return "none";
 }
 
-bool in_afternoon_shadow(double longitude_deg, std::chrono::sys_seconds t) {
+double mean_solar_hour(double longitude_deg, std::chrono::sys_seconds t) {
   const double secs = static_cast<double>(t.time_since_epoch().count());
   double solar_hour = std::fmod(secs / 3600.0 + longitude_deg / 15.0, 24.0);
   if (solar_hour < 0) solar_hour += 24.0;
+  return solar_hour;
+}
+
+bool in_afternoon_shadow(double longitude_deg, std::chrono::sys_seconds t) {
+  const double solar_hour = mean_solar_hour(longitude_deg, t);
   return solar_hour >= 14.5 && solar_hour < 17.5;
 }
 

@@ -82,7 +82,18 @@ struct Topology {
   };
   Selection select(std::int64_t object_id) const;
   std::string datasource(int panel) const { return gateway.mac + ".panels." + panels[panel].label; }
+
+  // The hierarchy labels of a panel as objects/system and systems/layout name them, which are the
+  // labels the exporter puts on its panel series: inverter and MPPT empty where the system
+  // records no inverter level.
+  struct PanelLabels {
+    std::string inverter, mppt, string, panel;
+  };
+  PanelLabels labels(int panel) const;
 };
+
+// "String A": a string's label in objects/system and systems/layout (short_label is the letter).
+std::string string_label(const StringNode& st);
 
 Topology build_topology(const Fleet& fleet, const SystemSpec& s);
 
@@ -106,5 +117,8 @@ inline constexpr double kShadeFactor = 0.3;
 // A weak string's panels deliver this share of their current.
 inline constexpr double kWeakStringFactor = 0.72;
 bool in_afternoon_shadow(double longitude_deg, std::chrono::sys_seconds t);
+// Local mean solar time in hours [0, 24): UTC hour + longitude / 15 (12 is solar noon), the
+// same hour the recording rule tigo:system_solar_hour computes.
+double mean_solar_hour(double longitude_deg, std::chrono::sys_seconds t);
 
 }  // namespace sim

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # promql_check.py against the live exporter: `tigo_exporter --demo` (embedded tigo_sim) on a free
 # loopback port, scraped by a real Prometheus with the rules. Exits 77 (skipped) when the exporter
-# is not built. TIGO_DASH_REQUIRE (default none: no errors; core once the exporter serves the
-# panel families) says what must return data.
+# is not built. TIGO_DASH_REQUIRE says what must return data: core (default: every core panel,
+# recording rule and dashboard variable; the demo fleet always has a system in daylight), or none
+# (errors only).
 # Usage: live_demo_check.sh TIGO_EXPORTER_BINARY
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,4 +22,4 @@ for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^tigo_system_info' && break
   sleep 0.2
 done
-"$py" "$here/promql_check.py" --target "127.0.0.1:$port" --require "${TIGO_DASH_REQUIRE:-none}"
+"$py" "$here/promql_check.py" --target "127.0.0.1:$port" --require "${TIGO_DASH_REQUIRE:-core}"

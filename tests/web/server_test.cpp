@@ -38,8 +38,11 @@ struct Running {
     };
     h.ready = [this] { return ready.load(); };
     h.landing_html = [] { return std::string("<html>landing</html>"); };
-    server = std::make_unique<web::Server>(
-        web::ServerOptions{{"127.0.0.1", 0}, "/metrics", std::move(cfg)}, h);
+    // Built member by member: a braced temporary trips g++ 12's -Wmaybe-uninitialized at -O3.
+    web::ServerOptions options;
+    options.listen.host = "127.0.0.1";
+    options.web = std::move(cfg);
+    server = std::make_unique<web::Server>(std::move(options), h);
     auto bound = server->bind();
     REQUIRE(bound.ok());
     port = *bound;
