@@ -7,50 +7,13 @@
 
 #include "sim/model.hpp"
 #include "sim/responses.hpp"
+#include "sim_fixture.hpp"
 #include "tigo/json_parse.hpp"
 #include "util/time.hpp"
 
 using namespace std::chrono;
 
-namespace {
-
-struct RunningSim {
-  sim::Fleet fleet;
-  sim::Clock clock;
-  sim::Server server;
-  std::unique_ptr<httplib::Client> client;
-  httplib::Client& http_ref() { return *client; }
-
-  explicit RunningSim(sim::ServerOptions options = {}, int systems = 3,
-                      sys_seconds at = sys_seconds{sys_days{year{2026} / 6 / 21}} + hours{18})
-      : fleet({1, systems, 24}), clock(at, 0.0), server(fleet, clock, with_port0(options)) {
-    REQUIRE(server.bind().ok());
-    server.start();
-    client = std::make_unique<httplib::Client>(host());
-  }
-  static sim::ServerOptions with_port0(sim::ServerOptions o) {
-    o.port = 0;
-    return o;
-  }
-  std::string host() const {
-    const std::string url = server.base_url();
-    return url.substr(0, url.find("/api/v3/"));
-  }
-  std::string login(const std::string& user = "demo", const std::string& pw = "demo") {
-    httplib::Headers h{httplib::make_basic_authentication_header(user, pw)};
-    auto res = client->Get("/api/v3/users/login", h);
-    REQUIRE(res);
-    REQUIRE(res->status == 200);
-    auto l = tigo::parse_login(res->body);
-    REQUIRE(l.ok());
-    return l->token;
-  }
-  httplib::Result get(const std::string& path, const std::string& token) {
-    return client->Get(path, httplib::Headers{{"Authorization", "Bearer " + token}});
-  }
-};
-
-}  // namespace
+using simtest::RunningSim;
 
 TEST_CASE("login by basic auth answers a bearer token with expiry", "[sim]") {
   RunningSim sim;
