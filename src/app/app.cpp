@@ -35,24 +35,27 @@ std::string compiler_name() {
 #endif
 }
 
+// Only the gzip is kept (the text is ~12x its size); plain scrapes inflate it as they are sent.
 struct RenderedFleet {
-  std::string text;
   std::string gzip;
+  std::size_t text_size = 0;
 };
 
 std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   auto out = std::make_shared<RenderedFleet>();
-  metrics::render_fleet(snap, out->text);
+  std::string text;
+  metrics::render_fleet(snap, text);
   const auto t1 = clock::now();
-  out->gzip = util::gzip_compress_parallel(out->text, 2);
+  out->gzip = util::gzip_compress_parallel(text, 2);
+  out->text_size = text.size();
   const auto t2 = clock::now();
   const auto ms = [](clock::duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
   };
   util::log::debug("fleet rendered", {{"generation", std::to_string(snap.generation)},
-                                      {"bytes", std::to_string(out->text.size())},
+                                      {"bytes", std::to_string(out->text_size)},
                                       {"gzip_bytes", std::to_string(out->gzip.size())},
                                       {"render_ms", ms(t1 - t0)},
                                       {"gzip_ms", ms(t2 - t1)}});
@@ -130,10 +133,14 @@ int run(const config::Config& cfg) {
   handlers.metrics = [&](bool gzip) {
     const auto cached = fleet.load();
     web::Payload p{{}, gzip};
-    p.parts.push_back(
-        std::shared_ptr<const std::string>(cached, gzip ? &cached->gzip : &cached->text));
+    p.pieces.push_back(
+        {std::shared_ptr<const std::string>(cached, &cached->gzip), true, cached->text_size});
     const std::string own = self.render();
-    p.parts.push_back(std::make_shared<const std::string>(gzip ? util::gzip_compress(own) : own));
+    if (gzip)
+      p.pieces.push_back(
+          {std::make_shared<const std::string>(util::gzip_compress(own)), true, own.size()});
+    else
+      p.pieces.push_back({std::make_shared<const std::string>(own)});
     return p;
   };
   handlers.ready = [&] { return refresher.snapshot()->ready; };

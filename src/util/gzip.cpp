@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -84,6 +86,49 @@ std::string gzip_decompress(std::string_view data) {
     data.remove_prefix(used);
   }
   return out;
+}
+
+struct GzipReader::Stream {
+  z_stream zs{};
+  bool open = false;
+  ~Stream() {
+    if (open) inflateEnd(&zs);
+  }
+};
+
+GzipReader::GzipReader(std::string_view gzip) : stream_(std::make_unique<Stream>()), rest_(gzip) {}
+
+GzipReader::~GzipReader() = default;
+
+std::size_t GzipReader::read(char* out, std::size_t size) {
+  auto& zs = stream_->zs;
+  std::size_t produced = 0;
+  while (produced < size && !failed_) {
+    if (!stream_->open) {
+      if (rest_.empty()) break;  // every member read
+      zs = z_stream{};
+      if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+        failed_ = true;
+        break;
+      }
+      stream_->open = true;
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(rest_.data()));
+      zs.avail_in = static_cast<uInt>(std::min<std::size_t>(rest_.size(), UINT32_MAX));
+    }
+    zs.next_out = reinterpret_cast<Bytef*>(out + produced);
+    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(size - produced, UINT32_MAX));
+    const auto in_before = zs.avail_in;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    produced = static_cast<std::size_t>(reinterpret_cast<char*>(zs.next_out) - out);
+    rest_.remove_prefix(in_before - zs.avail_in);
+    if (rc == Z_STREAM_END) {
+      inflateEnd(&zs);
+      stream_->open = false;  // the next member, if any, starts afresh
+    } else if (rc != Z_OK) {
+      failed_ = true;  // corrupt data, or a member cut short (Z_BUF_ERROR with no input left)
+    }
+  }
+  return produced;
 }
 
 }  // namespace util

@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
-#include <numeric>
+#include <algorithm>
+
+#include "util/gzip.hpp"
 
 namespace web {
 namespace {
@@ -16,31 +18,76 @@ std::unique_ptr<httplib::Server> make_http(const WebConfig& web) {
   return std::make_unique<httplib::Server>();
 }
 
-// Serves the pieces through a sized content provider: httplib neither copies nor re-compresses
-// those (it would gzip a set_content body again on its own).
+// Sends the payload in order; httplib asks for the bytes sequentially.
+class PayloadStream {
+ public:
+  explicit PayloadStream(Payload p) : payload_(std::move(p)) {}
+
+  std::size_t size() const {
+    std::size_t total = 0;
+    for (const auto& piece : payload_.pieces) total += sent_size(piece);
+    return total;
+  }
+
+  bool write(std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+    if (offset != sent_) return false;  // httplib never seeks; refuse rather than send garbage
+    while (length > 0 && index_ < payload_.pieces.size()) {
+      const Piece& piece = payload_.pieces[index_];
+      const std::size_t n = next(piece, std::min(length, kChunk));
+      if (n == 0) {
+        if (inflating(piece) && (!reader_ || reader_->failed() || done_ != sent_size(piece)))
+          return false;  // a corrupt cache must not yield a short, silently wrong answer
+        ++index_;
+        done_ = 0;
+        reader_.reset();
+        continue;
+      }
+      if (!sink.write(chunk_, n)) return false;
+      done_ += n;
+      sent_ += n;
+      length -= n;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 256 * 1024;
+
+  bool inflating(const Piece& piece) const { return piece.gzipped && !payload_.gzip; }
+  std::size_t sent_size(const Piece& piece) const {
+    return inflating(piece) ? piece.plain_size : piece.bytes->size();
+  }
+  // The next bytes of the current piece into chunk_ (or pointed to in place): their count.
+  std::size_t next(const Piece& piece, std::size_t want) {
+    if (!inflating(piece)) {
+      const std::size_t n = std::min(want, piece.bytes->size() - done_);
+      chunk_ = piece.bytes->data() + done_;
+      return n;
+    }
+    if (!reader_) reader_ = std::make_unique<util::GzipReader>(*piece.bytes);
+    buffer_.resize(kChunk);
+    const std::size_t n = reader_->read(buffer_.data(), std::min(want, piece.plain_size - done_));
+    chunk_ = buffer_.data();
+    return n;
+  }
+
+  Payload payload_;
+  std::size_t index_ = 0, done_ = 0, sent_ = 0;
+  std::unique_ptr<util::GzipReader> reader_;
+  std::string buffer_;
+  const char* chunk_ = nullptr;
+};
+
+// Served through a sized content provider: httplib neither copies nor re-compresses those (it
+// would gzip a set_content body again on its own).
 void send_payload(httplib::Response& res, Payload payload) {
-  const std::size_t total =
-      std::accumulate(payload.parts.begin(), payload.parts.end(), std::size_t{0},
-                      [](std::size_t n, const auto& p) { return n + p->size(); });
   if (payload.gzip) res.set_header("Content-Encoding", "gzip");
   res.set_header("Vary", "Accept-Encoding");
-  auto parts =
-      std::make_shared<std::vector<std::shared_ptr<const std::string>>>(std::move(payload.parts));
+  auto stream = std::make_shared<PayloadStream>(std::move(payload));
   res.set_content_provider(
-      total, kExpositionType,
-      [parts](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-        for (const auto& p : *parts) {
-          if (length == 0) break;
-          if (offset >= p->size()) {
-            offset -= p->size();
-            continue;
-          }
-          const std::size_t n = std::min(length, p->size() - offset);
-          if (!sink.write(p->data() + offset, n)) return false;
-          length -= n;
-          offset = 0;
-        }
-        return true;
+      stream->size(), kExpositionType,
+      [stream](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        return stream->write(offset, length, sink);
       });
 }
 

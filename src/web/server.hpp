@@ -21,9 +21,16 @@ class Server;
 namespace web {
 
 // A /metrics body as shared pieces sent back to back (no copy of the big cached part). When
-// gzip is set every piece is a complete gzip member, so the concatenation is valid gzip.
+// gzip is set every piece is a complete gzip member, so the concatenation is valid gzip. In a
+// plain answer a gzipped piece is inflated while it is sent: the fleet's text is cached only
+// gzipped (it is tens of MB, and Prometheus always asks for gzip).
+struct Piece {
+  std::shared_ptr<const std::string> bytes;
+  bool gzipped = false;
+  std::size_t plain_size = 0;  // the inflated size of a gzipped piece
+};
 struct Payload {
-  std::vector<std::shared_ptr<const std::string>> parts;
+  std::vector<Piece> pieces;
   bool gzip = false;
 };
 

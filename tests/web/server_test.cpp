@@ -19,21 +19,28 @@ namespace {
 struct Running {
   std::atomic<bool> ready{false};
   std::atomic<int> renders{0};
-  std::shared_ptr<const std::string> fleet_text =
-      std::make_shared<const std::string>("tigo_systems 3\n");
-  std::shared_ptr<const std::string> fleet_gzip =
-      std::make_shared<const std::string>(util::gzip_compress(*fleet_text));
+  // Replaceable between requests (nothing is in flight then).
+  std::shared_ptr<const std::string> fleet_text;
+  std::shared_ptr<const std::string> fleet_gzip;
   std::unique_ptr<web::Server> server;
   std::thread thread;
   int port = 0;
 
-  explicit Running(web::WebConfig cfg = {}) {
+  explicit Running(web::WebConfig cfg = {}, std::string text = "tigo_systems 3\n")
+      : fleet_text(std::make_shared<const std::string>(std::move(text))),
+        fleet_gzip(
+            std::make_shared<const std::string>(util::gzip_compress_parallel(*fleet_text, 2))) {
     web::Handlers h;
     h.metrics = [this](bool gzip) {
       ++renders;
-      web::Payload p{{gzip ? fleet_gzip : fleet_text}, gzip};
+      // As app.cpp: the fleet cached gzipped only (inflated for plain answers), then own lines.
+      web::Payload p{{{fleet_gzip, true, fleet_text->size()}}, gzip};
       const std::string own = "tigo_exporter_build_info{version=\"x\"} 1\n";
-      p.parts.push_back(std::make_shared<const std::string>(gzip ? util::gzip_compress(own) : own));
+      if (gzip)
+        p.pieces.push_back(
+            {std::make_shared<const std::string>(util::gzip_compress(own)), true, own.size()});
+      else
+        p.pieces.push_back({std::make_shared<const std::string>(own)});
       return p;
     };
     h.ready = [this] { return ready.load(); };
@@ -88,6 +95,44 @@ TEST_CASE("gzip: the cached member and a fresh one, concatenated, decode to the 
   CHECK(res->body.compare(0, r.fleet_gzip->size(), *r.fleet_gzip) == 0);
   CHECK(util::gzip_decompress(res->body) ==
         "tigo_systems 3\ntigo_exporter_build_info{version=\"x\"} 1\n");
+}
+
+TEST_CASE("a plain answer inflates the cached multi-member gzip exactly, chunk after chunk",
+          "[web]") {
+  std::string text;
+  for (int i = 0; text.size() < 3'000'000; ++i)
+    text += "tigo_panel_power_watts{system_id=\"" + std::to_string(i / 100) + "\",panel=\"A" +
+            std::to_string(i % 100) + "\"} " + std::to_string(i * 7 % 401) + "\n";
+  Running r({}, text);
+  REQUIRE(r.fleet_gzip->size() < text.size() / 4);
+  REQUIRE(util::gzip_decompress(*r.fleet_gzip) == text);  // two members
+  httplib::Client c("127.0.0.1", r.port);
+  c.set_decompress(false);
+  auto plain = c.Get("/metrics");
+  REQUIRE(plain);
+  CHECK(plain->status == 200);
+  CHECK(plain->get_header_value("Content-Length") ==
+        std::to_string(text.size() +
+                       std::string("tigo_exporter_build_info{version=\"x\"} 1\n").size()));
+  CHECK(plain->body == text + "tigo_exporter_build_info{version=\"x\"} 1\n");
+  auto gz = c.Get("/metrics", httplib::Headers{{"Accept-Encoding", "gzip"}});
+  REQUIRE(gz);
+  CHECK(util::gzip_decompress(gz->body) == plain->body);
+}
+
+TEST_CASE("a corrupt cached gzip fails the plain answer instead of cutting it short", "[web]") {
+  std::string text;
+  for (int i = 0; text.size() < 600'000; ++i) text += "tigo_x{i=\"" + std::to_string(i) + "\"} 1\n";
+  Running r({}, text);
+  auto cut = *r.fleet_gzip;
+  cut.resize(cut.size() / 2);  // as if the cache were truncated
+  r.fleet_gzip = std::make_shared<const std::string>(cut);
+  httplib::Client c("127.0.0.1", r.port);
+  c.set_decompress(false);
+  auto plain = c.Get("/metrics");
+  // The declared length cannot be met: the connection drops, the client sees an error.
+  CHECK((!plain || plain->body.size() != text.size() + 41));
+  CHECK_FALSE(plain);
 }
 
 TEST_CASE("Accept-Encoding parsing", "[web]") {
