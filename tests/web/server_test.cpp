@@ -38,8 +38,11 @@ struct Running {
     };
     h.ready = [this] { return ready.load(); };
     h.landing_html = [] { return std::string("<html>landing</html>"); };
-    server = std::make_unique<web::Server>(
-        web::ServerOptions{{"127.0.0.1", 0}, "/metrics", std::move(cfg)}, h);
+    // Named, not a temporary: g++ 12 -O3 sees a false -Wmaybe-uninitialized in the latter.
+    web::ServerOptions options;
+    options.listen = {"127.0.0.1", 0};
+    options.web = std::move(cfg);
+    server = std::make_unique<web::Server>(std::move(options), h);
     auto bound = server->bind();
     REQUIRE(bound.ok());
     port = *bound;
