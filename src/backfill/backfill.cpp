@@ -387,7 +387,7 @@ Outcome run(tigo::Client& client, const Options& o, std::stop_token stop) {
                      [id](const tigo::System& s) { return s.system_id == id; }))
       util::log::warn("system not in the account", {{"system_id", std::to_string(id)}});
   }
-  const auto days = std::chrono::duration_cast<date::days>(o.to - o.from).count() + 1;
+  const auto days = std::chrono::ceil<date::days>(o.to - o.from).count();
   util::log::info("backfill starting", {{"systems", std::to_string(selected.size())},
                                         {"from", util::format_iso8601_utc(o.from)},
                                         {"to", util::format_iso8601_utc(o.to)},
