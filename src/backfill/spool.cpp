@@ -15,7 +15,8 @@ namespace {
 constexpr std::size_t kBufferBytes = 1 << 20;
 
 util::Error os_error(std::string_view what, const std::string& path) {
-  return util::make_error(std::string(what) + " " + path + ": " + std::strerror(errno));
+  const int err = errno;
+  return util::make_error(std::string(what) + " " + path + ": " + std::strerror(err));
 }
 
 }  // namespace
@@ -23,10 +24,12 @@ util::Error os_error(std::string_view what, const std::string& path) {
 // A file written sequentially through a buffer and read back with pread.
 class Spool::File {
  public:
-  // mkstemp on `pattern` (ending in XXXXXX); unlinked at once when `anonymous`.
-  static util::Result<std::unique_ptr<File>> make(std::string pattern, bool anonymous) {
+  // mkstemp on `pattern` (ending in XXXXXX); unlinked at once when `anonymous`. Errors say
+  // `what` was to be created.
+  static util::Result<std::unique_ptr<File>> make(std::string pattern, bool anonymous,
+                                                  const std::string& what) {
     const int fd = ::mkstemp(pattern.data());
-    if (fd < 0) return os_error("cannot create", pattern);
+    if (fd < 0) return os_error("cannot create", what);
     auto f = std::unique_ptr<File>(new File(fd, pattern));
     if (anonymous && ::unlink(pattern.c_str()) != 0) return os_error("cannot unlink", pattern);
     return f;
@@ -122,15 +125,15 @@ util::Result<std::unique_ptr<Spool>> Spool::create(const std::string& output,
   auto spool = std::unique_ptr<Spool>(new Spool());
   spool->output_ = output;
   spool->families_ = std::move(families);
-  auto out = File::make(output + ".tmp-XXXXXX", false);
+  auto out = File::make(output + ".tmp-XXXXXX", false, "a temp file beside " + output);
   if (!out) return out.error();
   spool->out_ = std::move(*out);
   spool->temp_path_ = spool->out_->path();
-  auto scratch = File::make(dir + "/.tigo-backfill-XXXXXX", true);
+  auto scratch = File::make(dir + "/.tigo-backfill-XXXXXX", true, "a scratch file in " + dir);
   if (!scratch) return scratch.error();
   spool->scratch_ = std::move(*scratch);
   for (std::size_t i = 0; i < spool->families_.size(); ++i) {
-    auto f = File::make(dir + "/.tigo-backfill-XXXXXX", true);
+    auto f = File::make(dir + "/.tigo-backfill-XXXXXX", true, "a scratch file in " + dir);
     if (!f) return f.error();
     spool->family_files_.push_back(std::move(*f));
   }
