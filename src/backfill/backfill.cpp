@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <optional>
@@ -387,12 +388,20 @@ Outcome run(tigo::Client& client, const Options& o, std::stop_token stop) {
                      [id](const tigo::System& s) { return s.system_id == id; }))
       util::log::warn("system not in the account", {{"system_id", std::to_string(id)}});
   }
-  const auto days = std::chrono::ceil<date::days>(o.to - o.from).count();
-  util::log::info("backfill starting", {{"systems", std::to_string(selected.size())},
-                                        {"from", util::format_iso8601_utc(o.from)},
-                                        {"to", util::format_iso8601_utc(o.to)},
-                                        {"days", std::to_string(days)},
-                                        {"output", o.output}});
+  // A site-local day more than the UTC range, 4 data/aggregate calls and an hourly data/combined
+  // per chunk, a minute data/combined per day, the hierarchy: what the rate limit must carry.
+  const auto days = std::chrono::ceil<date::days>(o.to - o.from).count() + 1;
+  const auto chunks = (days + o.chunk_days - 1) / o.chunk_days;
+  const auto calls_estimate = static_cast<double>(selected.size() * (2 + chunks * 5 + days));
+  const double per_minute = std::max(1.0, client.governor().requests_per_minute());
+  util::log::info("backfill starting",
+                  {{"systems", std::to_string(selected.size())},
+                   {"from", util::format_iso8601_utc(o.from)},
+                   {"to", util::format_iso8601_utc(o.to)},
+                   {"calls_estimate", std::to_string(static_cast<long>(calls_estimate))},
+                   {"minutes_estimate",
+                    std::to_string(static_cast<long>(std::ceil(calls_estimate / per_minute)))},
+                   {"output", o.output}});
 
   for (std::size_t i = 0; i < selected.size() && !stop.stop_requested(); ++i) {
     const auto t0 = steady_clock::now();
