@@ -198,3 +198,44 @@ TEST_CASE("backfill: promtool imports the file and Prometheus answers the simula
   CHECK(prometheus.stop() == 0);
   CHECK(sim.stop() == 0);
 }
+
+TEST_CASE("backfill: a failed system exits 1 and keeps the file; a bad output exits 2") {
+  TempDir dir;
+  // "cheap" has no data subscription: every data call answers 402.
+  Process sim({TIGO_SIM_BIN, "--listen", "127.0.0.1:0", "--systems", "2", "--time",
+               "2026-06-21T18:00:00Z", "--users", std::string("cheap:") + kSecret + ":basic"},
+              dir.path() + "/sim.log");
+  const auto api = sim.wait_for_log(std::regex("listening on (http://\\S+)"), 10s);
+  REQUIRE(api.has_value());
+  const auto password = dir.file("password", std::string(kSecret) + "\n");
+  const std::string output = dir.path() + "/out.om";
+  auto args = [&](const std::string& out) {
+    return std::vector<std::string>{TIGO_EXPORTER_BIN,
+                                    "backfill",
+                                    "--from",
+                                    "-2d",
+                                    "--to",
+                                    "now",
+                                    "--output",
+                                    out,
+                                    "--tigo.api-url",
+                                    *api,
+                                    "--tigo.username",
+                                    "cheap",
+                                    "--tigo.password-file",
+                                    password};
+  };
+  auto [code, log] = testing::run_to_completion(args(output), 60s);
+  INFO(log);
+  CHECK(code == 1);
+  CHECK(log.find("msg=\"backfill system failed\"") != std::string::npos);
+  CHECK(log.find("failed=2") != std::string::npos);
+  CHECK(log.find(kSecret) == std::string::npos);
+  CHECK(slurp(output) == "# EOF\n");  // written: what succeeded, here nothing
+
+  auto [bad, bad_out] = testing::run_to_completion(args(dir.path() + "/no/such/dir/x.om"), 20s);
+  CHECK(bad == 2);
+  CHECK(std::count(bad_out.begin(), bad_out.end(), '\n') == 1);
+  CHECK(bad_out.find("no/such/dir") != std::string::npos);
+  CHECK(sim.stop() == 0);
+}
