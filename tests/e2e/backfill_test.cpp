@@ -199,7 +199,7 @@ TEST_CASE("backfill: promtool imports the file and Prometheus answers the simula
   CHECK(sim.stop() == 0);
 }
 
-TEST_CASE("backfill: a failed system exits 1 and keeps the file; a bad output exits 2") {
+TEST_CASE("backfill: a failed system exits 1 and keeps the file, a bad output exits 2") {
   TempDir dir;
   // "cheap" has no data subscription: every data call answers 402.
   Process sim({TIGO_SIM_BIN, "--listen", "127.0.0.1:0", "--systems", "2", "--time",
