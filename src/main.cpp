@@ -1,4 +1,4 @@
-// tigo_exporter: flags -> App, until SIGTERM/SIGINT.
+// tigo_exporter: flags -> App, until SIGTERM/SIGINT (or the backfill subcommand, to its end).
 #include <cstdio>
 
 #include "app/app.hpp"
@@ -15,5 +15,6 @@ int main(int argc, char** argv) {
     if (!outcome.output.empty() && outcome.output.back() != '\n') std::fputc('\n', stream);
     return outcome.exit_code;
   }
+  if (outcome.config->backfill) return app::run_backfill(*outcome.config);
   return app::run(*outcome.config);
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/client_options.hpp"
 #include "app/landing.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/self_metrics.hpp"
@@ -73,13 +74,7 @@ int run(const config::Config& cfg) {
   std::unique_ptr<sim::Fleet> demo_fleet;
   std::unique_ptr<sim::Clock> demo_clock;
   std::unique_ptr<sim::Server> demo_server;
-  tigo::ClientOptions client_options;
-  client_options.base_url = cfg.api_url;
-  client_options.credentials = {cfg.username, cfg.password, cfg.token};
-  client_options.timeout = cfg.timeout;
-  client_options.ca_file = cfg.ca_file;
-  client_options.concurrency = cfg.concurrency;
-  client_options.rate_limit = cfg.rate_limit;
+  tigo::ClientOptions client_options = app::client_options(cfg);
   if (cfg.demo) {
     demo_fleet = std::make_unique<sim::Fleet>(sim::demo_fleet_options());
     demo_clock = std::make_unique<sim::Clock>();
@@ -121,9 +116,7 @@ int run(const config::Config& cfg) {
   refresh_options.max_staleness = cfg.max_staleness;
   refresh_options.alerts_window = cfg.alerts_window;
   refresh_options.workers = cfg.concurrency;
-  refresh_options.only_systems = cfg.systems;
-  refresh_options.shard_index = cfg.shard_index;
-  refresh_options.shard_count = cfg.shard_count;
+  refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
   refresh::Refresher refresher(std::move(*client), refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));

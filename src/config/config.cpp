@@ -8,6 +8,7 @@
 
 #include "tigo/client.hpp"
 #include "util/duration.hpp"
+#include "util/time.hpp"
 
 namespace config {
 namespace {
@@ -18,6 +19,20 @@ struct DurationValidator : CLI::Validator {
     name_ = "DURATION";
     func_ = [](const std::string& s) -> std::string {
       return util::parse_duration(s) ? "" : "bad duration \"" + s + "\" (e.g. 30s, 5m, 1h30m)";
+    };
+  }
+};
+
+// CLI11 validator for backfill times, so a bad value names its flag.
+struct BackfillTimeValidator : CLI::Validator {
+  BackfillTimeValidator() {
+    name_ = "TIME";
+    func_ = [](const std::string& s) -> std::string {
+      return parse_backfill_time(s, std::chrono::sys_seconds{}) ? ""
+                                                                : "bad time \"" + s +
+                                                                      "\" (e.g. 2026-06-01, "
+                                                                      "2026-06-01T12:00:00Z, "
+                                                                      "-7d, now)";
     };
   }
 };
@@ -118,6 +133,35 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_flag("--demo", c.demo,
                "Start the embedded simulator on a loopback port and export its demo fleet");
 
+  // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
+  const BackfillTimeValidator backfill_time;
+  std::string from_text, to_text, output, chunk = "1d";
+  CLI::App* backfill = app.add_subcommand(
+      "backfill",
+      "Write historical minute and hourly data as OpenMetrics with timestamps, for promtool tsdb "
+      "create-blocks-from openmetrics FILE DIR, within the same rate limit");
+  backfill->fallthrough();
+  backfill->footer(
+      "The --tigo.* (api-url, username, password-file, token-file, rate-limit, timeout, "
+      "ca-file, concurrency, systems), --shard.* and --log.* flags of tigo_exporter apply.");
+  backfill
+      ->add_option("--from", from_text,
+                   "Start, inclusive: 2026-06-01 (UTC midnight), 2026-06-01T12:00:00Z, or "
+                   "back from now: -7d, -36h")
+      ->required()
+      ->check(backfill_time);
+  backfill->add_option("--to", to_text, "End, exclusive: same forms, or now")
+      ->required()
+      ->check(backfill_time);
+  backfill
+      ->add_option("--output", output,
+                   "OpenMetrics file to write (a temp file beside it, renamed when complete)")
+      ->required();
+  backfill
+      ->add_option("--chunk", chunk,
+                   "Site-local days of minute data asked in one data/aggregate call (1d to 6d)")
+      ->check(duration);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -172,6 +216,23 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
     c.systems.push_back(id);
   }
 
+  if (backfill->parsed()) {
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    BackfillConfig b;
+    b.from = *parse_backfill_time(from_text, now);
+    b.to = *parse_backfill_time(to_text, now);
+    b.output = output;
+    if (b.to <= b.from) return fail("backfill: --to must be after --from");
+    if (b.output.empty()) return fail("backfill: --output must name a file");
+    const auto days = std::chrono::duration_cast<std::chrono::hours>(*util::parse_duration(chunk));
+    if (days.count() % 24 != 0 || days.count() < 24 || days.count() > 6 * 24)
+      return fail("backfill: --chunk must be whole days, 1d to 6d");
+    b.chunk_days = static_cast<int>(days.count() / 24);
+    if (c.demo)
+      return fail("backfill: --demo is not supported (run tigo_sim and give its --tigo.api-url)");
+    c.backfill = std::move(b);
+  }
+
   if (c.demo) return ParseOutcome{std::move(c), 0, {}};
 
   auto base = tigo::parse_base_url(c.api_url);
@@ -198,6 +259,17 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
         "or --tigo.token-file, or run with --demo");
   }
   return ParseOutcome{std::move(c), 0, {}};
+}
+
+std::optional<std::chrono::sys_seconds> parse_backfill_time(std::string_view text,
+                                                            std::chrono::sys_seconds now) {
+  if (text == "now") return now;
+  if (text.starts_with('-')) {
+    const auto back = util::parse_duration(text.substr(1));
+    if (!back || back->count() <= 0) return std::nullopt;
+    return now - std::chrono::duration_cast<std::chrono::seconds>(*back);
+  }
+  return util::parse_iso8601(text);
 }
 
 std::optional<int> shard_index_from_pod_name(std::string_view name) {

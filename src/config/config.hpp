@@ -12,6 +12,14 @@
 
 namespace config {
 
+// `tigo_exporter backfill`: historical data to an OpenMetrics file (the tigo flags apply).
+struct BackfillConfig {
+  std::chrono::sys_seconds from{};  // inclusive
+  std::chrono::sys_seconds to{};    // exclusive
+  std::string output;
+  int chunk_days = 1;  // site-local days of minute data per data/aggregate call
+};
+
 struct Config {
   std::string listen_address = ":9980";
   std::string telemetry_path = "/metrics";
@@ -40,6 +48,7 @@ struct Config {
   util::log::Level log_level = util::log::Level::info;
   util::log::Format log_format = util::log::Format::logfmt;
   bool demo = false;
+  std::optional<BackfillConfig> backfill;  // set by the backfill subcommand
 };
 
 struct ParseOutcome {
@@ -49,6 +58,11 @@ struct ParseOutcome {
 };
 
 ParseOutcome parse(int argc, const char* const* argv, const std::string& version_line);
+
+// A backfill --from/--to: "2026-06-01" (midnight UTC), "2026-06-01T12:00:00Z" (no offset: UTC;
+// an offset is honoured), "now", or back from now: "-7d", "-36h".
+std::optional<std::chrono::sys_seconds> parse_backfill_time(std::string_view text,
+                                                            std::chrono::sys_seconds now);
 
 // The shard index from a StatefulSet pod name ("tigo-exporter-2" -> 2), if it ends in -N.
 std::optional<int> shard_index_from_pod_name(std::string_view name);

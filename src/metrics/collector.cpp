@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "metrics/exposition.hpp"
+#include "metrics/families.hpp"
 
 namespace metrics {
 namespace {
@@ -33,8 +34,7 @@ std::optional<double> joules(const std::optional<double>& wh) {
 std::vector<std::string> system_blocks(const Snapshot& snap) {
   std::vector<std::string> out;
   out.reserve(snap.systems.size());
-  for (const auto& e : snap.systems)
-    out.push_back(LabelBlock().add("system_id", std::to_string(e.system.system_id)).str());
+  for (const auto& e : snap.systems) out.push_back(system_labels(e.system.system_id));
   return out;
 }
 
@@ -214,37 +214,11 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
   std::vector<const Panel*> panels;
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& p : snap.systems[i].panels) {
-      blocks.push_back(ids[i] + "," +
-                       LabelBlock()
-                           .add("object_id", std::to_string(p.object_id))
-                           .add("inverter", p.inverter)
-                           .add("mppt", p.mppt)
-                           .add("string", p.string)
-                           .add("panel", p.label)
-                           .str());
+      blocks.push_back(panel_labels(ids[i], p));
       panels.push_back(&p);
     }
   }
-  struct Family {
-    const char* name;
-    const char* help;
-    const std::optional<refresh::Reading> Panel::*reading;
-  };
-  static const Family kFamilies[] = {
-      {"tigo_panel_power_watts",
-       "Panel input power, newest non-empty minute (data/aggregate level=min param=Pin).",
-       &Panel::power_w},
-      {"tigo_panel_input_voltage_volts",
-       "Panel input voltage, newest non-empty minute (param=Vin).", &Panel::voltage_v},
-      {"tigo_panel_input_current_amperes",
-       "Panel input current, newest non-empty minute (param=Iin).", &Panel::current_a},
-      {"tigo_panel_rssi",
-       "Radio signal strength of the panel's optimizer, raw 0-255 as Tigo reports it (param=RSSI).",
-       &Panel::rssi},
-      {"tigo_panel_temperature_celsius",
-       "Optimizer temperature where the system reports it (param=Temp).", &Panel::temperature_c},
-  };
-  for (const auto& f : kFamilies) {
+  for (const auto& f : kPanelFamilies) {
     w.family(f.name, "gauge", f.help);
     for (std::size_t k = 0; k < panels.size(); ++k) {
       if (const auto& r = panels[k]->*f.reading) w.sample_prerendered(f.name, blocks[k], r->value);
@@ -269,12 +243,7 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
 void render_object_readings(const Snapshot& snap, const std::vector<std::string>& ids,
                             TextWriter& w) {
   auto block = [](const std::string& id, const refresh::ObjectReading& o) {
-    return id + "," +
-           LabelBlock()
-               .add("object_id", std::to_string(o.object_id))
-               .add("object_type", o.object_type)
-               .add("label", o.label)
-               .str();
+    return object_labels(id, o.object_id, o.object_type, o.label);
   };
   w.family("tigo_object_power_watts", "gauge",
            "Power of a system, inverter or string object (data/combined level=minute).");

@@ -71,12 +71,7 @@ void Refresher::stop() {
   client_->logout();
 }
 
-bool Refresher::wanted(std::int64_t id) const {
-  if (options_.shard_count > 1 && id % options_.shard_count != options_.shard_index) return false;
-  return options_.only_systems.empty() ||
-         std::find(options_.only_systems.begin(), options_.only_systems.end(), id) !=
-             options_.only_systems.end();
-}
+bool Refresher::wanted(std::int64_t id) const { return options_.systems.wanted(id); }
 
 void Refresher::replan_locked() {
   PlanInput in;

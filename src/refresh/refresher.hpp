@@ -22,6 +22,7 @@
 #include "refresh/plan.hpp"
 #include "refresh/scheduler.hpp"
 #include "refresh/snapshot.hpp"
+#include "refresh/system_filter.hpp"
 #include "tigo/client.hpp"
 #include "util/shared_slot.hpp"
 
@@ -38,9 +39,7 @@ struct RefresherOptions {
   std::chrono::milliseconds max_staleness{std::chrono::hours{1}};
   std::chrono::milliseconds alerts_window{std::chrono::hours{24}};
   std::chrono::milliseconds retry_interval{std::chrono::seconds{10}};  // after a failure
-  std::vector<std::int64_t> only_systems;                              // empty: all
-  int shard_index = 0;  // keep systems with system_id % count == index
-  int shard_count = 1;
+  SystemFilter systems;                                                // --tigo.systems, --shard.*
   int workers = 4;            // jobs in progress at once (the client limits requests in flight too)
   double budget_share = 0.9;  // of the governor's rate, the rest is headroom
 };

@@ -21,6 +21,15 @@ Timestamp local_to_utc(LocalTime local, const date::time_zone& zone) {
   return Timestamp{local.time_since_epoch() - info.first.offset};
 }
 
+Timestamp local_to_utc_after(LocalTime local, const date::time_zone& zone,
+                             std::optional<Timestamp> previous) {
+  const date::local_info info = zone.get_info(local);
+  const Timestamp first{local.time_since_epoch() - info.first.offset};
+  if (info.result != date::local_info::ambiguous || !previous || first > *previous) return first;
+  const Timestamp second{local.time_since_epoch() - info.second.offset};
+  return second > *previous ? second : first;
+}
+
 LocalTime utc_to_local(Timestamp utc, const date::time_zone& zone) {
   const date::sys_info info = zone.get_info(utc);
   return LocalTime{utc.time_since_epoch() + info.offset};

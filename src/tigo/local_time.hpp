@@ -5,6 +5,7 @@
 #include <date/tz.h>
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "tigo/model.hpp"
@@ -24,6 +25,13 @@ util::Result<const date::time_zone*> find_zone(std::string_view name);
 //    BEFORE the gap, i.e. moved later by the gap's length: 02:30 in a 02:00->03:00 gap is the
 //    instant the clocks show 03:30 (the convention of java.time and of POSIX mktime).
 Timestamp local_to_utc(LocalTime local, const date::time_zone& zone);
+
+// local_to_utc for the rows of one answer in ascending order, `previous` being the UTC instant of
+// the row before: the repeated hour when clocks fall back is listed twice by an answer that has a
+// row every minute, so a row that would go back to or before `previous` is read as the second
+// occurrence (the later instant) instead.
+Timestamp local_to_utc_after(LocalTime local, const date::time_zone& zone,
+                             std::optional<Timestamp> previous);
 
 // UTC instant -> local wall time of the zone.
 LocalTime utc_to_local(Timestamp utc, const date::time_zone& zone);

@@ -128,3 +128,93 @@ TEST_CASE("every refresh interval of CLI.md is a flag with its default") {
   CHECK(out.config->panels_lookback == std::chrono::hours(2));
   CHECK(parse({"--demo", "--refresh.alerts-interval", "0s"}).exit_code == 2);
 }
+
+TEST_CASE("backfill: the subcommand with its times, output and the tigo flags") {
+  unsetenv("TIGO_PASSWORD");
+  TempFile pw("pw\n");
+  // The tigo flags may come before or after the subcommand's own.
+  auto out = parse({"--tigo.username", "me", "backfill", "--from", "2026-06-01", "--to",
+                    "2026-06-02T12:30:00Z", "--output", "/tmp/x.om", "--tigo.password-file",
+                    pw.path.c_str(), "--tigo.rate-limit", "30", "--chunk", "2d"});
+  INFO(out.output);
+  REQUIRE(out.config.has_value());
+  REQUIRE(out.config->backfill.has_value());
+  const auto& b = *out.config->backfill;
+  CHECK(b.from == std::chrono::sys_days{std::chrono::year{2026} / 6 / 1});
+  CHECK(b.to == std::chrono::sys_days{std::chrono::year{2026} / 6 / 2} + std::chrono::hours{12} +
+                    std::chrono::minutes{30});
+  CHECK(b.output == "/tmp/x.om");
+  CHECK(b.chunk_days == 2);
+  CHECK(out.config->rate_limit == 30);
+  CHECK(out.config->password == "pw");
+  // Without the subcommand there is no backfill.
+  auto plain = parse({"--demo"});
+  REQUIRE(plain.config.has_value());
+  CHECK_FALSE(plain.config->backfill.has_value());
+}
+
+TEST_CASE("backfill: relative and offset times") {
+  const auto now =
+      std::chrono::sys_seconds{std::chrono::sys_days{std::chrono::year{2026} / 6 / 21}};
+  CHECK(config::parse_backfill_time("now", now) == now);
+  CHECK(config::parse_backfill_time("-7d", now) == now - std::chrono::hours{7 * 24});
+  CHECK(config::parse_backfill_time("-1h30m", now) == now - std::chrono::minutes{90});
+  CHECK(config::parse_backfill_time("2026-06-20T12:00:00+02:00", now) ==
+        std::chrono::sys_days{std::chrono::year{2026} / 6 / 20} + std::chrono::hours{10});
+  CHECK(config::parse_backfill_time("2026-06-20T12:00:00", now) ==
+        std::chrono::sys_days{std::chrono::year{2026} / 6 / 20} + std::chrono::hours{12});
+  CHECK_FALSE(config::parse_backfill_time("-0s", now).has_value());
+  CHECK_FALSE(config::parse_backfill_time("yesterday", now).has_value());
+  CHECK_FALSE(config::parse_backfill_time("2026-13-01", now).has_value());
+}
+
+TEST_CASE("backfill: bad input exits 2 with one line naming the problem") {
+  unsetenv("TIGO_PASSWORD");
+  TempFile pw("pw\n");
+  auto with = [&](std::vector<const char*> args) {
+    std::vector<const char*> all = {"--tigo.username", "me", "--tigo.password-file",
+                                    pw.path.c_str(), "backfill"};
+    all.insert(all.end(), args.begin(), args.end());
+    return parse(all);
+  };
+  const struct {
+    std::vector<const char*> args;
+    const char* says;
+  } cases[] = {
+      {{"--from", "2026-06-02", "--to", "2026-06-01", "--output", "x"}, "--to must be after"},
+      {{"--from", "2026-06-02", "--to", "2026-06-02", "--output", "x"}, "--to must be after"},
+      {{"--from", "last week", "--to", "now", "--output", "x"}, "--from"},
+      {{"--from", "-7d", "--to", "soon", "--output", "x"}, "--to"},
+      {{"--from", "-7d", "--to", "now"}, "--output"},
+      {{"--to", "now", "--output", "x"}, "--from"},
+      {{"--from", "-7d", "--to", "now", "--output", ""}, "--output"},
+      {{"--from", "-7d", "--to", "now", "--output", "x", "--chunk", "12h"}, "--chunk"},
+      {{"--from", "-7d", "--to", "now", "--output", "x", "--chunk", "7d"}, "--chunk"},
+  };
+  for (const auto& c : cases) {
+    auto out = with(c.args);
+    INFO(out.output);
+    CHECK_FALSE(out.config.has_value());
+    CHECK(out.exit_code == 2);
+    CHECK(out.output.find(c.says) != std::string::npos);
+    CHECK(out.output.find('\n') == std::string::npos);
+    CHECK(out.output.find("pw") == std::string::npos);
+  }
+  auto demo = parse({"--demo", "backfill", "--from", "-1d", "--to", "now", "--output", "x"});
+  CHECK(demo.exit_code == 2);
+  CHECK(demo.output.find("--demo") != std::string::npos);
+  // And the credentials are checked as for the exporter.
+  auto nocred = parse({"backfill", "--from", "-1d", "--to", "now", "--output", "x"});
+  CHECK(nocred.exit_code == 2);
+  CHECK(nocred.output.find("missing credential") != std::string::npos);
+}
+
+TEST_CASE("backfill: --help lists the subcommand, and its own help its flags") {
+  auto top = parse({"--help"});
+  CHECK(top.exit_code == 0);
+  CHECK(top.output.find("backfill") != std::string::npos);
+  auto sub = parse({"backfill", "--help"});
+  CHECK(sub.exit_code == 0);
+  for (const char* flag : {"--from", "--to", "--output", "--chunk", "--tigo."})
+    CHECK(sub.output.find(flag) != std::string::npos);
+}

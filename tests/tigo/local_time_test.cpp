@@ -85,3 +85,27 @@ TEST_CASE("unknown zones are errors, not exceptions", "[tigo][time]") {
   CHECK(z.error().message.find("Mars/Olympus_Mons") != std::string::npos);
   CHECK_FALSE(tigo::find_zone("").ok());
 }
+
+TEST_CASE("rows in order read the repeated fall-back hour twice, once per offset", "[tigo][time]") {
+  const auto& la = zone("America/Los_Angeles");
+  std::optional<tigo::Timestamp> prev;
+  std::vector<tigo::Timestamp> seen;
+  // An answer with a row every 30 minutes from 00:30 to 02:00 local on 2026-11-01: 01:00 and
+  // 01:30 come twice (PDT, then PST).
+  for (auto [h, m] : {std::pair{0, 30}, {1, 0}, {1, 30}, {1, 0}, {1, 30}, {2, 0}}) {
+    prev = tigo::local_to_utc_after(lt(2026, 11, 1, h, m), la, prev);
+    seen.push_back(*prev);
+  }
+  CHECK(seen ==
+        std::vector<tigo::Timestamp>{utc("2026-11-01T07:30:00Z"), utc("2026-11-01T08:00:00Z"),
+                                     utc("2026-11-01T08:30:00Z"), utc("2026-11-01T09:00:00Z"),
+                                     utc("2026-11-01T09:30:00Z"), utc("2026-11-01T10:00:00Z")});
+  // Outside the repeated hour, or without a previous row, it is local_to_utc.
+  CHECK(tigo::local_to_utc_after(lt(2026, 11, 1, 1, 0), la, std::nullopt) ==
+        utc("2026-11-01T08:00:00Z"));
+  CHECK(tigo::local_to_utc_after(lt(2026, 3, 8, 2, 30), la, utc("2026-03-08T09:59:00Z")) ==
+        utc("2026-03-08T10:30:00Z"));
+  // A row listed out of order inside the repeated hour is not pushed to the later offset twice.
+  CHECK(tigo::local_to_utc_after(lt(2026, 11, 1, 1, 0), la, utc("2026-11-01T09:30:00Z")) ==
+        utc("2026-11-01T08:00:00Z"));
+}
