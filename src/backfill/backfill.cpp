@@ -38,13 +38,14 @@ constexpr std::size_t kFamilyCount = kObjectEnergy + 1;
 constexpr int kMaxFailedChunks = 3;
 
 std::vector<Family> output_families() {
-  static constexpr std::string_view kPanelUnits[] = {"watts", "volts", "amperes", ""};
+  static constexpr std::string_view kPanelUnits[] = {"watts", "volts", "amperes", "", "celsius"};
   static constexpr std::string_view kPanelHelp[] = {
       "Panel input power per minute (data/aggregate level=min param=Pin; backfill).",
       "Panel input voltage per minute (param=Vin; backfill).",
       "Panel input current per minute (param=Iin; backfill).",
       "Radio signal strength of the panel's optimizer per minute, raw 0-255 (param=RSSI; "
       "backfill).",
+      "Panel temperature per minute, where the system answers it (param=Temp; backfill).",
   };
   static_assert(std::size(kPanelUnits) == kPanelParamCount);
   std::vector<Family> f(kFamilyCount);
