@@ -152,4 +152,10 @@ double Fleet::effective_rating_w(const SystemSpec& system) const {
   return sum;
 }
 
+std::vector<std::string> Fleet::time_zones() {
+  std::vector<std::string> out;
+  for (const auto& c : kCities) out.emplace_back(c.timezone);
+  return out;
+}
+
 }  // namespace sim

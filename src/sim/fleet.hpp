@@ -45,6 +45,8 @@ class Fleet {
   // The system at position `index` (0-based), built from the seed on each call.
   SystemSpec system(std::size_t index) const;
   std::optional<std::size_t> index_of(std::int64_t system_id) const;
+  // Every IANA zone a system of any fleet may have.
+  static std::vector<std::string> time_zones();
   pv::PanelSpec panel(const SystemSpec& system, int panel_index) const;
   // Sum of rated_w x efficiency_factor over the system's panels: the system's power is this times
   // the power of a 1 W reference panel, because the panel model is linear in both.

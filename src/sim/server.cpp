@@ -99,6 +99,11 @@ Server::Server(const Fleet& fleet, const Clock& clock, ServerOptions options)
       options_(std::move(options)),
       http_(std::make_unique<httplib::Server>()),
       budgets_(options_.accounts.size()) {
+  // The answers' zones (systems', and login's America/Los_Angeles) loaded before any thread
+  // serves: the date library loads them lazily.
+  auto zones = Fleet::time_zones();
+  zones.insert(zones.end(), {"America/Los_Angeles", "UTC"});
+  util::preload_time_zones(zones);
   routes();
 }
 

@@ -8,7 +8,11 @@ namespace tigo {
 util::Result<const date::time_zone*> find_zone(std::string_view name) {
   if (name.empty()) return util::make_error("empty time zone name");
   try {
-    return date::locate_zone(name);
+    const auto* zone = date::locate_zone(name);
+    // Its rules load lazily on first use: load them here, on the thread that looks the zone up
+    // (the refresher's account job, before any job of the system uses it).
+    (void)zone->get_info(date::sys_seconds{});
+    return zone;
   } catch (const std::exception&) {
     return util::make_error("unknown time zone \"" + std::string(name) + "\"");
   }

@@ -67,6 +67,16 @@ std::optional<std::chrono::sys_seconds> parse_iso8601(std::string_view s) {
 
 std::string format_iso8601_utc(std::chrono::sys_seconds t) { return date::format("%FT%TZ", t); }
 
+void preload_time_zones(const std::vector<std::string>& names) {
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  for (const auto& name : names) {
+    try {
+      (void)date::locate_zone(name)->get_info(now);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
 std::string format_iso8601_in_zone(std::chrono::sys_seconds t, std::string_view tz) {
   const date::time_zone* zone = nullptr;
   try {

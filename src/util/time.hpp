@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace util {
 
@@ -14,6 +15,11 @@ std::optional<std::chrono::sys_seconds> parse_iso8601(std::string_view text);
 
 // "2026-03-31T19:28:00Z"
 std::string format_iso8601_utc(std::chrono::sys_seconds t);
+
+// Loads the time-zone database and each named zone's rules now, on this thread: the library
+// loads them lazily on first use, and a server's threads should not race to do that.
+// Unknown names are skipped.
+void preload_time_zones(const std::vector<std::string>& names);
 
 // The wall time of `t` in IANA zone `tz` with its offset, "2026-03-31T19:28:00-07:00".
 // Empty if the zone is unknown.
