@@ -11,6 +11,7 @@
 
 #include "support/openmetrics.hpp"
 #include "support/process.hpp"
+#include "support/sim_api.hpp"
 #include "tigo/csv.hpp"
 #include "tigo/json_parse.hpp"
 #include "tigo/local_time.hpp"
@@ -33,25 +34,7 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-struct SimApi {
-  httplib::Client http;
-  std::string token;
-  explicit SimApi(const std::string& api) : http(api.substr(0, api.find("/api/v3/"))) {
-    auto res =
-        http.Get("/api/v3/users/login",
-                 httplib::Headers{httplib::make_basic_authentication_header("demo", kSecret)});
-    REQUIRE(res);
-    REQUIRE(res->status == 200);
-    token = tigo::parse_login(res->body)->token;
-  }
-  std::string get(const std::string& path) {
-    auto res = http.Get("/" + path, httplib::Headers{{"Authorization", "Bearer " + token}});
-    REQUIRE(res);
-    INFO(path << " -> " << res->status);
-    REQUIRE(res->status == 200);
-    return res->body;
-  }
-};
+using testing::SimApi;
 
 // One value of a Prometheus instant query at `at`, if the query returned exactly one series.
 std::optional<double> query_at(httplib::Client& prom, const std::string& expr, std::int64_t at) {
@@ -131,11 +114,11 @@ TEST_CASE("backfill: promtool imports the file and Prometheus answers the simula
 
   // A panel of the Athens system at 12:00 site time (09:00Z) and the system's power then, as
   // the simulator serves them.
-  SimApi direct(*api);
+  SimApi direct(*api, "demo", kSecret);
   const auto* athens = tigo::find_zone("Europe/Athens").value();
   tigo::CsvOptions keep;
   keep.keep_rows = true;
-  auto pin = tigo::parse_csv(direct.get("api/v3/data/aggregate?system_id=1001&level=min&param=Pin"
+  auto pin = tigo::parse_csv(direct.get("data/aggregate?system_id=1001&level=min&param=Pin"
                                         "&header=id&start=2026-06-20T11:30:00"
                                         "&end=2026-06-20T12:30:00"),
                              keep);
@@ -155,7 +138,7 @@ TEST_CASE("backfill: promtool imports the file and Prometheus answers the simula
     }
   }
   REQUIRE_FALSE(panel.empty());
-  auto combined = tigo::parse_csv(direct.get("api/v3/data/combined?system_id=1001&level=minute"
+  auto combined = tigo::parse_csv(direct.get("data/combined?system_id=1001&level=minute"
                                              "&start=2026-06-20T11:30:00&end=2026-06-20T12:30:00"),
                                   keep);
   REQUIRE(combined.ok());

@@ -11,6 +11,7 @@
 #include "support/contract.hpp"
 #include "support/exposition.hpp"
 #include "support/process.hpp"
+#include "support/sim_api.hpp"
 #include "tigo/csv.hpp"
 #include "tigo/json_parse.hpp"
 #include "tigo/local_time.hpp"
@@ -86,24 +87,7 @@ double sum_of(const std::vector<Sample>& samples, const std::string& name,
   return total;
 }
 
-struct SimApi {
-  httplib::Client http;
-  std::string token;
-  explicit SimApi(const std::string& api) : http(api.substr(0, api.find("/api/v3/"))) {
-    auto res =
-        http.Get("/api/v3/users/login",
-                 httplib::Headers{httplib::make_basic_authentication_header("demo", "demo")});
-    REQUIRE(res);
-    REQUIRE(res->status == 200);
-    token = tigo::parse_login(res->body)->token;
-  }
-  std::string get(const std::string& path) {
-    auto res = http.Get("/api/v3/" + path, httplib::Headers{{"Authorization", "Bearer " + token}});
-    REQUIRE(res);
-    REQUIRE(res->status == 200);
-    return res->body;
-  }
-};
+using testing::SimApi;
 
 }  // namespace
 

@@ -13,28 +13,7 @@ std::vector<Sample> parse_exposition(const std::string& text) {
     Sample s;
     std::size_t i = line.find_first_of("{ ");
     s.name = line.substr(0, i);
-    if (i != std::string::npos && line[i] == '{') {
-      ++i;
-      while (i < line.size() && line[i] != '}') {
-        const auto eq = line.find('=', i);
-        const std::string key = line.substr(i, eq - i);
-        std::string value;
-        i = eq + 2;  // past ="
-        while (i < line.size() && line[i] != '"') {
-          if (line[i] == '\\' && i + 1 < line.size()) {
-            ++i;
-            value += line[i] == 'n' ? '\n' : line[i];
-          } else {
-            value += line[i];
-          }
-          ++i;
-        }
-        s.labels[key] = value;
-        ++i;  // past the closing quote
-        if (i < line.size() && line[i] == ',') ++i;
-      }
-      ++i;  // past }
-    }
+    if (i != std::string::npos && line[i] == '{') i = parse_label_block(line, i, s.labels);
     const std::string value = line.substr(line.find_first_not_of(' ', i));
     s.value = value == "+Inf" ? 1e308 * 10 : value == "-Inf" ? -1e308 * 10 : std::stod(value);
     out.push_back(std::move(s));

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "exposition.hpp"
+
 namespace testing::om {
 
 struct Sample {
@@ -59,27 +61,9 @@ inline File parse(const std::string& text) {
     std::size_t i = line.find_first_of("{ ");
     s.name = line.substr(0, i);
     if (i != std::string::npos && line[i] == '{') {
-      const std::size_t open = i++;
-      while (i < line.size() && line[i] != '}') {
-        const auto eq = line.find('=', i);
-        const std::string key = line.substr(i, eq - i);
-        std::string value;
-        i = eq + 2;
-        while (i < line.size() && line[i] != '"') {
-          if (line[i] == '\\' && i + 1 < line.size()) {
-            ++i;
-            value += line[i] == 'n' ? '\n' : line[i];
-          } else {
-            value += line[i];
-          }
-          ++i;
-        }
-        s.labels[key] = value;
-        ++i;
-        if (i < line.size() && line[i] == ',') ++i;
-      }
-      s.label_text = line.substr(open, i + 1 - open);
-      ++i;
+      const std::size_t open = i;
+      i = parse_label_block(line, i, s.labels);
+      s.label_text = line.substr(open, i - open);
     }
     std::istringstream rest(line.substr(i));
     std::string value, ts;
