@@ -369,6 +369,9 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
       break;
     }
     case Dataset::panels: {
+      // Readings of panels the hierarchy does not know yet would be dropped when it arrives, and
+      // at night the day is settled by one fetch: wait for objects/system first.
+      if (view.hierarchy.panels.empty()) return false;
       std::optional<double> elevation;
       if (view.system.latitude && view.system.longitude)
         elevation = sim::solar::sun_position(*view.system.latitude, *view.system.longitude, now)
@@ -383,7 +386,9 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
       }
       const bool night = elevation && *elevation < kNightElevationDeg;
       auto window = panels_window(view, now, options_.panels_lookback);
-      if (!view.panels_fetched_once && night) {
+      // A first fetch with the sun down (night, or the twilight before dawn) reaches back to the
+      // last daylight: the window before now holds no readings.
+      if (!view.panels_fetched_once && elevation && *elevation < 0) {
         if (auto lit = last_daylight(*view.system.latitude, *view.system.longitude, now))
           window = window_before(*lit, options_.panels_lookback);
       }

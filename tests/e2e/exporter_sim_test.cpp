@@ -180,12 +180,16 @@ TEST_CASE("faults from the API never crash or hang the exporter and show in self
       {"--tigo.rate-limit", "100000", "--tigo.timeout", "5s", "--refresh.panels-interval", "3s",
        "--refresh.sources-interval", "3s", "--refresh.summary-interval", "3s",
        "--refresh.layout-interval", "20s", "--refresh.alerts-interval", "5s"});
+  // Seed 2: system 1003's gateway stalled months ago (no recent readings); of the others, one may
+  // be in the hour after sunrise with no readings yet, whatever the time of day.
   const auto samples = r.wait_for(
       [](const std::vector<Sample>& s) {
-        return systems_with(s, "tigo_panel_power_watts").size() >= 3 &&
+        return systems_with(s, "tigo_panel_power_watts").size() >= 2 &&
                sum_of(s, "tigo_refresh_success") > 0;
       },
       120s);
+  const auto with_panels = systems_with(samples, "tigo_panel_power_watts");
+  REQUIRE(with_panels.size() >= 2);
   // Keep it under fire for a while, scraping all along: every scrape must answer.
   int scrapes = 0, answered = 0;
   for (auto until = std::chrono::steady_clock::now() + 25s;
@@ -204,8 +208,9 @@ TEST_CASE("faults from the API never crash or hang the exporter and show in self
       failed_calls += s.value;
   CHECK(failed_calls > 0);
   CHECK(sum_of(after, "tigo_api_logins_total", {{"result", "success"}}) >= 2);  // re-logins
-  // The last good values are still served.
-  CHECK(systems_with(after, "tigo_panel_power_watts").size() >= 3);
+  // The last good values are still served: no system lost its panels under fire.
+  const auto still = systems_with(after, "tigo_panel_power_watts");
+  CHECK(std::includes(still.begin(), still.end(), with_panels.begin(), with_panels.end()));
   CHECK(systems_with(after, "tigo_system_dc_power_watts").size() == 4);
   // And the simulator did inject them.
   httplib::Client sim(r.api.substr(0, r.api.find("/api/v3/")));
