@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "util/gzip.hpp"
@@ -19,12 +20,21 @@ namespace {
 struct Running {
   std::atomic<bool> ready{false};
   std::atomic<int> renders{0};
-  // Replaceable between requests (nothing is in flight then).
   std::shared_ptr<const std::string> fleet_text;
-  std::shared_ptr<const std::string> fleet_gzip;
+  std::shared_ptr<const std::string> fleet_gzip;  // replace through replace_gzip()
+  std::mutex gzip_mutex;  // a request is not ordered after a replacement for TSan otherwise
   std::unique_ptr<web::Server> server;
   std::thread thread;
   int port = 0;
+
+  std::shared_ptr<const std::string> current_gzip() {
+    std::lock_guard lock(gzip_mutex);
+    return fleet_gzip;
+  }
+  void replace_gzip(std::string bytes) {
+    std::lock_guard lock(gzip_mutex);
+    fleet_gzip = std::make_shared<const std::string>(std::move(bytes));
+  }
 
   explicit Running(web::WebConfig cfg = {}, std::string text = "tigo_systems 3\n")
       : fleet_text(std::make_shared<const std::string>(std::move(text))),
@@ -34,7 +44,7 @@ struct Running {
     h.metrics = [this](bool gzip) {
       ++renders;
       // As app.cpp: the fleet cached gzipped only (inflated for plain answers), then own lines.
-      web::Payload p{{{fleet_gzip, true, fleet_text->size()}}, gzip};
+      web::Payload p{{{current_gzip(), true, fleet_text->size()}}, gzip};
       const std::string own = "tigo_exporter_build_info{version=\"x\"} 1\n";
       if (gzip)
         p.pieces.push_back(
@@ -126,7 +136,7 @@ TEST_CASE("a corrupt cached gzip fails the plain answer instead of cutting it sh
   Running r({}, text);
   auto cut = *r.fleet_gzip;
   cut.resize(cut.size() / 2);  // as if the cache were truncated
-  r.fleet_gzip = std::make_shared<const std::string>(cut);
+  r.replace_gzip(cut);
   httplib::Client c("127.0.0.1", r.port);
   c.set_decompress(false);
   auto plain = c.Get("/metrics");
