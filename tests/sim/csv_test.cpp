@@ -16,16 +16,6 @@ using namespace simtest;
 
 namespace {
 
-sim::ServerOptions plain() {
-  sim::ServerOptions o;
-  o.quirks = sim::Quirks::none();
-  return o;
-}
-
-std::string site(const date::time_zone* zone, sys_seconds t) {
-  return date::format("%FT%T", zone->to_local(t));
-}
-
 std::string all_panel_ids(const sim::SystemContext& c) {
   std::string ids;
   // Appended piecewise: `"," + std::to_string(...)` trips g++ 12's -Wrestrict at -O3.

@@ -16,16 +16,6 @@ using namespace simtest;
 
 namespace {
 
-sim::ServerOptions plain() {
-  sim::ServerOptions o;
-  o.quirks = sim::Quirks::none();
-  return o;
-}
-
-std::string site(const date::time_zone* zone, sys_seconds t) {
-  return date::format("%FT%T", zone->to_local(t));
-}
-
 // The instant of a local mean solar hour at the system on a date.
 sys_seconds solar(const sim::SystemContext& c, sys_days day, double hour) {
   return sys_seconds{day} +

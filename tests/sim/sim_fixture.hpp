@@ -1,6 +1,7 @@
 // A simulator running in-process on 127.0.0.1:0 with a fixed clock, and helpers to call it.
 #pragma once
 
+#include <date/tz.h>
 #include <httplib.h>
 #include <simdjson.h>
 
@@ -21,6 +22,18 @@ using namespace std::chrono;
 
 inline sys_seconds at_utc(int y, unsigned m, unsigned d, int h, int min = 0) {
   return sys_seconds{sys_days{year{y} / month{m} / day{d}}} + hours{h} + minutes{min};
+}
+
+// Server options with the real API's quirks off, for tests of the plain shapes.
+inline sim::ServerOptions plain() {
+  sim::ServerOptions o;
+  o.quirks = sim::Quirks::none();
+  return o;
+}
+
+// Site-local wall time as the data endpoints take it, "2026-06-21T10:00:00".
+inline std::string site(const date::time_zone* zone, sys_seconds t) {
+  return date::format("%FT%T", zone->to_local(t));
 }
 
 struct RunningSim {
