@@ -66,6 +66,23 @@ std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
 }  // namespace
 
 int run(const config::Config& cfg) {
+  // Bad web settings fail with one line before anything starts (config checked the syntax).
+  const auto listen = util::parse_listen_address(cfg.listen_address);
+  if (!listen) {
+    std::fprintf(stderr, "tigo_exporter: --web.listen-address: %s\n",
+                 listen.error().message.c_str());
+    return 2;
+  }
+  web::WebConfig web_config;
+  if (!cfg.web_config_file.empty()) {
+    auto loaded = web::load_web_config(cfg.web_config_file);
+    if (!loaded) {
+      std::fprintf(stderr, "tigo_exporter: --web.config.file: %s\n",
+                   loaded.error().message.c_str());
+      return 2;
+    }
+    web_config = std::move(*loaded);
+  }
   util::log::configure(cfg.log_level, cfg.log_format);
   const std::string version = TIGO_VERSION;
   util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
@@ -141,21 +158,6 @@ int run(const config::Config& cfg) {
     return landing_html(*refresher.snapshot(), cfg.telemetry_path,
                         "tigo_exporter " + version + " (revision " TIGO_REVISION ")");
   };
-  auto listen = util::parse_listen_address(cfg.listen_address);
-  if (!listen) {
-    util::log::error("bad --web.listen-address", {{"err", listen.error().message}});
-    return 2;
-  }
-  web::WebConfig web_config;
-  if (!cfg.web_config_file.empty()) {
-    auto loaded = web::load_web_config(cfg.web_config_file);
-    if (!loaded) {
-      std::fprintf(stderr, "tigo_exporter: --web.config.file: %s\n",
-                   loaded.error().message.c_str());
-      return 2;
-    }
-    web_config = std::move(*loaded);
-  }
   const bool tls = web_config.tls.has_value();
   web::Server server({*listen, cfg.telemetry_path, std::move(web_config)}, handlers);
   auto port = server.bind();

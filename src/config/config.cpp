@@ -8,6 +8,7 @@
 
 #include "tigo/client.hpp"
 #include "util/duration.hpp"
+#include "util/listen_address.hpp"
 #include "util/time.hpp"
 
 namespace config {
@@ -19,6 +20,17 @@ struct DurationValidator : CLI::Validator {
     name_ = "DURATION";
     func_ = [](const std::string& s) -> std::string {
       return util::parse_duration(s) ? "" : "bad duration \"" + s + "\" (e.g. 30s, 5m, 1h30m)";
+    };
+  }
+};
+
+// CLI11 validator for host:port, so a bad address fails before anything starts.
+struct ListenAddressValidator : CLI::Validator {
+  ListenAddressValidator() {
+    name_ = "HOST:PORT";
+    func_ = [](const std::string& s) -> std::string {
+      auto parsed = util::parse_listen_address(s);
+      return parsed ? "" : parsed.error().message;
     };
   }
 };
@@ -64,6 +76,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.option_defaults()->always_capture_default();
   app.set_version_flag("--version", version_line);
   const DurationValidator duration;
+  const ListenAddressValidator listen_address;
 
   std::string password_file, token_file, systems_csv, log_level = "info", log_format = "logfmt";
   std::string timeout = "30s", panels_interval = "60s", summary_interval = "300s",
@@ -73,7 +86,8 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   std::optional<int> shard_index;
 
   app.add_option("--web.listen-address", c.listen_address, "Address to serve metrics on")
-      ->envname("TIGO_LISTEN_ADDRESS");
+      ->envname("TIGO_LISTEN_ADDRESS")
+      ->check(listen_address);
   app.add_option("--web.telemetry-path", c.telemetry_path, "Path of the metrics endpoint");
   app.add_option("--web.config.file", c.web_config_file,
                  "YAML with tls_server_config (cert_file, key_file) and basic_auth_users (bcrypt)");

@@ -52,6 +52,13 @@ TEST_CASE("a bad flag exits 2") {
   CHECK(bad_duration.exit_code == 2);
   CHECK(bad_duration.output.find("summary-interval") != std::string::npos);
   CHECK(parse({"--demo", "--log.level", "loud"}).exit_code == 2);
+  for (const char* address : {"nope", "127.0.0.1:http", ":70000", "[::1]:"}) {
+    auto bad_listen = parse({"--demo", "--web.listen-address", address});
+    CHECK(bad_listen.exit_code == 2);
+    CHECK(bad_listen.output.find("--web.listen-address") != std::string::npos);
+    CHECK(bad_listen.output.find(address) != std::string::npos);
+  }
+  CHECK(parse({"--demo", "--web.listen-address", "[::1]:0"}).config.has_value());
 }
 
 TEST_CASE("password file is read and never echoed") {
