@@ -112,7 +112,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
       ->envname("TIGO_SYSTEMS");
   app.add_option("--shard.index", shard_index,
                  "Export only systems with system_id % count == index (default: from a "
-                 "StatefulSet pod name ending in -N, else 0)")
+                 "StatefulSet pod name ending in -N in HOSTNAME; needed when count > 1)")
       ->envname("TIGO_SHARD_INDEX")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--shard.count", c.shard_count, "Number of shards")
@@ -205,8 +205,14 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   }
   if (shard_index) {
     c.shard_index = *shard_index;
-  } else if (const char* host = std::getenv("HOSTNAME"); host && c.shard_count > 1) {
-    c.shard_index = shard_index_from_pod_name(host).value_or(0);
+  } else if (c.shard_count > 1) {
+    // Guessing 0 would make every replica export shard 0 and leave the others unexported.
+    const char* host = std::getenv("HOSTNAME");
+    const auto from_pod = host ? shard_index_from_pod_name(host) : std::nullopt;
+    if (!from_pod)
+      return fail("--shard.count " + std::to_string(c.shard_count) +
+                  " needs --shard.index, or HOSTNAME as a StatefulSet pod name ending in -N");
+    c.shard_index = *from_pod;
   }
   if (c.shard_index >= c.shard_count)
     return fail("--shard.index " + std::to_string(c.shard_index) + " must be below --shard.count " +

@@ -113,7 +113,7 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
   if (fleet.user)
     snap.user =
         User{std::to_string(fleet.user->user_id), fleet.user->user_type, fleet.user->company};
-  bool ready = !fleet.systems.empty();
+  bool ready = fleet.listed_at.has_value();
   for (const auto& [id, s] : fleet.systems) {
     SystemEntry e;
     e.system = s.system;

@@ -62,6 +62,9 @@ struct FleetState {
   std::map<std::int64_t, std::string> object_types;
   std::map<std::int64_t, tigo::AlertType> alert_types;
   std::map<std::int64_t, SystemState> systems;  // by system id
+  // When the systems list last answered. Readiness needs one answer even if it held none of
+  // this shard's systems (a shard without systems is ready, not stuck).
+  std::optional<Timestamp> listed_at;
 };
 
 void mark_success(DatasetState& s, Timestamp now);

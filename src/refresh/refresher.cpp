@@ -217,6 +217,7 @@ void Refresher::run_account(std::stop_token stop) {
       mark_failure(s.state(Dataset::system), listed.error().message);
     next = steady_clock::now() + secs(options_.retry_interval);
   } else {
+    fleet_.listed_at = now;
     std::set<std::int64_t> seen;
     for (auto& sys : *listed) {
       if (!wanted(sys.system_id)) continue;

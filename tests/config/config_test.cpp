@@ -119,6 +119,12 @@ TEST_CASE("shards: flags, pod names and bounds") {
   unsetenv("HOSTNAME");
   REQUIRE(from_pod.config.has_value());
   CHECK(from_pod.config->shard_index == 1);
+  setenv("HOSTNAME", "my-laptop", 1);
+  auto unnamed = parse({"--demo", "--shard.count", "3"});
+  unsetenv("HOSTNAME");
+  CHECK(unnamed.exit_code == 2);
+  CHECK(unnamed.output.find("--shard.index") != std::string::npos);
+  CHECK(parse({"--demo", "--shard.count", "3"}).exit_code == 2);
   CHECK(config::shard_index_from_pod_name("tigo-exporter-12") == std::optional<int>(12));
   CHECK_FALSE(config::shard_index_from_pod_name("tigo-exporter").has_value());
   CHECK_FALSE(config::shard_index_from_pod_name("web-1a").has_value());

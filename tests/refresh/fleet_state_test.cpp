@@ -32,6 +32,7 @@ refresh::FleetState one_system(sys_seconds now) {
   for (auto d : {Dataset::system, Dataset::summary, Dataset::objects, Dataset::panels})
     refresh::mark_success(s.state(d), now);
   s.summary = tigo::Summary{};
+  f.listed_at = now;
   return f;
 }
 
@@ -166,6 +167,17 @@ TEST_CASE("ready once every system's list entry and summary succeeded", "[fleet]
   CHECK(refresh::build_snapshot(fleet, now, {}).ready);
   fleet.systems[8].system.system_id = 8;
   CHECK_FALSE(refresh::build_snapshot(fleet, now, {}).ready);
+}
+
+TEST_CASE("ready once the systems list answered, even with none of the shard's systems",
+          "[fleet]") {
+  const auto now = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  refresh::FleetState fleet;
+  CHECK_FALSE(refresh::build_snapshot(fleet, now, {}).ready);
+  fleet.listed_at = now;
+  const auto snap = refresh::build_snapshot(fleet, now, {});
+  CHECK(snap.ready);
+  CHECK(snap.systems.empty());
 }
 
 TEST_CASE("a panel a couple of minutes behind its siblings still reports", "[fleet]") {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <set>
 #include <thread>
 
 #include "sim/demo.hpp"
@@ -102,4 +103,46 @@ TEST_CASE("Temp is asked for again only a day after it came back empty", "[refre
   CHECK_FALSE(s.wants_param("Temp", t + 23h));
   CHECK(s.wants_param("Pin", t + 1h));
   CHECK(s.wants_param("Temp", t + 24h));
+}
+
+TEST_CASE("a shard that holds none of the account's systems is ready once the list answered",
+          "[refresher]") {
+  const sim::Fleet fleet(sim::demo_fleet_options());
+  // Six systems leave at least one of seven residues empty: that shard has no systems.
+  constexpr int kShards = 7;
+  std::set<int> taken;
+  for (std::size_t i = 0; i < fleet.size(); ++i)
+    taken.insert(static_cast<int>(fleet.system(i).system_id % kShards));
+  int empty_shard = 0;
+  while (taken.count(empty_shard)) ++empty_shard;
+  REQUIRE(empty_shard < kShards);
+
+  const sim::Clock clock;
+  sim::ServerOptions so;
+  so.port = 0;
+  sim::Server server(fleet, clock, so);
+  REQUIRE(server.bind().ok());
+  server.start();
+  tigo::ClientOptions co;
+  co.base_url = server.base_url();
+  co.credentials = {"demo", "demo", ""};
+  co.timeout = 10s;
+  auto client = tigo::Client::create(co);
+  REQUIRE(client.ok());
+  refresh::RefresherOptions ro;
+  ro.systems = {{}, empty_shard, kShards};
+  refresh::Refresher refresher(std::shared_ptr<tigo::Client>(std::move(*client)), ro,
+                               [](const std::shared_ptr<const refresh::Snapshot>&) {});
+  refresher.start();
+  std::shared_ptr<const refresh::Snapshot> snap;
+  for (int i = 0; i < 100; ++i) {
+    snap = refresher.snapshot();
+    if (snap->ready) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  refresher.stop();
+  server.stop();
+  CHECK(snap->ready);
+  CHECK(snap->systems.empty());
+  CHECK(snap->user.has_value());
 }
