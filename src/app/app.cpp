@@ -165,7 +165,9 @@ int run(const config::Config& cfg) {
     util::log::error("cannot serve", {{"err", port.error().message}});
     return 1;
   }
-  const std::string shown_host = listen->host == "0.0.0.0" ? "localhost" : listen->host;
+  const std::string shown_host =
+      listen->host.empty() || listen->host == "0.0.0.0" || listen->host == "::" ? "localhost"
+                                                                                : listen->host;
   util::log::info("listening", {{"address", listen->host + ":" + std::to_string(*port)},
                                 {"url", std::string(tls ? "https://" : "http://") + shown_host +
                                             ":" + std::to_string(*port) + cfg.telemetry_path}});

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   }
 
   sim::ServerOptions options;
-  options.host = address->host;
+  options.host = address->host.empty() ? "0.0.0.0" : address->host;
   options.port = address->port;
   options.accounts = std::move(*accounts);
   options.rate_limit = rate_limit;

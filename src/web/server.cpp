@@ -154,17 +154,14 @@ Server::~Server() { stop(); }
 util::Result<int> Server::bind() {
   if (!http_->is_valid())
     return util::make_error("cannot start TLS: check tls_server_config cert_file and key_file");
-  int port = options_.listen.port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(options_.listen.host);
-  } else if (!http_->bind_to_port(options_.listen.host, port)) {
-    port = -1;
+  for (const auto& host : util::bind_hosts(options_.listen)) {
+    const int want = options_.listen.port;
+    const int port =
+        want == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, want) ? want : -1);
+    if (port > 0) return port;
   }
-  if (port <= 0) {
-    return util::make_error("cannot listen on " + options_.listen.host + ":" +
-                            std::to_string(options_.listen.port));
-  }
-  return port;
+  return util::make_error("cannot listen on " + options_.listen.host + ":" +
+                          std::to_string(options_.listen.port));
 }
 
 void Server::run() { http_->listen_after_bind(); }

@@ -36,7 +36,8 @@ struct Running {
     fleet_gzip = std::make_shared<const std::string>(std::move(bytes));
   }
 
-  explicit Running(web::WebConfig cfg = {}, std::string text = "tigo_systems 3\n")
+  explicit Running(web::WebConfig cfg = {}, std::string text = "tigo_systems 3\n",
+                   std::string host = "127.0.0.1")
       : fleet_text(std::make_shared<const std::string>(std::move(text))),
         fleet_gzip(
             std::make_shared<const std::string>(util::gzip_compress_parallel(*fleet_text, 2))) {
@@ -57,7 +58,7 @@ struct Running {
     h.landing_html = [] { return std::string("<html>landing</html>"); };
     // Built member by member: a braced temporary trips g++ 12's -Wmaybe-uninitialized at -O3.
     web::ServerOptions options;
-    options.listen.host = "127.0.0.1";
+    options.listen.host = std::move(host);
     options.web = std::move(cfg);
     server = std::make_unique<web::Server>(std::move(options), h);
     auto bound = server->bind();
@@ -143,6 +144,23 @@ TEST_CASE("a corrupt cached gzip fails the plain answer instead of cutting it sh
   // The declared length cannot be met: the connection drops, the client sees an error.
   CHECK((!plain || plain->body.size() != text.size() + 41));
   CHECK_FALSE(plain);
+}
+
+TEST_CASE("every interface: reachable over IPv4 and, where the kernel has it, IPv6", "[web]") {
+  Running r({}, "tigo_systems 3\n", "");  // as --web.listen-address :PORT
+  httplib::Client v4("127.0.0.1", r.port);
+  auto a = v4.Get("/-/healthy");
+  REQUIRE(a);
+  CHECK(a->status == 200);
+  // Bound to :: (dual-stack) when the kernel has IPv6, so ::1 answers too.
+  if (httplib::Server probe; probe.bind_to_any_port("::1") > 0) {
+    httplib::Client v6("::1", r.port);
+    auto b = v6.Get("/-/healthy");
+    REQUIRE(b);
+    CHECK(b->status == 200);
+  } else {
+    WARN("no IPv6 loopback here: only IPv4 checked");
+  }
 }
 
 TEST_CASE("Accept-Encoding parsing", "[web]") {
