@@ -21,12 +21,15 @@ RUN sed 's/#.*//' /tmp/core.txt | tr -s ' \t' '\n' | grep -v '^$' \
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src ./src
+# The context has no .git: the revision that --version and tigo_exporter_build_info report comes
+# from this build arg, the same one as the OCI revision label.
+ARG REVISION=unknown
 # ccache in a build cache mount: sources always sit in /src, so rebuilds reuse every object whose
 # source did not change, across builds and clones (BuildKit and podman/buildah both keep it).
 RUN --mount=type=cache,target=/ccache,id=tigo-exporter-ccache \
     export CCACHE_DIR=/ccache CCACHE_MAXSIZE=1G \
  && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-      -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+      -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DTIGO_REVISION="${REVISION}" \
  && cmake --build /build -j"$(nproc)" --target tigo_exporter tigo_sim \
  && { ccache --show-stats | grep -iE 'hits|misses' || true; } \
  && install -d /out/bin \
@@ -40,6 +43,9 @@ RUN bash /tmp/runtime-packages.sh /out/bin/tigo_exporter /out/bin/tigo_sim > /ou
 # ---- runtime: slim Debian with those libraries, CA certificates and time zones -----------------
 FROM debian:${DEBIAN_RELEASE}-slim
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# First, so that every intermediate image of this stage carries it too: a local builder prunes the
+# untagged ones of older builds by it.
+LABEL io.tigo-exporter.stage="runtime"
 COPY --from=build /out/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive xargs -a /tmp/runtime-packages.txt \

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "app/app.hpp"
+#include "build_revision.hpp"
 #include "config/config.hpp"
 #include "util/signals.hpp"
 

@@ -9,6 +9,7 @@
 
 #include "app/client_options.hpp"
 #include "app/landing.hpp"
+#include "build_revision.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/self_metrics.hpp"
 #include "refresh/refresher.hpp"

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "build_revision.hpp"
 #include "sim/chaos.hpp"
 #include "sim/clock.hpp"
 #include "sim/fleet.hpp"

@@ -119,7 +119,7 @@ const KEYS = {
   deploymentSpec: ['replicas', 'revisionHistoryLimit', 'strategy', 'selector', 'template'],
   statefulSetSpec: ['replicas', 'serviceName', 'podManagementPolicy', 'revisionHistoryLimit',
     'updateStrategy', 'selector', 'template'],
-  serviceSpec: ['type', 'clusterIP', 'ports', 'selector'],
+  serviceSpec: ['type', 'clusterIP', 'publishNotReadyAddresses', 'ports', 'selector'],
   servicePort: ['name', 'port', 'targetPort', 'protocol'],
   serviceMonitorSpec: ['endpoints', 'namespaceSelector', 'selector', 'targetLabels', 'jobLabel'],
   endpoint: ['port', 'path', 'scheme', 'interval', 'scrapeTimeout', 'tlsConfig', 'relabelings',
@@ -265,18 +265,62 @@ function assertExporterPod(w, { port = 9980 } = {}) {
 
 const matches = (selector, labels) => Object.entries(selector).every(([k, v]) => (labels || {})[k] === v);
 
-function assertServiceSelectsExporterOnly(r) {
-  const svc = one(r, 'Service');
+// A metav1.LabelSelector as the API server evaluates it: matchLabels and matchExpressions, ANDed.
+function selects(sel, labels = {}) {
+  if (!matches(sel.matchLabels || {}, labels)) return false;
+  return (sel.matchExpressions || []).every(({ key, operator, values = [] }) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    switch (operator) {
+      case 'In': return has && values.includes(labels[key]);
+      case 'NotIn': return !has || !values.includes(labels[key]);
+      case 'Exists': return has;
+      case 'DoesNotExist': return !has;
+      default: throw new Error(`selector operator ${operator} unknown`);
+    }
+  });
+}
+
+// The release's Service: named like the release (the test pod, NOTES and users reach it by name).
+function regularService(r, name = 'tigo-tigo-exporter') {
+  const all = find(r, 'Service', name);
+  assert.equal(all.length, 1, `expected one Service ${name}, found ${all.length}`);
+  return all[0];
+}
+
+// The container port a Service port reaches (targetPort by name or number).
+function targetContainerPort(svcPort, container) {
+  const p = container.ports.find((x) => x.name === svcPort.targetPort || x.containerPort === svcPort.targetPort);
+  return p && p.containerPort;
+}
+
+// Every Service selects the exporter pods and never the test pod; the regular one has a cluster
+// IP, and with shards the StatefulSet's serviceName is a second, headless Service.
+function assertServiceSelectsExporterOnly(r, name) {
   const w = workload(r);
   assert.equal(w.length, 1, 'one workload');
-  assert.ok(matches(svc.spec.selector, w[0].spec.template.metadata.labels), 'Service selects the exporter pods');
-  for (const p of find(r, 'Pod')) {
-    assert.ok(!matches(svc.spec.selector, p.metadata.labels), `Service also selects pod ${p.metadata.name}`);
-  }
-  const port = svc.spec.ports.find((p) => p.name === 'http');
-  assert.ok(port, 'Service port named http');
   const c = exporterContainer(w[0]);
-  assert.ok(port.targetPort === 'http' || port.targetPort === c.ports[0].containerPort, 'Service targets the http port');
+  for (const svc of find(r, 'Service')) {
+    const where = `Service ${svc.metadata.name}`;
+    assert.ok(matches(svc.spec.selector, w[0].spec.template.metadata.labels), `${where} selects the exporter pods`);
+    for (const p of find(r, 'Pod')) {
+      assert.ok(!matches(svc.spec.selector, p.metadata.labels), `${where} also selects pod ${p.metadata.name}`);
+    }
+    const port = svc.spec.ports.find((p) => p.name === 'http');
+    assert.ok(port, `${where}: port named http`);
+    assert.equal(targetContainerPort(port, c), c.ports[0].containerPort, `${where} targets the http port`);
+  }
+  const svc = regularService(r, name);
+  assert.notEqual(svc.spec.clusterIP, 'None', 'the regular Service is never headless');
+  if (w[0].kind === 'StatefulSet') {
+    assert.equal(find(r, 'Service').length, 2, 'the regular and the headless Service');
+    const headless = find(r, 'Service', w[0].spec.serviceName)[0];
+    assert.ok(headless, `no Service named as the StatefulSet's serviceName ${w[0].spec.serviceName}`);
+    assert.notEqual(headless.metadata.name, svc.metadata.name, 'the StatefulSet is governed by a Service of its own');
+    assert.equal(headless.spec.clusterIP, 'None', 'the governing Service is headless');
+    assert.equal(headless.spec.ports[0].port, c.ports[0].containerPort, 'headless: DNS gives pod IPs, so its port is the pod\'s');
+  } else {
+    assert.equal(find(r, 'Service').length, 1, 'no headless Service without shards');
+  }
   return svc;
 }
 
@@ -502,16 +546,17 @@ check('existingSecret.tokenKey: the user\'s token key is mounted as the token fi
 });
 
 // ---- shards -------------------------------------------------------------------------------------
-check('shards: 3 gives a StatefulSet of 3 behind a headless Service, rate limit divided', () => {
+check('shards: 3 gives a StatefulSet of 3 governed by a headless Service, rate limit divided', () => {
   const r = mustRender({ files: ['shards.yaml'] });
   assert.equal(schemaErrors(r.values), '');
   validateAll(r);
   assert.equal(find(r, 'Deployment').length, 0, 'no Deployment with shards');
   const s = one(r, 'StatefulSet');
-  const svc = one(r, 'Service');
+  const headless = find(r, 'Service', 'tigo-tigo-exporter-headless')[0];
+  assert.ok(headless, 'Service tigo-tigo-exporter-headless');
   assert.equal(s.spec.replicas, 3);
-  assert.equal(s.spec.serviceName, svc.metadata.name, 'governed by the Service');
-  assert.equal(svc.spec.clusterIP, 'None', 'headless: each shard is its own endpoint and target');
+  assert.equal(s.spec.serviceName, headless.metadata.name, 'governed by the headless Service');
+  assert.equal(headless.spec.clusterIP, 'None');
   assert.equal(s.spec.podManagementPolicy, 'Parallel');
   const c = assertExporterPod(s);
   assert.ok(c.args.includes('--shard.count=3'));
@@ -522,6 +567,74 @@ check('shards: 3 gives a StatefulSet of 3 behind a headless Service, rate limit 
   assertServiceSelectsExporterOnly(r);
   assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });
   assert.match(r.notes, /3 shards/);
+});
+check('shards: the regular Service is the same object whatever shards is (spec.clusterIP is immutable)', () => {
+  // helm upgrade from 1 to N shards and back patches this Service: any change of clusterIP fails.
+  for (const service of [{}, { type: 'NodePort' }, { type: 'LoadBalancer', port: 80 }]) {
+    const [one_, three] = [1, 3].map((shards) =>
+      regularService(mustRender({ files: ['credentials.yaml'], values: { shards, service } })));
+    assert.deepEqual(three, one_, `shards 1 and 3 with service ${JSON.stringify(service)}`);
+    assert.equal(three.spec.type, service.type || 'ClusterIP', 'service.type kept with shards');
+    assert.equal(three.spec.clusterIP, undefined, 'no clusterIP: the API server assigns one');
+    assert.equal(three.spec.ports[0].port, service.port || 9980);
+  }
+});
+check('shards: 3 renders the headless Service as the StatefulSet\'s serviceName, the regular one beside it', () => {
+  for (const values of [{}, { service: { type: 'NodePort', port: 80 }, containerPort: 9100 }]) {
+    const r = mustRender({ files: ['shards.yaml'], values });
+    validateAll(r);
+    assertServiceSelectsExporterOnly(r);
+    const headless = find(r, 'Service', one(r, 'StatefulSet').spec.serviceName)[0];
+    assert.equal(headless.spec.publishNotReadyAddresses, true, 'shards have DNS names before they are ready');
+    assert.equal(headless.spec.type, undefined, 'headless has no type but ClusterIP');
+  }
+});
+check('ServiceMonitor: selects the regular Service and not the headless one (no shard scraped twice)', () => {
+  for (const [files, values] of [[['shards.yaml'], { serviceMonitor: { enabled: true } }], [['all.yaml'], {}],
+    [['shards.yaml'], { serviceMonitor: { enabled: true }, service: { labels: { team: 'solar' } }, commonLabels: { env: 'prod' } }]]) {
+    const r = mustRender({ files, values });
+    const sm = one(r, 'ServiceMonitor');
+    const svc = regularService(r);
+    const others = find(r, 'Service').filter((x) => x !== svc);
+    assert.equal(others.length, 1, `${files}: a headless Service beside the regular one`);
+    assert.ok(selects(sm.spec.selector, svc.metadata.labels), `${files}: ServiceMonitor does not select ${svc.metadata.name}`);
+    for (const o of others) {
+      assert.ok(!selects(sm.spec.selector, o.metadata.labels), `${files}: ServiceMonitor also selects ${o.metadata.name}`);
+    }
+  }
+});
+check('service.port != containerPort: the helm test pod and NOTES reach the exporter, sharded or not', () => {
+  for (const values of [{ shards: 3, service: { port: 8080 } }, { shards: 3, service: { port: 80 }, containerPort: 9100 },
+    { shards: 1, service: { port: 8080 } }, { shards: 2, service: { port: 8080, type: 'NodePort' } }]) {
+    const what = JSON.stringify(values);
+    const r = mustRender({ files: ['credentials.yaml'], values });
+    validateAll(r);
+    const w = workload(r)[0];
+    const c = assertExporterPod(w, { port: values.containerPort || 9980 });
+    const podPort = c.ports[0].containerPort;
+    // The test pod's URL names a Service that translates its port to the pod's.
+    const env = one(r, 'Pod').spec.containers[0].env.find((e) => e.name === 'BASE').value;
+    const m = env.match(/^http:\/\/([a-z0-9-]+)\.monitoring\.svc:(\d+)$/);
+    assert.ok(m, `${what}: BASE ${env}`);
+    const svc = find(r, 'Service', m[1])[0];
+    assert.ok(svc, `${what}: the test pod calls Service ${m[1]}, not rendered`);
+    assert.notEqual(svc.spec.clusterIP, 'None', `${what}: the test pod calls a headless Service: its DNS gives pod IPs, port ${m[2]} unmapped`);
+    const sp = svc.spec.ports.find((p) => p.port === Number(m[2]));
+    assert.ok(sp, `${what}: Service ${m[1]} has no port ${m[2]}`);
+    assert.equal(targetContainerPort(sp, c), podPort, `${what}: port ${m[2]} does not reach the container`);
+    // NOTES: port-forward to a pod uses the container's port, to the Service a port of it.
+    const pf = r.notes.match(/port-forward (pod|svc)\/(\S+) (\d+):(\d+)/);
+    assert.ok(pf, `${what}: no port-forward in NOTES`);
+    if (pf[1] === 'pod') {
+      assert.match(pf[2], new RegExp(`^${w.metadata.name}-\\d+$`), `${what}: port-forward pod`);
+      assert.equal(Number(pf[4]), podPort, `${what}: port-forward to a pod on ${pf[4]}, it listens on ${podPort}`);
+    } else {
+      const fsvc = find(r, 'Service', pf[2])[0];
+      assert.ok(fsvc && fsvc.spec.clusterIP !== 'None', `${what}: port-forward svc/${pf[2]}`);
+      assert.ok(fsvc.spec.ports.some((p) => p.port === Number(pf[4])), `${what}: Service ${pf[2]} has no port ${pf[4]}`);
+    }
+    assert.ok(r.notes.includes(`curl -s http://127.0.0.1:${pf[3]}/metrics`), `${what}: curl the forwarded port ${pf[3]}`);
+  }
 });
 check('shards: the per-pod rate limit is floor(rateLimit / shards) for several splits', () => {
   for (const [limit, shards, want] of [[100, 2, 50], [100, 7, 14], [7, 3, 2], [5, 5, 1], [60, 1, 60]]) {
@@ -552,8 +665,11 @@ const chartFiles = (sub, ext) => {
 
 function assertServiceMonitor(r) {
   const sm = one(r, 'ServiceMonitor');
-  const svc = one(r, 'Service');
-  assert.ok(matches(sm.spec.selector.matchLabels, svc.metadata.labels), 'ServiceMonitor selects the Service by its labels');
+  const svc = regularService(r);
+  assert.ok(selects(sm.spec.selector, svc.metadata.labels), 'ServiceMonitor selects the Service by its labels');
+  for (const o of find(r, 'Service').filter((x) => x !== svc)) {
+    assert.ok(!selects(sm.spec.selector, o.metadata.labels), `ServiceMonitor also selects Service ${o.metadata.name}`);
+  }
   assert.deepEqual(sm.spec.namespaceSelector.matchNames, [svc.metadata.namespace], 'in the Service namespace');
   const ep = sm.spec.endpoints[0];
   assert.ok(svc.spec.ports.some((p) => p.name === ep.port), `endpoint port ${ep.port} is a Service port name`);
@@ -696,6 +812,12 @@ check('fullnameOverride and a long release name keep names within 63 characters'
   const o = mustRender({ files: ['demo.yaml'], values: { fullnameOverride: 'solar' } });
   assert.equal(one(o, 'Deployment').metadata.name, 'solar');
   assert.equal(one(o, 'Service').metadata.name, 'solar');
+  const sharded = mustRender({ files: ['demo.yaml'], values: { fullnameOverride: 'solar', shards: 2 } });
+  assert.equal(assertServiceSelectsExporterOnly(sharded, 'solar').metadata.name, 'solar');
+  assert.equal(one(sharded, 'StatefulSet').spec.serviceName, 'solar-headless');
+  const long = mustRender({ files: ['demo.yaml'], values: { fullnameOverride: 'x'.repeat(70), shards: 2 } });
+  validateAll(long);
+  assert.equal(one(long, 'StatefulSet').spec.serviceName, `${'x'.repeat(54)}-headless`);
 });
 
 console.log(`${passed} passed, ${failed} failed`);

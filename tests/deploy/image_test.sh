@@ -57,11 +57,21 @@ podman build --pull=never --isolation=chroot --layers -t "$image" \
   { tail -40 "$build_log" >&2; echo "FAIL: podman build (whole log: $build_log)" >&2; exit 1; }
 grep -iE '^(cache)?[[:space:]]*(hits|misses)|cache hit|cache miss' "$build_log" | sed 's/^/ccache: /' || true
 rm -f "$build_log"
-# Keep this build stage (tagged: the cache of the next run) and drop older build stages (~1 GB each).
+# Keep this build stage (tagged: the cache of the next run; the same REVISION, else its layers
+# differ) and drop older build stages (~1 GB each).
 podman build --pull=never --isolation=chroot --layers --target build -t localhost/tigo-exporter:build-cache \
-  -f "$src/Dockerfile" "$src" >/dev/null 2>&1 || true
+  --build-arg REVISION="$revision" -f "$src/Dockerfile" "$src" >/dev/null 2>&1 || true
 podman image prune -f --filter label=io.tigo-exporter.stage=build >/dev/null 2>&1 || true
 ok "image built ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
+# Older final images, untagged by this build, and their untagged layers (~125 MB each): only
+# dangling ones (prune's default) of this project: every runtime-stage layer carries
+# io.tigo-exporter.stage=runtime; images built before that label have the OCI title.
+left=0
+for label in io.tigo-exporter.stage=runtime org.opencontainers.image.title=tigo_exporter; do
+  podman image prune -f --filter "label=$label" >/dev/null 2>&1 || true
+  left=$((left + $(podman images -q --filter dangling=true --filter "label=$label" | wc -l)))
+done
+[ "$left" -eq 0 ] && ok "no dangling images of older builds left" || bad "$left dangling images of older builds left"
 
 # ---- image metadata -----------------------------------------------------------------------------
 inspect() { podman image inspect --format "$1" "$image"; }
@@ -83,6 +93,11 @@ out=$(run --entrypoint /bin/sh "$image" -c '
   command -v g++ cmake || true' 2>&1) || true
 [ -z "$out" ] && ok "shared libraries resolve, CA bundle and tzdata present, no toolchain" || bad "runtime contents: $out"
 v=$(run --entrypoint tigo_sim "$image" --version 2>&1) && ok "tigo_sim runs: $v" || bad "tigo_sim --version: $v"
+# The binaries report the revision the image is labelled with (no .git in the build context).
+label_rev=$(inspect '{{index .Config.Labels "org.opencontainers.image.revision"}}')
+[ "$label_rev" = "$revision" ] && ok "revision label is the checkout's ($revision)" || bad "revision label '$label_rev', checkout $revision"
+v=$(run "$image" --version 2>&1) || true
+[[ "$v" == *"(revision $label_rev)"* ]] && ok "tigo_exporter --version: $v" || bad "tigo_exporter --version '$v' lacks (revision $label_rev)"
 
 # ---- run in demo mode as the chart does, scrape from the host ----------------------------------
 step "podman run --demo"
@@ -107,6 +122,9 @@ if grep -q '^tigo_system_dc_power_watts{' <<<"$metrics"; then
 else
   bad "/metrics lacks tigo_system_dc_power_watts"; head -c 2000 <<<"$metrics" >&2
 fi
+build_info=$(grep '^tigo_exporter_build_info{' <<<"$metrics" || true)
+[[ "$build_info" == *"revision=\"$label_rev\""* ]] && ok "build_info carries revision=\"$label_rev\"" ||
+  bad "build_info '$build_info' lacks revision=\"$label_rev\""
 podman rm -f -t 0 "$cid" >/dev/null && trap - EXIT && ok "container removed"
 
 echo "image test done in $(( $(date +%s) - started ))s"

@@ -52,6 +52,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
+The headless Service that governs the StatefulSet of shards (pod DNS names); never scraped.
+*/}}
+{{- define "tigo-exporter.headlessServiceName" -}}
+{{- include "tigo-exporter.fullname" . | trunc 54 | trimSuffix "-" }}-headless
+{{- end }}
+
+{{/*
+The label key that marks the headless Service, so the ServiceMonitor can leave it out.
+*/}}
+{{- define "tigo-exporter.headlessLabel" -}}
+tigo-exporter/headless
+{{- end }}
+
+{{/*
 Labels of the `helm test` pod, which must not match the exporter's selector.
 */}}
 {{- define "tigo-exporter.testLabels" -}}
