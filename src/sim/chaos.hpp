@@ -18,7 +18,7 @@ struct FaultOptions {
   std::chrono::milliseconds latency{0};  // added to every API answer (+-50 % jitter)
   double malformed = 0;                  // body replaced by broken JSON / CSV (status kept)
   double truncated = 0;                  // body cut off after half, connection closed
-  double drop_connection = 0;            // connection closed before any body byte
+  double drop_connection = 0;            // connection closed before any byte of the answer
   double expired_token = 0;              // a valid token answers 401 as if expired (and is dropped)
   double burst_429 = 0;                  // starts a 10 s burst of 429s for the account
   bool any() const {

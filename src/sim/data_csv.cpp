@@ -370,7 +370,7 @@ std::chrono::seconds combined_range_limit(CombinedLevel level) {
     case CombinedLevel::Minute:
       return hours{24} + minutes{1};
     case CombinedLevel::Hour:
-      return hours{24 * 31};
+      return hours{24 * 367};  // a year of hours: the document's own example asks for one
     case CombinedLevel::Day:
       return hours{24 * 366};
     case CombinedLevel::Month:

@@ -34,6 +34,8 @@ struct SystemSpec {
   double panel_vmp_v = 0;
   std::chrono::sys_days turn_on{};
   std::chrono::sys_seconds created{};
+  // Last change of the system's configuration (X-System-Config-Update): after turn-on.
+  std::chrono::sys_seconds config_updated{};
 };
 
 class Fleet {

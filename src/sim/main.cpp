@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1'000'000'000));
   app.add_option("--rate-window", rate_window, "Rate-limit window")->check(duration);
   app.add_option("--token-ttl", token_ttl, "Lifetime of a login token")->check(duration);
-  app.add_option("--users", users, "Accounts: user:password[:basic],... (basic: no premium)");
+  app.add_option("--users", users,
+                 "Accounts: user:password[:basic][:systems=ID+ID...],... (basic: no premium, "
+                 "data endpoints answer 402; systems: the only systems it sees, others 403)");
   app.add_option("--data-delay", data_delay,
                  "An uploaded batch of minute data becomes visible after this")
       ->check(duration);
@@ -129,6 +131,14 @@ int main(int argc, char** argv) {
   options.faults = *faults;
 
   const sim::Fleet fleet(fleet_options);
+  for (const auto& account : options.accounts)
+    for (const auto id : account.systems)
+      if (!fleet.index_of(id)) {
+        std::fprintf(stderr, "tigo_sim: --users: system %lld is not in the fleet (%lld..%lld)\n",
+                     static_cast<long long>(id), static_cast<long long>(fleet.system(0).system_id),
+                     static_cast<long long>(fleet.system(fleet.size() - 1).system_id));
+        return 2;
+      }
   const sim::Clock clock(start, effective_speed);
   sim::Server server(fleet, clock, options);
   if (auto bound = server.bind(); !bound) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,8 +38,27 @@ struct Account {
   std::vector<std::int64_t> systems;  // the systems it may see; empty: all (others answer 403)
 };
 
-// "user:password[:basic],..." -> accounts. Error names the bad entry's position, not its text.
+// "user:password[:basic][:systems=ID+ID...],..." -> accounts (`systems=`: the only systems the
+// account sees). Error names the bad entry's position, not its text.
 util::Result<std::vector<Account>> parse_accounts(std::string_view text);
+
+// What the systems list sorts on (`sort=`).
+enum class SystemSortKey {
+  SystemId,
+  Name,
+  Street,
+  City,
+  State,
+  Zip,
+  Country,
+  CountryCode,
+  Timezone,
+  Latitude,
+  Longitude,
+  PowerRating,
+  Created,
+  TurnOnDate,
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -103,12 +123,18 @@ class Server {
   std::optional<std::size_t> authenticate(const httplib::Request& req, httplib::Response& res);
   // A system the account may see, from parameter `name`; otherwise 400/403/404 written.
   std::optional<std::size_t> system_param(Call& call, const char* name);
+  // X-System-Config-Update for a system the call named.
+  void config_header(Call& call, std::size_t index) const;
   std::string new_token();
   double draw(std::uint64_t salt);
-  void inject_after(const httplib::Request& req, httplib::Response& res);
+  // True when it dropped the connection (no answer goes out).
+  bool inject_after(const httplib::Request& req, httplib::Response& res);
 
+  void login(Call& call);
   void users_get(Call& call, std::optional<std::int64_t> id);
   void systems_list(Call& call);
+  // The whole fleet's positions ordered by `key` (ascending), built once and cached.
+  std::shared_ptr<const std::vector<std::uint32_t>> sorted_fleet(SystemSortKey key);
   void system_view(Call& call, const char* id_param, std::optional<std::int64_t> path_id);
   void aggregate(Call& call);
   void combined(Call& call);
@@ -129,6 +155,9 @@ class Server {
   std::vector<Budget> budgets_;
   std::unordered_map<std::string, Budget> anonymous_;  // by client address, bounded
   std::uint64_t token_counter_ = 0;
+
+  std::mutex sort_mutex_;  // guards sorted_
+  std::map<SystemSortKey, std::shared_ptr<const std::vector<std::uint32_t>>> sorted_;
 };
 
 }  // namespace sim

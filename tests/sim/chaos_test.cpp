@@ -120,8 +120,15 @@ TEST_CASE("malformed, truncated and dropped answers break the client and are cou
     RunningSim sim(with_faults("drop_connection=1"));
     httplib::Headers h{httplib::make_basic_authentication_header("demo", "demo")};
     auto res = sim.client->Get("/api/v3/users/login", h);
-    CHECK((!res || res->body.empty()));
+    CHECK_FALSE(res);  // no status line at all
     CHECK(stat(sim, "faults", "drop_connection") == 1);
+    // Not a byte of the answer: the connection closes before the status line.
+    CHECK(sim.raw("GET /api/v3/users/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Authorization: Basic ZGVtbzpkZW1v\r\n\r\n") == "");
+    CHECK(stat(sim, "faults", "drop_connection") == 2);
+    // Counted as answered with nothing (status 0), never as the 200 that was not sent.
+    CHECK(stat(sim, "requests", "users/login", "0") == 2);
+    CHECK(stat(sim, "requests_total", "") == 2);
   }
 }
 

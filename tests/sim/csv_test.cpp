@@ -355,7 +355,7 @@ TEST_CASE("combined: level names long and short, agg alias, min refused, range l
   CHECK(
       sim.call(
              "data/"
-             "combined?system_id=1001&level=hour&start=2026-01-01T00:00:00&end=2026-06-01T00:00:00")
+             "combined?system_id=1001&level=hour&start=2025-01-01T00:00:00&end=2026-06-01T00:00:00")
           .status == 400);
   CHECK(sim.call(base + "&level=day&object_ids=1").status == 400);
   // Strings and inverters combine their panels: the parts add up to the system.
@@ -416,4 +416,29 @@ TEST_CASE("same seed and time: byte-identical bodies on every endpoint", "[sim]"
     INFO(path);
     CHECK(a.ok(path) == b.ok(path));
   }
+}
+
+TEST_CASE("combined: the document's own example, a year of hours, answers", "[sim]") {
+  RunningSim sim;
+  // As the document prints it (dates alone: local midnights).
+  const auto doc =
+      sim.call("data/combined?system_id=1001&agg=hour&start=2016-09-07&end=2017-09-07");
+  INFO(doc.body.substr(0, 300));
+  CHECK(doc.status == 200);
+  CHECK(doc.body.rfind("DATETIME,", 0) == 0);
+  // A year of hours of a running system: a row an hour, in a reasonable time.
+  const auto t0 = steady_clock::now();
+  const auto year = sim.call(
+      "data/combined?system_id=1001&level=hour&start=2025-06-21T00:00:00&end=2026-06-21T00:00:00");
+  const auto took = steady_clock::now() - t0;
+  REQUIRE(year.status == 200);
+  const auto csv = parse_csv(year.body);
+  INFO(csv.rows.size() << " rows, " << year.body.size() << " bytes in "
+                       << duration_cast<milliseconds>(took).count() << " ms");
+  CHECK(csv.rows.size() >= 365 * 24);
+  CHECK(csv.rows.size() <= 366 * 24 + 1);
+  CHECK(took < seconds{10});
+  // One day more than a leap year is too much.
+  CHECK(sim.call("data/combined?system_id=1001&agg=hour&start=2016-09-07&end=2017-09-10").status ==
+        400);
 }

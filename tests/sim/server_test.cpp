@@ -173,3 +173,153 @@ TEST_CASE("accounts flag parsing", "[sim]") {
   CHECK_FALSE((*a)[1].premium);
   CHECK_FALSE(sim::parse_accounts("nopassword").ok());
 }
+
+TEST_CASE("accounts flag: systems= gives an account the only systems it sees", "[sim]") {
+  auto a =
+      sim::parse_accounts("u:p:systems=1001+1003,v:q:r:basic:systems=1002,w:x:systems=2:basic");
+  REQUIRE(a.ok());
+  REQUIRE(a->size() == 3);
+  CHECK((*a)[0].password == "p");
+  CHECK((*a)[0].premium);
+  CHECK((*a)[0].systems == std::vector<std::int64_t>{1001, 1003});
+  CHECK((*a)[1].password == "q:r");
+  CHECK_FALSE((*a)[1].premium);
+  CHECK((*a)[1].systems == std::vector<std::int64_t>{1002});
+  CHECK((*a)[2].password == "x");
+  CHECK_FALSE((*a)[2].premium);
+  CHECK((*a)[2].systems == std::vector<std::int64_t>{2});
+  CHECK(sim::parse_accounts("u:p").value()[0].systems.empty());
+  for (const char* bad : {"u:p:systems=", "u:p:systems=x", "u:p:systems=1001++1002",
+                          "u:p:systems=1001+-2", "u:p:systems=1001,1002"}) {
+    INFO(bad);
+    auto r = sim::parse_accounts(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("systems=") != std::string::npos);
+  }
+
+  // Over HTTP: the other systems answer 403 in every form, the list holds only its own.
+  sim::ServerOptions o;
+  o.accounts = *sim::parse_accounts("demo:demo,own:pw:systems=1003+1001");
+  RunningSim sim(o, 4);
+  const auto token = sim.login("own", "pw");
+  auto list = tigo::parse_systems(sim.get("/api/v3/systems", token)->body);
+  REQUIRE(list.ok());
+  REQUIRE(list->systems.size() == 2);
+  CHECK(list->systems[0].system_id == 1001);
+  CHECK(list->systems[1].system_id == 1003);
+  for (const char* path : {"systems/1002", "systems/view?id=1002", "systems/layout?id=1002",
+                           "data/summary?system_id=1002", "alerts/system?system_id=1002"}) {
+    INFO(path);
+    auto res = sim.get(std::string("/api/v3/") + path, token);
+    REQUIRE(res);
+    CHECK(res->status == 403);
+    auto err = tigo::parse_error(res->body);
+    REQUIRE(err.ok());
+    CHECK(err->status == 403);
+  }
+  CHECK(sim.get("/api/v3/data/summary?system_id=1003", token)->status == 200);
+  CHECK(sim.get("/api/v3/data/summary?system_id=1002", sim.login())->status == 200);
+}
+
+TEST_CASE("X-System-Config-Update on every answer naming a system the caller sees", "[sim]") {
+  const auto now = simtest::at_utc(2026, 6, 21, 18);
+  sim::ServerOptions o;
+  o.accounts = *sim::parse_accounts("demo:demo,own:pw:systems=1001+1002");
+  RunningSim sim(o, 3, now);
+  const auto spec = sim.fleet.system(1);
+  const auto want = sim::site_iso(spec.config_updated, spec.timezone);
+  const auto at = util::parse_iso8601(want);
+  REQUIRE(at.has_value());
+  CHECK(*at > sys_seconds{spec.turn_on});
+  CHECK(*at < now);
+  CHECK(want.size() == 25);  // 2025-03-04T10:21:33-08:00
+  for (const std::string path :
+       {"systems/1002", "systems/view?id=1002", "systems/view?id=1002&include=panels",
+        "systems/layout?id=1002", "objects/system?system_id=1002", "sources/system?system_id=1002",
+        "data/summary?system_id=1002", "alerts/system?system_id=1002",
+        "data/aggregate?system_id=1002&start=2026-06-21T10:00:00&end=2026-06-21T10:10:00",
+        "data/combined?system_id=1002&level=day",
+        // Still a system the caller sees: the 400 names another parameter.
+        "data/aggregate?system_id=1002&start=yesterday&end=2026-06-21T10:10:00"}) {
+    INFO(path);
+    const auto res = sim.call(path);
+    CHECK(res.get_header_value("X-System-Config-Update") == want);
+  }
+  // Systems differ; none for answers naming no system or one the caller may not see.
+  const auto other = sim.call("systems/1001").get_header_value("X-System-Config-Update");
+  CHECK_FALSE(other.empty());
+  CHECK(other != want);
+  for (const std::string path : {"systems", "objects/types", "users/1", "alerts/types",
+                                 "systems/1009", "data/summary?system_id=1009"}) {
+    INFO(path);
+    CHECK_FALSE(sim.call(path).has_header("X-System-Config-Update"));
+  }
+  const auto own = sim.login("own", "pw");
+  CHECK_FALSE(sim.get("/api/v3/systems/1003", own)->has_header("X-System-Config-Update"));
+  CHECK(sim.get("/api/v3/systems/1002", own)->get_header_value("X-System-Config-Update") == want);
+
+  // Never after the simulated now: a clock before the last change shows the clock.
+  RunningSim early(o, 3, *at - hours{1});
+  CHECK(early.call("systems/1002").get_header_value("X-System-Config-Update") ==
+        sim::site_iso(*at - hours{1}, spec.timezone));
+}
+
+TEST_CASE("POST login is GET login: same session cap, same user type", "[sim]") {
+  sim::ServerOptions o;
+  o.quirks.get_only_login = false;
+  o.max_sessions = 3;
+  o.accounts = *sim::parse_accounts("demo:demo,cheap:pw:basic");
+  RunningSim sim(o);
+  auto post_login = [&](const std::string& user, const std::string& pw) {
+    httplib::Headers h{httplib::make_basic_authentication_header(user, pw)};
+    auto res = sim.client->Post("/api/v3/users/login", h, "", "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    auto login = tigo::parse_login(res->body);
+    REQUIRE(login.ok());
+    return *login;
+  };
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 5; ++i) tokens.push_back(post_login("demo", "demo").token);
+  CHECK(sim.get("/api/v3/systems", tokens[0])->status == 401);  // forgotten past the cap
+  CHECK(sim.get("/api/v3/systems", tokens[1])->status == 401);
+  for (int i = 2; i < 5; ++i) CHECK(sim.get("/api/v3/systems", tokens[i])->status == 200);
+  CHECK(post_login("demo", "demo").user_type == "Installer");
+  CHECK(post_login("cheap", "pw").user_type == "Basic");
+}
+
+TEST_CASE("a POST without Content-Length answers at once, like the rest of the API", "[sim]") {
+  const std::string request =
+      "POST /api/v3/users/login HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic "
+      "ZGVtbzpkZW1v\r\nConnection: close\r\n\r\n";
+  SECTION("login") {
+    sim::ServerOptions o;
+    o.quirks.get_only_login = false;
+    RunningSim sim(o);
+    const auto t0 = steady_clock::now();
+    const auto answer = sim.raw(request);
+    CHECK(steady_clock::now() - t0 < seconds{2});  // not after the read timeout
+    INFO(answer);
+    CHECK(answer.rfind("HTTP/1.1 200 ", 0) == 0);
+    CHECK(answer.find("X-Rate-Limit-Limit: 100\r\n") != std::string::npos);
+    auto login = tigo::parse_login(answer.substr(answer.find("\r\n\r\n") + 4));
+    REQUIRE(login.ok());
+    CHECK(sim.get("/api/v3/systems", login->token)->status == 200);
+  }
+  SECTION("login is GET only, or any other path") {
+    RunningSim sim;
+    const std::string other =
+        "DELETE /api/v3/systems HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for (const std::string& r : {request, other}) {
+      const auto t0 = steady_clock::now();
+      const auto answer = sim.raw(r);
+      CHECK(steady_clock::now() - t0 < seconds{2});
+      INFO(answer);
+      CHECK(answer.rfind("HTTP/1.1 404 ", 0) == 0);
+      CHECK(answer.find("X-Rate-Limit-Limit: 100\r\n") != std::string::npos);
+      auto err = tigo::parse_error(answer.substr(answer.find("\r\n\r\n") + 4));
+      REQUIRE(err.ok());
+      CHECK(err->status == 404);
+    }
+  }
+}

@@ -1,9 +1,14 @@
 // A simulator running in-process on 127.0.0.1:0 with a fixed clock, and helpers to call it.
 #pragma once
 
+#include <arpa/inet.h>
 #include <date/tz.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <simdjson.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -81,6 +86,31 @@ struct RunningSim {
     auto res = get("/api/v3/" + path, token);
     REQUIRE(res);
     return *res;
+  }
+  int port() const { return std::stoi(host().substr(host().rfind(':') + 1)); }
+  // Sends `request` as is on a new connection and returns every byte received until the server
+  // closes it (or 10 s pass): for what an HTTP client library would not send or would hide.
+  std::string raw(const std::string& request) const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    timeval timeout{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      FAIL("cannot connect to the simulator");
+    }
+    CHECK(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+      out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
   }
   std::string ok(const std::string& path) {
     auto res = call(path);
