@@ -13,29 +13,46 @@
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// The demo fleet served on a loopback port, and clients of it with a generous rate limit.
+struct DemoApi {
+  const sim::Fleet fleet{sim::demo_fleet_options()};
+  const sim::Clock clock;
+  std::unique_ptr<sim::Server> server;
+
+  DemoApi() {
+    sim::ServerOptions so;
+    so.port = 0;
+    so.rate_limit = 100000;
+    server = std::make_unique<sim::Server>(fleet, clock, so);
+    REQUIRE(server->bind().ok());
+    server->start();
+  }
+  ~DemoApi() { server->stop(); }
+
+  std::shared_ptr<tigo::Client> client() const {
+    tigo::ClientOptions co;
+    co.base_url = server->base_url();
+    co.credentials = {"demo", "demo", ""};
+    co.rate_limit = 100000;
+    co.timeout = 10s;
+    auto client = tigo::Client::create(co);
+    REQUIRE(client.ok());
+    return std::shared_ptr<tigo::Client>(std::move(*client));
+  }
+};
+
+}  // namespace
+
 TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summaries",
           "[refresher]") {
-  const sim::Fleet fleet(sim::demo_fleet_options());
-  const sim::Clock clock;
-  sim::ServerOptions so;
-  so.port = 0;
-  so.rate_limit = 100000;
-  sim::Server server(fleet, clock, so);
-  REQUIRE(server.bind().ok());
-  server.start();
-
-  tigo::ClientOptions co;
-  co.base_url = server.base_url();
-  co.credentials = {"demo", "demo", ""};
-  co.rate_limit = 100000;
-  co.timeout = 10s;
-  auto client = tigo::Client::create(co);
-  REQUIRE(client.ok());
+  DemoApi api;
   refresh::RefresherOptions ro;
   ro.panels_interval = 2s;
   ro.sources_interval = 2s;
   std::atomic<int> published{0};
-  refresh::Refresher refresher(std::shared_ptr<tigo::Client>(std::move(*client)), ro,
+  refresh::Refresher refresher(api.client(), ro,
                                [&](const std::shared_ptr<const refresh::Snapshot>& s) {
                                  CHECK(s->generation > 0);
                                  ++published;
@@ -55,7 +72,7 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
     std::this_thread::sleep_for(100ms);
   }
   refresher.stop();
-  server.stop();
+  api.server->stop();
   REQUIRE(snap->ready);
   REQUIRE(snap->systems.size() == 6);
   CHECK(published >= 2);
@@ -77,7 +94,7 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
   std::size_t answering = 0;
   for (const auto& e : snap->systems) {
     const auto index = static_cast<std::size_t>(e.system.system_id - 1001);
-    const bool has_temp = sim::make_context(fleet, fleet.system(index)).has_temp;
+    const bool has_temp = sim::make_context(api.fleet, api.fleet.system(index)).has_temp;
     answering += has_temp;
     std::size_t with_temp = 0, with_power = 0;
     for (const auto& p : e.panels) {
@@ -107,31 +124,19 @@ TEST_CASE("Temp is asked for again only a day after it came back empty", "[refre
 
 TEST_CASE("a shard that holds none of the account's systems is ready once the list answered",
           "[refresher]") {
-  const sim::Fleet fleet(sim::demo_fleet_options());
+  DemoApi api;
   // Six systems leave at least one of seven residues empty: that shard has no systems.
   constexpr int kShards = 7;
   std::set<int> taken;
-  for (std::size_t i = 0; i < fleet.size(); ++i)
-    taken.insert(static_cast<int>(fleet.system(i).system_id % kShards));
+  for (std::size_t i = 0; i < api.fleet.size(); ++i)
+    taken.insert(static_cast<int>(api.fleet.system(i).system_id % kShards));
   int empty_shard = 0;
   while (taken.count(empty_shard)) ++empty_shard;
   REQUIRE(empty_shard < kShards);
 
-  const sim::Clock clock;
-  sim::ServerOptions so;
-  so.port = 0;
-  sim::Server server(fleet, clock, so);
-  REQUIRE(server.bind().ok());
-  server.start();
-  tigo::ClientOptions co;
-  co.base_url = server.base_url();
-  co.credentials = {"demo", "demo", ""};
-  co.timeout = 10s;
-  auto client = tigo::Client::create(co);
-  REQUIRE(client.ok());
   refresh::RefresherOptions ro;
   ro.systems = {{}, empty_shard, kShards};
-  refresh::Refresher refresher(std::shared_ptr<tigo::Client>(std::move(*client)), ro,
+  refresh::Refresher refresher(api.client(), ro,
                                [](const std::shared_ptr<const refresh::Snapshot>&) {});
   refresher.start();
   std::shared_ptr<const refresh::Snapshot> snap;
@@ -141,7 +146,7 @@ TEST_CASE("a shard that holds none of the account's systems is ready once the li
     std::this_thread::sleep_for(100ms);
   }
   refresher.stop();
-  server.stop();
+  api.server->stop();
   CHECK(snap->ready);
   CHECK(snap->systems.empty());
   CHECK(snap->user.has_value());
