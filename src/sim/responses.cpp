@@ -3,6 +3,7 @@
 #include <date/date.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "sim/data_csv.hpp"
@@ -497,8 +498,11 @@ std::string summary_json(const PowerModel& model, const SystemContext& c, sys_se
   const auto energy = model.energy(c, at);
   std::string out = "{\"summary\":";
   Obj o(out);
-  o.fixed("lifetime_energy_dc", energy.lifetime_wh, 2).fixed("ytd_energy_dc", energy.ytd_wh, 2);
-  o.fixed("daily_energy_dc", energy.today_wh, 2);
+  // Rounded to centi-Wh as data/combined rounds its Wh, so the figures equal its day and year rows.
+  auto centi = [](double wh) { return static_cast<double>(std::llround(wh * 100)) / 100.0; };
+  o.fixed("lifetime_energy_dc", centi(energy.lifetime_wh), 2);
+  o.fixed("ytd_energy_dc", centi(energy.ytd_wh), 2)
+      .fixed("daily_energy_dc", centi(energy.today_wh), 2);
   std::string power;
   append_scaled(power, model.system_power_mw(c, at), 3);
   o.raw("last_power_dc", power);
