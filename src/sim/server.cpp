@@ -716,10 +716,10 @@ void Server::alerts(Call& c) {
     if (!t) return bad_request(c.res, name, "ISO 8601 expected");
     (std::string_view(name) == "start_added" ? from : to) = *t;
   }
-  auto all = system_alerts(ctx, c.now);
+  auto all = from ? system_alerts(ctx, c.now, *from) : system_alerts(ctx, c.now);
   std::vector<Alert> kept;
   for (auto& a : all)
-    if ((!from || a.added >= *from) && (!to || a.added <= *to)) kept.push_back(std::move(a));
+    if (!to || a.added <= *to) kept.push_back(std::move(a));
   const std::string language =
       c.req.has_param("language") ? c.req.get_param_value("language") : std::string("EN");
   c.res.set_content(alerts_json(ctx, kept, language, paging, options_.quirks), kJson);
