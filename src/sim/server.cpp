@@ -546,7 +546,7 @@ void Server::systems_list(Call& c) {
   }
   const auto& allowed = options_.accounts[c.account].systems;
   if (allowed.empty() && !descending) {
-    c.res.set_content(systems_json(fleet_, paging, options_.quirks), kJson);
+    c.res.set_content(systems_json(fleet_, paging, c.now, options_.quirks), kJson);
     return;
   }
   std::vector<std::size_t> indices;
@@ -557,7 +557,8 @@ void Server::systems_list(Call& c) {
     const std::int64_t end = std::min(total, begin + paging.per_page);
     for (std::int64_t i = begin; i < end; ++i)
       indices.push_back(static_cast<std::size_t>(total - 1 - i));
-    std::string body = systems_json(fleet_, indices, Paging{1, paging.per_page}, options_.quirks);
+    std::string body =
+        systems_json(fleet_, indices, Paging{1, paging.per_page}, c.now, options_.quirks);
     if (options_.quirks.paging_meta) {
       const auto pos = body.rfind("\"_meta\"");
       body = body.substr(0, pos) + "\"_meta\":{\"totalCount\":" + std::to_string(total) +
@@ -572,7 +573,7 @@ void Server::systems_list(Call& c) {
     if (const auto index = fleet_.index_of(id)) indices.push_back(*index);
   std::sort(indices.begin(), indices.end());
   if (descending) std::reverse(indices.begin(), indices.end());
-  c.res.set_content(systems_json(fleet_, indices, paging, options_.quirks), kJson);
+  c.res.set_content(systems_json(fleet_, indices, paging, c.now, options_.quirks), kJson);
 }
 
 void Server::system_view(Call& c, const char* id_param, std::optional<std::int64_t> path_id) {
