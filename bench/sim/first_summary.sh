@@ -6,7 +6,8 @@
 # Per date: a fresh simulator, then one summary per system for 9 systems spread over the fleet
 # (each the first for its system): the CPU time the simulator spent on it (sum of its threads'
 # /proc schedstat run time, which a loaded machine inflates less than wall time) and curl's
-# time_total; prints medians and the 9 CPU figures (ms).
+# time_total; then a second summary per system (the repeat, from the checkpoints); prints
+# medians and the 9 first-call CPU figures (ms).
 # Only 127.0.0.1 is contacted.
 set -euo pipefail
 SIM=${1:-./build/src/tigo_sim}
@@ -21,8 +22,8 @@ trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"
 cp "$SIM" "$WORK/first-summary-bench"
 median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 cpu_ns() { cat /proc/"$PID"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}'; }
-echo "| --time | CPU median ms | wall median ms | CPU per system (ms) |"
-echo "|---|---|---|---|"
+echo "| --time | first: CPU median ms | first: wall median ms | repeat: CPU median ms | first: CPU per system (ms) |"
+echo "|---|---|---|---|---|"
 for T in $TIMES; do
   "$WORK/first-summary-bench" --listen "127.0.0.1:$PORT" --systems "$SYSTEMS" \
     --panels-per-system "$PANELS" --seed 1 --time "$T" --rate-limit 100000000 >"$WORK/log" 2>&1 &
@@ -40,8 +41,16 @@ for T in $TIMES; do
     walls+=("$ms")
     vals+=("$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.1f", (b - a) / 1e6}')")
   done
+  reps=()
+  for id in 1001 2112 3223 4334 5445 6556 7667 8778 9889; do
+    c0=$(cpu_ns)
+    curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" "$B/data/summary?system_id=$id"
+    c1=$(cpu_ns)
+    reps+=("$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", (b - a) / 1e6}')")
+  done
   kill "$PID" 2>/dev/null || true
   wait "$PID" 2>/dev/null || true
   PID=
-  echo "| $T | $(printf '%s\n' "${vals[@]}" | median) | $(printf '%s\n' "${walls[@]}" | median) | ${vals[*]} |"
+  echo "| $T | $(printf '%s\n' "${vals[@]}" | median) | $(printf '%s\n' "${walls[@]}" | median) |" \
+    "$(printf '%s\n' "${reps[@]}" | median) | ${vals[*]} |"
 done

@@ -368,7 +368,7 @@ TEST_CASE("recent_alerts_count counts the alerts/system alerts added in the last
       for (element a : all) {
         const auto added = util::parse_iso8601(field(a, "added").get_string().value());
         REQUIRE(added);
-        if (*added > now - hours{24 * 7} && *added <= now) ++recent;
+        if (*added >= now - hours{24 * 7} && *added <= now) ++recent;
       }
       const auto count = field(s, "recent_alerts_count").get_int64().value();
       CHECK(count == recent);
