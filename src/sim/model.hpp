@@ -87,7 +87,9 @@ class PowerModel {
   // production, scaled by the year's estimate over its real energy (within a few percent of 1),
   // it is flat at night, and it reaches exactly H(y+1) at the New Year: monotone at any time, no
   // step at the year boundary (except when a year produced nothing but its estimate is not zero,
-  // where it steps by that estimate at the New Year). The cost of a first answer for a system is
+  // where it steps by that estimate at the New Year). Never below ytd: the turn-on year (and the
+  // next when the first is short) count with a margin above any real weather, so the lifetime
+  // grows faster than the production then. The cost of a first answer for a system is
   // bounded: one pass over its current local year on the grid plus 24 sample days, whatever the
   // date; later answers resume from per-system checkpoints.
   EnergyTotals energy(const SystemSpec& s, std::chrono::sys_seconds t) const;
