@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
+#include <optional>
 
 namespace sim {
 namespace {
@@ -42,6 +44,11 @@ std::string upper(std::string_view s) {
   for (auto& ch : out) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   return out;
 }
+
+// Plane irradiance, W/m2, at which the optimizers are awake and reporting, and the mean over the
+// hours a rule checks that makes a day sunny enough to judge production.
+constexpr double kLightWM2 = 20;
+constexpr double kSunnyWM2 = 200;
 
 std::string wall(const date::time_zone* zone, sys_seconds t) {
   return date::format("%Y-%m-%d %H:%M", date::floor<std::chrono::minutes>(zone->to_local(t)));
@@ -81,57 +88,100 @@ std::string alert_title(const AlertType& type, std::string_view language) {
   return type.title;
 }
 
-std::vector<Alert> system_alerts(const SystemContext& c, sys_seconds now) {
+std::vector<Alert> system_alerts(const SystemContext& c, sys_seconds now, sys_seconds since) {
   std::vector<Alert> out;
   const auto& f = c.fault;
   if (!f.active(now)) return out;
-  const std::int64_t id_base = 70'000'000 + c.spec.system_id * 10'000;
-  auto add = [&](int unique_id, sys_seconds generated, std::string message) {
+  const auto& s = c.spec;
+  const std::int64_t id_base = 70'000'000 + s.system_id * 10'000;
+  // n: the alert's place in the system's own sequence (its id), stable whatever the window.
+  auto add = [&](std::int64_t n, int unique_id, sys_seconds generated, std::string message) {
     Alert a;
-    a.alert_id = id_base + static_cast<std::int64_t>(out.size()) + 1;
+    a.alert_id = id_base + n;
     a.generated = generated;
-    a.added =
-        generated +
-        std::chrono::seconds{
-            45 + static_cast<int>(mix(c.spec.seed ^ static_cast<std::uint64_t>(out.size())) % 60)};
+    a.added = generated +
+              std::chrono::seconds{
+                  45 + static_cast<int>(mix(s.seed ^ static_cast<std::uint64_t>(n - 1)) % 60)};
     a.type = &by_unique(unique_id);
     a.message = std::move(message);
-    if (a.added <= now) out.push_back(std::move(a));
+    if (a.added <= now && a.added >= since) out.push_back(std::move(a));
+  };
+  auto poa = [&](sys_seconds t) { return plane_irradiance_w_m2(s, t); };
+  // Mean solar time `hour` of the UTC day `day` (hours past 24 fall on the next UTC day).
+  auto solar = [&](date::sys_days day, double hour) {
+    return sys_seconds{day} +
+           std::chrono::seconds{static_cast<std::int64_t>(hour * 3600 - s.longitude * 240.0)};
+  };
+  auto sunny = [&](date::sys_days day, std::initializer_list<double> hours) {
+    double sum = 0;
+    for (double h : hours) sum += poa(solar(day, h));
+    return sum / static_cast<double>(hours.size()) >= kSunnyWM2;
+  };
+  // The first grid point from `from` on where the panels have light (and still have an hour
+  // later, when `for_an_hour`), within a month.
+  auto first_light = [&](sys_seconds from, bool for_an_hour) -> std::optional<sys_seconds> {
+    auto t = std::chrono::ceil<std::chrono::minutes>(from);
+    for (int i = 0; i < 30 * 144; ++i, t += std::chrono::minutes{10}) {
+      if (poa(t) >= kLightWM2 && (!for_an_hour || poa(t + std::chrono::hours{1}) >= kLightWM2))
+        return t;
+    }
+    return std::nullopt;
   };
   const auto& topo = c.topo;
+  const auto first_day = std::chrono::floor<date::days>(f.onset);
   switch (f.kind) {
     case FaultKind::ShadedPanel: {
+      // Each afternoon the shadow fell on a lit panel (the sun on the plane through its
+      // 14:30-17:30 solar window), assessed when the shadow leaves, at 17:30 solar time, or at
+      // dusk when the light goes first.
       const auto& label = topo.panels[static_cast<std::size_t>(f.panel)].label;
-      // Every afternoon shadow from the onset on: 15:00 local solar time, the shadow's middle.
-      const double lon_s = c.spec.longitude * 240.0;
-      auto day = std::chrono::floor<date::days>(f.onset);
-      for (int i = 0; i < 2000; ++i, day += date::days{1}) {
-        const auto at =
-            sys_seconds{day} + std::chrono::seconds{static_cast<std::int64_t>(15 * 3600 - lon_s)};
-        if (at < f.onset) continue;
-        if (at > now) break;
-        add(300, at, "Panel ID: \n- Panel " + label + " (" + wall(c.zone, at) + ")");
+      auto day = std::max(first_day, std::chrono::floor<date::days>(since) - date::days{2});
+      // Ids stay within the system's 10,000 (27 years of afternoons).
+      for (; solar(day, 17.5) <= now && day - first_day < date::days{9990}; day += date::days{1}) {
+        if (solar(day, 14.5) < f.onset || !sunny(day, {15.0, 15.5, 16.0, 16.5, 17.0})) continue;
+        auto at = solar(day, 15.0);  // or at dusk, when that comes first
+        while (at < solar(day, 17.5) && poa(at) >= kLightWM2) at += std::chrono::minutes{10};
+        at = std::min(at, solar(day, 17.5));
+        add(1 + (day - first_day).count(), 300, at,
+            "Panel ID: \n- Panel " + label + " (" + wall(c.zone, at) + ")");
       }
       break;
     }
     case FaultKind::DeadOptimizer:
-      add(210, f.onset,
-          "Panel ID: \n- Panel " + topo.panels[static_cast<std::size_t>(f.panel)].label + " (" +
-              wall(c.zone, f.onset) + ")");
+      // Noticed after an hour of light in which its neighbours report and it does not.
+      if (const auto t = first_light(f.onset, true)) {
+        const auto at = *t + std::chrono::hours{1};
+        add(1, 210, at,
+            "Panel ID: \n- Panel " + topo.panels[static_cast<std::size_t>(f.panel)].label + " (" +
+                wall(c.zone, at) + ")");
+      }
       break;
     case FaultKind::WeakString:
-      add(301, f.onset,
-          "String ID: \n- String " + topo.strings[static_cast<std::size_t>(f.string)].letter +
-              " (" + wall(c.zone, f.onset) + ")");
+      // Low production is judged on a day's production: at 16:00 solar time of the first sunny
+      // day (10:00-14:00 solar) on which the string was weak from the morning on.
+      for (auto day = first_day; day < first_day + date::days{400}; day += date::days{1}) {
+        if (solar(day, 10.0) < f.onset || !sunny(day, {10.0, 11.0, 12.0, 13.0, 14.0})) continue;
+        const auto at = solar(day, 16.0);
+        add(1, 301, at,
+            "String ID: \n- String " + topo.strings[static_cast<std::size_t>(f.string)].letter +
+                " (" + wall(c.zone, at) + ")");
+        break;
+      }
       break;
     case FaultKind::GatewayStall:
-      add(102, f.onset + std::chrono::hours{1},
+      // The cloud misses its check-ins at any hour.
+      add(1, 102, f.onset + std::chrono::hours{1},
           "Cloud Connect " + topo.gateway.mac + " last checked in " + wall(c.zone, f.onset));
       break;
     case FaultKind::PvOff:
-      add(420, f.onset, "PV-Off activated (" + wall(c.zone, f.onset) + ")");
-      add(106, f.onset + std::chrono::minutes{5},
-          "String ID: \n- all strings (" + wall(c.zone, f.onset) + ")");
+      // The optimizers report their shutdown state once they have light: at once by day, at
+      // dawn when it was engaged at night.
+      if (const auto t =
+              poa(f.onset) >= kLightWM2 ? std::optional{f.onset} : first_light(f.onset, false)) {
+        add(1, 420, *t, "PV-Off activated (" + wall(c.zone, *t) + ")");
+        add(2, 106, *t + std::chrono::minutes{5},
+            "String ID: \n- all strings (" + wall(c.zone, *t) + ")");
+      }
       break;
     case FaultKind::None:
       break;

@@ -396,7 +396,10 @@ std::string combined_csv(const PowerModel& model, const SystemContext& c, const 
   if (q.level == CombinedLevel::Minute) {
     std::vector<Sample> samples;
     const auto last = std::min(sys_seconds{floor<minutes>(q.end)}, a.last_min);
-    for (sys_seconds m = ceil<minutes>(q.start); m <= last; m += minutes{1}) {
+    // No rows before turn-on: a system not installed yet has no data, not zeros.
+    for (sys_seconds m =
+             std::max(sys_seconds{ceil<minutes>(q.start)}, sys_seconds{ceil<minutes>(c.turn_on)});
+         m <= last; m += minutes{1}) {
       model.minute(c, m, samples);
       out += local_stamp(c.zone, m, 0);
       for (std::size_t j = 0; j < n; ++j) {
@@ -449,7 +452,8 @@ std::string combined_csv(const PowerModel& model, const SystemContext& c, const 
     const auto from = local_to_sys(c.zone, b);
     if (from > q.end || from >= limit) break;
     const auto to = std::min(local_to_sys(c.zone, next_bucket(b)), limit);
-    if (to <= from) continue;  // a wall-clock hour that DST skipped
+    if (to <= from) continue;       // a wall-clock hour that DST skipped
+    if (to <= c.turn_on) continue;  // not installed yet: no row
     out += local_stamp(c.zone, from, 0);
     for (std::size_t j = 0; j < n; ++j) {
       out += ',';

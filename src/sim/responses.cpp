@@ -3,6 +3,7 @@
 #include <date/date.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "sim/data_csv.hpp"
@@ -245,8 +246,12 @@ std::string user_json(std::int64_t user_id, std::string_view login, std::string_
   return out;
 }
 
-std::string system_object_json(const Fleet& fleet, const SystemSpec& s, const Quirks& quirks) {
-  (void)fleet;
+std::int64_t recent_alerts_count(const SystemContext& c, sys_seconds now) {
+  return static_cast<std::int64_t>(system_alerts(c, now, now - kRecentAlertsWindow).size());
+}
+
+std::string system_object_json(const Fleet& fleet, const SystemSpec& s, sys_seconds now,
+                               const Quirks& quirks) {
   std::string out;
   Obj o(out);
   o.num("system_id", s.system_id);
@@ -270,13 +275,15 @@ std::string system_object_json(const Fleet& fleet, const SystemSpec& s, const Qu
   }
   o.str("created", site_iso(s.created, s.timezone));
   if (quirks.extra_fields) {
-    o.str("commissioned", site_iso(sys_seconds{s.turn_on.time_since_epoch()}, s.timezone));
+    // The local midnight that starts turn_on_date, so both name the same day.
+    o.str("commissioned", site_iso(turn_on_instant(s), s.timezone));
     if (quirks.nulls) o.null("decommissioned");
     o.str("status", "Active");
   }
   o.str("turn_on_date", date::format("%F", s.turn_on));
   if (quirks.extra_fields) {
-    o.num("recent_alerts_count", 0).boolean("has_monitored_modules", true);
+    o.num("recent_alerts_count", recent_alerts_count(make_context(fleet, s), now));
+    o.boolean("has_monitored_modules", true);
     o.num("panel_count", s.panels);
   }
   o.close();
@@ -284,7 +291,7 @@ std::string system_object_json(const Fleet& fleet, const SystemSpec& s, const Qu
 }
 
 std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& indices,
-                         const Paging& paging, const Quirks& quirks) {
+                         const Paging& paging, sys_seconds now, const Quirks& quirks) {
   const auto total = static_cast<std::int64_t>(indices.size());
   const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
   const std::int64_t page_count = (total + per_page - 1) / per_page;
@@ -294,7 +301,8 @@ std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& ind
   const std::int64_t end = std::min(total, begin + per_page);
   for (std::int64_t i = begin; i < end; ++i) {
     if (i != begin) out += ',';
-    out += system_object_json(fleet, fleet.system(indices[static_cast<std::size_t>(i)]), quirks);
+    out +=
+        system_object_json(fleet, fleet.system(indices[static_cast<std::size_t>(i)]), now, quirks);
   }
   out += ']';
   if (quirks.paging_meta) meta(out, total, page_count, page, per_page);
@@ -302,7 +310,8 @@ std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& ind
   return out;
 }
 
-std::string systems_json(const Fleet& fleet, const Paging& paging, const Quirks& quirks) {
+std::string systems_json(const Fleet& fleet, const Paging& paging, sys_seconds now,
+                         const Quirks& quirks) {
   // The whole fleet, without materialising an index list per page for large fleets.
   const auto total = static_cast<std::int64_t>(fleet.size());
   const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
@@ -314,7 +323,7 @@ std::string systems_json(const Fleet& fleet, const Paging& paging, const Quirks&
   std::string out = "{\"systems\":[";
   for (std::size_t i = 0; i < slice.size(); ++i) {
     if (i) out += ',';
-    out += system_object_json(fleet, fleet.system(slice[i]), quirks);
+    out += system_object_json(fleet, fleet.system(slice[i]), now, quirks);
   }
   out += ']';
   if (quirks.paging_meta) meta(out, total, (total + per_page - 1) / per_page, page, per_page);
@@ -342,7 +351,7 @@ Includes parse_includes(std::string_view text) {
 
 std::string system_view_json(const Fleet& fleet, const SystemContext& c, const Includes& inc,
                              const DataAvailability& a, sys_seconds now, const Quirks& quirks) {
-  std::string sys = system_object_json(fleet, c.spec, quirks);
+  std::string sys = system_object_json(fleet, c.spec, now, quirks);
   sys.pop_back();  // reopen the object for the side-loads
   const auto& t = c.topo;
   if (inc.inverters) {
@@ -497,8 +506,11 @@ std::string summary_json(const PowerModel& model, const SystemContext& c, sys_se
   const auto energy = model.energy(c, at);
   std::string out = "{\"summary\":";
   Obj o(out);
-  o.fixed("lifetime_energy_dc", energy.lifetime_wh, 2).fixed("ytd_energy_dc", energy.ytd_wh, 2);
-  o.fixed("daily_energy_dc", energy.today_wh, 2);
+  // Rounded to centi-Wh as data/combined rounds its Wh, so the figures equal its day and year rows.
+  auto centi = [](double wh) { return static_cast<double>(std::llround(wh * 100)) / 100.0; };
+  o.fixed("lifetime_energy_dc", centi(energy.lifetime_wh), 2);
+  o.fixed("ytd_energy_dc", centi(energy.ytd_wh), 2)
+      .fixed("daily_energy_dc", centi(energy.today_wh), 2);
   std::string power;
   append_scaled(power, model.system_power_mw(c, at), 3);
   o.raw("last_power_dc", power);

@@ -30,10 +30,17 @@ std::string user_json(std::int64_t user_id, std::string_view login, std::string_
                       const Quirks& quirks = {});
 // One page of the systems list (ids: the systems the account may see, in order), with the Yii2
 // `_meta` envelope.
-std::string systems_json(const Fleet& fleet, const Paging& paging, const Quirks& quirks = {});
+// `now` counts each system's recent alerts (recent_alerts_count, an extra field).
+std::string systems_json(const Fleet& fleet, const Paging& paging, std::chrono::sys_seconds now,
+                         const Quirks& quirks = {});
 std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& indices,
-                         const Paging& paging, const Quirks& quirks);
-std::string system_object_json(const Fleet& fleet, const SystemSpec& s, const Quirks& quirks = {});
+                         const Paging& paging, std::chrono::sys_seconds now, const Quirks& quirks);
+std::string system_object_json(const Fleet& fleet, const SystemSpec& s,
+                               std::chrono::sys_seconds now, const Quirks& quirks = {});
+// recent_alerts_count: the alerts alerts/system lists with `added` in the 7 days up to now (the
+// document does not define the window).
+inline constexpr std::chrono::hours kRecentAlertsWindow{7 * 24};
+std::int64_t recent_alerts_count(const SystemContext& c, std::chrono::sys_seconds now);
 
 struct Includes {
   bool inverters = false, mppts = false, strings = false, panels = false, meters = false,

@@ -712,7 +712,7 @@ void Server::systems_list(Call& c) {
   }
   const auto& allowed = options_.accounts[c.account].systems;
   if (allowed.empty() && key == SystemSortKey::SystemId && !descending) {
-    c.res.set_content(systems_json(fleet_, paging, options_.quirks), kJson);
+    c.res.set_content(systems_json(fleet_, paging, c.now, options_.quirks), kJson);
     return;
   }
   // The order of the account's systems; none for the whole fleet in system_id order.
@@ -738,7 +738,8 @@ void Server::systems_list(Call& c) {
     const auto position = static_cast<std::size_t>(descending ? total - 1 - i : i);
     indices.push_back(order ? (*order)[position] : position);
   }
-  std::string body = systems_json(fleet_, indices, Paging{1, paging.per_page}, options_.quirks);
+  std::string body =
+      systems_json(fleet_, indices, Paging{1, paging.per_page}, c.now, options_.quirks);
   if (options_.quirks.paging_meta) {
     const auto pos = body.rfind("\"_meta\"");
     body = body.substr(0, pos) + "\"_meta\":{\"totalCount\":" + std::to_string(total) +
@@ -906,10 +907,10 @@ void Server::alerts(Call& c) {
     if (!t) return bad_request(c.res, name, "ISO 8601 expected");
     (std::string_view(name) == "start_added" ? from : to) = *t;
   }
-  auto all = system_alerts(ctx, c.now);
+  auto all = from ? system_alerts(ctx, c.now, *from) : system_alerts(ctx, c.now);
   std::vector<Alert> kept;
   for (auto& a : all)
-    if ((!from || a.added >= *from) && (!to || a.added <= *to)) kept.push_back(std::move(a));
+    if (!to || a.added <= *to) kept.push_back(std::move(a));
   const std::string language =
       c.req.has_param("language") ? c.req.get_param_value("language") : std::string("EN");
   c.res.set_content(alerts_json(ctx, kept, language, paging, options_.quirks), kJson);

@@ -423,3 +423,54 @@ TEST_CASE("unknown paths answer the Yii2 404 body with rate headers", "[sim]") {
   CHECK(res.body.find("\"status\":404") != std::string::npos);
   CHECK_FALSE(res.get_header_value("X-Rate-Limit-Limit").empty());
 }
+
+TEST_CASE("commissioned is the local midnight of turn_on_date in the site's zone", "[sim]") {
+  RunningSim sim({}, 10);
+  Json j(sim.ok("systems?limit=10"));
+  int checked = 0;
+  const auto systems = field(j.root, "systems").get_array().value();
+  for (element s : systems) {
+    const std::string turn_on(field(s, "turn_on_date").get_string().value());
+    const std::string commissioned(field(s, "commissioned").get_string().value());
+    INFO(commissioned << " vs " << turn_on);
+    CHECK(commissioned.substr(0, 19) == turn_on + "T00:00:00");
+    ++checked;
+  }
+  CHECK(checked == 10);
+  // Phoenix, UTC-7 all year (the audit's example).
+  Json one(sim.ok("systems/1002"));
+  CHECK(std::string(field(field(one.root, "system"), "commissioned").get_string().value()) ==
+        "2023-12-14T00:00:00-07:00");
+}
+
+TEST_CASE("recent_alerts_count counts the alerts/system alerts added in the last 7 days", "[sim]") {
+  // Two fleets of 20 (each fault kind twice) at two instants, so the window holds several
+  // shaded-panel afternoons, and single alerts fall inside and outside of it.
+  for (const auto now : {at_utc(2026, 3, 21, 18), at_utc(2025, 10, 3, 6)}) {
+    RunningSim sim({}, 20, now);
+    Json list(sim.ok("systems?limit=50"));
+    int nonzero = 0, with_alerts = 0;
+    const auto systems = field(list.root, "systems").get_array().value();
+    for (element s : systems) {
+      const auto id = field(s, "system_id").get_int64().value();
+      INFO("system " << id);
+      Json alerts(sim.ok("alerts/system?system_id=" + std::to_string(id) + "&limit=1000"));
+      std::int64_t recent = 0;
+      const auto all = field(alerts.root, "alerts").get_array().value();
+      for (element a : all) {
+        const auto added = util::parse_iso8601(field(a, "added").get_string().value());
+        REQUIRE(added);
+        if (*added >= now - hours{24 * 7} && *added <= now) ++recent;
+      }
+      const auto count = field(s, "recent_alerts_count").get_int64().value();
+      CHECK(count == recent);
+      nonzero += count > 0;
+      with_alerts += all.size() > 0;
+      // The same in the system's own view.
+      Json view(sim.ok("systems/" + std::to_string(id)));
+      CHECK(field(field(view.root, "system"), "recent_alerts_count").get_int64().value() == count);
+    }
+    CHECK(nonzero > 0);
+    CHECK(with_alerts > nonzero);  // some alerts are older than a week
+  }
+}
