@@ -82,6 +82,10 @@ const date::time_zone* zone_or_utc(const std::string& tz) {
   }
 }
 
+sys_seconds midnight_in(const std::string& tz, date::local_days day) {
+  return local_midnight_to_sys(zone_or_utc(tz), day);
+}
+
 sys_seconds local_day_start(const std::string& tz, sys_seconds t) {
   const auto* zone = zone_or_utc(tz);
   const auto local = zone->to_local(t);

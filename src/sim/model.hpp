@@ -6,6 +6,8 @@
 // PowerModel::energy for how it is made of a closed-form history and this year's sum.
 #pragma once
 
+#include <date/date.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -183,5 +185,7 @@ class PowerModel {
 std::chrono::sys_seconds local_day_start(const std::string& tz, std::chrono::sys_seconds t);
 std::chrono::sys_seconds local_year_start(const std::string& tz, std::chrono::sys_seconds t);
 const date::time_zone* zone_or_utc(const std::string& tz);
+// The first instant of a calendar day in a zone (midnight, or later when DST skips it).
+std::chrono::sys_seconds midnight_in(const std::string& tz, date::local_days day);
 
 }  // namespace sim

@@ -22,6 +22,7 @@ constexpr Entry kEntries[] = {
     {"late_batches", &Quirks::late_batches},
     {"min_refused", &Quirks::min_refused},
     {"get_only_login", &Quirks::get_only_login},
+    {"pacific_times", &Quirks::pacific_times},
 };
 
 }  // namespace

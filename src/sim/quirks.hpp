@@ -22,6 +22,7 @@ struct Quirks {
   bool late_batches = true;        // some upload batches arrive 30 minutes late
   bool min_refused = true;         // data/combined answers level=min with 400
   bool get_only_login = true;      // POST users/login answers 404
+  bool pacific_times = true;       // JSON times in Tigo's zone (Los Angeles), not the site's
 
   static Quirks none();
 };

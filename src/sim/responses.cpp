@@ -1,6 +1,7 @@
 #include "sim/responses.hpp"
 
 #include <date/date.h>
+#include <date/tz.h>
 
 #include <algorithm>
 #include <cmath>
@@ -130,18 +131,19 @@ void sources_array(std::string& out, const SystemContext& c, const DataAvailabil
   out += '[';
   Obj o(out);
   o.num("source_id", g.source_id).str("name", g.name).str("serial", g.mac);
-  o.num("gateway_count", g.gateway_count).str("created_on", site_iso(g.created_on, tz));
+  o.num("gateway_count", g.gateway_count).str("created_on", api_time(g.created_on, tz, quirks));
   const bool pv_off = c.fault.kind == FaultKind::PvOff && c.fault.active(now);
   o.str("control_state", pv_off ? "off" : "on");
-  o.str("last_checkin", site_iso(a.last_checkin, tz)).str("timezone", tz);
+  o.str("last_checkin", api_time(a.last_checkin, tz, quirks)).str("timezone", tz);
   o.str("sw_version", g.sw_version);
   auto& sets = o.key("sets");
   sets += '[';
   Obj s(sets);
   s.str("set_name", "panels_avg");
-  if (quirks.extra_fields) s.str("last_raw", site_iso(a.sensor_last, tz));
-  s.str("last_min", site_iso(a.last_min, tz));
-  s.str("last_day", site_iso(local_day_start(tz, a.last_min), tz));
+  if (quirks.extra_fields) s.str("last_raw", api_time(a.sensor_last, tz, quirks));
+  s.str("last_min", api_time(a.last_min, tz, quirks));
+  s.str("last_day",
+        api_day(date::floor<date::days>(zone_or_utc(tz)->to_local(a.last_min)), tz, quirks));
   s.close();
   sets += ']';
   o.num("system_id", c.spec.system_id);
@@ -207,8 +209,20 @@ void objects_array(std::string& out, const SystemContext& c) {
 
 double power_rating_w(const SystemSpec& s) { return s.panel_rated_w * s.panels; }
 
-std::string site_iso(sys_seconds t, const std::string& tz) {
-  return util::format_iso8601_in_zone(t, tz);
+namespace {
+const std::string& print_zone(const std::string& site_tz, const Quirks& quirks) {
+  static const std::string kTigoZone = "America/Los_Angeles";
+  return quirks.pacific_times ? kTigoZone : site_tz;
+}
+}  // namespace
+
+std::string api_time(sys_seconds t, const std::string& site_tz, const Quirks& quirks) {
+  return util::format_iso8601_in_zone(t, print_zone(site_tz, quirks));
+}
+
+std::string api_day(date::local_days day, const std::string& site_tz, const Quirks& quirks) {
+  const auto& zone = print_zone(site_tz, quirks);
+  return util::format_iso8601_in_zone(midnight_in(zone, day), zone);
 }
 
 std::string error_json(int status, std::string_view name, std::string_view message) {
@@ -273,10 +287,11 @@ std::string system_object_json(const Fleet& fleet, const SystemSpec& s, sys_seco
       o.fixed("power_rating_ac", power_rating_w(s) * 0.9, 0);
     }
   }
-  o.str("created", site_iso(s.created, s.timezone));
+  o.str("created", api_time(s.created, s.timezone, quirks));
   if (quirks.extra_fields) {
     // The local midnight that starts turn_on_date, so both name the same day.
-    o.str("commissioned", site_iso(turn_on_instant(s), s.timezone));
+    o.str("commissioned",
+          api_day(date::local_days{s.turn_on.time_since_epoch()}, s.timezone, quirks));
     if (quirks.nulls) o.null("decommissioned");
     o.str("status", "Active");
   }
@@ -496,7 +511,8 @@ std::string sources_json(const SystemContext& c, const DataAvailability& a, sys_
   return out;
 }
 
-std::string summary_json(const PowerModel& model, const SystemContext& c, sys_seconds t) {
+std::string summary_json(const PowerModel& model, const SystemContext& c, sys_seconds t,
+                         const Quirks& quirks) {
   // Tigo updates the summary once a minute: everything refers to the last whole minute, or to
   // the minute a stalled gateway last reported.
   auto minute = std::chrono::floor<std::chrono::minutes>(t);
@@ -514,15 +530,16 @@ std::string summary_json(const PowerModel& model, const SystemContext& c, sys_se
   std::string power;
   append_scaled(power, model.system_power_mw(c, at), 3);
   o.raw("last_power_dc", power);
-  std::string updated = site_iso(at, c.spec.timezone);
+  std::string updated = api_time(at, c.spec.timezone, quirks);
   if (updated.size() > 19) updated.insert(19, ".000");
   o.str("updated_on", updated).close();
   out += '}';
   return out;
 }
 
-std::string summary_json(const PowerModel& model, const SystemSpec& s, sys_seconds t) {
-  return summary_json(model, make_context(model.fleet(), s), t);
+std::string summary_json(const PowerModel& model, const SystemSpec& s, sys_seconds t,
+                         const Quirks& quirks) {
+  return summary_json(model, make_context(model.fleet(), s), t, quirks);
 }
 
 std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts,
@@ -537,8 +554,9 @@ std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts
     const auto& a = alerts[static_cast<std::size_t>(i)];
     if (i != begin) out += ',';
     Obj o(out);
-    o.num("alert_id", a.alert_id).str("added", site_iso(a.added, c.spec.timezone));
-    o.str("generated", site_iso(a.generated, c.spec.timezone)).num("system_id", c.spec.system_id);
+    o.num("alert_id", a.alert_id).str("added", api_time(a.added, c.spec.timezone, quirks));
+    o.str("generated", api_time(a.generated, c.spec.timezone, quirks))
+        .num("system_id", c.spec.system_id);
     o.num("unique_id", a.type->unique_id).str("title", alert_title(*a.type, language));
     o.str("message", a.message).str("description", a.type->description);
     if (quirks.extra_fields) o.num("alert_type_id", a.type->alert_type_id);

@@ -2,6 +2,8 @@
 // answers show them. Pure functions of their inputs: same fleet, same time, same bytes.
 #pragma once
 
+#include <date/date.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -55,9 +57,10 @@ std::string objects_json(const SystemContext& c);
 std::string object_types_json();
 std::string sources_json(const SystemContext& c, const DataAvailability& a,
                          std::chrono::sys_seconds now, const Quirks& quirks = {});
-std::string summary_json(const PowerModel& model, const SystemSpec& s, std::chrono::sys_seconds t);
+std::string summary_json(const PowerModel& model, const SystemSpec& s, std::chrono::sys_seconds t,
+                         const Quirks& quirks = {});
 std::string summary_json(const PowerModel& model, const SystemContext& c,
-                         std::chrono::sys_seconds t);
+                         std::chrono::sys_seconds t, const Quirks& quirks = {});
 std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts,
                         std::string_view language, const Paging& paging, const Quirks& quirks = {});
 std::string alert_types_json(std::string_view language);
@@ -72,7 +75,13 @@ std::string faults_json(const PowerModel& model, std::chrono::sys_seconds now);
 
 // Nameplate DC rating of a system, W.
 double power_rating_w(const SystemSpec& s);
-// Tigo's ISO 8601 with the site's offset: "2026-03-31T19:28:00-07:00".
-std::string site_iso(std::chrono::sys_seconds t, const std::string& tz);
+// A JSON time as Tigo prints it: ISO 8601 with an offset, "2026-03-31T19:28:00-07:00". The
+// recorded answers print every time in Los Angeles time whatever the site (a Chicago system's
+// created -07:00 in August, last_checkin -08:00 in February): the pacific_times quirk; without
+// it, the site's own zone.
+std::string api_time(std::chrono::sys_seconds t, const std::string& site_tz, const Quirks& quirks);
+// A calendar day of the site as a JSON time: its midnight in the zone api_time prints (the
+// samples: turn_on_date 2024-09-24 -> commissioned 2024-09-24T00:00:00-07:00, Chicago site).
+std::string api_day(date::local_days day, const std::string& site_tz, const Quirks& quirks);
 
 }  // namespace sim

@@ -408,11 +408,11 @@ std::optional<std::size_t> Server::system_param(Call& call, const char* name) {
 
 void Server::config_header(Call& call, std::size_t index) const {
   // The document: "Timestamp of last config update, when system id is specified". Its format is
-  // not given: ISO 8601 with the site's offset, as every other timestamp of the API. Never after
+  // not given: ISO 8601 with an offset, as every other time of the API (api_time). Never after
   // the simulated now.
   const auto spec = fleet_.system(index);
-  call.res.set_header("X-System-Config-Update",
-                      site_iso(std::min(spec.config_updated, call.now), spec.timezone));
+  call.res.set_header("X-System-Config-Update", api_time(std::min(spec.config_updated, call.now),
+                                                         spec.timezone, options_.quirks));
 }
 
 bool Server::inject_after(const httplib::Request& req, httplib::Response& res) {
@@ -612,8 +612,9 @@ void Server::routes() {
   api("data/summary", "data/summary", Access::Data, [this](Call& c) {
     const auto index = system_param(c, "system_id");
     if (!index) return;
-    c.res.set_content(summary_json(model_, make_context(fleet_, fleet_.system(*index)), c.now),
-                      kJson);
+    c.res.set_content(
+        summary_json(model_, make_context(fleet_, fleet_.system(*index)), c.now, options_.quirks),
+        kJson);
   });
   api("data/aggregate", "data/aggregate", Access::Data, [this](Call& c) { aggregate(c); });
   api("data/combined", "data/combined", Access::Data, [this](Call& c) { combined(c); });

@@ -424,7 +424,8 @@ TEST_CASE("unknown paths answer the Yii2 404 body with rate headers", "[sim]") {
   CHECK_FALSE(res.get_header_value("X-Rate-Limit-Limit").empty());
 }
 
-TEST_CASE("commissioned is the local midnight of turn_on_date in the site's zone", "[sim]") {
+TEST_CASE("commissioned is the midnight of turn_on_date, in Tigo's zone or the site's", "[sim]") {
+  // As the recorded answers: every JSON time in Los Angeles time, whatever the site.
   RunningSim sim({}, 10);
   Json j(sim.ok("systems?limit=10"));
   int checked = 0;
@@ -432,15 +433,44 @@ TEST_CASE("commissioned is the local midnight of turn_on_date in the site's zone
   for (element s : systems) {
     const std::string turn_on(field(s, "turn_on_date").get_string().value());
     const std::string commissioned(field(s, "commissioned").get_string().value());
-    INFO(commissioned << " vs " << turn_on);
+    const std::string created(field(s, "created").get_string().value());
+    INFO(commissioned << " vs " << turn_on << ", created " << created);
     CHECK(commissioned.substr(0, 19) == turn_on + "T00:00:00");
+    for (const auto& t : {commissioned, created})
+      CHECK((t.substr(19) == "-07:00" || t.substr(19) == "-08:00"));
     ++checked;
   }
   CHECK(checked == 10);
-  // Phoenix, UTC-7 all year (the audit's example).
+  // Phoenix (UTC-7 all year), commissioned in December: Pacific standard time.
   Json one(sim.ok("systems/1002"));
   CHECK(std::string(field(field(one.root, "system"), "commissioned").get_string().value()) ==
+        "2023-12-14T00:00:00-08:00");
+  // Without the quirk, the site's own zone.
+  sim::ServerOptions site_zone;
+  site_zone.quirks.pacific_times = false;
+  RunningSim local(site_zone, 10);
+  Json own(local.ok("systems/1002"));
+  CHECK(std::string(field(field(own.root, "system"), "commissioned").get_string().value()) ==
         "2023-12-14T00:00:00-07:00");
+}
+
+TEST_CASE("sources print Tigo's zone too; last_day is the site's day at Pacific midnight",
+          "[sim]") {
+  RunningSim sim({}, 10, at_utc(2026, 1, 15, 20));
+  for (int id = 1001; id <= 1010; ++id) {
+    Json j(sim.ok("sources/system?system_id=" + std::to_string(id)));
+    const auto sources = field(j.root, "sources").get_array().value();
+    for (element src : sources) {
+      const std::string checkin(field(src, "last_checkin").get_string().value());
+      INFO(id << " " << checkin);
+      CHECK(checkin.substr(19) == "-08:00");  // January: PST
+      const auto sets = field(src, "sets").get_array().value();
+      for (element set : sets) {
+        const std::string last_day(field(set, "last_day").get_string().value());
+        CHECK(last_day.substr(10) == "T00:00:00-08:00");
+      }
+    }
+  }
 }
 
 TEST_CASE("recent_alerts_count counts the alerts/system alerts added in the last 7 days", "[sim]") {

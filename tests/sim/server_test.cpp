@@ -227,7 +227,7 @@ TEST_CASE("X-System-Config-Update on every answer naming a system the caller see
   o.accounts = *sim::parse_accounts("demo:demo,own:pw:systems=1001+1002");
   RunningSim sim(o, 3, now);
   const auto spec = sim.fleet.system(1);
-  const auto want = sim::site_iso(spec.config_updated, spec.timezone);
+  const auto want = sim::api_time(spec.config_updated, spec.timezone, sim::Quirks{});
   const auto at = util::parse_iso8601(want);
   REQUIRE(at.has_value());
   CHECK(*at > sys_seconds{spec.turn_on});
@@ -261,7 +261,7 @@ TEST_CASE("X-System-Config-Update on every answer naming a system the caller see
   // Never after the simulated now: a clock before the last change shows the clock.
   RunningSim early(o, 3, *at - hours{1});
   CHECK(early.call("systems/1002").get_header_value("X-System-Config-Update") ==
-        sim::site_iso(*at - hours{1}, spec.timezone));
+        sim::api_time(*at - hours{1}, spec.timezone, sim::Quirks{}));
 }
 
 TEST_CASE("POST login is GET login: same session cap, same user type", "[sim]") {
