@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/solar.hpp"
+#include "sun/position.hpp"
 
 namespace refresh {
 
@@ -69,7 +69,7 @@ std::optional<Timestamp> last_daylight(double latitude_deg, double longitude_deg
   const auto step = std::chrono::minutes{10};
   for (auto t = std::chrono::floor<std::chrono::minutes>(now); t > now - std::chrono::hours{24};
        t -= step) {
-    if (sim::solar::sun_position(latitude_deg, longitude_deg, t).elevation_deg > 0) return t;
+    if (sun::sun_position(latitude_deg, longitude_deg, t).elevation_deg > 0) return t;
   }
   return std::nullopt;  // polar night
 }
