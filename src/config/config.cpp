@@ -6,10 +6,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "tigo/client.hpp"
 #include "util/duration.hpp"
 #include "util/listen_address.hpp"
 #include "util/time.hpp"
+#include "util/url.hpp"
 
 namespace config {
 namespace {
@@ -255,7 +255,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
 
   if (c.demo) return ParseOutcome{std::move(c), 0, {}};
 
-  auto base = tigo::parse_base_url(c.api_url);
+  auto base = util::parse_base_url(c.api_url);
   if (!base) return fail("--tigo.api-url: " + base.error().message);
   if (!base->https && !c.insecure_http && !is_loopback_host(base->host))
     return fail(

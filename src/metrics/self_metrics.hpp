@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "tigo/client.hpp"
+#include "tigo/call_observer.hpp"
 
 namespace metrics {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/solar.hpp"
+#include "sun/position.hpp"
 #include "util/log.hpp"
 #include "util/thread_priority.hpp"
 
@@ -375,8 +375,8 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
       if (view.hierarchy.panels.empty()) return false;
       std::optional<double> elevation;
       if (view.system.latitude && view.system.longitude)
-        elevation = sim::solar::sun_position(*view.system.latitude, *view.system.longitude, now)
-                        .elevation_deg;
+        elevation =
+            sun::sun_position(*view.system.latitude, *view.system.longitude, now).elevation_deg;
       const auto decision = decide_panels(view, elevation);
       if (decision != PanelDecision::fetch) {
         std::lock_guard lock(mutex_);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/solar.hpp"
+#include "sun/position.hpp"
 
 namespace refresh {
 
@@ -41,10 +41,6 @@ void JobQueue::remove_system(std::int64_t system_id) {
   }
 }
 
-bool JobQueue::contains(std::int64_t system_id, Dataset d) const {
-  return by_key_.count({system_id, d}) != 0;
-}
-
 PanelDecision decide_panels(const SystemState& s, std::optional<double> sun_elevation_deg) {
   if (!s.panels_fetched_once) return PanelDecision::fetch;
   const auto source_minute = newest_source_minute(s);
@@ -69,7 +65,7 @@ std::optional<Timestamp> last_daylight(double latitude_deg, double longitude_deg
   const auto step = std::chrono::minutes{10};
   for (auto t = std::chrono::floor<std::chrono::minutes>(now); t > now - std::chrono::hours{24};
        t -= step) {
-    if (sim::solar::sun_position(latitude_deg, longitude_deg, t).elevation_deg > 0) return t;
+    if (sun::sun_position(latitude_deg, longitude_deg, t).elevation_deg > 0) return t;
   }
   return std::nullopt;  // polar night
 }
@@ -78,14 +74,6 @@ Window window_before(Timestamp last_daylight, std::chrono::milliseconds lookback
   const auto start = last_daylight - std::chrono::duration_cast<std::chrono::seconds>(lookback);
   return Window{std::chrono::floor<std::chrono::minutes>(start),
                 last_daylight + std::chrono::minutes{30}};
-}
-
-double phase_of(std::int64_t system_id) {
-  auto x = static_cast<std::uint64_t>(system_id) + 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return static_cast<double>(x >> 11) * 0x1.0p-53;
 }
 
 }  // namespace refresh

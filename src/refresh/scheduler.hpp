@@ -33,7 +33,6 @@ class JobQueue {
   std::optional<Job> pop_due(SteadyTime now);
   std::optional<SteadyTime> next_due() const;
   void remove_system(std::int64_t system_id);
-  bool contains(std::int64_t system_id, Dataset d) const;
   std::size_t size() const { return by_key_.size(); }
 
  private:
@@ -69,8 +68,5 @@ std::optional<Timestamp> last_daylight(double latitude_deg, double longitude_deg
 // The window of the first fetch at night: the `lookback` before the last daylight minute, plus
 // a margin for the day's last, late minutes.
 Window window_before(Timestamp last_daylight, std::chrono::milliseconds lookback);
-
-// A fraction in [0, 1) fixed per system, to spread refreshes evenly over an interval.
-double phase_of(std::int64_t system_id);
 
 }  // namespace refresh

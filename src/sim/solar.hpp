@@ -1,4 +1,4 @@
-// Sun, sky and weather model of the simulator: pure, allocation-free, exception-free functions
+// Sky and weather model of the simulator: pure, allocation-free, exception-free functions
 // evaluated per system and per minute. Angles are degrees, irradiance W/m2, temperatures Celsius,
 // times UTC.
 #pragma once
@@ -6,19 +6,13 @@
 #include <chrono>
 #include <cstdint>
 
+#include "sun/position.hpp"
+
 namespace sim::solar {
 
-struct SunPosition {
-  double elevation_deg;  // above the horizon, corrected for atmospheric refraction; < 0 at night
-  double azimuth_deg;    // clockwise from north, [0, 360)
-  double zenith_deg;     // 90 - elevation_deg
-};
-
-// NOAA solar position equations (the NOAA spreadsheet / General Solar Position Calculations),
-// UTC time. Latitude north positive, longitude east positive. Accurate to ~0.1 deg for years
-// 1900..2100, which is all a simulator needs.
-SunPosition sun_position(double latitude_deg, double longitude_deg,
-                         std::chrono::sys_seconds t) noexcept;
+// The sun's geometry is the product's (sun/); the simulator's sky is built on it.
+using sun::sun_position;
+using sun::SunPosition;
 
 // A fixed plane (module array). Azimuth clockwise from north, 180 = facing south.
 struct Plane {

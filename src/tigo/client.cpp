@@ -8,6 +8,7 @@
 
 #include "tigo/json_parse.hpp"
 #include "util/log.hpp"
+#include "util/url.hpp"
 
 namespace tigo {
 namespace {
@@ -138,35 +139,9 @@ std::string_view to_string(ErrorKind kind) {
   return "unknown";
 }
 
-util::Result<BaseUrl> parse_base_url(std::string_view url) {
-  BaseUrl b;
-  std::string_view rest;
-  if (url.starts_with("https://")) {
-    b.https = true;
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    return util::make_error("API URL must start with http:// or https://");
-  }
-  const auto slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return util::make_error("API URL needs a host (and no user info)");
-  }
-  b.host = std::string(authority.substr(0, authority.rfind(':')));
-  if (authority.front() == '[') b.host = std::string(authority.substr(1, authority.find(']') - 1));
-  b.scheme_host_port =
-      std::string(url.substr(0, url.size() - rest.size())) + std::string(authority);
-  b.path_prefix = std::string(path);
-  if (b.path_prefix.back() != '/') b.path_prefix += '/';
-  return b;
-}
-
 struct Client::Impl {
   ClientOptions options;
-  BaseUrl base;
+  util::BaseUrl base;
   std::shared_ptr<Governor> governor;
 
   // Connection pool: `concurrency` keep-alive clients, each used by one request at a time.
@@ -190,7 +165,7 @@ struct Client::Impl {
     std::string body;
   };
 
-  Impl(ClientOptions o, BaseUrl b) : options(std::move(o)), base(std::move(b)) {
+  Impl(ClientOptions o, util::BaseUrl b) : options(std::move(o)), base(std::move(b)) {
     governor = options.governor;
     if (!governor) {
       GovernorOptions g;
@@ -453,7 +428,7 @@ struct Client::Impl {
 };
 
 util::Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
-  auto base = parse_base_url(options.base_url);
+  auto base = util::parse_base_url(options.base_url);
   if (!base) return base.error();
   return std::unique_ptr<Client>(
       new Client(std::make_unique<Impl>(std::move(options), std::move(*base))));

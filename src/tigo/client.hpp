@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tigo/call_observer.hpp"
 #include "tigo/csv.hpp"
 #include "tigo/governor.hpp"
 #include "tigo/local_time.hpp"
@@ -64,20 +65,6 @@ struct Error : util::Error {
 template <class T>
 using Result = util::Result<T, Error>;
 
-// What the client tells the world about each call (self-metrics). Called from the calling
-// threads, concurrently: implementations must be thread-safe.
-struct CallObserver {
-  virtual ~CallObserver() = default;
-  // `code` is the HTTP status, or "error" for transport failures.
-  virtual void on_call(std::string_view endpoint, std::string_view code, double seconds) = 0;
-  virtual void on_login(bool success, std::optional<Timestamp> expires) = 0;
-  virtual void on_rate_limit(std::optional<double> limit, std::optional<double> remaining,
-                             std::optional<double> reset_seconds) = 0;
-  // `kind` is to_string(CsvAnomaly); `count` > 0 for one answer.
-  virtual void on_csv_anomaly(std::string_view /*endpoint*/, std::string_view /*kind*/,
-                              std::uint64_t /*count*/) {}
-};
-
 struct ClientOptions {
   std::string base_url;  // e.g. https://api2.tigoenergy.com/api/v3/
   Credentials credentials;
@@ -91,15 +78,6 @@ struct ClientOptions {
   std::size_t max_body_bytes = 64u << 20;  // larger answers are a transport error
   std::chrono::seconds renew_ahead{600};   // re-login this long before `expires`
 };
-
-// Splits a base URL into what httplib needs. Error text names the URL's problem, never secrets.
-struct BaseUrl {
-  std::string scheme_host_port;  // "http://127.0.0.1:8080"
-  std::string path_prefix;       // "/api/v3/"
-  bool https = false;
-  std::string host;
-};
-util::Result<BaseUrl> parse_base_url(std::string_view url);
 
 // data/aggregate: panel-level minute or day data, one param per call.
 struct AggregateQuery {

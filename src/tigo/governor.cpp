@@ -45,11 +45,6 @@ double Governor::cap_locked() const {
   return std::max(cap, 0.0);
 }
 
-void Governor::set_requests_per_minute(double rpm) {
-  std::lock_guard lock(mutex_);
-  options_.requests_per_minute = rpm;
-}
-
 steady_clock::duration Governor::wait_locked(time_point now) const {
   const auto span = options_.window + options_.slack;
   while (!sent_.empty() && sent_.front() + span <= now) sent_.pop_front();
@@ -70,17 +65,6 @@ steady_clock::duration Governor::wait_locked(time_point now) const {
     wait = std::max(wait, *server_reset_at_ - now);
   }
   return wait;
-}
-
-std::optional<steady_clock::duration> Governor::try_acquire() {
-  std::lock_guard lock(mutex_);
-  const auto now = clock_->now();
-  const auto wait = wait_locked(now);
-  if (wait > steady_clock::duration::zero()) return wait;
-  sent_.push_back(now);
-  ++in_flight_;
-  ++used_since_headers_;
-  return std::nullopt;
 }
 
 AcquireResult Governor::acquire(std::stop_token stop, std::optional<time_point> deadline) {
@@ -161,12 +145,6 @@ void Governor::on_transport_error() {
   finish_locked();
   ++consecutive_failures_;
   blocked_until_ = std::max(blocked_until_, clock_->now() + backoff_locked());
-}
-
-void Governor::on_abandoned() {
-  std::lock_guard lock(mutex_);
-  finish_locked();
-  // The grant stays in the window: a request that was not sent costs budget, never the reverse.
 }
 
 steady_clock::duration Governor::wait_time() const {

@@ -80,15 +80,11 @@ class Governor {
   // Blocks until one request may leave, then counts it as sent. Returns cancelled when `stop`
   // is requested and deadline when `deadline` passes first; nothing is counted then.
   AcquireResult acquire(std::stop_token stop = {}, std::optional<time_point> deadline = {});
-  // Non-blocking: granted now, or how long until it could be.
-  std::optional<std::chrono::steady_clock::duration> try_acquire();
 
   // The granted request got an answer with this status and headers.
   void on_answer(int status, const RateHeaders& headers);
   // The granted request failed in transport (no answer).
   void on_transport_error();
-  // The granted request was not sent after all.
-  void on_abandoned();
 
   // How long from now until a request could be granted (0 if now).
   std::chrono::steady_clock::duration wait_time() const;
@@ -96,7 +92,6 @@ class Governor {
   // backing off); the scheduler stretches intervals to fit it.
   double requests_per_minute() const;
   GovernorState state() const;
-  void set_requests_per_minute(double rpm);
 
  private:
   // Time until a grant is allowed at `now`, 0 if allowed. Caller holds mutex_.

@@ -80,19 +80,6 @@ TEST_CASE("minute data window: since the last minute with overlap, capped by loo
   CHECK(refresh::panels_window(s, now, hours{2}).start == first.start);
 }
 
-TEST_CASE("phases spread systems over the interval", "[scheduler]") {
-  double lo = 1, hi = 0;
-  for (int id = 1000; id < 1100; ++id) {
-    const double p = refresh::phase_of(id);
-    CHECK(p >= 0);
-    CHECK(p < 1);
-    lo = std::min(lo, p);
-    hi = std::max(hi, p);
-  }
-  CHECK(lo < 0.1);
-  CHECK(hi > 0.9);
-}
-
 TEST_CASE("at night the first fetch reaches back to the last daylight", "[scheduler]") {
   // Berlin at 02:00 local in June: the sun set around 19:30 UTC the evening before.
   const auto now = *util::parse_iso8601("2026-06-21T00:00:00Z");

@@ -133,21 +133,6 @@ TEST_CASE("transport failure is an error value, counted as code error") {
   CHECK(r.calls["users/login error"] == 1);
 }
 
-TEST_CASE("base URLs") {
-  auto b = tigo::parse_base_url("https://api2.tigoenergy.com/api/v3/");
-  REQUIRE(b.ok());
-  CHECK(b->https);
-  CHECK(b->host == "api2.tigoenergy.com");
-  CHECK(b->scheme_host_port == "https://api2.tigoenergy.com");
-  CHECK(b->path_prefix == "/api/v3/");
-  auto local = tigo::parse_base_url("http://127.0.0.1:8080/api/v3");
-  REQUIRE(local.ok());
-  CHECK(local->host == "127.0.0.1");
-  CHECK(local->path_prefix == "/api/v3/");
-  CHECK_FALSE(tigo::parse_base_url("ftp://x/").ok());
-  CHECK_FALSE(tigo::parse_base_url("https://user:pw@host/").ok());
-}
-
 TEST_CASE("402 is reported once and the endpoint is not asked again", "[tigo][client]") {
   sim::ServerOptions o;
   o.accounts = {{"basic", "pw", false, {}}};

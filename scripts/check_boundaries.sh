@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Include boundaries between the modules of src/: every `#include "module/..."` of a file under
+# src/<module>/ must name a module that <module> may depend on. Fails (exit 1) naming file:line
+# and the rule for each forbidden include. The build enforces the same edges (each module's
+# library sees only the headers of the libraries it links, src/CMakeLists.txt); this check also
+# catches the header-only includes a link would not notice, and runs without a build.
+# Usage: scripts/check_boundaries.sh [SRC_DIR]   (default: this repository's src/)
+set -euo pipefail
+
+# The data flow: Config -> tigo client -> refresh -> snapshot -> metrics -> web, the simulator
+# a world of its own on the shared sun geometry; app wires everything (and alone starts the
+# simulator, for --demo). Files directly in src/ (main.cpp) count as app.
+# module   may include                                                  but never
+RULES='
+util       util
+sun        util sun
+sim        util sun sim
+config     util config
+tigo       util tigo
+refresh    util sun tigo refresh
+metrics    util tigo refresh metrics                                    tigo/client.hpp
+web        util web
+backfill   util tigo refresh metrics backfill
+app        util sun tigo config refresh metrics web backfill sim app
+'
+
+src="${1:-$(cd "$(dirname "$0")/.." && pwd)/src}"
+[[ -d $src ]] || { echo "check_boundaries: no such directory: $src" >&2; exit 2; }
+shown=$(basename "$src")  # messages name files as src/refresh/x.cpp
+
+declare -A allowed never
+modules=()
+while read -r module deps; do
+  [[ -n $module ]] || continue
+  modules+=("$module")
+  allowed[$module]=""
+  never[$module]=""
+  for dep in $deps; do
+    if [[ $dep == */* ]]; then never[$module]+=" $dep"; else allowed[$module]+=" $dep"; fi
+  done
+done <<<"$RULES"
+is_module() { [[ -v "allowed[$1]" ]]; }
+
+include_re='include[[:space:]]*["<]([^">]+)[">]'
+violations=0
+while IFS= read -r -d '' file; do
+  rel=${file#"$src"/}
+  module=${rel%%/*}
+  [[ $rel == */* ]] || module=app
+  if ! is_module "$module"; then
+    echo "$shown/$rel: folder '$module' has no row in the RULES table of $0" >&2
+    violations=$((violations + 1))
+    continue
+  fi
+  while IFS=: read -r line text; do
+    [[ $text =~ $include_re ]] || continue
+    header=${BASH_REMATCH[1]}
+    target=${header%%/*}
+    [[ $header == */* ]] && is_module "$target" || continue  # a system or generated header
+    if [[ " ${allowed[$module]} " != *" $target "* ]]; then
+      echo "$shown/$rel:$line: $module may not include $header ($module may include:${allowed[$module]})"
+      violations=$((violations + 1))
+    elif [[ " ${never[$module]} " == *" $header "* ]]; then
+      echo "$shown/$rel:$line: $module may not include $header (never:${never[$module]})"
+      violations=$((violations + 1))
+    fi
+  done < <(grep -nE '^[[:space:]]*#[[:space:]]*include' "$file" || true)
+done < <(find "$src" -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) -print0 | sort -z)
+
+if ((violations > 0)); then
+  echo "check_boundaries: $violations forbidden include(s); the rules are the table at the top of $0" >&2
+  exit 1
+fi
+echo "check_boundaries: $(find "$src" -type f \( -name '*.cpp' -o -name '*.hpp' \) | wc -l) files, every include within its module's boundary"
