@@ -1,7 +1,7 @@
-// The simulator's answers against the real API's recorded answers (tigo-samples, the
-// SANITIZED-REAL and REAL JSON ones): every field of a sample is in the simulator's answer with
-// the same JSON type, recursively. The simulator may add fields (clients must ignore unknown
-// ones); JSON has one number type, so integer and fraction are the same type.
+// The simulator's answers against the fixtures in the real API's recorded shapes (tests/data,
+// README.md there names the recording each one reproduces): every field of a sample is in the
+// simulator's answer with the same JSON type, recursively. The simulator may add fields (clients
+// must ignore unknown ones); JSON has one number type, so integer and fraction are the same type.
 #include <simdjson.h>
 
 #include <catch2/catch.hpp>
@@ -20,16 +20,16 @@ using simdjson::dom::element_type;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(TIGO_SAMPLES_DIR) + "/" + name);
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(TIGO_TEST_DATA_DIR) + "/" + name);
   REQUIRE(in.good());
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-// Fields the simulator may send as null where a sample has a value (the `nulls` quirk: "optional
-// fields null", SIMULATOR.md). A null in a sample says only that the field is optional, so any
+// Fields the simulator may send as null where a sample has a value (its `nulls` quirk: optional
+// fields null). A null in a sample says only that the field is optional, so any
 // value of the simulator's matches it.
 const std::set<std::string> kNullable = {"external_id", "power_rating_ac", "decommissioned",
                                          "street2",     "avatar",          "datasource"};
@@ -108,24 +108,21 @@ std::vector<std::string> differences(const std::string& want_text, const std::st
 
 void check_like(const std::string& sample_name, const std::string& answer) {
   INFO(sample_name);
-  const auto diff = differences(sample(sample_name), answer);
+  const auto diff = differences(fixture(sample_name), answer);
   std::string all;
   for (const auto& d : diff) all += d + "\n";
   INFO(all);
   CHECK(diff.empty());
 }
 
-const std::string kPyTigo = "BlindBadgerStudios_PyTigo_tests_test_api_parsing_";
-const std::string kProbe = "drewcotten_Tigo-Energy_docs_live-probe_";
-
 }  // namespace
 
-TEST_CASE("the simulator's answers have every field of the real samples, same JSON types",
+TEST_CASE("the simulator's answers have every field of the recorded shapes, same JSON types",
           "[sim]") {
-  // Quirks on (the default): the samples are the real API's. A fleet with a system of every
-  // planted fault, at a time when they have raised alerts.
+  // Quirks on (the default): the fixtures have the real API's shapes. A fleet with a system of
+  // every planted fault, at a time when they have raised alerts.
   RunningSim sim({}, 10, at_utc(2026, 6, 21, 18));
-  // A system with the inverter level (the samples' layout has one) and with alerts.
+  // A system with the inverter level (the layout fixture has one) and with alerts.
   std::string id;
   for (std::size_t i = 0; i < sim.fleet.size() && id.empty(); ++i) {
     const auto c = sim::make_context(sim.fleet, sim.fleet.system(i));
@@ -138,23 +135,23 @@ TEST_CASE("the simulator's answers have every field of the real samples, same JS
   httplib::Headers basic{httplib::make_basic_authentication_header("demo", "demo")};
   auto login = sim.client->Get("/api/v3/users/login", basic);
   REQUIRE(login);
-  check_like(kPyTigo + "LOGIN_JSON.json", login->body);
-  check_like(kPyTigo + "USER_JSON.json", sim.ok("users/1"));
-  check_like(kPyTigo + "SYSTEMS_JSON.json", sim.ok("systems"));
-  check_like(kPyTigo + "LAYOUT_JSON.json", sim.ok("systems/layout?id=" + id));
-  check_like(kPyTigo + "OBJECTS_JSON.json", sim.ok("objects/system?system_id=" + id));
-  check_like(kPyTigo + "OBJECT_TYPES_JSON.json", sim.ok("objects/types"));
-  check_like(kPyTigo + "SOURCES_JSON.json", sim.ok("sources/system?system_id=" + id));
-  check_like(kProbe + "sources_system.json", sim.ok("sources/system?system_id=" + id));
-  check_like(kPyTigo + "SUMMARY_JSON.json", sim.ok("data/summary?system_id=" + id));
-  check_like(kPyTigo + "ALERTS_JSON.json", sim.ok("alerts/system?system_id=" + id));
-  check_like(kProbe + "alerts_system.json", sim.ok("alerts/system?system_id=" + id));
-  check_like(kPyTigo + "ALERT_TYPES_JSON.json", sim.ok("alerts/types"));
-  check_like(kProbe + "alerts_types.json", sim.ok("alerts/types"));
+  check_like("login.json", login->body);
+  check_like("user.json", sim.ok("users/1"));
+  check_like("systems.json", sim.ok("systems"));
+  check_like("layout.json", sim.ok("systems/layout?id=" + id));
+  check_like("objects.json", sim.ok("objects/system?system_id=" + id));
+  check_like("object_types.json", sim.ok("objects/types"));
+  check_like("sources.json", sim.ok("sources/system?system_id=" + id));
+  check_like("sources_subset.json", sim.ok("sources/system?system_id=" + id));
+  check_like("summary.json", sim.ok("data/summary?system_id=" + id));
+  check_like("alerts.json", sim.ok("alerts/system?system_id=" + id));
+  check_like("alerts_empty_page.json", sim.ok("alerts/system?system_id=" + id));
+  check_like("alert_types.json", sim.ok("alerts/types"));
+  check_like("alert_types_no_description.json", sim.ok("alerts/types"));
   // The document's own error example (not a live answer, but the shape every error shares).
-  check_like("tigo-rest-api-v3-pdf_error-401.json", sim.get("/api/v3/systems", "made-up")->body);
+  check_like("error_401.json", sim.get("/api/v3/systems", "made-up")->body);
   // Last: it ends the session. (alert-subs/list is undocumented: the simulator does not serve it.)
-  check_like("BlindBadgerStudios_PyTigo_tests_test_api_client_logout.json", sim.ok("users/logout"));
+  check_like("logout.json", sim.ok("users/logout"));
 }
 
 TEST_CASE("the sample shape comparison finds missing fields and type changes at any depth",
@@ -174,9 +171,10 @@ TEST_CASE("the sample shape comparison finds missing fields and type changes at 
         std::vector<std::string>{"$.name: sample has string, simulator null"});
 }
 
-TEST_CASE("without the real API's quirks the systems list departs from the real sample", "[sim]") {
+TEST_CASE("without the real API's quirks the systems list departs from the recorded shape",
+          "[sim]") {
   RunningSim sim(plain());
-  const auto diff = differences(sample(kPyTigo + "SYSTEMS_JSON.json"), sim.ok("systems"));
+  const auto diff = differences(fixture("systems.json"), sim.ok("systems"));
   CHECK(std::find(diff.begin(), diff.end(),
                   "$.systems[0].latitude: sample has string, simulator number") != diff.end());
 }

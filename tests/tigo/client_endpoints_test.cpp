@@ -1,5 +1,6 @@
-// Every typed call of the client against a tiny in-process server answering recorded and
-// documented bodies on 127.0.0.1, plus the odd answers: malformed, truncated, 5xx, 429, large.
+// Every typed call of the client against a tiny in-process server answering the fixtures in the
+// recorded answers' shapes (tests/data) and documented bodies on 127.0.0.1, plus the odd answers:
+// malformed, truncated, 5xx, 429, large.
 #include <httplib.h>
 
 #include <atomic>
@@ -18,16 +19,12 @@ using namespace std::chrono;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(TIGO_SAMPLES_DIR) + "/" + name);
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(TIGO_TEST_DATA_DIR) + "/" + name);
   REQUIRE(in);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string pytigo(const std::string& what) {
-  return sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_" + what + "_JSON.json");
 }
 
 constexpr const char* kPassword = "s3cret-pw";
@@ -153,51 +150,51 @@ tigo::LocalTime lt(int y, unsigned mo, unsigned d, int h, int mi) {
 
 }  // namespace
 
-TEST_CASE("every JSON endpoint with recorded answers", "[tigo][client][endpoints]") {
+TEST_CASE("every JSON endpoint with answers in the recorded shapes", "[tigo][client][endpoints]") {
   FakeTigo tigo;
-  tigo.reply("users/get", {200, pytigo("USER")});
-  tigo.reply("systems", {200, pytigo("SYSTEMS")});
-  tigo.reply("systems/view", {200, R"({"system":{"system_id":424242,"name":"Example Site",
-      "latitude":"35.0","timezone":"America/Chicago","power_rating":12000}})"});
-  tigo.reply("systems/layout", {200, pytigo("LAYOUT")});
-  tigo.reply("objects/system", {200, pytigo("OBJECTS")});
-  tigo.reply("objects/types", {200, pytigo("OBJECT_TYPES")});
-  tigo.reply("sources/system", {200, pytigo("SOURCES")});
-  tigo.reply("data/summary", {200, pytigo("SUMMARY")});
-  tigo.reply("alerts/types", {200, pytigo("ALERT_TYPES")});
+  tigo.reply("users/get", {200, fixture("user.json")});
+  tigo.reply("systems", {200, fixture("systems.json")});
+  tigo.reply("systems/view", {200, R"({"system":{"system_id":580317,"name":"Cedar Hollow Barn",
+      "latitude":"39.52","timezone":"America/Denver","power_rating":8400}})"});
+  tigo.reply("systems/layout", {200, fixture("layout.json")});
+  tigo.reply("objects/system", {200, fixture("objects.json")});
+  tigo.reply("objects/types", {200, fixture("object_types.json")});
+  tigo.reply("sources/system", {200, fixture("sources.json")});
+  tigo.reply("data/summary", {200, fixture("summary.json")});
+  tigo.reply("alerts/types", {200, fixture("alert_types.json")});
   auto c = make_client(tigo);
 
   auto user = c->user();
   REQUIRE(user.ok());
-  CHECK(user->company == "Example Co");
+  CHECK(user->company == "Cedar Hollow Energy Co-op");
   CHECK(tigo.requests("users/get").at(0).get_param_value("id") == "7");  // from the login
   auto systems = c->systems();
   REQUIRE(systems.ok());
-  CHECK(systems->at(0).latitude == Approx(35.0));
-  auto view = c->system(424242);
+  CHECK(systems->at(0).latitude == Approx(39.52));
+  auto view = c->system(580317);
   REQUIRE(view.ok());
-  CHECK(view->timezone == "America/Chicago");
-  CHECK(tigo.requests("systems/view").at(0).get_param_value("id") == "424242");
-  auto layout = c->layout(424242);
+  CHECK(view->timezone == "America/Denver");
+  CHECK(tigo.requests("systems/view").at(0).get_param_value("id") == "580317");
+  auto layout = c->layout(580317);
   REQUIRE(layout.ok());
-  CHECK(layout->inverters.at(0).mppts.at(0).strings.at(0).panels.at(0).serial == "OPT-A1");
-  CHECK(tigo.requests("systems/layout").at(0).get_param_value("id") == "424242");
-  auto objects = c->objects(424242);
+  CHECK(layout->inverters.at(0).mppts.at(0).strings.at(0).panels.at(0).serial == "OPT-B3-7731");
+  CHECK(tigo.requests("systems/layout").at(0).get_param_value("id") == "580317");
+  auto objects = c->objects(580317);
   REQUIRE(objects.ok());
   CHECK(objects->size() == 2);
-  CHECK(tigo.requests("objects/system").at(0).get_param_value("system_id") == "424242");
+  CHECK(tigo.requests("objects/system").at(0).get_param_value("system_id") == "580317");
   auto types = c->object_types();
   REQUIRE(types.ok());
   CHECK(types->at(1).label == "Panel");
-  auto sources = c->sources(424242);
+  auto sources = c->sources(580317);
   REQUIRE(sources.ok());
   CHECK(sources->at(0).sets.at(0).name == "panels_avg");
-  auto summary = c->summary(424242);
+  auto summary = c->summary(580317);
   REQUIRE(summary.ok());
-  CHECK(summary->lifetime_energy_wh == Approx(40918712.12));
+  CHECK(summary->lifetime_energy_wh == Approx(18234567.89));
   auto alert_types = c->alert_types("DE");
   REQUIRE(alert_types.ok());
-  CHECK(alert_types->at(0).unique_id == 300);
+  CHECK(alert_types->at(0).unique_id == 102);
   CHECK(tigo.requests("alerts/types").at(0).get_param_value("language") == "DE");
   CHECK(tigo.logins() == 1);
   // Every call carried the bearer token.
@@ -237,8 +234,7 @@ TEST_CASE("alerts/system follows pages and passes the window", "[tigo][client][e
   CHECK(reqs[1].get_param_value("page") == "2");
 
   // The live probe's empty answer: pageCount 0 stops at once.
-  tigo.reply("alerts/system",
-             {200, sample("drewcotten_Tigo-Energy_docs_live-probe_alerts_system.json")});
+  tigo.reply("alerts/system", {200, fixture("alerts_empty_page.json")});
   auto none = c->alerts(q);
   REQUIRE(none.ok());
   CHECK(none->empty());
@@ -328,7 +324,7 @@ TEST_CASE("odd answers become typed errors, never crashes", "[tigo][client][endp
   FakeTigo tigo;
   Anomalies obs;
   auto c = make_client(tigo, &obs);
-  const std::string layout = pytigo("LAYOUT");
+  const std::string layout = fixture("layout.json");
 
   tigo.reply("systems/layout", {200, layout.substr(0, layout.size() / 2)});
   auto truncated = c->layout(1);

@@ -1,5 +1,5 @@
-// The CSV reader of data/aggregate and data/combined on the document's examples, the recorded
-// samples and every odd shape the real API sends.
+// The CSV reader of data/aggregate and data/combined on the document's examples, the fixtures in
+// the recorded answers' shapes (tests/data) and every odd shape the real API sends.
 #include "tigo/csv.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,8 +8,8 @@
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(TIGO_SAMPLES_DIR) + "/" + name);
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(TIGO_TEST_DATA_DIR) + "/" + name);
   REQUIRE(in);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -30,37 +30,37 @@ tigo::CsvTable parse_ok(std::string_view body, const tigo::CsvOptions& o = {}) {
 
 }  // namespace
 
-TEST_CASE("header=id sample: empty cell is missing and each column keeps its newest value",
+TEST_CASE("header=id answer: empty cell is missing and each column keeps its newest value",
           "[tigo][csv]") {
-  auto t = parse_ok(sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_CSV_TEXT.csv"));
+  auto t = parse_ok(fixture("aggregate_header_id.csv"));
   CHECK(t.time_header == "Datetime");
   REQUIRE(t.columns.size() == 2);
   CHECK(t.accepted_rows == 2);
-  const auto* c1 = t.column("1");
-  const auto* c2 = t.column("2");
+  const auto* c1 = t.column("71");
+  const auto* c2 = t.column("73");
   REQUIRE(c1);
   REQUIRE(c2);
   REQUIRE(c1->newest);
-  CHECK(c1->newest->value == Approx(2078.8));
-  CHECK(c1->newest->time == lt(2026, 3, 31, 0, 0));  // the 00:01 cell is empty, not 0
+  CHECK(c1->newest->value == Approx(1874.2));
+  CHECK(c1->newest->time == lt(2026, 1, 18, 13, 0));  // the 13:01 cell is empty, not 0
   CHECK(c1->values == 1);
   REQUIRE(c2->newest);
-  CHECK(c2->newest->value == Approx(2060));
-  CHECK(c2->newest->time == lt(2026, 3, 31, 0, 1));
-  CHECK(t.newest_row == lt(2026, 3, 31, 0, 1));
+  CHECK(c2->newest->value == Approx(1859));
+  CHECK(c2->newest->time == lt(2026, 1, 18, 13, 1));
+  CHECK(t.newest_row == lt(2026, 1, 18, 13, 1));
   CHECK(t.anomalies.total() == 0);
 }
 
-TEST_CASE("header=key sample with datasource_param columns", "[tigo][csv]") {
-  auto t = parse_ok(sample("drewcotten_Tigo-Energy_tests_test_api_key-header-Vin.csv"));
+TEST_CASE("header=key answer with datasource_param columns", "[tigo][csv]") {
+  auto t = parse_ok(fixture("aggregate_key_header_vin.csv"));
   REQUIRE(t.columns.size() == 2);
-  CHECK(t.columns[0].name == "04C05B800ACE.panels.A1_Vin");
-  CHECK(t.columns[1].name == "04C05B800ACE.panels.B12_Vin");
-  CHECK(t.columns[1].newest->value == Approx(35.2));
-  CHECK(t.columns[1].newest->time == lt(2026, 3, 1, 12, 7));
+  CHECK(t.columns[0].name == "04C05B9D3A10.panels.B3_Vin");
+  CHECK(t.columns[1].name == "04C05B9D3A10.panels.C11_Vin");
+  CHECK(t.columns[1].newest->value == Approx(37.9));
+  CHECK(t.columns[1].newest->time == lt(2026, 1, 18, 13, 7));
   auto key = tigo::split_key_column(t.columns[1].name);
   REQUIRE(key);
-  CHECK(key->datasource == "04C05B800ACE.panels.B12");
+  CHECK(key->datasource == "04C05B9D3A10.panels.C11");
   CHECK(key->param == "Vin");
   CHECK_FALSE(tigo::split_key_column("combined").has_value());
   CHECK(tigo::split_key_column("A1_Pin")->datasource == "A1");
@@ -103,12 +103,12 @@ TEST_CASE("header-only answers are counted, not errors", "[tigo][csv]") {
     CHECK(t.anomalies.header_only == 1);
     CHECK(t.accepted_rows == 0);
   }
-  auto a = parse_ok(
-      sample("drewcotten_Tigo-Energy_tests_test_api_aggregate-mock-A1_Pin-header-only.csv"));
+  auto a = parse_ok(fixture("aggregate_header_only_pin.csv"));
   CHECK(a.anomalies.header_only == 1);
   REQUIRE(a.columns.size() == 1);
+  CHECK(a.columns[0].name == "B3_Pin");
   CHECK_FALSE(a.columns[0].newest.has_value());
-  auto c = parse_ok(sample("drewcotten_Tigo-Energy_tests_test_api_combined-mock-header-only.csv"));
+  auto c = parse_ok(fixture("combined_header_only.csv"));
   CHECK(c.anomalies.header_only == 1);
   // Rows under a `Datetime`-only header carry no values: still header_only.
   auto no_cols = parse_ok("Datetime\n2026/03/01 12:07:00\n");

@@ -9,8 +9,8 @@
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(TIGO_SAMPLES_DIR) + "/" + name);
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(TIGO_TEST_DATA_DIR) + "/" + name);
   REQUIRE(in);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -19,14 +19,13 @@ std::string sample(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("login answer of the real API (PyTigo sample)") {
-  auto login =
-      tigo::parse_login(sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_LOGIN_JSON.json"));
+TEST_CASE("login answer in the real API's shape (PyTigo's recording)") {
+  auto login = tigo::parse_login(fixture("login.json"));
   REQUIRE(login.ok());
-  CHECK(login->user_id == 7);
-  CHECK(login->token == "token-abc");
+  CHECK(login->user_id == 31);
+  CHECK(login->token == "fx-auth-7c41e9");
   CHECK(login->user_type == "Basic");
-  CHECK(login->expires == util::parse_iso8601("2026-09-30T04:18:00Z"));
+  CHECK(login->expires == util::parse_iso8601("2026-11-03T14:45:00Z"));
 }
 
 TEST_CASE("login without a token is an error") {
@@ -36,19 +35,18 @@ TEST_CASE("login without a token is an error") {
 }
 
 TEST_CASE("systems list with numbers as strings, nulls and extra fields") {
-  auto page = tigo::parse_systems(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_SYSTEMS_JSON.json"));
+  auto page = tigo::parse_systems(fixture("systems.json"));
   REQUIRE(page.ok());
   REQUIRE(page->systems.size() == 1);
   const auto& s = page->systems[0];
-  CHECK(s.system_id == 424242);
-  CHECK(s.name == "Example Site");
+  CHECK(s.system_id == 580317);
+  CHECK(s.name == "Cedar Hollow Barn");
   CHECK(s.external_id.empty());
-  CHECK(s.latitude == Approx(35.0));
-  CHECK(s.longitude == Approx(-100.0));
-  CHECK(s.timezone == "America/Chicago");
-  CHECK(s.power_rating_w == Approx(12000));
-  CHECK(s.turn_on_date == util::parse_iso8601("2024-09-24"));
+  CHECK(s.latitude == Approx(39.52));
+  CHECK(s.longitude == Approx(-105.31));
+  CHECK(s.timezone == "America/Denver");
+  CHECK(s.power_rating_w == Approx(8400));
+  CHECK(s.turn_on_date == util::parse_iso8601("2025-04-02"));
   CHECK_FALSE(page->meta.has_value());
 }
 
@@ -62,15 +60,14 @@ TEST_CASE("systems paging envelope as the live API sends it") {
   CHECK(page->systems[0].zip == "12345");
 }
 
-TEST_CASE("summary of the real API (PyTigo sample)") {
-  auto s = tigo::parse_summary(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_SUMMARY_JSON.json"));
+TEST_CASE("summary in the real API's shape (PyTigo's recording)") {
+  auto s = tigo::parse_summary(fixture("summary.json"));
   REQUIRE(s.ok());
-  CHECK(s->lifetime_energy_wh == Approx(40918712.12));
-  CHECK(s->ytd_energy_wh == Approx(4114728.35));
-  CHECK(s->daily_energy_wh == Approx(105885.47));
-  CHECK(s->last_power_w == Approx(1));
-  CHECK(s->updated_on == util::parse_iso8601("2026-04-01T02:28:00Z"));
+  CHECK(s->lifetime_energy_wh == Approx(18234567.89));
+  CHECK(s->ytd_energy_wh == Approx(412345.67));
+  CHECK(s->daily_energy_wh == Approx(28750.5));
+  CHECK(s->last_power_w == Approx(3));
+  CHECK(s->updated_on == util::parse_iso8601("2026-01-19T00:45:00Z"));
 }
 
 TEST_CASE("summary with null fields keeps them missing, not zero") {
@@ -82,10 +79,12 @@ TEST_CASE("summary with null fields keeps them missing, not zero") {
 }
 
 TEST_CASE("the document's error body") {
-  auto e = tigo::parse_error(sample("tigo-rest-api-v3-pdf_error-401.json"));
+  auto e = tigo::parse_error(fixture("error_401.json"));
   REQUIRE(e.ok());
   CHECK(e->status == 401);
   CHECK(e->name == "Unauthorized");
+  CHECK(e->message == "Your request was made with invalid credentials.");
+  CHECK(e->code == 0);
 }
 
 TEST_CASE("malformed answers fail with a message naming the endpoint") {
@@ -100,8 +99,8 @@ TEST_CASE("malformed answers fail with a message naming the endpoint") {
   CHECK(sys.error().message.find("system_id") != std::string::npos);
 }
 
-TEST_CASE("login answer published by Tigo support, user_id 00000 is not JSON", "[tigo][json]") {
-  const auto text = sample("support.tigoenergy.com_200863027_users-login-response.txt");
+TEST_CASE("login answer as Tigo support published it, user_id 00000 is not JSON", "[tigo][json]") {
+  const auto text = fixture("login_leading_zero_id.txt");
   auto strict = tigo::parse_login(text);
   // simdjson refuses the leading zeros: an error, not a crash and not a silent 0.
   REQUIRE_FALSE(strict.ok());
@@ -114,17 +113,16 @@ TEST_CASE("login answer published by Tigo support, user_id 00000 is not JSON", "
   CHECK(login->user_id == 12345);
   CHECK(login->user_type == "Installer");
   CHECK(login->user_agreement == true);
-  CHECK(login->refresh_token.rfind("KITrD5", 0) == 0);
-  CHECK(login->expires == util::parse_iso8601("2023-08-26T18:58:08Z"));
+  CHECK(login->refresh_token.rfind("F-54EC3ED4", 0) == 0);
+  CHECK(login->expires == util::parse_iso8601("2026-05-20T16:30:12Z"));
 }
 
 TEST_CASE("users/get keeps only user_id, user_type and company", "[tigo][json]") {
-  auto u =
-      tigo::parse_user(sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_USER_JSON.json"));
+  auto u = tigo::parse_user(fixture("user.json"));
   REQUIRE(u.ok());
-  CHECK(u->user_id == 7);
+  CHECK(u->user_id == 31);
   CHECK(u->user_type == "Basic");
-  CHECK(u->company == "Example Co");
+  CHECK(u->company == "Cedar Hollow Energy Co-op");
   // The document's example: zip as a string, id as an int.
   auto doc = tigo::parse_user(
       R"({"user":{"user_id":1,"login":"1","first_name":"John","email":"123@123.123","company":"Tigo","zip":"123456","user_type":"Basic"}})");
@@ -158,32 +156,31 @@ TEST_CASE("systems/view of the document", "[tigo][json]") {
   CHECK(no_id.error().message.rfind("systems/view", 0) == 0);
 }
 
-TEST_CASE("systems/layout of the real API (PyTigo sample)", "[tigo][json]") {
-  auto l = tigo::parse_layout(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_LAYOUT_JSON.json"));
+TEST_CASE("systems/layout in the real API's shape (PyTigo's recording)", "[tigo][json]") {
+  auto l = tigo::parse_layout(fixture("layout.json"));
   REQUIRE(l.ok());
-  CHECK(l->system_id == 424242);
+  CHECK(l->system_id == 580317);
   REQUIRE(l->inverters.size() == 1);
   const auto& inv = l->inverters[0];
-  CHECK(inv.inverter_id == 11);
-  CHECK(inv.label == "Inverter A");
-  CHECK(inv.object_id == 100);
-  CHECK(inv.serial == "INV-ABC");
+  CHECK(inv.inverter_id == 3);
+  CHECK(inv.label == "Barn Inverter");
+  CHECK(inv.object_id == 40);
+  CHECK(inv.serial == "INV-CH-0193");
   REQUIRE(inv.mppts.size() == 1);
-  CHECK(inv.mppts[0].label == "MPPT 1");
+  CHECK(inv.mppts[0].label == "MPPT 2");
   REQUIRE(inv.mppts[0].strings.size() == 1);
   const auto& str = inv.mppts[0].strings[0];
-  CHECK(str.label == "String A");
-  CHECK(str.short_label == "A");
-  CHECK(str.object_id == 101);
+  CHECK(str.label == "String B");
+  CHECK(str.short_label == "B");
+  CHECK(str.object_id == 41);
   REQUIRE(str.panels.size() == 1);
   const auto& p = str.panels[0];
-  CHECK(p.label == "A1");
-  CHECK(p.short_label == "1");  // a number in the answer
-  CHECK(p.serial == "OPT-A1");
-  CHECK(p.type == "TS4-A-O-700W");
-  CHECK(p.object_id == 102);
-  CHECK(p.panel_type_id == 66);
+  CHECK(p.label == "B3");
+  CHECK(p.short_label == "3");  // a number in the answer
+  CHECK(p.serial == "OPT-B3-7731");
+  CHECK(p.type == "TS4-A-2F-400W");
+  CHECK(p.object_id == 42);
+  CHECK(p.panel_type_id == 14);
 }
 
 TEST_CASE("systems/layout of the document and with missing levels", "[tigo][json]") {
@@ -210,18 +207,17 @@ TEST_CASE("systems/layout of the document and with missing levels", "[tigo][json
 }
 
 TEST_CASE("objects/system flattened, with nulls, in order", "[tigo][json]") {
-  auto o = tigo::parse_objects(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_OBJECTS_JSON.json"));
+  auto o = tigo::parse_objects(fixture("objects.json"));
   REQUIRE(o.ok());
   REQUIRE(o->size() == 2);
-  CHECK((*o)[0].id == 1);
+  CHECK((*o)[0].id == 70);
   CHECK((*o)[0].parent_id == -1);
   CHECK((*o)[0].object_type_id == tigo::object_type::kSystem);
   CHECK((*o)[0].datasource.empty());
-  CHECK((*o)[0].children == std::vector<std::int64_t>{2});
-  CHECK((*o)[1].label == "A1");
-  CHECK((*o)[1].parent_id == 1);
-  CHECK((*o)[1].datasource == "SOURCE.panels.A1");
+  CHECK((*o)[0].children == std::vector<std::int64_t>{71});
+  CHECK((*o)[1].label == "B3");
+  CHECK((*o)[1].parent_id == 70);
+  CHECK((*o)[1].datasource == "04C05B9D3A10.panels.B3");
   CHECK((*o)[1].children.empty());
   auto doc = tigo::parse_objects(R"({"objects":[
     {"id":1,"label":"System","object_type_id":1,"parent_id":-1,"datasource":null,"children":[2,5],"ui":{"X":100}},
@@ -240,8 +236,7 @@ TEST_CASE("objects/system flattened, with nulls, in order", "[tigo][json]") {
 }
 
 TEST_CASE("objects/types", "[tigo][json]") {
-  auto t = tigo::parse_object_types(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_OBJECT_TYPES_JSON.json"));
+  auto t = tigo::parse_object_types(fixture("object_types.json"));
   REQUIRE(t.ok());
   REQUIRE(t->size() == 2);
   CHECK((*t)[1].object_type_id == 2);
@@ -249,35 +244,33 @@ TEST_CASE("objects/types", "[tigo][json]") {
   CHECK_FALSE(tigo::parse_object_types(R"({"object_types":[{"label":"x"}]})").ok());
 }
 
-TEST_CASE("sources/system of the real API and the live probe subset", "[tigo][json]") {
-  auto s = tigo::parse_sources(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_SOURCES_JSON.json"));
+TEST_CASE("sources/system in the real API's shape and the live probe's subset", "[tigo][json]") {
+  auto s = tigo::parse_sources(fixture("sources.json"));
   REQUIRE(s.ok());
   REQUIRE(s->size() == 1);
   const auto& g = (*s)[0];
-  CHECK(g.source_id == 200);
-  CHECK(g.name == "Example CCA");
-  CHECK(g.serial == "SOURCE-1");
-  CHECK(g.gateway_count == 1);
+  CHECK(g.source_id == 61);
+  CHECK(g.name == "Barn CCA");
+  CHECK(g.serial == "04C05B9D3A10");
+  CHECK(g.gateway_count == 2);
   CHECK(g.control_state == "on");
-  CHECK(g.timezone == "America/Chicago");
-  CHECK(g.sw_version == "ffs-2.4.0-image.img");
-  CHECK(g.system_id == 424242);
-  CHECK(g.object_id == 999);
-  CHECK(g.last_checkin == util::parse_iso8601("2026-02-17T07:19:06Z"));
-  CHECK(g.created_on == util::parse_iso8601("2024-07-29T23:19:26Z"));
+  CHECK(g.timezone == "America/Denver");
+  CHECK(g.sw_version == "ffs-2.6.1-image.img");
+  CHECK(g.system_id == 580317);
+  CHECK(g.object_id == 72);
+  CHECK(g.last_checkin == util::parse_iso8601("2026-01-19T00:47:31Z"));
+  CHECK(g.created_on == util::parse_iso8601("2025-03-11T17:40:52Z"));
   REQUIRE(g.sets.size() == 1);
   CHECK(g.sets[0].name == "panels_avg");
-  CHECK(g.sets[0].last_min == util::parse_iso8601("2026-04-01T01:58:00Z"));
-  CHECK(g.sets[0].last_day == util::parse_iso8601("2026-02-14T08:00:00Z"));
-  CHECK(g.sets[0].last_raw == util::parse_iso8601("2026-03-20T23:43:00Z"));
+  CHECK(g.sets[0].last_min == util::parse_iso8601("2026-01-19T00:46:00Z"));
+  CHECK(g.sets[0].last_day == util::parse_iso8601("2026-01-17T08:00:00Z"));
+  CHECK(g.sets[0].last_raw == util::parse_iso8601("2026-01-12T17:05:00Z"));
 
-  auto probe =
-      tigo::parse_sources(sample("drewcotten_Tigo-Energy_docs_live-probe_sources_system.json"));
+  auto probe = tigo::parse_sources(fixture("sources_subset.json"));
   REQUIRE(probe.ok());
   REQUIRE(probe->size() == 1);
   CHECK((*probe)[0].source_id == 0);
-  CHECK((*probe)[0].sw_version == "RandevuConfig_04C05B9FA214.img");
+  CHECK((*probe)[0].sw_version == "RandevuConfig_04C05B9D3A10.img");
   CHECK((*probe)[0].sets.empty());
   // control_state as the document's table types it (an integer) becomes text.
   auto numeric = tigo::parse_sources(
@@ -288,24 +281,22 @@ TEST_CASE("sources/system of the real API and the live probe subset", "[tigo][js
   CHECK_FALSE((*numeric)[0].sets[0].last_min.has_value());
 }
 
-TEST_CASE("alerts/system samples and paging", "[tigo][json]") {
-  auto a = tigo::parse_alerts(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_ALERTS_JSON.json"));
+TEST_CASE("alerts/system fixtures and paging", "[tigo][json]") {
+  auto a = tigo::parse_alerts(fixture("alerts.json"));
   REQUIRE(a.ok());
   REQUIRE(a->alerts.size() == 1);
   const auto& x = a->alerts[0];
-  CHECK(x.alert_id == 1);
-  CHECK(x.unique_id == 106);
-  CHECK(x.system_id == 424242);
-  CHECK(x.title == "Tigo Alert: String Shutdown");
-  CHECK(x.message == "String A offline");
-  CHECK(x.generated == util::parse_iso8601("2018-08-01T16:08:20Z"));
-  CHECK(x.added == util::parse_iso8601("2018-08-01T16:09:05Z"));
+  CHECK(x.alert_id == 9051);
+  CHECK(x.unique_id == 210);
+  CHECK(x.system_id == 580317);
+  CHECK(x.title == "Tigo Alert: Module Not Reporting");
+  CHECK(x.message == "Module B3 stopped reporting");
+  CHECK(x.generated == util::parse_iso8601("2025-10-14T18:30:05Z"));
+  CHECK(x.added == util::parse_iso8601("2025-10-14T18:32:47Z"));
   CHECK_FALSE(x.archived.has_value());
   CHECK_FALSE(a->meta.has_value());
 
-  auto empty =
-      tigo::parse_alerts(sample("drewcotten_Tigo-Energy_docs_live-probe_alerts_system.json"));
+  auto empty = tigo::parse_alerts(fixture("alerts_empty_page.json"));
   REQUIRE(empty.ok());
   CHECK(empty->alerts.empty());
   REQUIRE(empty->meta.has_value());
@@ -322,18 +313,16 @@ TEST_CASE("alerts/system samples and paging", "[tigo][json]") {
   CHECK_FALSE(archived->alerts[3].archived.has_value());
 }
 
-TEST_CASE("alerts/types samples", "[tigo][json]") {
-  auto t = tigo::parse_alert_types(
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_ALERT_TYPES_JSON.json"));
+TEST_CASE("alerts/types fixtures", "[tigo][json]") {
+  auto t = tigo::parse_alert_types(fixture("alert_types.json"));
   REQUIRE(t.ok());
   REQUIRE(t->size() == 1);
-  CHECK((*t)[0].alert_type_id == 24);
-  CHECK((*t)[0].unique_id == 300);
-  CHECK((*t)[0].title == "Low Power Production on PV Module");
-  auto probe =
-      tigo::parse_alert_types(sample("drewcotten_Tigo-Energy_docs_live-probe_alerts_types.json"));
+  CHECK((*t)[0].alert_type_id == 8);
+  CHECK((*t)[0].unique_id == 102);
+  CHECK((*t)[0].title == "Cloud Connect Not Reporting");
+  auto probe = tigo::parse_alert_types(fixture("alert_types_no_description.json"));
   REQUIRE(probe.ok());
-  CHECK((*probe)[0].unique_id == 1000);
+  CHECK((*probe)[0].unique_id == 301);
   CHECK((*probe)[0].description.empty());
 }
 
@@ -368,7 +357,7 @@ TEST_CASE("every parser turns garbage into an error naming its endpoint", "[tigo
 }
 
 TEST_CASE("truncated answers are errors at every cut", "[tigo][json]") {
-  const auto full = sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_LAYOUT_JSON.json");
+  const auto full = fixture("layout.json");
   for (std::size_t cut = 0; cut + 2 < full.size(); ++cut) {
     auto r = tigo::parse_layout(std::string_view(full).substr(0, cut));
     if (r.ok()) FAIL("a cut at " << cut << " parsed");

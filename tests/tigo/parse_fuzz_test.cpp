@@ -1,5 +1,6 @@
-// Deterministic mutation fuzzing of every parser: recorded answers with bytes flipped, inserted,
-// deleted and cut. Whatever the input: no crash, and an error names the endpoint.
+// Deterministic mutation fuzzing of every parser: answers in the recorded shapes (tests/data) with
+// bytes flipped, inserted, deleted and cut. Whatever the input: no crash, and an error names the
+// endpoint.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
@@ -12,8 +13,8 @@
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(TIGO_SAMPLES_DIR) + "/" + name);
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(TIGO_TEST_DATA_DIR) + "/" + name);
   REQUIRE(in);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -58,28 +59,22 @@ TEST_CASE("mutated JSON answers never crash a parser", "[tigo][json][fuzz]") {
     if (r.ok()) return std::nullopt;
     return r.error().message;
   };
-  const std::string p = "BlindBadgerStudios_PyTigo_tests_test_api_parsing_";
   const std::vector<Case> cases = {
-      {"users/login", p + "LOGIN_JSON.json", [&](auto b) { return err(tigo::parse_login(b)); }},
-      {"users/get", p + "USER_JSON.json", [&](auto b) { return err(tigo::parse_user(b)); }},
-      {"systems", p + "SYSTEMS_JSON.json", [&](auto b) { return err(tigo::parse_systems(b)); }},
-      {"systems/layout", p + "LAYOUT_JSON.json",
-       [&](auto b) { return err(tigo::parse_layout(b)); }},
-      {"objects/system", p + "OBJECTS_JSON.json",
-       [&](auto b) { return err(tigo::parse_objects(b)); }},
-      {"objects/types", p + "OBJECT_TYPES_JSON.json",
+      {"users/login", "login.json", [&](auto b) { return err(tigo::parse_login(b)); }},
+      {"users/get", "user.json", [&](auto b) { return err(tigo::parse_user(b)); }},
+      {"systems", "systems.json", [&](auto b) { return err(tigo::parse_systems(b)); }},
+      {"systems/layout", "layout.json", [&](auto b) { return err(tigo::parse_layout(b)); }},
+      {"objects/system", "objects.json", [&](auto b) { return err(tigo::parse_objects(b)); }},
+      {"objects/types", "object_types.json",
        [&](auto b) { return err(tigo::parse_object_types(b)); }},
-      {"sources/system", p + "SOURCES_JSON.json",
-       [&](auto b) { return err(tigo::parse_sources(b)); }},
-      {"alerts/system", p + "ALERTS_JSON.json", [&](auto b) { return err(tigo::parse_alerts(b)); }},
-      {"alerts/types", p + "ALERT_TYPES_JSON.json",
-       [&](auto b) { return err(tigo::parse_alert_types(b)); }},
-      {"data/summary", p + "SUMMARY_JSON.json",
-       [&](auto b) { return err(tigo::parse_summary(b)); }},
+      {"sources/system", "sources.json", [&](auto b) { return err(tigo::parse_sources(b)); }},
+      {"alerts/system", "alerts.json", [&](auto b) { return err(tigo::parse_alerts(b)); }},
+      {"alerts/types", "alert_types.json", [&](auto b) { return err(tigo::parse_alert_types(b)); }},
+      {"data/summary", "summary.json", [&](auto b) { return err(tigo::parse_summary(b)); }},
   };
   std::mt19937 rng(20261123);
   for (const auto& c : cases) {
-    const auto original = sample(c.file);
+    const auto original = fixture(c.file);
     REQUIRE_FALSE(c.parse(original).has_value());
     int errors = 0;
     for (int i = 0; i < 2000; ++i) {
@@ -96,8 +91,8 @@ TEST_CASE("mutated JSON answers never crash a parser", "[tigo][json][fuzz]") {
 
 TEST_CASE("mutated CSV answers never crash the reader", "[tigo][csv][fuzz]") {
   const std::vector<std::string> originals = {
-      sample("BlindBadgerStudios_PyTigo_tests_test_api_parsing_CSV_TEXT.csv"),
-      sample("drewcotten_Tigo-Energy_tests_test_api_key-header-Vin.csv"),
+      fixture("aggregate_header_id.csv"),
+      fixture("aggregate_key_header_vin.csv"),
       "DATETIME, 1,2\r\n2016/08/16 08:00:00.000,1170, 35\r\n2016/08/16 08:01:00.000,1175, 36\r\n",
   };
   std::mt19937 rng(7);
