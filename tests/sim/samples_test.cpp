@@ -29,7 +29,7 @@ std::string sample(const std::string& name) {
 }
 
 // Fields the simulator may send as null where a sample has a value (the `nulls` quirk: "optional
-// fields null", SIMULATOR.md). A null in a sample says only that the field is optional, so any
+// fields null", docs/SIMULATOR.md). A null in a sample only says the field is optional, so any
 // value of the simulator's matches it.
 const std::set<std::string> kNullable = {"external_id", "power_rating_ac", "decommissioned",
                                          "street2",     "avatar",          "datasource"};
