@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""docs/FLAGS.md against the binaries' --help: every flag (and its environment variable) that
-`tigo_exporter --help`, `tigo_exporter backfill --help` and `tigo_sim --help` print is in the
-matching section of docs/FLAGS.md, and every flag documented there is printed.
+"""docs/ against the binaries' --help, so the references cannot drift:
+- every flag that `tigo_exporter --help`, `tigo_exporter backfill --help` and `tigo_sim --help`
+  print is in the matching section of docs/FLAGS.md, with the default and environment variable
+  --help shows, and every flag documented there is printed;
+- every quirk name `tigo_sim --help` lists is a row of docs/SIMULATOR.md's quirk table, and
+  every row there is a quirk.
 
-Usage: flags_doc_check.py FLAGS.md TIGO_EXPORTER TIGO_SIM
+Usage: flags_doc_check.py DOCS_DIR TIGO_EXPORTER TIGO_SIM
 """
+import os
 import re
 import subprocess
 import sys
@@ -16,28 +20,36 @@ SECTIONS = {
     "## tigo_sim": "tigo_sim",
 }
 FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
-ENV = re.compile(r"\(Env:(\w+)\)")
 
 
-def help_options(argv):
-    """{flag: env or None} of the option lines of `argv --help` (CLI11: two spaces, then -)."""
+def run_help(argv):
     out = subprocess.run(argv + ["--help"], capture_output=True, text=True, timeout=30)
     if out.returncode != 0:
         sys.exit(f"{' '.join(argv)} --help exited {out.returncode}: {out.stderr.strip()}")
+    return out.stdout
+
+
+def help_options(text):
+    """{flag: (default or None, env or None)} of CLI11's option lines (two spaces, then -)."""
     options = {}
-    for line in out.stdout.splitlines():
+    for line in text.splitlines():
         if not re.match(r"  -", line):
             continue  # usage, headings, wrapped descriptions, subcommands
-        names = line.split()[0]
-        env = ENV.search(line)
-        for name in names.split(","):
+        head = line[2:].split("  ")[0]  # names, type, =default, (Env:X); then the description
+        default = re.search(r"=(\S+)", head)
+        env = re.search(r"\(Env:(\w+)\)", head)
+        for name in head.split()[0].split(","):
             if FLAG.fullmatch(name):
-                options[name] = env.group(1) if env else None
+                options[name] = (default.group(1) if default else None, env.group(1) if env else None)
     return options
 
 
+def cells(line):
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
 def doc_options(path):
-    """{section command: {flag: env or None}} from the flag tables (| `--flag` | `ENV` | ...)."""
+    """{command: {flag: (env or None, default cell)}} from FLAGS.md's flag tables."""
     sections, current = {}, None
     for line in open(path, encoding="utf-8"):
         if line.startswith("#"):
@@ -47,26 +59,17 @@ def doc_options(path):
             continue
         if current is None or not line.startswith("| `-"):
             continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        envs = re.findall(r"`(\w+)`", cells[1]) if len(cells) > 1 else []
-        for name in re.findall(r"`(-[^`]+)`", cells[0]):
-            sections[current][name] = envs[0] if envs else None
+        row = cells(line) + ["", "", ""]
+        envs = re.findall(r"`(\w+)`", row[1])
+        for name in re.findall(r"`(-[^`]+)`", row[0]):
+            sections[current][name] = (envs[0] if envs else None, row[2])
     return sections
 
 
-def main():
-    if len(sys.argv) != 4:
-        sys.exit(__doc__)
-    doc, exporter, sim = sys.argv[1:]
-    commands = {
-        "tigo_exporter": [exporter],
-        "tigo_exporter backfill": [exporter, "backfill"],
-        "tigo_sim": [sim],
-    }
+def check_flags(doc, commands, problems):
     documented = doc_options(doc)
-    problems = []
-    for command, argv in commands.items():
-        printed = help_options(argv)
+    for command, text in commands.items():
+        printed = help_options(text)
         if len(printed) < 4:
             problems.append(f"{command} --help: only {sorted(printed)} read; has its format changed?")
         written = documented.get(command)
@@ -78,10 +81,47 @@ def main():
         for flag in sorted(written.keys() - printed.keys()):
             problems.append(f"{command}: {flag} is in {doc} but not in --help")
         for flag in sorted(printed.keys() & written.keys()):
-            if printed[flag] != written[flag]:
-                problems.append(f"{command}: {flag} reads environment {printed[flag]} by --help, "
-                                f"{written[flag]} by {doc}")
+            (default, env), (doc_env, doc_default) = printed[flag], written[flag]
+            if env != doc_env:
+                problems.append(f"{command}: {flag} reads environment {env} by --help, "
+                                f"{doc_env} by {doc}")
+            if default is not None and f"`{default}`" not in doc_default:
+                problems.append(f"{command}: {flag} defaults to {default} by --help, "
+                                f"'{doc_default}' by {doc}")
         print(f"{command}: {len(printed)} flags in --help, {len(written)} in {doc}")
+
+
+def check_quirks(doc, sim_help, problems):
+    listed = re.search(r"Names: ([\w,]+)", sim_help)
+    if not listed:
+        problems.append("tigo_sim --help: no quirk names after 'Names:'")
+        return
+    printed = set(listed.group(1).split(","))
+    written, in_table = set(), False
+    for line in open(doc, encoding="utf-8"):
+        if line.startswith("#"):
+            in_table = line.strip() == "## Quirks"
+        elif in_table and line.startswith("| `"):
+            written.add(cells(line)[0].strip("`"))
+    for name in sorted(printed - written):
+        problems.append(f"quirk {name} is in tigo_sim --help but not in {doc}")
+    for name in sorted(written - printed):
+        problems.append(f"quirk {name} is in {doc} but not in tigo_sim --help")
+    print(f"quirks: {len(printed)} in tigo_sim --help, {len(written)} in {doc}")
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    docs, exporter, sim = sys.argv[1:]
+    commands = {
+        "tigo_exporter": run_help([exporter]),
+        "tigo_exporter backfill": run_help([exporter, "backfill"]),
+        "tigo_sim": run_help([sim]),
+    }
+    problems = []
+    check_flags(os.path.join(docs, "FLAGS.md"), commands, problems)
+    check_quirks(os.path.join(docs, "SIMULATOR.md"), commands["tigo_sim"], problems)
     for p in problems:
         print("FAIL " + p)
     return 1 if problems else 0
