@@ -1,6 +1,6 @@
 // Baseline for render_bench: src/metrics/collector.hpp as of 6d1075e (before the bench's
 // optimisations), in namespace metrics_v0, so before and after are timed side by side.
-// Snapshot -> every fleet family of the metric contract (METRICS.md) as exposition text, the
+// Snapshot -> every fleet family of the metric contract (docs/METRICS.md) as exposition text, the
 // ConstMetric way: series exist only while the snapshot has their data, nothing lingers.
 #pragma once
 

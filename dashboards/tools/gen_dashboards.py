@@ -2,7 +2,7 @@
 """Writes the Grafana dashboards dashboards/tigo-{fleet,system,exporter}.json.
 
 Dashboards are generated so that layout, datasource references, units and queries stay uniform;
-edit this file, run it, commit both. Queries use the metric names of METRICS.md and the
+edit this file, run it, commit both. Queries use the metric names of docs/METRICS.md and the
 recording rules of rules/tigo-recording.yaml.
 
 Usage: gen_dashboards.py [OUT_DIR]   (default: dashboards/)

@@ -8,7 +8,7 @@
 // tigo::Client, so its governor keeps the rate limit; failed calls are retried a few times (the
 // governor backs off), then the system counts as failed and the rest is still written.
 //
-// Families (METRICS.md names, labels and units): tigo_system_dc_power_watts and
+// Families (docs/METRICS.md names, labels and units): tigo_system_dc_power_watts and
 // tigo_object_power_watts per minute, tigo_system_dc_energy_today_joules and
 // tigo_object_energy_today_joules per hour, tigo_panel_power_watts,
 // tigo_panel_input_voltage_volts, tigo_panel_input_current_amperes and tigo_panel_rssi per minute.

@@ -1,4 +1,4 @@
-// Flags, environment and secret files -> a validated Config (CLI.md is the contract).
+// Flags, environment and secret files -> a validated Config (docs/FLAGS.md is the reference).
 #pragma once
 
 #include <chrono>

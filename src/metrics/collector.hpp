@@ -1,4 +1,4 @@
-// Snapshot -> every fleet family of the metric contract (METRICS.md) as exposition text, the
+// Snapshot -> every fleet family of the metric contract (docs/METRICS.md) as exposition text, the
 // ConstMetric way: series exist only while the snapshot has their data, nothing lingers.
 #pragma once
 

@@ -1,5 +1,5 @@
 // What /metrics and the backfill must agree on to write the same series: the panel value families
-// of METRICS.md (name, HELP, the data/aggregate param they come from) and the label sets of the
+// of docs/METRICS.md (name, HELP, data/aggregate param they come from) and the label sets of the
 // per-system, per-panel and per-object families, rendered and escaped.
 #pragma once
 

@@ -1,4 +1,4 @@
-// tigo_sim: a fake Tigo API v3 with a physical solar fleet (see SIMULATOR.md).
+// tigo_sim: a fake Tigo API v3 with a physical solar fleet (see docs/SIMULATOR.md).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <thread>

@@ -1,6 +1,6 @@
-// The real API's known departures from its document (SIMULATOR.md, "What is known of the real
-// API beyond the document"): all on by default, each switchable, `--quirks=none` for the plain
-// case or `--quirks=-future_rows,-millis` to drop some.
+// The real API's known departures from its document (docs/SIMULATOR.md, "Quirks"): all on by
+// default, each switchable, `--quirks=none` for the plain case or `--quirks=-future_rows,-millis`
+// to drop some.
 #pragma once
 
 #include <string>

@@ -130,7 +130,7 @@ TEST_CASE("shards: flags, pod names and bounds") {
   CHECK_FALSE(config::shard_index_from_pod_name("web-1a").has_value());
 }
 
-TEST_CASE("every refresh interval of CLI.md is a flag with its default") {
+TEST_CASE("every refresh interval of docs/FLAGS.md is a flag with its default") {
   auto out = parse({"--demo", "--refresh.panels-interval", "90s", "--refresh.combined-interval",
                     "1h", "--alerts.window", "2d"});
   REQUIRE(out.config.has_value());

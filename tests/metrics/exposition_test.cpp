@@ -152,7 +152,7 @@ TEST_CASE("every family has HELP and TYPE once, before its samples") {
       CHECK(name == current);
     }
   }
-  // METRICS.md: 4 account families rendered from the snapshot, 14 per system, 11 per object, 6
+  // docs/METRICS.md: 4 account families from the snapshot, 14 per system, 11 per object, 6
   // per gateway (the self-metrics come from the registry).
   CHECK(help.size() == 35);
   for (const auto& [name, n] : help) {

@@ -1,4 +1,4 @@
-// The exporter's self-metrics: exact names, labels and HELP of METRICS.md's tigo_api_* rows.
+// The exporter's self-metrics: exact names, labels and HELP of docs/METRICS.md's tigo_api_* rows.
 #include "metrics/self_metrics.hpp"
 
 #include <catch2/catch.hpp>

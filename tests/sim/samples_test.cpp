@@ -28,8 +28,8 @@ std::string fixture(const std::string& name) {
   return ss.str();
 }
 
-// Fields the simulator may send as null where a sample has a value (its `nulls` quirk: optional
-// fields null). A null in a sample says only that the field is optional, so any
+// Fields the simulator may send as null where a sample has a value (the `nulls` quirk: "optional
+// fields null", docs/SIMULATOR.md). A null in a sample only says the field is optional, so any
 // value of the simulator's matches it.
 const std::set<std::string> kNullable = {"external_id", "power_rating_ac", "decommissioned",
                                          "street2",     "avatar",          "datasource"};
