@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <optional>
 
 namespace sim {
@@ -15,14 +16,23 @@ class Clock {
         speed_(speed) {}
 
   std::chrono::sys_seconds now() const {
+    const std::lock_guard lock(mutex_);
     const auto real_elapsed = std::chrono::system_clock::now() - real_start_;
     const auto sim_elapsed = std::chrono::duration_cast<std::chrono::system_clock::duration>(
         std::chrono::duration<double>(real_elapsed) * speed_);
     return std::chrono::floor<std::chrono::seconds>(sim_start_ + sim_elapsed);
   }
   double speed() const { return speed_; }
+  // Moves simulated time to t (it runs on from there at the same speed): tests step a frozen
+  // clock through a simulated day while a server reads it.
+  void set(std::chrono::sys_seconds t) {
+    const std::lock_guard lock(mutex_);
+    real_start_ = std::chrono::system_clock::now();
+    sim_start_ = t;
+  }
 
  private:
+  mutable std::mutex mutex_;
   std::chrono::system_clock::time_point real_start_;
   std::chrono::system_clock::time_point sim_start_;
   double speed_;

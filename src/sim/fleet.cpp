@@ -1,7 +1,10 @@
 #include "sim/fleet.hpp"
 
+#include <date/tz.h>
+
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace sim {
 namespace {
@@ -14,36 +17,126 @@ struct City {
   const char* timezone;
   double latitude;
   double longitude;
+  bool global;  // one of the default fleet's places around the globe
 };
 
-// Real places ordered by longitude, so systems picked along the golden-ratio sequence of
-// longitudes are spread around the globe and some are in daylight at any hour.
+// Real places. The global ones are ordered by longitude, so systems picked along the golden-ratio
+// sequence of longitudes are spread around the globe and some are in daylight at any hour; the
+// others give a fleet placed in a few zones (--zones, --region) real towns to spread over.
 constexpr City kCities[] = {
-    {"Honolulu", "HI", "United States", "US", "Pacific/Honolulu", 21.31, -157.86},
-    {"Anchorage", "AK", "United States", "US", "America/Anchorage", 61.22, -149.90},
-    {"Los Angeles", "CA", "United States", "US", "America/Los_Angeles", 34.05, -118.24},
-    {"Phoenix", "AZ", "United States", "US", "America/Phoenix", 33.45, -112.07},
-    {"Denver", "CO", "United States", "US", "America/Denver", 39.74, -104.99},
-    {"Mexico City", "CDMX", "Mexico", "MX", "America/Mexico_City", 19.43, -99.13},
-    {"Austin", "TX", "United States", "US", "America/Chicago", 30.27, -97.74},
-    {"New York", "NY", "United States", "US", "America/New_York", 40.71, -74.01},
-    {"Santiago", "RM", "Chile", "CL", "America/Santiago", -33.45, -70.67},
-    {"Sao Paulo", "SP", "Brazil", "BR", "America/Sao_Paulo", -23.55, -46.63},
-    {"Lisbon", "Lisboa", "Portugal", "PT", "Europe/Lisbon", 38.72, -9.14},
-    {"Madrid", "Madrid", "Spain", "ES", "Europe/Madrid", 40.42, -3.70},
-    {"London", "England", "United Kingdom", "GB", "Europe/London", 51.51, -0.13},
-    {"Berlin", "Berlin", "Germany", "DE", "Europe/Berlin", 52.52, 13.40},
-    {"Cape Town", "WC", "South Africa", "ZA", "Africa/Johannesburg", -33.92, 18.42},
-    {"Athens", "Attica", "Greece", "GR", "Europe/Athens", 37.98, 23.73},
-    {"Nairobi", "Nairobi", "Kenya", "KE", "Africa/Nairobi", -1.29, 36.82},
-    {"Dubai", "Dubai", "United Arab Emirates", "AE", "Asia/Dubai", 25.20, 55.27},
-    {"Mumbai", "MH", "India", "IN", "Asia/Kolkata", 19.08, 72.88},
-    {"Bangkok", "Bangkok", "Thailand", "TH", "Asia/Bangkok", 13.76, 100.50},
-    {"Perth", "WA", "Australia", "AU", "Australia/Perth", -31.95, 115.86},
-    {"Tokyo", "Tokyo", "Japan", "JP", "Asia/Tokyo", 35.68, 139.69},
-    {"Sydney", "NSW", "Australia", "AU", "Australia/Sydney", -33.87, 151.21},
-    {"Auckland", "Auckland", "New Zealand", "NZ", "Pacific/Auckland", -36.85, 174.76},
+    {"Honolulu", "HI", "United States", "US", "Pacific/Honolulu", 21.31, -157.86, true},
+    {"Anchorage", "AK", "United States", "US", "America/Anchorage", 61.22, -149.90, true},
+    {"Los Angeles", "CA", "United States", "US", "America/Los_Angeles", 34.05, -118.24, true},
+    {"Phoenix", "AZ", "United States", "US", "America/Phoenix", 33.45, -112.07, true},
+    {"Denver", "CO", "United States", "US", "America/Denver", 39.74, -104.99, true},
+    {"Mexico City", "CDMX", "Mexico", "MX", "America/Mexico_City", 19.43, -99.13, true},
+    {"Austin", "TX", "United States", "US", "America/Chicago", 30.27, -97.74, true},
+    {"New York", "NY", "United States", "US", "America/New_York", 40.71, -74.01, true},
+    {"Santiago", "RM", "Chile", "CL", "America/Santiago", -33.45, -70.67, true},
+    {"Sao Paulo", "SP", "Brazil", "BR", "America/Sao_Paulo", -23.55, -46.63, true},
+    {"Lisbon", "Lisboa", "Portugal", "PT", "Europe/Lisbon", 38.72, -9.14, true},
+    {"Madrid", "Madrid", "Spain", "ES", "Europe/Madrid", 40.42, -3.70, true},
+    {"London", "England", "United Kingdom", "GB", "Europe/London", 51.51, -0.13, true},
+    {"Berlin", "Berlin", "Germany", "DE", "Europe/Berlin", 52.52, 13.40, true},
+    {"Cape Town", "WC", "South Africa", "ZA", "Africa/Johannesburg", -33.92, 18.42, true},
+    {"Athens", "Attica", "Greece", "GR", "Europe/Athens", 37.98, 23.73, true},
+    {"Nairobi", "Nairobi", "Kenya", "KE", "Africa/Nairobi", -1.29, 36.82, true},
+    {"Dubai", "Dubai", "United Arab Emirates", "AE", "Asia/Dubai", 25.20, 55.27, true},
+    {"Mumbai", "MH", "India", "IN", "Asia/Kolkata", 19.08, 72.88, true},
+    {"Bangkok", "Bangkok", "Thailand", "TH", "Asia/Bangkok", 13.76, 100.50, true},
+    {"Perth", "WA", "Australia", "AU", "Australia/Perth", -31.95, 115.86, true},
+    {"Tokyo", "Tokyo", "Japan", "JP", "Asia/Tokyo", 35.68, 139.69, true},
+    {"Sydney", "NSW", "Australia", "AU", "Australia/Sydney", -33.87, 151.21, true},
+    {"Auckland", "Auckland", "New Zealand", "NZ", "Pacific/Auckland", -36.85, 174.76, true},
+
+    {"San Francisco", "CA", "United States", "US", "America/Los_Angeles", 37.77, -122.42, false},
+    {"San Diego", "CA", "United States", "US", "America/Los_Angeles", 32.72, -117.16, false},
+    {"Sacramento", "CA", "United States", "US", "America/Los_Angeles", 38.58, -121.49, false},
+    {"Fresno", "CA", "United States", "US", "America/Los_Angeles", 36.74, -119.79, false},
+    {"Bakersfield", "CA", "United States", "US", "America/Los_Angeles", 35.37, -119.02, false},
+    {"Seattle", "WA", "United States", "US", "America/Los_Angeles", 47.61, -122.33, false},
+    {"Portland", "OR", "United States", "US", "America/Los_Angeles", 45.52, -122.68, false},
+    {"Las Vegas", "NV", "United States", "US", "America/Los_Angeles", 36.17, -115.14, false},
+    {"Reno", "NV", "United States", "US", "America/Los_Angeles", 39.53, -119.81, false},
+    {"Tucson", "AZ", "United States", "US", "America/Phoenix", 32.22, -110.97, false},
+    {"Mesa", "AZ", "United States", "US", "America/Phoenix", 33.42, -111.83, false},
+    {"Flagstaff", "AZ", "United States", "US", "America/Phoenix", 35.20, -111.65, false},
+    {"Salt Lake City", "UT", "United States", "US", "America/Denver", 40.76, -111.89, false},
+    {"Albuquerque", "NM", "United States", "US", "America/Denver", 35.08, -106.65, false},
+    {"Santa Fe", "NM", "United States", "US", "America/Denver", 35.69, -105.94, false},
+    {"Colorado Springs", "CO", "United States", "US", "America/Denver", 38.83, -104.82, false},
+    {"El Paso", "TX", "United States", "US", "America/Denver", 31.76, -106.49, false},
+    {"Cheyenne", "WY", "United States", "US", "America/Denver", 41.14, -104.82, false},
+    {"Billings", "MT", "United States", "US", "America/Denver", 45.78, -108.50, false},
+    {"Chicago", "IL", "United States", "US", "America/Chicago", 41.88, -87.63, false},
+    {"Houston", "TX", "United States", "US", "America/Chicago", 29.76, -95.37, false},
+    {"Dallas", "TX", "United States", "US", "America/Chicago", 32.78, -96.80, false},
+    {"San Antonio", "TX", "United States", "US", "America/Chicago", 29.42, -98.49, false},
+    {"Minneapolis", "MN", "United States", "US", "America/Chicago", 44.98, -93.27, false},
+    {"Kansas City", "MO", "United States", "US", "America/Chicago", 39.10, -94.58, false},
+    {"New Orleans", "LA", "United States", "US", "America/Chicago", 29.95, -90.07, false},
+    {"Boston", "MA", "United States", "US", "America/New_York", 42.36, -71.06, false},
+    {"Philadelphia", "PA", "United States", "US", "America/New_York", 39.95, -75.17, false},
+    {"Washington", "DC", "United States", "US", "America/New_York", 38.91, -77.04, false},
+    {"Raleigh", "NC", "United States", "US", "America/New_York", 35.78, -78.64, false},
+    {"Charlotte", "NC", "United States", "US", "America/New_York", 35.23, -80.84, false},
+    {"Atlanta", "GA", "United States", "US", "America/New_York", 33.75, -84.39, false},
+    {"Miami", "FL", "United States", "US", "America/New_York", 25.76, -80.19, false},
+    {"Porto", "Porto", "Portugal", "PT", "Europe/Lisbon", 41.15, -8.61, false},
+    {"Seville", "Andalusia", "Spain", "ES", "Europe/Madrid", 37.39, -5.98, false},
+    {"Valencia", "Valencia", "Spain", "ES", "Europe/Madrid", 39.47, -0.38, false},
+    {"Barcelona", "Catalonia", "Spain", "ES", "Europe/Madrid", 41.39, 2.17, false},
+    {"Manchester", "England", "United Kingdom", "GB", "Europe/London", 53.48, -2.24, false},
+    {"Bristol", "England", "United Kingdom", "GB", "Europe/London", 51.45, -2.59, false},
+    {"Paris", "IDF", "France", "FR", "Europe/Paris", 48.86, 2.35, false},
+    {"Lyon", "ARA", "France", "FR", "Europe/Paris", 45.76, 4.84, false},
+    {"Marseille", "PACA", "France", "FR", "Europe/Paris", 43.30, 5.37, false},
+    {"Amsterdam", "NH", "Netherlands", "NL", "Europe/Amsterdam", 52.37, 4.90, false},
+    {"Freiburg", "BW", "Germany", "DE", "Europe/Berlin", 47.99, 7.84, false},
+    {"Munich", "BY", "Germany", "DE", "Europe/Berlin", 48.14, 11.58, false},
+    {"Hamburg", "HH", "Germany", "DE", "Europe/Berlin", 53.55, 9.99, false},
+    {"Zurich", "ZH", "Switzerland", "CH", "Europe/Zurich", 47.38, 8.54, false},
+    {"Milan", "Lombardy", "Italy", "IT", "Europe/Rome", 45.46, 9.19, false},
+    {"Rome", "Lazio", "Italy", "IT", "Europe/Rome", 41.90, 12.50, false},
+    {"Vienna", "Vienna", "Austria", "AT", "Europe/Vienna", 48.21, 16.37, false},
+    {"Bunbury", "WA", "Australia", "AU", "Australia/Perth", -33.33, 115.64, false},
+    {"Darwin", "NT", "Australia", "AU", "Australia/Darwin", -12.46, 130.84, false},
+    {"Adelaide", "SA", "Australia", "AU", "Australia/Adelaide", -34.93, 138.60, false},
+    {"Brisbane", "QLD", "Australia", "AU", "Australia/Brisbane", -27.47, 153.03, false},
+    {"Newcastle", "NSW", "Australia", "AU", "Australia/Sydney", -32.93, 151.78, false},
+    {"Canberra", "ACT", "Australia", "AU", "Australia/Sydney", -35.28, 149.13, false},
+    {"Melbourne", "VIC", "Australia", "AU", "Australia/Melbourne", -37.81, 144.96, false},
+    {"Hobart", "TAS", "Australia", "AU", "Australia/Hobart", -42.88, 147.33, false},
 };
+
+struct Region {
+  const char* name;
+  std::vector<std::string_view> zones;
+};
+
+// Named regions of --region: the zones of a fleet an installer of that region would have.
+const std::vector<Region>& regions() {
+  static const std::vector<Region> table{
+      {"us-west", {"America/Los_Angeles", "America/Phoenix", "America/Denver"}},
+      {"us-central", {"America/Chicago"}},
+      {"us-east", {"America/New_York"}},
+      {"us",
+       {"America/Los_Angeles", "America/Phoenix", "America/Denver", "America/Chicago",
+        "America/New_York"}},
+      {"europe",
+       {"Europe/Lisbon", "Europe/London", "Europe/Madrid", "Europe/Paris", "Europe/Amsterdam",
+        "Europe/Berlin", "Europe/Zurich", "Europe/Rome", "Europe/Vienna", "Europe/Athens"}},
+      {"australia",
+       {"Australia/Perth", "Australia/Darwin", "Australia/Adelaide", "Australia/Brisbane",
+        "Australia/Sydney", "Australia/Melbourne", "Australia/Hobart"}},
+  };
+  return table;
+}
+
+bool has_cities(std::string_view zone) {
+  return std::any_of(std::begin(kCities), std::end(kCities),
+                     [&](const City& c) { return zone == c.timezone; });
+}
 
 const char* const kKinds[] = {"Residence", "Farm", "Warehouse", "School", "Carport", "Winery"};
 const char* const kStreets[] = {"Sunny Lane", "Main Street",  "Solar Way",
@@ -55,6 +148,7 @@ const City& nearest_city(double longitude) {
   const City* best = &kCities[0];
   double best_d = 1e9;
   for (const auto& c : kCities) {
+    if (!c.global) continue;
     double d = std::fabs(c.longitude - longitude);
     d = std::min(d, 360.0 - d);
     if (d < best_d) {
@@ -76,7 +170,14 @@ std::uint64_t mix(std::uint64_t x) {
 
 double unit(std::uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }
 
-Fleet::Fleet(FleetOptions options) : options_(options) {}
+Fleet::Fleet(FleetOptions options) : options_(std::move(options)) {
+  for (std::size_t i = 0; i < std::size(kCities); ++i)
+    if (std::find(options_.zones.begin(), options_.zones.end(), kCities[i].timezone) !=
+        options_.zones.end())
+      places_.push_back(i);
+  for (const auto& zone : options_.zones)
+    if (!has_cities(zone)) throw std::invalid_argument("no simulated towns in " + zone);
+}
 
 std::optional<std::size_t> Fleet::index_of(std::int64_t system_id) const {
   const std::int64_t i = system_id - kFirstSystemId;
@@ -91,10 +192,15 @@ SystemSpec Fleet::system(std::size_t index) const {
   s.seed = mix(options_.seed * 0x100000001B3ULL + index);
   const std::uint64_t h = s.seed;
 
-  // Golden-ratio sequence of longitudes, offset by the seed.
+  // Golden-ratio sequence, offset by the seed: of longitudes around the globe, or of the towns
+  // in the chosen zones.
   const double offset = unit(mix(options_.seed));
   const double frac = std::fmod(offset + static_cast<double>(index) * 0.6180339887498949, 1.0);
-  const City& city = nearest_city(frac * 360.0 - 180.0);
+  const City& city =
+      places_.empty() ? nearest_city(frac * 360.0 - 180.0)
+                      : kCities[places_[std::min(
+                            places_.size() - 1,
+                            static_cast<std::size_t>(frac * static_cast<double>(places_.size())))]];
   s.city = city.name;
   s.state = city.state;
   s.country = city.country;
@@ -157,7 +263,65 @@ double Fleet::effective_rating_w(const SystemSpec& system) const {
 
 std::vector<std::string> Fleet::time_zones() {
   std::vector<std::string> out;
-  for (const auto& c : kCities) out.emplace_back(c.timezone);
+  for (const auto& c : kCities)
+    if (std::find(out.begin(), out.end(), c.timezone) == out.end()) out.emplace_back(c.timezone);
+  return out;
+}
+
+util::Result<std::vector<std::string>> placement_zones(std::string_view zones,
+                                                       std::string_view region) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view zone) {
+    if (std::find(out.begin(), out.end(), zone) == out.end()) out.emplace_back(zone);
+  };
+  if (!region.empty()) {
+    const auto& all = regions();
+    const auto it =
+        std::find_if(all.begin(), all.end(), [&](const Region& r) { return region == r.name; });
+    if (it == all.end())
+      return util::make_error("--region: unknown region \"" + std::string(region) + "\" (" +
+                              region_names() + ")");
+    for (const auto zone : it->zones) add(zone);
+  }
+  for (std::size_t pos = 0; pos <= zones.size() && !zones.empty();) {
+    const auto comma = std::min(zones.find(',', pos), zones.size());
+    const auto zone = zones.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (zone.empty()) continue;
+    if (!has_cities(zone)) {
+      bool iana = true;
+      try {
+        (void)date::locate_zone(zone);
+      } catch (const std::exception&) {
+        iana = false;
+      }
+      return util::make_error("--zones: " +
+                              (iana ? "no simulated towns in \"" + std::string(zone) + "\""
+                                    : "\"" + std::string(zone) + "\" is not an IANA time zone") +
+                              " (tigo_sim --list-zones lists the zones it has towns in)");
+    }
+    add(zone);
+  }
+  return out;
+}
+
+std::string region_names() {
+  std::string out;
+  for (const auto& r : regions()) out += (out.empty() ? "" : ", ") + std::string(r.name);
+  return out;
+}
+
+std::string zones_listing() {
+  std::string out;
+  for (const auto& zone : Fleet::time_zones()) {
+    std::string towns, in;
+    for (const auto& c : kCities)
+      if (zone == c.timezone) towns += (towns.empty() ? "" : ", ") + std::string(c.name);
+    for (const auto& r : regions())
+      if (std::find(r.zones.begin(), r.zones.end(), zone) != r.zones.end())
+        in += (in.empty() ? "" : " ") + std::string(r.name);
+    out += zone + ": " + towns + (in.empty() ? "" : " [" + in + "]") + "\n";
+  }
   return out;
 }
 

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/pv_model.hpp"
 #include "sim/solar.hpp"
+#include "util/result.hpp"
 
 namespace sim {
 
@@ -17,7 +19,18 @@ struct FleetOptions {
   std::uint64_t seed = 1;
   int systems = 3;
   int panels_per_system = 24;
+  // IANA zones the systems are placed in, spread over the real towns of each (placement_zones
+  // checks them); empty: real cities around the globe.
+  std::vector<std::string> zones{};
 };
+
+// The zones of --zones (comma-separated IANA names) and --region (one of region_names()), in
+// order without repeats; the error names the bad zone or region.
+util::Result<std::vector<std::string>> placement_zones(std::string_view zones,
+                                                       std::string_view region);
+std::string region_names();
+// One line per zone the simulator has towns in: "zone: town, town [region region]".
+std::string zones_listing();
 
 struct SystemSpec {
   std::int64_t system_id = 0;
@@ -40,6 +53,7 @@ struct SystemSpec {
 
 class Fleet {
  public:
+  // Throws std::invalid_argument for a zone without towns (placement_zones tells first).
   explicit Fleet(FleetOptions options);
 
   std::size_t size() const { return static_cast<std::size_t>(options_.systems); }
@@ -47,7 +61,7 @@ class Fleet {
   // The system at position `index` (0-based), built from the seed on each call.
   SystemSpec system(std::size_t index) const;
   std::optional<std::size_t> index_of(std::int64_t system_id) const;
-  // Every IANA zone a system of any fleet may have.
+  // Every IANA zone a system of any fleet may have, once each.
   static std::vector<std::string> time_zones();
   pv::PanelSpec panel(const SystemSpec& system, int panel_index) const;
   // Sum of rated_w x efficiency_factor over the system's panels: the system's power is this times
@@ -56,6 +70,7 @@ class Fleet {
 
  private:
   FleetOptions options_;
+  std::vector<std::size_t> places_;  // the towns of options_.zones, in table order
 };
 
 // SplitMix64: the one mixing function behind every generated value.

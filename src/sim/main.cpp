@@ -9,6 +9,7 @@
 #include "sim/fleet.hpp"
 #include "sim/quirks.hpp"
 #include "sim/server.hpp"
+#include "sim/uploads.hpp"
 #include "util/duration.hpp"
 #include "util/listen_address.hpp"
 #include "util/signals.hpp"
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tigo_sim " TIGO_VERSION " (revision " TIGO_REVISION ")");
   std::string listen = "127.0.0.1:8080", time_text, users = "demo:demo", rate_window = "1m",
               token_ttl = "24h", data_delay = "10m", upload_interval = "10m", quirks_text = "all",
-              faults_text = "none";
+              faults_text = "none", zones_text, region_text, arrivals_text = "irregular";
   sim::FleetOptions fleet_options;
   double speed = 1.0;
   int rate_limit = 100;
@@ -45,6 +46,15 @@ int main(int argc, char** argv) {
   app.add_option("--panels-per-system", fleet_options.panels_per_system, "Panels per system")
       ->check(CLI::Range(1, 10'000));
   app.add_option("--seed", fleet_options.seed, "Everything generated derives from it");
+  app.add_option("--zones", zones_text,
+                 "Place the fleet in these IANA zones only, over their real towns, e.g. "
+                 "America/Los_Angeles,America/Denver (default: cities around the globe)");
+  app.add_option(
+      "--region", region_text,
+      "Place the fleet in a region's zones (with --zones: both): " + sim::region_names());
+  bool list_zones = false;
+  app.add_flag("--list-zones", list_zones,
+               "Print the zones --zones takes, their towns and regions, and exit");
   app.add_option("--time", time_text,
                  "Simulated start time, ISO 8601 (default now); fixed unless --speed is given");
   auto* speed_opt = app.add_option("--speed", speed, "Run simulated time N times faster")
@@ -59,8 +69,15 @@ int main(int argc, char** argv) {
   app.add_option("--data-delay", data_delay,
                  "An uploaded batch of minute data becomes visible after this")
       ->check(duration);
-  app.add_option("--upload-interval", upload_interval, "Gateways upload minute data this often")
+  app.add_option("--upload-interval", upload_interval,
+                 "Gateways upload minute data this often (irregular arrivals: each gateway every "
+                 "1 to 1.5 times this)")
       ->check(duration);
+  app.add_option("--arrivals", arrivals_text,
+                 "irregular: per-gateway cadence of 1-1.5 upload intervals, +-1/5 interval of "
+                 "jitter, about 1 upload in 12 missed and delivered with the next; periodic: "
+                 "exactly every upload interval")
+      ->check(CLI::IsMember({"irregular", "periodic"}));
   app.add_option("--quirks", quirks_text,
                  "Real-API quirks: all, none, or a list of names to enable and -names to disable "
                  "(e.g. -future_rows,-millis; none,nulls). Names: " +
@@ -77,6 +94,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tigo_sim: %s\n", e.what());
     return 2;
   }
+
+  if (list_zones) {
+    std::fputs(sim::zones_listing().c_str(), stdout);
+    return 0;
+  }
+  auto zones = sim::placement_zones(zones_text, region_text);
+  if (!zones) {
+    std::fprintf(stderr, "tigo_sim: %s\n", zones.error().message.c_str());
+    return 2;
+  }
+  fleet_options.zones = std::move(*zones);
 
   std::optional<std::chrono::sys_seconds> start;
   if (!time_text.empty()) {
@@ -127,6 +155,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tigo_sim: --upload-interval: at least 1m\n");
     return 2;
   }
+  options.arrivals = *sim::parse_arrivals(arrivals_text);
   options.quirks = *quirks;
   options.faults = *faults;
 

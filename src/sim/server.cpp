@@ -286,7 +286,8 @@ std::string Server::base_url() const {
 }
 
 UploadOptions Server::upload_options() const {
-  return UploadOptions{options_.upload_interval, options_.data_delay, options_.quirks.late_batches};
+  return UploadOptions{options_.upload_interval, options_.data_delay, options_.quirks.late_batches,
+                       options_.arrivals};
 }
 
 std::string Server::new_token() {

@@ -69,6 +69,7 @@ struct ServerOptions {
   std::chrono::seconds token_ttl{24 * 3600};
   std::chrono::seconds data_delay{600};       // a batch becomes visible this long after upload
   std::chrono::seconds upload_interval{600};  // gateways upload minute data this often
+  Arrivals arrivals = Arrivals::Irregular;    // or exactly every upload_interval
   Quirks quirks{};
   FaultOptions faults{};
   std::size_t max_sessions = 10000;  // oldest tokens are forgotten past this

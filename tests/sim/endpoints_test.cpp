@@ -9,6 +9,7 @@
 #include "sim/model.hpp"
 #include "sim/responses.hpp"
 #include "sim/topology.hpp"
+#include "sim/uploads.hpp"
 #include "sim_fixture.hpp"
 #include "util/time.hpp"
 
@@ -352,11 +353,16 @@ TEST_CASE("sources: gateways with sets whose last_min trails time by the upload 
       CHECK(*last_min < ctx.fault.onset);
       CHECK(now - *last_min > hours{24 * 30});
     } else {
-      // Batches every 10 minutes, visible 10 minutes later: 11 to 20 minutes behind, or 30
-      // more for a late batch.
+      // A batch is visible 10 minutes after its upload and holds the minutes before it: at
+      // least 11 minutes behind. At most the gap to the upload after the next (10-15 minutes
+      // each, +-2 minutes of jitter, the next one missed), 30 minutes more for a late batch.
+      const auto o = sim.server.upload_options();
+      const auto rhythm = sim::upload_cadence(ctx, o);
       const auto lag = now - *last_min;
-      CHECK(lag >= minutes{11});
-      CHECK(lag <= minutes{51});
+      CHECK(lag >= o.delay + minutes{1});
+      CHECK(lag <=
+            2 * (rhythm.cadence + rhythm.jitter) + o.delay + sim::kLateBatchExtra + minutes{1});
+      CHECK(lag <= minutes{76});
     }
   }
 }

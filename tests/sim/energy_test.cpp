@@ -35,6 +35,7 @@ void summary_is_combined(sys_seconds now, std::uint64_t seed) {
   auto options = plain();
   options.data_delay = seconds{0};
   options.upload_interval = seconds{60};
+  options.arrivals = sim::Arrivals::Periodic;
   RunningSim sim(options, 10, now, 24, seed);
   int lit = 0, dark = 0;
   for (int id = 1001; id <= 1010; ++id) {

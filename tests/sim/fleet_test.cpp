@@ -1,12 +1,15 @@
 #include "sim/fleet.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
+#include <stdexcept>
 
 #include "sim/demo.hpp"
 #include "sim/model.hpp"
 #include "sim/responses.hpp"
+#include "sim_fixture.hpp"
 #include "util/time.hpp"
 
 using namespace std::chrono;
@@ -117,4 +120,102 @@ TEST_CASE("the demo fleet has a system in daylight at every hour of the year", "
     dark_moments += lit ? 0 : 1;
   }
   CHECK(dark_moments == 0);
+}
+
+TEST_CASE("a --zones fleet has all its systems in those zones, over their towns", "[sim]") {
+  const std::vector<std::string> zones{"America/Los_Angeles", "America/Denver"};
+  simtest::RunningSim sim({}, 60, simtest::at_utc(2026, 6, 21, 18), 4, 3, zones);
+  simdjson::dom::parser p;
+  const auto body = sim.ok("systems?limit=100");
+  simdjson::dom::array list;
+  REQUIRE(p.parse(body)["systems"].get(list) == simdjson::SUCCESS);
+  REQUIRE(list.size() == 60);
+  std::set<std::string> seen_zones, towns;
+  for (simdjson::dom::element s : list) {
+    const std::string zone(s["timezone"].get_string().value());
+    INFO(zone);
+    CHECK(std::find(zones.begin(), zones.end(), zone) != zones.end());
+    seen_zones.insert(zone);
+    towns.insert(std::string(s["city"].get_string().value()));
+    // Numbers may come as strings (a quirk of the real API).
+    auto number = [&](const char* key) {
+      const auto e = s[key];
+      return e.is_string() ? std::stod(std::string(e.get_string().value()))
+                           : e.get_double().value();
+    };
+    // The contiguous US west of the Rockies' eastern edge.
+    CHECK(number("latitude") > 31);
+    CHECK(number("latitude") < 48);
+    CHECK(number("longitude") > -123);
+    CHECK(number("longitude") < -104);
+  }
+  CHECK(seen_zones.size() == 2);
+  CHECK(towns.size() >= 12);
+}
+
+TEST_CASE("zones and regions: what --zones and --region take, and what they refuse", "[sim]") {
+  for (const auto& zone : sim::Fleet::time_zones()) {
+    INFO(zone);
+    CHECK_NOTHROW(date::locate_zone(zone));
+  }
+  const auto west = sim::placement_zones("", "us-west");
+  REQUIRE(west.ok());
+  CHECK(*west ==
+        std::vector<std::string>{"America/Los_Angeles", "America/Phoenix", "America/Denver"});
+  const auto both = sim::placement_zones("America/Denver,Europe/Paris", "us-west");
+  REQUIRE(both.ok());
+  CHECK(*both == std::vector<std::string>{"America/Los_Angeles", "America/Phoenix",
+                                          "America/Denver", "Europe/Paris"});
+  const auto none = sim::placement_zones("", "");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  for (const auto* region : {"us-west", "us-central", "us-east", "us", "europe", "australia"}) {
+    const auto zones = sim::placement_zones("", region);
+    REQUIRE(zones.ok());
+    CHECK_FALSE(zones->empty());
+  }
+
+  const auto bad = sim::placement_zones("America/Denver,Mars/Olympus", "");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("\"Mars/Olympus\" is not an IANA time zone") != std::string::npos);
+  const auto townless = sim::placement_zones("Europe/Tallinn", "");
+  REQUIRE_FALSE(townless.ok());
+  CHECK(townless.error().message.find("no simulated towns in \"Europe/Tallinn\"") !=
+        std::string::npos);
+  const auto region = sim::placement_zones("", "moon");
+  REQUIRE_FALSE(region.ok());
+  CHECK(region.error().message.find("unknown region \"moon\"") != std::string::npos);
+  CHECK(sim::zones_listing().find("America/Denver: Denver, Salt Lake City") != std::string::npos);
+}
+
+TEST_CASE("a region fleet is deterministic per seed and stays in the region", "[sim]") {
+  const auto zones = *sim::placement_zones("", "australia");
+  const sim::Fleet a({9, 30, 4, zones}), b({9, 30, 4, zones}), c({10, 30, 4, zones});
+  bool differs = false;
+  std::set<std::string> towns;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto s = a.system(i);
+    CHECK(s.timezone.rfind("Australia/", 0) == 0);
+    CHECK(s.country_code == "AU");
+    CHECK(s.latitude < -10);  // southern hemisphere: panels face north
+    CHECK((s.plane.azimuth_deg < 31 || s.plane.azimuth_deg > 329));
+    CHECK(s.city == b.system(i).city);
+    CHECK(s.latitude == b.system(i).latitude);
+    differs |= s.latitude != c.system(i).latitude;
+    towns.insert(s.city);
+  }
+  CHECK(differs);
+  CHECK(towns.size() >= 8);
+  CHECK_THROWS_AS(sim::Fleet({1, 3, 4, {"Europe/Tallinn"}}), std::invalid_argument);
+}
+
+TEST_CASE("the default fleet's places do not move: the global spread of each seed", "[sim]") {
+  // Pinned: the demo and many tests count on these places.
+  const sim::Fleet fleet({1, 6, 24});
+  std::vector<std::string> cities;
+  for (std::size_t i = 0; i < fleet.size(); ++i) cities.push_back(fleet.system(i).city);
+  CHECK(cities ==
+        std::vector<std::string>{"Athens", "Phoenix", "Perth", "Sao Paulo", "Honolulu", "Dubai"});
+  CHECK(fleet.system(0).latitude == Approx(38.223728).margin(1e-9));
+  CHECK(fleet.system(4).longitude == Approx(-158.033899).margin(1e-9));
 }

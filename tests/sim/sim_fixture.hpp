@@ -15,6 +15,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/clock.hpp"
@@ -48,10 +49,13 @@ struct RunningSim {
   std::unique_ptr<httplib::Client> client;
   std::string token;
 
+  // zones: the fleet's only zones (FleetOptions::zones); empty: around the globe.
   explicit RunningSim(sim::ServerOptions options = {}, int systems = 3,
                       sys_seconds at = at_utc(2026, 6, 21, 18), int panels = 24,
-                      std::uint64_t seed = 1)
-      : fleet({seed, systems, panels}), clock(at, 0.0), server(fleet, clock, with_port0(options)) {
+                      std::uint64_t seed = 1, std::vector<std::string> zones = {})
+      : fleet({seed, systems, panels, std::move(zones)}),
+        clock(at, 0.0),
+        server(fleet, clock, with_port0(options)) {
     REQUIRE(server.bind().ok());
     server.start();
     client = std::make_unique<httplib::Client>(host());
