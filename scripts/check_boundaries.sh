@@ -29,10 +29,8 @@ src="${1:-$(cd "$(dirname "$0")/.." && pwd)/src}"
 shown=$(basename "$src")  # messages name files as src/refresh/x.cpp
 
 declare -A allowed never
-modules=()
 while read -r module deps; do
   [[ -n $module ]] || continue
-  modules+=("$module")
   allowed[$module]=""
   never[$module]=""
   for dep in $deps; do
@@ -41,34 +39,43 @@ while read -r module deps; do
 done <<<"$RULES"
 is_module() { [[ -v "allowed[$1]" ]]; }
 
-include_re='include[[:space:]]*["<]([^">]+)[">]'
+include_re='^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">]'
 violations=0
-while IFS= read -r -d '' file; do
-  rel=${file#"$src"/}
-  module=${rel%%/*}
-  [[ $rel == */* ]] || module=app
-  if ! is_module "$module"; then
-    echo "$shown/$rel: folder '$module' has no row in the RULES table of $0" >&2
+
+# A folder without a row would be a blind spot: an error.
+while IFS= read -r -d '' dir; do
+  if ! is_module "${dir##*/}"; then
+    echo "$shown/${dir##*/}: folder '${dir##*/}' has no row in the RULES table of $0" >&2
     violations=$((violations + 1))
-    continue
   fi
-  while IFS=: read -r line text; do
-    [[ $text =~ $include_re ]] || continue
-    header=${BASH_REMATCH[1]}
-    target=${header%%/*}
-    [[ $header == */* ]] && is_module "$target" || continue  # a system or generated header
-    if [[ " ${allowed[$module]} " != *" $target "* ]]; then
-      echo "$shown/$rel:$line: $module may not include $header ($module may include:${allowed[$module]})"
-      violations=$((violations + 1))
-    elif [[ " ${never[$module]} " == *" $header "* ]]; then
-      echo "$shown/$rel:$line: $module may not include $header (never:${never[$module]})"
-      violations=$((violations + 1))
-    fi
-  done < <(grep -nE '^[[:space:]]*#[[:space:]]*include' "$file" || true)
-done < <(find "$src" -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) -print0 | sort -z)
+done < <(find "$src" -mindepth 1 -maxdepth 1 -type d -print0)
+
+# One pass over every include line of every source file: "path:line:text".
+while IFS= read -r hit; do
+  rel=${hit#"$src"/}
+  file=${rel%%:*}
+  rest=${rel#*:}
+  line=${rest%%:*}
+  text=${rest#*:}
+  module=${file%%/*}
+  [[ $file == */* ]] || module=app
+  is_module "$module" || continue  # reported above
+  [[ $text =~ $include_re ]] || continue
+  header=${BASH_REMATCH[1]}
+  target=${header%%/*}
+  [[ $header == */* ]] && is_module "$target" || continue  # a system or generated header
+  if [[ " ${allowed[$module]} " != *" $target "* ]]; then
+    echo "$shown/$file:$line: $module may not include $header ($module may include:${allowed[$module]})"
+    violations=$((violations + 1))
+  elif [[ " ${never[$module]} " == *" $header "* ]]; then
+    echo "$shown/$file:$line: $module may not include $header (never:${never[$module]})"
+    violations=$((violations + 1))
+  fi
+done < <(grep -rnE --include='*.cpp' --include='*.hpp' --include='*.h' --include='*.cc' \
+           '^[[:space:]]*#[[:space:]]*include' "$src" | sort -t: -k1,1 -k2,2n)
 
 if ((violations > 0)); then
-  echo "check_boundaries: $violations forbidden include(s); the rules are the table at the top of $0" >&2
+  echo "check_boundaries: $violations violation(s); the rules are the table at the top of $0" >&2
   exit 1
 fi
-echo "check_boundaries: $(find "$src" -type f \( -name '*.cpp' -o -name '*.hpp' \) | wc -l) files, every include within its module's boundary"
+echo "check_boundaries: every include of $src within its module's boundary"

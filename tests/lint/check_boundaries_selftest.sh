@@ -45,7 +45,7 @@ mkdir "$work/src/newmodule"
 echo '#include "util/log.hpp"' >"$work/src/newmodule/x.cpp"
 rc=0
 out=$(bash "$check" "$work/src" 2>&1) || rc=$?
-if [[ $rc -ne 1 || $out != *"newmodule/x.cpp: folder 'newmodule' has no row"* ]]; then
+if [[ $rc -ne 1 || $out != *"src/newmodule: folder 'newmodule' has no row"* ]]; then
   echo "FAIL: unknown folder: exit $rc; got:"
   echo "$out"
   failures=$((failures + 1))
