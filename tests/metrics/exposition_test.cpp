@@ -152,8 +152,8 @@ TEST_CASE("every family has HELP and TYPE once, before its samples") {
       CHECK(name == current);
     }
   }
-  // METRICS.md: 4 account families rendered from the snapshot, 14 per system, 11 per object, 6
-  // per gateway (the self-metrics come from the registry).
+  // The family table: 4 account families rendered from the snapshot, 14 per system, 11 per object,
+  // 6 per gateway (the self-metrics come from the registry).
   CHECK(help.size() == 35);
   for (const auto& [name, n] : help) {
     INFO(name);

@@ -63,7 +63,7 @@ TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][s
     }
     CHECK(help);
   }
-  // No family beyond the contract's.
+  // No family beyond the family table's tigo_api_* rows.
   std::set<std::string> typed;
   for (const auto& l : lines_of(text)) {
     if (l.rfind("# TYPE ", 0) == 0) typed.insert(l.substr(7, l.find(' ', 7) - 7));
