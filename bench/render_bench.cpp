@@ -152,11 +152,12 @@ Snapshot build_snapshot(int systems, int panels_per_system) {
       pn.mppt = mppt_label;
       pn.string = "String " + str_label;
       const auto minute = ts(now - 60 * static_cast<std::int64_t>(next() % 3));
-      pn.power_w = Reading{decimal(0, 420, 1), minute};
-      pn.voltage_v = Reading{decimal(20, 48, 2), minute};
-      pn.current_a = Reading{decimal(0, 11, 3), minute};
-      pn.rssi = Reading{static_cast<double>(next() % 256), minute};
-      if (has_temp) pn.temperature_c = Reading{decimal(-10, 70, 1), minute};
+      pn.readings[tigo::PanelParam::power] = Reading{decimal(0, 420, 1), minute};
+      pn.readings[tigo::PanelParam::voltage] = Reading{decimal(20, 48, 2), minute};
+      pn.readings[tigo::PanelParam::current] = Reading{decimal(0, 11, 3), minute};
+      pn.readings[tigo::PanelParam::rssi] = Reading{static_cast<double>(next() % 256), minute};
+      if (has_temp)
+        pn.readings[tigo::PanelParam::temperature] = Reading{decimal(-10, 70, 1), minute};
       pn.reporting = minute == ts(now);
       e.objects.push_back({pn.object_id, str_obj, "Panel", pn.label, pn.datasource});
       e.panels.push_back(std::move(pn));
@@ -356,18 +357,11 @@ std::vector<MetricFamily> SnapshotCollectable::Collect() const {
             {"inverter", p.inverter}, {"mppt", p.mppt},
             {"string", p.string},     {"panel", p.label}};
   };
-  const std::pair<const char*, const std::optional<Reading> Panel::*> readings[] = {
-      {"tigo_panel_power_watts", &Panel::power_w},
-      {"tigo_panel_input_voltage_volts", &Panel::voltage_v},
-      {"tigo_panel_input_current_amperes", &Panel::current_a},
-      {"tigo_panel_rssi", &Panel::rssi},
-      {"tigo_panel_temperature_celsius", &Panel::temperature_c},
-  };
-  for (const auto& [name, member] : readings) {
-    auto& f = family(out, name, "panel");
+  for (const auto& param : tigo::kPanelParams) {
+    auto& f = family(out, std::string(param.family), "panel");
     for (const auto& e : snap.systems)
       for (const auto& p : e.panels)
-        if (const auto& r = p.*member) add(f, panel_labels(e, p), r->value);
+        if (const auto& r = p.readings[param.param]) add(f, panel_labels(e, p), r->value);
   }
   {
     auto& f = family(out, "tigo_panel_reporting", "reporting");
@@ -377,8 +371,10 @@ std::vector<MetricFamily> SnapshotCollectable::Collect() const {
     for (const auto& e : snap.systems)
       for (const auto& p : e.panels) {
         std::optional<Timestamp> newest;
-        for (const auto* r : {&p.power_w, &p.voltage_v, &p.current_a})
-          if (*r && (!newest || (*r)->sample > *newest)) newest = (*r)->sample;
+        for (auto param :
+             {tigo::PanelParam::power, tigo::PanelParam::voltage, tigo::PanelParam::current})
+          if (const auto& r = p.readings[param]; r && (!newest || r->sample > *newest))
+            newest = r->sample;
         if (newest) add(g, panel_labels(e, p), secs(*newest));
       }
   }

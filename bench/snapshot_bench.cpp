@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
         long panels = 0, with_power = 0;
         for (const auto& e : snap->systems) {
           panels += static_cast<long>(e.panels.size());
-          for (const auto& p : e.panels) with_power += p.power_w.has_value();
+          for (const auto& p : e.panels)
+            with_power += p.readings[tigo::PanelParam::power].has_value();
         }
         seen_panels = panels;
         seen_power = with_power;

@@ -230,26 +230,28 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
   struct Family {
     const char* name;
     const char* help;
-    const std::optional<refresh::Reading> Panel::*reading;
+    tigo::PanelParam reading;
   };
   static const Family kFamilies[] = {
       {"tigo_panel_power_watts",
        "Panel input power, newest non-empty minute (data/aggregate level=min param=Pin).",
-       &Panel::power_w},
+       tigo::PanelParam::power},
       {"tigo_panel_input_voltage_volts",
-       "Panel input voltage, newest non-empty minute (param=Vin).", &Panel::voltage_v},
+       "Panel input voltage, newest non-empty minute (param=Vin).", tigo::PanelParam::voltage},
       {"tigo_panel_input_current_amperes",
-       "Panel input current, newest non-empty minute (param=Iin).", &Panel::current_a},
+       "Panel input current, newest non-empty minute (param=Iin).", tigo::PanelParam::current},
       {"tigo_panel_rssi",
        "Radio signal strength of the panel's optimizer, raw 0-255 as Tigo reports it (param=RSSI).",
-       &Panel::rssi},
+       tigo::PanelParam::rssi},
       {"tigo_panel_temperature_celsius",
-       "Optimizer temperature where the system reports it (param=Temp).", &Panel::temperature_c},
+       "Optimizer temperature where the system reports it (param=Temp).",
+       tigo::PanelParam::temperature},
   };
   for (const auto& f : kFamilies) {
     w.family(f.name, "gauge", f.help);
     for (std::size_t k = 0; k < panels.size(); ++k) {
-      if (const auto& r = panels[k]->*f.reading) w.sample_prerendered(f.name, blocks[k], r->value);
+      if (const auto& r = panels[k]->readings[f.reading])
+        w.sample_prerendered(f.name, blocks[k], r->value);
     }
   }
   w.family("tigo_panel_reporting", "gauge",
@@ -260,8 +262,10 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
            "The minute the panel's newest readings belong to, Unix time.");
   for (std::size_t k = 0; k < panels.size(); ++k) {
     std::optional<refresh::Timestamp> newest;
-    for (const auto* r : {&panels[k]->power_w, &panels[k]->voltage_v, &panels[k]->current_a}) {
-      if (*r && (!newest || (*r)->sample > *newest)) newest = (*r)->sample;
+    for (auto param :
+         {tigo::PanelParam::power, tigo::PanelParam::voltage, tigo::PanelParam::current}) {
+      const auto& r = panels[k]->readings[param];
+      if (r && (!newest || r->sample > *newest)) newest = r->sample;
     }
     if (newest)
       w.sample_prerendered("tigo_panel_sample_timestamp_seconds", blocks[k], seconds_of(*newest));

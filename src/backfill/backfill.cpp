@@ -13,7 +13,7 @@
 #include "backfill/series.hpp"
 #include "backfill/spool.hpp"
 #include "metrics/families.hpp"
-#include "refresh/fleet_state.hpp"
+#include "metrics/family_table.hpp"
 #include "refresh/hierarchy.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
@@ -25,46 +25,31 @@ using std::chrono::hours;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
 
-// Output order of the families; the panel ones follow refresh::kPanelParams.
+// Output order of the families; the panel ones follow tigo::kPanelParams.
 constexpr std::size_t kSystemPower = 0;
 constexpr std::size_t kSystemEnergy = 1;
 constexpr std::size_t kPanelFirst = 2;
-constexpr std::size_t kPanelParamCount = std::size(refresh::kPanelParams);
-constexpr std::size_t kObjectPower = kPanelFirst + kPanelParamCount;
+constexpr std::size_t kObjectPower = kPanelFirst + tigo::kPanelParamCount;
 constexpr std::size_t kObjectEnergy = kObjectPower + 1;
 constexpr std::size_t kFamilyCount = kObjectEnergy + 1;
 
 // Consecutive chunks that fail entirely before a system is given up.
 constexpr int kMaxFailedChunks = 3;
 
+// Names, units and HELP as /metrics has them: both come from the family table.
+Family output_family(const metrics::FamilySpec& f) {
+  return {f.name, metrics::type_name(f.type), f.unit, f.help};
+}
+
 std::vector<Family> output_families() {
-  static constexpr std::string_view kPanelUnits[] = {"watts", "volts", "amperes", "", "celsius"};
-  static constexpr std::string_view kPanelHelp[] = {
-      "Panel input power per minute (data/aggregate level=min param=Pin; backfill).",
-      "Panel input voltage per minute (param=Vin; backfill).",
-      "Panel input current per minute (param=Iin; backfill).",
-      "Radio signal strength of the panel's optimizer per minute, raw 0-255 (param=RSSI; "
-      "backfill).",
-      "Panel temperature per minute, where the system answers it (param=Temp; backfill).",
-  };
-  static_assert(std::size(kPanelUnits) == kPanelParamCount);
   std::vector<Family> f(kFamilyCount);
-  f[kSystemPower] = {"tigo_system_dc_power_watts", "gauge", "watts",
-                     "DC power of the system per minute (data/combined level=minute of the system "
-                     "object; backfill)."};
-  f[kSystemEnergy] = {"tigo_system_dc_energy_today_joules", "gauge", "joules",
-                      "DC energy of the system since site-local midnight, at the end of each hour "
-                      "(data/combined level=hour; backfill)."};
-  for (std::size_t i = 0; i < kPanelParamCount; ++i) {
-    const auto* pf = metrics::panel_family(refresh::kPanelParams[i]);
-    f[kPanelFirst + i] = {pf->name, "gauge", kPanelUnits[i], kPanelHelp[i]};
-  }
-  f[kObjectPower] = {"tigo_object_power_watts", "gauge", "watts",
-                     "Power of a system, inverter or string object per minute (data/combined "
-                     "level=minute; backfill)."};
-  f[kObjectEnergy] = {"tigo_object_energy_today_joules", "gauge", "joules",
-                      "Energy of a system, inverter or string object since site-local midnight, "
-                      "at the end of each hour (data/combined level=hour; backfill)."};
+  f[kSystemPower] = output_family(metrics::family_spec("tigo_system_dc_power_watts"));
+  f[kSystemEnergy] = output_family(metrics::family_spec("tigo_system_dc_energy_today_joules"));
+  for (const auto& param : tigo::kPanelParams)
+    f[kPanelFirst + tigo::index_of(param.param)] =
+        output_family(metrics::panel_value_family(param.param));
+  f[kObjectPower] = output_family(metrics::family_spec("tigo_object_power_watts"));
+  f[kObjectEnergy] = output_family(metrics::family_spec("tigo_object_energy_today_joules"));
   return f;
 }
 
@@ -146,7 +131,7 @@ class SystemRun {
  private:
   struct Job {
     enum Kind { panel, object_minute, object_hour } kind;
-    std::size_t param = 0;  // panel: index into kPanelParams
+    tigo::PanelParam param = tigo::PanelParam::power;  // panel jobs
     tigo::LocalTime start, end;
     std::optional<tigo::Result<tigo::CsvTable>> result;
   };
@@ -217,22 +202,22 @@ class SystemRun {
     const tigo::LocalTime start{first};
     const tigo::LocalTime stop_at = tigo::LocalTime{end} - seconds{1};
     std::vector<Job> jobs;
-    for (std::size_t p = 0; p < kPanelParamCount; ++p)
-      jobs.push_back({Job::panel, p, start, stop_at, std::nullopt});
+    for (const auto& param : tigo::kPanelParams)
+      jobs.push_back({Job::panel, param.param, start, stop_at, std::nullopt});
     if (!object_ids_.empty()) {
       // data/combined answers at most a day of minutes: a 25-hour day goes in two halves.
       for (auto d = first; d < end; d += date::days{1}) {
         const tigo::LocalTime day{d}, next{d + date::days{1}};
         if (utc(next) <= o_.from || utc(day) >= o_.to) continue;
         if (utc(next) - utc(day) <= hours{24}) {
-          jobs.push_back({Job::object_minute, 0, day, next - seconds{1}, std::nullopt});
+          jobs.push_back({Job::object_minute, {}, day, next - seconds{1}, std::nullopt});
         } else {
           const auto noon = day + hours{12};
-          jobs.push_back({Job::object_minute, 0, day, noon - seconds{1}, std::nullopt});
-          jobs.push_back({Job::object_minute, 0, noon, next - seconds{1}, std::nullopt});
+          jobs.push_back({Job::object_minute, {}, day, noon - seconds{1}, std::nullopt});
+          jobs.push_back({Job::object_minute, {}, noon, next - seconds{1}, std::nullopt});
         }
       }
-      jobs.push_back({Job::object_hour, 0, start, stop_at, std::nullopt});
+      jobs.push_back({Job::object_hour, {}, start, stop_at, std::nullopt});
     }
     {
       std::vector<std::jthread> threads;
@@ -257,8 +242,8 @@ class SystemRun {
       tigo::AggregateQuery q;
       q.system_id = id;
       q.zone = zone_;
-      q.level = "min";
-      q.param = std::string(refresh::kPanelParams[job.param]);
+      q.level = tigo::AggregateLevel::minute;
+      q.param = job.param;
       q.header = "id";
       q.start = job.start;
       q.end = job.end;
@@ -268,7 +253,8 @@ class SystemRun {
     tigo::CombinedQuery q;
     q.system_id = id;
     q.zone = zone_;
-    q.level = job.kind == Job::object_minute ? "minute" : "hour";
+    q.level =
+        job.kind == Job::object_minute ? tigo::CombinedLevel::minute : tigo::CombinedLevel::hour;
     q.object_ids = object_ids_;
     q.start = job.start;
     q.end = job.end;
@@ -286,8 +272,8 @@ class SystemRun {
         // Other columns (the gateway's own sensor column) are no panel's.
         const auto it = panel_index_.find(*id);
         if (it == panel_index_.end()) continue;
-        if (auto e = write(kPanelFirst + job.param, it->second, panel_labels_[it->second],
-                           std::move(columns[c])))
+        if (auto e = write(kPanelFirst + tigo::index_of(job.param), it->second,
+                           panel_labels_[it->second], std::move(columns[c])))
           return e;
         continue;
       }

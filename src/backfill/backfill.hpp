@@ -3,15 +3,16 @@
 //
 // Per system: objects/system and systems/layout once (the refresher's hierarchy resolution gives
 // the same labels as /metrics), then per chunk of site-local days data/aggregate level=min for
-// Pin, Vin, Iin and RSSI, data/combined level=minute (per day, at most 24 h a call) and
-// level=hour for the system, inverter and string objects. Every call goes through the one
-// tigo::Client, so its governor keeps the rate limit; failed calls are retried a few times (the
-// governor backs off), then the system counts as failed and the rest is still written.
+// every param of tigo::kPanelParams (Temp only answers where the system has it), data/combined
+// level=minute (per day, at most 24 h a call) and level=hour for the system, inverter and string
+// objects. Every call goes through the one tigo::Client, so its governor keeps the rate limit;
+// failed calls are retried a few times (the governor backs off), then the system counts as
+// failed and the rest is still written.
 //
-// Families (docs/METRICS.md names, labels and units): tigo_system_dc_power_watts and
-// tigo_object_power_watts per minute, tigo_system_dc_energy_today_joules and
-// tigo_object_energy_today_joules per hour, tigo_panel_power_watts,
-// tigo_panel_input_voltage_volts, tigo_panel_input_current_amperes and tigo_panel_rssi per minute.
+// Families: the rows of metrics::kFamilies marked `backfilled`, with their names, units and HELP
+// (the same as /metrics): tigo_system_dc_power_watts, tigo_object_power_watts and the panel value
+// families per minute, tigo_system_dc_energy_today_joules and tigo_object_energy_today_joules
+// per hour.
 #pragma once
 
 #include <chrono>

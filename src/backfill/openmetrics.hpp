@@ -12,7 +12,7 @@ namespace backfill {
 using Timestamp = std::chrono::sys_seconds;
 
 struct Family {
-  std::string_view name;  // the docs/METRICS.md name
+  std::string_view name;  // the family table's name (metrics/family_table.hpp)
   std::string_view type;  // "gauge" (counters would need the _total sample suffix of OpenMetrics)
   std::string_view unit;  // the name's unit suffix ("watts"), or empty
   std::string_view help;  // one line

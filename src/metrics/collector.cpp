@@ -5,6 +5,7 @@
 
 #include "metrics/exposition.hpp"
 #include "metrics/families.hpp"
+#include "metrics/family_table.hpp"
 
 namespace metrics {
 namespace {
@@ -25,6 +26,12 @@ std::optional<double> seconds_of(const std::optional<std::chrono::sys_seconds>& 
   return seconds_of(*t);
 }
 
+// TYPE and HELP of `f` from the family table; returns the name its samples carry.
+std::string_view announce(TextWriter& w, const FamilySpec& f) {
+  w.family(f.name, type_name(f.type), f.help);
+  return f.name;
+}
+
 std::optional<double> joules(const std::optional<double>& wh) {
   if (!wh) return std::nullopt;
   return *wh * kJoulesPerWattHour;
@@ -40,32 +47,28 @@ std::vector<std::string> system_blocks(const Snapshot& snap) {
 
 void render_account(const Snapshot& snap, TextWriter& w) {
   if (snap.user) {
-    w.family(
-        "tigo_user_info", "gauge",
-        "The account the exporter logs in as, value 1 (users/get; no e-mail, login or address).");
+    announce(w, family_spec("tigo_user_info"));
     w.sample("tigo_user_info",
              {{"user_id", snap.user->user_id},
               {"user_type", snap.user->user_type},
               {"company", snap.user->company}},
              1);
   }
-  w.family("tigo_refresh_interval_seconds", "gauge",
-           "The effective refresh interval the scheduler is holding per dataset.");
+  announce(w, family_spec("tigo_refresh_interval_seconds"));
   for (auto d : refresh::kAllDatasets) {
     if (auto v = snap.intervals[static_cast<std::size_t>(d)])
       w.sample("tigo_refresh_interval_seconds", {{"dataset", refresh::dataset_name(d)}}, *v);
   }
   std::size_t panels = 0;
   for (const auto& e : snap.systems) panels += e.panels.size();
-  w.family("tigo_systems", "gauge", "Systems in the snapshot, after filter and shard.");
+  announce(w, family_spec("tigo_systems"));
   w.sample("tigo_systems", {}, static_cast<double>(snap.systems.size()));
-  w.family("tigo_panels", "gauge", "Panels in the snapshot.");
+  announce(w, family_spec("tigo_panels"));
   w.sample("tigo_panels", {}, static_cast<double>(panels));
 }
 
 void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, TextWriter& w) {
-  w.family("tigo_system_info", "gauge",
-           "Descriptive labels of a system, value 1 (systems list and systems/view).");
+  announce(w, family_spec("tigo_system_info"));
   for (const auto& e : snap.systems) {
     const auto& s = e.system;
     w.sample("tigo_system_info",
@@ -80,56 +83,47 @@ void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, T
   }
 
   struct Gauge {
-    const char* name;
-    const char* type;
-    const char* help;
+    const FamilySpec* family;
     std::optional<double> (*value)(const SystemEntry&);
   };
   static const Gauge kGauges[] = {
-      {"tigo_system_location_latitude_degrees", "gauge", "Latitude of the system (systems list).",
+      {&family_spec("tigo_system_location_latitude_degrees"),
        [](const SystemEntry& e) { return e.system.latitude; }},
-      {"tigo_system_location_longitude_degrees", "gauge", "Longitude of the system (systems list).",
+      {&family_spec("tigo_system_location_longitude_degrees"),
        [](const SystemEntry& e) { return e.system.longitude; }},
-      {"tigo_system_power_rating_watts", "gauge",
-       "Max DC power rating of the system (systems list).",
+      {&family_spec("tigo_system_power_rating_watts"),
        [](const SystemEntry& e) { return e.system.power_rating_w; }},
-      {"tigo_system_turn_on_timestamp_seconds", "gauge",
-       "Planned turn-on date of the system as a Unix time (systems list).",
+      {&family_spec("tigo_system_turn_on_timestamp_seconds"),
        [](const SystemEntry& e) { return seconds_of(e.system.turn_on_date); }},
-      {"tigo_system_dc_power_watts", "gauge", "Last DC power output of the system (data/summary).",
+      {&family_spec("tigo_system_dc_power_watts"),
        [](const SystemEntry& e) -> std::optional<double> {
          return e.summary ? e.summary->last_power_w : std::nullopt;
        }},
-      {"tigo_system_dc_energy_joules_total", "counter",
-       "Lifetime DC energy of the system (data/summary lifetime_energy_dc).",
+      {&family_spec("tigo_system_dc_energy_joules_total"),
        [](const SystemEntry& e) -> std::optional<double> {
          return e.summary ? joules(e.summary->lifetime_energy_wh) : std::nullopt;
        }},
-      {"tigo_system_dc_energy_today_joules", "gauge",
-       "DC energy of the system today, site-local day (data/summary daily_energy_dc).",
+      {&family_spec("tigo_system_dc_energy_today_joules"),
        [](const SystemEntry& e) -> std::optional<double> {
          return e.summary ? joules(e.summary->daily_energy_wh) : std::nullopt;
        }},
-      {"tigo_system_dc_energy_year_joules", "gauge",
-       "DC energy of the system this year to date (data/summary ytd_energy_dc).",
+      {&family_spec("tigo_system_dc_energy_year_joules"),
        [](const SystemEntry& e) -> std::optional<double> {
          return e.summary ? joules(e.summary->ytd_energy_wh) : std::nullopt;
        }},
-      {"tigo_system_summary_updated_timestamp_seconds", "gauge",
-       "When Tigo last updated the system's summary, Unix time (data/summary updated_on).",
+      {&family_spec("tigo_system_summary_updated_timestamp_seconds"),
        [](const SystemEntry& e) -> std::optional<double> {
          return e.summary ? seconds_of(e.summary->updated_on) : std::nullopt;
        }},
   };
   for (const auto& g : kGauges) {
-    w.family(g.name, g.type, g.help);
+    const auto name = announce(w, *g.family);
     for (std::size_t i = 0; i < snap.systems.size(); ++i) {
-      if (auto v = g.value(snap.systems[i])) w.sample_prerendered(g.name, ids[i], *v);
+      if (auto v = g.value(snap.systems[i])) w.sample_prerendered(name, ids[i], *v);
     }
   }
 
-  w.family("tigo_system_alerts", "gauge",
-           "Tigo alerts generated inside the alerts window, per alert code (alerts/system).");
+  announce(w, family_spec("tigo_system_alerts"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& a : snap.systems[i].alerts) {
       w.sample_prerendered(
@@ -138,8 +132,7 @@ void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, T
           static_cast<double>(a.count));
     }
   }
-  w.family("tigo_system_alert_last_timestamp_seconds", "gauge",
-           "When the newest alert of a code was generated, Unix time (alerts/system).");
+  announce(w, family_spec("tigo_system_alert_last_timestamp_seconds"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& a : snap.systems[i].alerts) {
       if (a.last_generated)
@@ -149,8 +142,7 @@ void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, T
     }
   }
 
-  w.family("tigo_refresh_success", "gauge",
-           "Whether the last refresh of a system's dataset succeeded (1) or failed (0).");
+  announce(w, family_spec("tigo_refresh_success"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (auto d : refresh::kAllDatasets) {
       const auto& st = snap.systems[i].state(d);
@@ -161,8 +153,7 @@ void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, T
           st.success ? 1 : 0);
     }
   }
-  w.family("tigo_refresh_last_success_timestamp_seconds", "gauge",
-           "When a system's dataset was last refreshed successfully, Unix time.");
+  announce(w, family_spec("tigo_refresh_last_success_timestamp_seconds"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (auto d : refresh::kAllDatasets) {
       const auto& st = snap.systems[i].state(d);
@@ -176,8 +167,7 @@ void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, T
 }
 
 void render_objects(const Snapshot& snap, const std::vector<std::string>& ids, TextWriter& w) {
-  w.family("tigo_object_info", "gauge",
-           "An object of a system's hierarchy, value 1 (objects/system and objects/types).");
+  announce(w, family_spec("tigo_object_info"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& o : snap.systems[i].objects) {
       w.sample_prerendered("tigo_object_info",
@@ -192,7 +182,7 @@ void render_objects(const Snapshot& snap, const std::vector<std::string>& ids, T
                            1);
     }
   }
-  w.family("tigo_panel_info", "gauge", "A panel's serial and type, value 1 (systems/layout).");
+  announce(w, family_spec("tigo_panel_info"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& p : snap.systems[i].panels) {
       w.sample_prerendered("tigo_panel_info",
@@ -218,22 +208,23 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
       panels.push_back(&p);
     }
   }
-  for (const auto& f : kPanelFamilies) {
-    w.family(f.name, "gauge", f.help);
+  for (const auto& param : tigo::kPanelParams) {
+    const auto name = announce(w, panel_value_family(param.param));
     for (std::size_t k = 0; k < panels.size(); ++k) {
-      if (const auto& r = panels[k]->*f.reading) w.sample_prerendered(f.name, blocks[k], r->value);
+      if (const auto& r = panels[k]->readings[param.param])
+        w.sample_prerendered(name, blocks[k], r->value);
     }
   }
-  w.family("tigo_panel_reporting", "gauge",
-           "1 if the panel has a reading in the newest minute its gateway delivered, else 0.");
+  announce(w, family_spec("tigo_panel_reporting"));
   for (std::size_t k = 0; k < panels.size(); ++k)
     w.sample_prerendered("tigo_panel_reporting", blocks[k], panels[k]->reporting ? 1 : 0);
-  w.family("tigo_panel_sample_timestamp_seconds", "gauge",
-           "The minute the panel's newest readings belong to, Unix time.");
+  announce(w, family_spec("tigo_panel_sample_timestamp_seconds"));
   for (std::size_t k = 0; k < panels.size(); ++k) {
     std::optional<refresh::Timestamp> newest;
-    for (const auto* r : {&panels[k]->power_w, &panels[k]->voltage_v, &panels[k]->current_a}) {
-      if (*r && (!newest || (*r)->sample > *newest)) newest = (*r)->sample;
+    for (auto param :
+         {tigo::PanelParam::power, tigo::PanelParam::voltage, tigo::PanelParam::current}) {
+      const auto& r = panels[k]->readings[param];
+      if (r && (!newest || r->sample > *newest)) newest = r->sample;
     }
     if (newest)
       w.sample_prerendered("tigo_panel_sample_timestamp_seconds", blocks[k], seconds_of(*newest));
@@ -245,14 +236,12 @@ void render_object_readings(const Snapshot& snap, const std::vector<std::string>
   auto block = [](const std::string& id, const refresh::ObjectReading& o) {
     return object_labels(id, o.object_id, o.object_type, o.label);
   };
-  w.family("tigo_object_power_watts", "gauge",
-           "Power of a system, inverter or string object (data/combined level=minute).");
+  announce(w, family_spec("tigo_object_power_watts"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& o : snap.systems[i].object_readings)
       if (o.power_w) w.sample_prerendered("tigo_object_power_watts", block(ids[i], o), *o.power_w);
   }
-  w.family("tigo_object_energy_today_joules", "gauge",
-           "Energy today of a system, inverter or string object (data/combined level=day).");
+  announce(w, family_spec("tigo_object_energy_today_joules"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& o : snap.systems[i].object_readings)
       if (o.energy_today_wh)
@@ -265,7 +254,7 @@ void render_gateways(const Snapshot& snap, const std::vector<std::string>& ids, 
   auto gw = [&](std::size_t i, const refresh::Gateway& g) {
     return ids[i] + "," + LabelBlock().add("source_id", g.source_id).str();
   };
-  w.family("tigo_gateway_info", "gauge", "A gateway (CCA) of a system, value 1 (sources/system).");
+  announce(w, family_spec("tigo_gateway_info"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& g : snap.systems[i].gateways)
       w.sample_prerendered("tigo_gateway_info",
@@ -278,31 +267,27 @@ void render_gateways(const Snapshot& snap, const std::vector<std::string>& ids, 
                                    .str(),
                            1);
   }
-  w.family("tigo_gateway_last_checkin_timestamp_seconds", "gauge",
-           "When the gateway last checked in, Unix time (sources/system last_checkin).");
+  announce(w, family_spec("tigo_gateway_last_checkin_timestamp_seconds"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& g : snap.systems[i].gateways)
       if (g.last_checkin)
         w.sample_prerendered("tigo_gateway_last_checkin_timestamp_seconds", gw(i, g),
                              seconds_of(*g.last_checkin));
   }
-  w.family("tigo_gateway_reporting_gateways", "gauge",
-           "Gateways reporting behind this source (sources/system gateway_count).");
+  announce(w, family_spec("tigo_gateway_reporting_gateways"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& g : snap.systems[i].gateways)
       if (g.gateway_count)
         w.sample_prerendered("tigo_gateway_reporting_gateways", gw(i, g), *g.gateway_count);
   }
-  w.family("tigo_gateway_control_state", "gauge",
-           "The gateway's PV-Off control state, 1 on the current state (sources/system).");
+  announce(w, family_spec("tigo_gateway_control_state"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& g : snap.systems[i].gateways)
       if (!g.control_state.empty())
         w.sample_prerendered("tigo_gateway_control_state",
                              gw(i, g) + "," + LabelBlock().add("state", g.control_state).str(), 1);
   }
-  w.family("tigo_gateway_data_last_minute_timestamp_seconds", "gauge",
-           "Newest minute of data the gateway delivered per data set, Unix time (sets last_min).");
+  announce(w, family_spec("tigo_gateway_data_last_minute_timestamp_seconds"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& g : snap.systems[i].gateways)
       for (const auto& s : g.sets)
@@ -311,8 +296,7 @@ void render_gateways(const Snapshot& snap, const std::vector<std::string>& ids, 
                                gw(i, g) + "," + LabelBlock().add("set", s.name).str(),
                                seconds_of(*s.last_min));
   }
-  w.family("tigo_gateway_data_last_day_timestamp_seconds", "gauge",
-           "Newest day of data the gateway delivered per data set, Unix time (sets last_day).");
+  announce(w, family_spec("tigo_gateway_data_last_day_timestamp_seconds"));
   for (std::size_t i = 0; i < snap.systems.size(); ++i) {
     for (const auto& g : snap.systems[i].gateways)
       for (const auto& s : g.sets)

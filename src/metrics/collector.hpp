@@ -1,5 +1,6 @@
-// Snapshot -> every fleet family of the metric contract (docs/METRICS.md) as exposition text, the
-// ConstMetric way: series exist only while the snapshot has their data, nothing lingers.
+// Snapshot -> every fleet family of the family table (family_table.hpp, docs/METRICS.md) as
+// exposition text, the ConstMetric way: series exist only while the snapshot has their data,
+// nothing lingers.
 #pragma once
 
 #include <string>

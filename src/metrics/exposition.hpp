@@ -18,7 +18,7 @@ class TextWriter {
  public:
   explicit TextWriter(std::string& out) : out_(out) {}
 
-  // HELP text must be one line without backslashes (the contract keeps it so).
+  // HELP text must be one line without backslashes (the family table checks it at compile time).
   void family(std::string_view name, std::string_view type, std::string_view help);
   void sample(std::string_view name, std::initializer_list<Label> labels, double value);
   // `labels` is already rendered and escaped, without braces (see LabelBlock): the per-panel label

@@ -4,12 +4,6 @@
 
 namespace metrics {
 
-const PanelFamily* panel_family(std::string_view param) {
-  for (const auto& f : kPanelFamilies)
-    if (f.param == param) return &f;
-  return nullptr;
-}
-
 std::string system_labels(std::int64_t system_id) {
   return LabelBlock().add("system_id", std::to_string(system_id)).str();
 }

@@ -4,12 +4,15 @@
 
 #include <sstream>
 
+#include "metrics/family_table.hpp"
+
 namespace metrics {
 namespace {
 
-prometheus::Gauge& single_gauge(prometheus::Registry& r, const std::string& name,
-                                const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+std::string help_of(const FamilySpec& f) { return std::string(f.help); }
+
+prometheus::Gauge& single_gauge(prometheus::Registry& r, const FamilySpec& f) {
+  return prometheus::BuildGauge().Name(std::string(f.name)).Help(help_of(f)).Register(r).Add({});
 }
 
 }  // namespace
@@ -18,40 +21,38 @@ SelfMetrics::SelfMetrics(const BuildInfo& build)
     : registry_(std::make_shared<prometheus::Registry>()),
       requests_(prometheus::BuildCounter()
                     .Name("tigo_api_requests_total")
-                    .Help("Calls made to the Tigo API by endpoint and HTTP status (error: "
-                          "transport failure).")
+                    .Help(help_of(family_spec("tigo_api_requests_total")))
                     .Register(*registry_)),
       durations_(prometheus::BuildHistogram()
                      .Name("tigo_api_request_duration_seconds")
-                     .Help("Duration of calls to the Tigo API by endpoint.")
+                     .Help(help_of(family_spec("tigo_api_request_duration_seconds")))
                      .Register(*registry_)),
       logins_(prometheus::BuildCounter()
                   .Name("tigo_api_logins_total")
-                  .Help("Logins to the Tigo API (users/login) by result.")
+                  .Help(help_of(family_spec("tigo_api_logins_total")))
                   .Register(*registry_)),
       csv_anomalies_(prometheus::BuildCounter()
                          .Name("tigo_api_csv_anomalies_total")
-                         .Help("Odd CSV answers of data/aggregate and data/combined by endpoint "
-                               "and kind (header_only, future_row, bad_row, unknown_column).")
+                         .Help(help_of(family_spec("tigo_api_csv_anomalies_total")))
                          .Register(*registry_)),
       token_expiry_(
-          single_gauge(*registry_, "tigo_api_token_expiry_timestamp_seconds",
-                       "Expiry of the current API token, Unix time (users/login expires).")),
-      limit_(single_gauge(*registry_, "tigo_api_rate_limit_limit",
-                          "Requests allowed per rate-limit window, last X-Rate-Limit-Limit seen.")),
-      remaining_(single_gauge(*registry_, "tigo_api_rate_limit_remaining",
-                              "Requests left in the window, last X-Rate-Limit-Remaining seen.")),
-      reset_(single_gauge(
-          *registry_, "tigo_api_rate_limit_reset_seconds",
-          "Seconds until the rate-limit window resets, last X-Rate-Limit-Reset seen.")) {
+          single_gauge(*registry_, family_spec("tigo_api_token_expiry_timestamp_seconds"))),
+      limit_(single_gauge(*registry_, family_spec("tigo_api_rate_limit_limit"))),
+      remaining_(single_gauge(*registry_, family_spec("tigo_api_rate_limit_remaining"))),
+      reset_(single_gauge(*registry_, family_spec("tigo_api_rate_limit_reset_seconds"))) {
   prometheus::BuildGauge()
       .Name("tigo_exporter_build_info")
-      .Help("Version, revision and compiler of this exporter, value 1.")
+      .Help(help_of(family_spec("tigo_exporter_build_info")))
       .Register(*registry_)
       .Add({{"version", build.version}, {"revision", build.revision}, {"compiler", build.compiler}})
       .Set(1);
+  // Label sets known in advance are present from the start, at 0.
   logins_.Add({{"result", "success"}});
   logins_.Add({{"result", "failure"}});
+  for (auto endpoint : tigo::kCsvEndpoints)
+    for (auto kind : tigo::kAllCsvAnomalies)
+      csv_anomalies_.Add(
+          {{"endpoint", std::string(endpoint)}, {"kind", std::string(tigo::to_string(kind))}});
 }
 
 void SelfMetrics::on_call(std::string_view endpoint, std::string_view code, double seconds) {

@@ -26,15 +26,6 @@ bool fresh(const DatasetState& st, Timestamp now, std::chrono::milliseconds max_
   return st.last_success && (st.success || now - *st.last_success <= max_staleness);
 }
 
-std::optional<Reading> PanelValues::*param_member(std::string_view param) {
-  if (param == "Pin") return &PanelValues::pin;
-  if (param == "Vin") return &PanelValues::vin;
-  if (param == "Iin") return &PanelValues::iin;
-  if (param == "RSSI") return &PanelValues::rssi;
-  if (param == "Temp") return &PanelValues::temp;
-  return nullptr;
-}
-
 }  // namespace
 
 void mark_success(DatasetState& s, Timestamp now) {
@@ -54,7 +45,7 @@ void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>&
   s.hierarchy =
       resolve_hierarchy(s.objects ? &*s.objects : nullptr, types, s.layout ? &*s.layout : nullptr);
   // Panels that left the layout leave their readings behind.
-  std::map<std::int64_t, PanelValues> kept;
+  std::map<std::int64_t, PanelReadings> kept;
   for (const auto& p : s.hierarchy.panels) {
     if (auto it = s.panel_values.find(p.object_id); it != s.panel_values.end())
       kept.emplace(p.object_id, it->second);
@@ -62,10 +53,8 @@ void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>&
   s.panel_values = std::move(kept);
 }
 
-std::optional<Timestamp> apply_aggregate(SystemState& s, std::string_view param,
+std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
                                          const tigo::CsvTable& table) {
-  const auto member = param_member(param);
-  if (!member) return std::nullopt;
   std::optional<Timestamp> newest;
   for (const auto& col : table.columns) {
     if (!col.newest) continue;
@@ -73,7 +62,7 @@ std::optional<Timestamp> apply_aggregate(SystemState& s, std::string_view param,
     if (!id) continue;
     const Timestamp at = to_utc(s, col.newest->time);
     newest = newest ? std::max(*newest, at) : at;
-    auto& slot = s.panel_values[*id].*member;
+    auto& slot = s.panel_values[*id][param];
     if (!slot || slot->sample <= at) slot = Reading{col.newest->value, at};
   }
   return newest;
@@ -133,22 +122,18 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
       std::optional<Timestamp> newest_minute;
       for (const auto& p : e.panels) {
         const auto it = s.panel_values.find(p.object_id);
-        if (it == s.panel_values.end() || !it->second.pin) continue;
-        if (!newest_minute || it->second.pin->sample > *newest_minute)
-          newest_minute = it->second.pin->sample;
+        if (it == s.panel_values.end()) continue;
+        const auto& pin = it->second[tigo::PanelParam::power];
+        if (pin && (!newest_minute || pin->sample > *newest_minute)) newest_minute = pin->sample;
       }
       for (auto& p : e.panels) {
         const auto it = s.panel_values.find(p.object_id);
         if (it == s.panel_values.end()) continue;
-        const auto& v = it->second;
-        p.power_w = v.pin;
-        p.voltage_v = v.vin;
-        p.current_a = v.iin;
-        p.rssi = v.rssi;
-        p.temperature_c = v.temp;
+        p.readings = it->second;
         // Columns are not filled on the same row: a few minutes behind the newest is still
         // reporting; a dead optimizer is hours behind or has no reading at all.
-        p.reporting = v.pin && newest_minute && *newest_minute - v.pin->sample <= kReportingSlack;
+        const auto& pin = p.readings[tigo::PanelParam::power];
+        p.reporting = pin && newest_minute && *newest_minute - pin->sample <= kReportingSlack;
       }
     } else {
       for (auto& p : e.panels) p.reporting = false;
@@ -182,7 +167,10 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
       }
     }
     if (ok(Dataset::alerts)) {
+      // Every code alerts/types knows is counted, 0 included: a dashboard shows 0, not "no data".
       std::map<std::int64_t, AlertCount> by_code;
+      for (const auto& [code, type] : fleet.alert_types)
+        by_code[code] = AlertCount{std::to_string(code), type.title, 0, std::nullopt};
       for (const auto& a : s.alerts) {
         if (!a.generated || *a.generated < now - o.alerts_window) continue;
         auto& c = by_code[a.unique_id];

@@ -18,15 +18,9 @@
 
 namespace refresh {
 
-// The minute-data params asked for, one call each. Temp is optional: a system that answers it
-// without panel columns is not asked for it again for kTempRecheck.
-inline constexpr std::string_view kPanelParams[] = {"Pin", "Vin", "Iin", "RSSI", "Temp"};
-inline constexpr std::string_view kOptionalPanelParam = "Temp";
-inline constexpr std::chrono::hours kTempRecheck{24};
-
-struct PanelValues {
-  std::optional<Reading> pin, vin, iin, rssi, temp;
-};
+// The minute-data params (tigo::kPanelParams) are asked for one call each. An optional one (Temp)
+// that a system answers without panel columns is not asked for again for kOptionalRecheck.
+inline constexpr std::chrono::hours kOptionalRecheck{24};
 
 struct SystemState {
   tigo::System system;
@@ -37,20 +31,21 @@ struct SystemState {
   std::vector<tigo::Source> sources;
   std::optional<tigo::Summary> summary;
   std::vector<tigo::Alert> alerts;
-  std::map<std::int64_t, PanelValues> panel_values;  // by panel object id
-  std::map<std::int64_t, Reading> object_power;      // data/combined minute, by object id
+  std::map<std::int64_t, PanelReadings> panel_values;  // by panel object id
+  std::map<std::int64_t, Reading> object_power;        // data/combined minute, by object id
   std::map<std::int64_t, std::pair<double, date::local_days>> object_energy_today;
   std::array<DatasetState, kDatasetCount> states{};
   // Minute data bookkeeping: the newest minute fetched, and whether the day was settled.
   std::optional<Timestamp> panels_cursor;
   bool panels_fetched_once = false;
   bool panels_settled_tonight = false;
-  std::optional<Timestamp> temp_unanswered_at;  // Temp came back without panel columns
+  // When an optional param came back without panel columns, per param.
+  std::array<std::optional<Timestamp>, tigo::kPanelParamCount> unanswered_at{};
 
   // Whether a panels refresh at `now` asks for `param`.
-  bool wants_param(std::string_view param, Timestamp now) const {
-    return param != kOptionalPanelParam || !temp_unanswered_at ||
-           now - *temp_unanswered_at >= kTempRecheck;
+  bool wants_param(tigo::PanelParam param, Timestamp now) const {
+    const auto& since = unanswered_at[tigo::index_of(param)];
+    return !tigo::spec(param).optional || !since || now - *since >= kOptionalRecheck;
   }
 
   DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
@@ -74,7 +69,7 @@ void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>&
 
 // Newest non-empty value per column of a header=id aggregate CSV into the panels' readings
 // (a reading only replaces an older one). Returns the newest minute seen, if any.
-std::optional<Timestamp> apply_aggregate(SystemState& s, std::string_view param,
+std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
                                          const tigo::CsvTable& table);
 void apply_combined_minute(SystemState& s, const tigo::CsvTable& table);
 void apply_combined_day(SystemState& s, const tigo::CsvTable& table);

@@ -23,7 +23,7 @@ std::chrono::seconds secs(std::chrono::milliseconds ms) {
 double calls_per_refresh(Dataset d) {
   switch (d) {
     case Dataset::panels:
-      return static_cast<double>(std::size(kPanelParams));  // at most: Temp is optional
+      return static_cast<double>(tigo::kPanelParamCount);  // at most: some are optional
     case Dataset::combined:
       return 2;
     case Dataset::system:
@@ -92,14 +92,17 @@ void Refresher::replan_locked() {
                                           : std::max(base * 4, std::chrono::seconds{3600});
     in.costs[static_cast<std::size_t>(d)] = {calls_per_refresh(d), base, cap};
   }
-  // Systems known not to answer Temp cost one call less per panels refresh.
+  // Systems known not to answer an optional param (Temp) cost one call less per panels refresh.
   if (!fleet_.systems.empty()) {
     const auto now = now_utc();
-    const auto without_temp = std::count_if(
-        fleet_.systems.begin(), fleet_.systems.end(),
-        [&](const auto& kv) { return !kv.second.wants_param(kOptionalPanelParam, now); });
-    in.costs[static_cast<std::size_t>(Dataset::panels)].calls_per_system -=
-        static_cast<double>(without_temp) / static_cast<double>(fleet_.systems.size());
+    for (const auto& param : tigo::kPanelParams) {
+      if (!param.optional) continue;
+      const auto without =
+          std::count_if(fleet_.systems.begin(), fleet_.systems.end(),
+                        [&](const auto& kv) { return !kv.second.wants_param(param.param, now); });
+      in.costs[static_cast<std::size_t>(Dataset::panels)].calls_per_system -=
+          static_cast<double>(without) / static_cast<double>(fleet_.systems.size());
+    }
   }
   // Systems list pages (50 a page), user, object types and alert types, per layout interval.
   const double account_calls = 3.0 + std::ceil(static_cast<double>(in.systems) / 50.0);
@@ -270,7 +273,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
     view.hierarchy = it->second.hierarchy;
     view.panels_cursor = it->second.panels_cursor;
     view.panels_fetched_once = it->second.panels_fetched_once;
-    view.temp_unanswered_at = it->second.temp_unanswered_at;
+    view.unanswered_at = it->second.unanswered_at;
     view.panels_settled_tonight = it->second.panels_settled_tonight;
   }
   const auto now = now_utc();
@@ -350,7 +353,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
       q.system_id = id;
       q.zone = view.zone;
       for (const auto& o : view.hierarchy.combined_objects) q.object_ids.push_back(o.object_id);
-      q.level = "minute";
+      q.level = tigo::CombinedLevel::minute;
       q.start = local(now - std::chrono::hours{1});
       q.end = local(now);
       auto minute = client_->combined(q, stop);
@@ -359,7 +362,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
         record([](SystemState&) {});
         break;
       }
-      q.level = "day";
+      q.level = tigo::CombinedLevel::day;
       q.start = date::floor<date::days>(local(now));
       auto day = client_->combined(q, stop);
       if (!day) fail(day.error());
@@ -393,14 +396,15 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
         if (auto lit = last_daylight(*view.system.latitude, *view.system.longitude, now))
           window = window_before(*lit, options_.panels_lookback);
       }
-      std::vector<std::pair<std::string_view, tigo::CsvTable>> tables;
-      for (auto param : kPanelParams) {
+      std::vector<std::pair<tigo::PanelParam, tigo::CsvTable>> tables;
+      for (const auto& spec : tigo::kPanelParams) {
+        const auto param = spec.param;
         if (!view.wants_param(param, now)) continue;
         tigo::AggregateQuery q;
         q.system_id = id;
         q.zone = view.zone;
-        q.level = "min";
-        q.param = std::string(param);
+        q.level = tigo::AggregateLevel::minute;
+        q.param = param;
         q.header = "id";
         q.start = local(window.start);
         q.end = local(window.end);
@@ -423,9 +427,10 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
         std::optional<Timestamp> newest;
         for (const auto& [param, table] : tables) {
           auto m = apply_aggregate(s, param, table);
-          if (param == kOptionalPanelParam) {
+          if (tigo::spec(param).optional) {
             // Temp says nothing about which minutes are new; no panel columns: not answered.
-            s.temp_unanswered_at = table.columns.empty() ? std::optional{now} : std::nullopt;
+            s.unanswered_at[tigo::index_of(param)] =
+                table.columns.empty() ? std::optional{now} : std::nullopt;
             continue;
           }
           if (m && (!newest || *m > *newest)) newest = m;

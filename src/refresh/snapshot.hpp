@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tigo/model.hpp"
+#include "tigo/panel_param.hpp"
 
 namespace refresh {
 
@@ -39,6 +40,16 @@ struct Reading {
   Timestamp sample{};
 };
 
+// A panel's newest reading per data/aggregate param, indexed by tigo::index_of(param).
+struct PanelReadings {
+  std::array<std::optional<Reading>, tigo::kPanelParamCount> by_param{};
+
+  std::optional<Reading>& operator[](tigo::PanelParam p) { return by_param[tigo::index_of(p)]; }
+  const std::optional<Reading>& operator[](tigo::PanelParam p) const {
+    return by_param[tigo::index_of(p)];
+  }
+};
+
 struct Panel {
   std::int64_t object_id = 0;
   std::string label;       // the panel's own label, e.g. "A1"
@@ -47,7 +58,7 @@ struct Panel {
   std::string datasource;  // objects/system key, e.g. "04C05B800ACE.panels.A1"
   // Hierarchy labels, empty where the system has no such level.
   std::string inverter, mppt, string;
-  std::optional<Reading> power_w, voltage_v, current_a, rssi, temperature_c;
+  PanelReadings readings;
   bool reporting = false;  // has a reading in the newest minute its gateway delivered
 };
 

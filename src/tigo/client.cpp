@@ -546,8 +546,8 @@ Result<CsvTable> Client::aggregate(const AggregateQuery& query, std::stop_token 
   q.add("system_id", query.system_id)
       .add("start", format_local(query.start))
       .add("end", format_local(query.end))
-      .add("level", query.level)
-      .add("param", query.param)
+      .add("level", api_name(query.level))
+      .add("param", spec(query.param).api_name)
       .add("header", query.header);
   if (!query.object_ids.empty()) q.add("object_ids", join_ids(query.object_ids));
   if (query.sensors) q.add("sensors", *query.sensors ? "true" : "false");
@@ -559,7 +559,7 @@ Result<CsvTable> Client::aggregate(const AggregateQuery& query, std::stop_token 
 Result<CsvTable> Client::combined(const CombinedQuery& query, std::stop_token stop) {
   Query q("data/combined");
   q.add("system_id", query.system_id)
-      .add("level", query.level)
+      .add("level", api_name(query.level))
       .add("start", format_local(query.start))
       .add("end", format_local(query.end));
   if (!query.object_ids.empty()) q.add("object_ids", join_ids(query.object_ids));

@@ -30,6 +30,7 @@
 #include "tigo/governor.hpp"
 #include "tigo/local_time.hpp"
 #include "tigo/model.hpp"
+#include "tigo/panel_param.hpp"
 #include "util/result.hpp"
 
 namespace tigo {
@@ -79,13 +80,33 @@ struct ClientOptions {
   std::chrono::seconds renew_ahead{600};   // re-login this long before `expires`
 };
 
+// The aggregation levels asked for. The two data endpoints spell them differently: data/aggregate
+// takes "min" (and no hour), data/combined rejects "min" and takes "minute".
+enum class AggregateLevel { minute, day };
+enum class CombinedLevel { minute, hour, day };
+
+constexpr std::string_view api_name(AggregateLevel level) {
+  return level == AggregateLevel::minute ? "min" : "day";
+}
+constexpr std::string_view api_name(CombinedLevel level) {
+  switch (level) {
+    case CombinedLevel::minute:
+      return "minute";
+    case CombinedLevel::hour:
+      return "hour";
+    case CombinedLevel::day:
+      return "day";
+  }
+  return "minute";
+}
+
 // data/aggregate: panel-level minute or day data, one param per call.
 struct AggregateQuery {
   std::int64_t system_id = 0;
   LocalTime start;  // site-local, as the API takes it
   LocalTime end;
-  std::string level = "min";             // "min" or "day"
-  std::string param = "Pin";             // "Pin", "Vin", "Iin", "RSSI", "Temp"
+  AggregateLevel level = AggregateLevel::minute;
+  PanelParam param = PanelParam::power;
   std::string header = "id";             // "id" (object ids as columns) or "key" (datasource_param)
   std::vector<std::int64_t> object_ids;  // empty: all
   std::optional<bool> sensors;
@@ -102,7 +123,7 @@ struct CombinedQuery {
   std::int64_t system_id = 0;
   LocalTime start;
   LocalTime end;
-  std::string level = "minute";  // the API rejects "min" here
+  CombinedLevel level = CombinedLevel::minute;
   std::vector<std::int64_t> object_ids;
   const date::time_zone* zone = nullptr;
   std::vector<std::string> expected_columns;  // empty: the object ids, if given

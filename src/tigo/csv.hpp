@@ -33,6 +33,10 @@
 namespace tigo {
 
 enum class CsvAnomaly { header_only, future_row, bad_row, unknown_column };
+inline constexpr CsvAnomaly kAllCsvAnomalies[] = {CsvAnomaly::header_only, CsvAnomaly::future_row,
+                                                  CsvAnomaly::bad_row, CsvAnomaly::unknown_column};
+// The endpoints that answer CSV.
+inline constexpr std::string_view kCsvEndpoints[] = {"data/aggregate", "data/combined"};
 
 // "header_only", "future_row", "bad_row", "unknown_column": the `kind` label of
 // tigo_api_csv_anomalies_total.

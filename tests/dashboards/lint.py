@@ -176,7 +176,8 @@ def check_grafana():
 
 
 def contract_names(path):
-    """Metric names of METRICS.md's tables (first column), `a`, `..._b` shorthands expanded."""
+    """Metric names of docs/METRICS.md's tables (first column, generated from the exporter's family
+    table), `a`, `..._b` shorthands expanded."""
     names = set()
     with open(path) as f:
         for line in f:
@@ -195,7 +196,7 @@ def contract_names(path):
 def check_contract():
     """Every tigo_* name the dashboards, rules and fake exporter use is in METRICS.md, and the fake
     exporter serves every family of it."""
-    path = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "design", "METRICS.md"))
+    path = os.path.normpath(os.path.join(HERE, "..", "..", "docs", "METRICS.md"))
     path = os.environ.get("TIGO_METRICS_MD", path)
     if not os.path.exists(path):
         print(f"contract: {path} not found: skipped")

@@ -1,4 +1,4 @@
-// The exporter against a running tigo_sim, both as processes: every family of the contract with
+// The exporter against a running tigo_sim, both as processes: every family of the reference with
 // the simulator's values, faults survived, the rate limit respected.
 #include <httplib.h>
 #include <simdjson.h>
@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "support/contract.hpp"
+#include "metrics/family_table.hpp"
 #include "support/exposition.hpp"
 #include "support/process.hpp"
 #include "support/sim_api.hpp"
@@ -107,9 +107,9 @@ TEST_CASE("every family of the contract, panels equal to the simulator's CSV cel
 
   const std::string text = r.metrics();
   const auto families = testing::family_names(text);
-  for (const char* family : testing::kContract) {
-    INFO(family);
-    CHECK(std::count(families.begin(), families.end(), family) == 1);
+  for (const auto& f : metrics::kFamilies) {
+    INFO(f.name);
+    CHECK(std::count(families.begin(), families.end(), f.name) == 1);
   }
   for (const char* with_samples :
        {"tigo_user_info", "tigo_system_info", "tigo_system_dc_power_watts", "tigo_object_info",

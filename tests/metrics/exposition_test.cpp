@@ -58,9 +58,9 @@ refresh::Snapshot small_snapshot() {
   p.inverter = "Inv 1";
   p.string = "A";
   const auto minute = *util::parse_iso8601("2026-03-31T11:59:00Z");
-  p.power_w = refresh::Reading{300.5, minute};
-  p.voltage_v = refresh::Reading{35.1, minute};
-  p.current_a = refresh::Reading{8.56, minute};
+  p.readings[tigo::PanelParam::power] = refresh::Reading{300.5, minute};
+  p.readings[tigo::PanelParam::voltage] = refresh::Reading{35.1, minute};
+  p.readings[tigo::PanelParam::current] = refresh::Reading{8.56, minute};
   p.reporting = true;
   e.panels.push_back(p);
   e.object_readings.push_back({1, "System", "Roof", 2500.0, 12000.0});
@@ -152,8 +152,8 @@ TEST_CASE("every family has HELP and TYPE once, before its samples") {
       CHECK(name == current);
     }
   }
-  // docs/METRICS.md: 4 account families from the snapshot, 14 per system, 11 per object, 6
-  // per gateway (the self-metrics come from the registry).
+  // The family table: 4 account families rendered from the snapshot, 14 per system, 11 per object,
+  // 6 per gateway (the self-metrics come from the registry).
   CHECK(help.size() == 35);
   for (const auto& [name, n] : help) {
     INFO(name);

@@ -1,4 +1,4 @@
-// The exporter's self-metrics: exact names, labels and HELP of docs/METRICS.md's tigo_api_* rows.
+// The exporter's self-metrics: exact names, labels and HELP of the family table's tigo_api_* rows.
 #include "metrics/self_metrics.hpp"
 
 #include <catch2/catch.hpp>
@@ -63,7 +63,7 @@ TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][s
     }
     CHECK(help);
   }
-  // No family beyond the contract's.
+  // No family beyond the family table's tigo_api_* rows.
   std::set<std::string> typed;
   for (const auto& l : lines_of(text)) {
     if (l.rfind("# TYPE ", 0) == 0) typed.insert(l.substr(7, l.find(' ', 7) - 7));
@@ -92,11 +92,21 @@ TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][s
                  R"(tigo_api_csv_anomalies_total{endpoint="data/combined",kind="header_only"} 1)"));
 }
 
-TEST_CASE("self-metrics before any call: logins at zero, no request series", "[metrics][self]") {
+TEST_CASE("self-metrics before any call: known label sets at zero, no request series",
+          "[metrics][self]") {
   metrics::SelfMetrics m({"0.1.0", "abc123", "gcc 12"});
   const auto text = m.render();
   CHECK(has_line(text, R"(tigo_api_logins_total{result="success"} 0)"));
   CHECK(has_line(text, R"(tigo_api_logins_total{result="failure"} 0)"));
+  // Both CSV endpoints times the four kinds, so a dashboard's rate() shows 0, not "No data".
+  int anomaly_series = 0;
+  for (const auto& l : lines_of(text))
+    anomaly_series += l.rfind("tigo_api_csv_anomalies_total{", 0) == 0;
+  CHECK(anomaly_series == 8);
+  CHECK(has_line(
+      text, R"(tigo_api_csv_anomalies_total{endpoint="data/combined",kind="unknown_column"} 0)"));
+  CHECK(has_line(
+      text, R"(tigo_api_csv_anomalies_total{endpoint="data/aggregate",kind="header_only"} 0)"));
   CHECK(text.find("tigo_api_requests_total{") == std::string::npos);
   // A failed login leaves the known expiry alone.
   m.on_login(true, util::parse_iso8601("2026-01-01T00:00:00Z"));

@@ -64,7 +64,7 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
     std::size_t with_panels = 0;
     for (const auto& e : snap->systems)
       for (const auto& p : e.panels)
-        if (p.power_w) {
+        if (p.readings[tigo::PanelParam::power]) {
           ++with_panels;
           break;
         }
@@ -98,8 +98,8 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
     answering += has_temp;
     std::size_t with_temp = 0, with_power = 0;
     for (const auto& p : e.panels) {
-      with_temp += p.temperature_c.has_value();
-      with_power += p.power_w.has_value();
+      with_temp += p.readings[tigo::PanelParam::temperature].has_value();
+      with_power += p.readings[tigo::PanelParam::power].has_value();
     }
     INFO(e.system.system_id);
     if (has_temp)
@@ -114,12 +114,13 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
 TEST_CASE("Temp is asked for again only a day after it came back empty", "[refresher]") {
   refresh::SystemState s;
   const refresh::Timestamp t{std::chrono::sys_days{std::chrono::year{2026} / 6 / 1}};
-  CHECK(s.wants_param("Temp", t));
-  CHECK(s.wants_param("Pin", t));
-  s.temp_unanswered_at = t;
-  CHECK_FALSE(s.wants_param("Temp", t + 23h));
-  CHECK(s.wants_param("Pin", t + 1h));
-  CHECK(s.wants_param("Temp", t + 24h));
+  using tigo::PanelParam;
+  CHECK(s.wants_param(PanelParam::temperature, t));
+  CHECK(s.wants_param(PanelParam::power, t));
+  s.unanswered_at[tigo::index_of(PanelParam::temperature)] = t;
+  CHECK_FALSE(s.wants_param(PanelParam::temperature, t + 23h));
+  CHECK(s.wants_param(PanelParam::power, t + 1h));
+  CHECK(s.wants_param(PanelParam::temperature, t + 24h));
 }
 
 TEST_CASE("a shard that holds none of the account's systems is ready once the list answered",

@@ -264,7 +264,7 @@ TEST_CASE("data/aggregate: query, newest value per column, anomalies reported",
   q.system_id = 42;
   q.start = lt(2026, 3, 1, 6, 0);
   q.end = lt(2026, 3, 1, 8, 30);
-  q.param = "Vin";
+  q.param = tigo::PanelParam::voltage;
   q.object_ids = {101, 102};
   q.sensors = false;
   q.zone = *tigo::find_zone("UTC");
