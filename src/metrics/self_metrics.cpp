@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "metrics/family_table.hpp"
+#include "tigo/csv.hpp"
 
 namespace metrics {
 namespace {
