@@ -9,7 +9,8 @@ set -euo pipefail
 
 # The data flow: Config -> tigo client -> refresh -> snapshot -> metrics -> web, the simulator
 # a world of its own on the shared sun geometry; app wires everything (and alone starts the
-# simulator, for --demo). Files directly in src/ (main.cpp) count as app.
+# simulator, for --demo). Files directly in src/ (main.cpp) count as app. refresh and backfill
+# see config for the one home of the defaults (config::RefreshSettings, BackfillConfig).
 # module   may include                                                  but never
 RULES='
 util       util
@@ -17,10 +18,10 @@ sun        util sun
 sim        util sun sim
 config     util config
 tigo       util tigo
-refresh    util sun tigo refresh
+refresh    util sun config tigo refresh
 metrics    util tigo refresh metrics                                    tigo/client.hpp
 web        util web
-backfill   util tigo refresh metrics backfill
+backfill   util config tigo refresh metrics backfill
 app        util sun tigo config refresh metrics web backfill sim app
 '
 

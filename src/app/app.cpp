@@ -124,15 +124,7 @@ int run(const config::Config& cfg) {
   // scrapes send the cached bytes and only serialize the small self-metrics.
   util::SharedSlot<RenderedFleet> fleet{std::make_shared<const RenderedFleet>()};
   refresh::RefresherOptions refresh_options;
-  refresh_options.layout_interval = cfg.layout_interval;
-  refresh_options.summary_interval = cfg.summary_interval;
-  refresh_options.panels_interval = cfg.panels_interval;
-  refresh_options.sources_interval = cfg.sources_interval;
-  refresh_options.alerts_interval = cfg.alerts_interval;
-  refresh_options.combined_interval = cfg.combined_interval;
-  refresh_options.panels_lookback = cfg.panels_lookback;
-  refresh_options.max_staleness = cfg.max_staleness;
-  refresh_options.alerts_window = cfg.alerts_window;
+  static_cast<config::RefreshSettings&>(refresh_options) = cfg;
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
   refresh::Refresher refresher(std::move(*client), refresh_options,

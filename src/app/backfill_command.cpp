@@ -46,10 +46,7 @@ int run_backfill(const config::Config& cfg) {
   }).detach();
 
   backfill::Options o;
-  o.from = b.from;
-  o.to = b.to;
-  o.output = b.output;
-  o.chunk_days = b.chunk_days;
+  static_cast<config::BackfillConfig&>(o) = b;
   o.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
   const auto t0 = std::chrono::steady_clock::now();
   const auto out = backfill::run(**client, o, stop.get_token());

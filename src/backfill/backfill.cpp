@@ -101,8 +101,8 @@ class SystemRun {
   // Returns an error only when the output itself failed (disk): the whole run stops then.
   std::optional<util::Error> run() {
     if (!load_hierarchy()) return std::nullopt;
-    const auto first_day = date::floor<date::days>(local(o_.from));
-    const auto last_day = date::floor<date::days>(local(o_.to - seconds{1}));
+    const auto first_day = tigo::local_day(o_.from, zone_);
+    const auto last_day = tigo::local_day(o_.to - seconds{1}, zone_);
     int failed_chunks = 0;
     for (auto d = first_day; d <= last_day && !stop_.stop_requested();
          d += date::days{o_.chunk_days}) {
@@ -135,13 +135,6 @@ class SystemRun {
     tigo::LocalTime start, end;
     std::optional<tigo::Result<tigo::CsvTable>> result;
   };
-
-  tigo::LocalTime local(Timestamp t) const {
-    return zone_ ? tigo::utc_to_local(t, *zone_) : tigo::LocalTime{t.time_since_epoch()};
-  }
-  Timestamp utc(tigo::LocalTime t) const {
-    return zone_ ? tigo::local_to_utc(t, *zone_) : Timestamp{t.time_since_epoch()};
-  }
 
   void fail(const tigo::Error& e) {
     if (e.kind == tigo::ErrorKind::cancelled) return;
@@ -208,8 +201,10 @@ class SystemRun {
       // data/combined answers at most a day of minutes: a 25-hour day goes in two halves.
       for (auto d = first; d < end; d += date::days{1}) {
         const tigo::LocalTime day{d}, next{d + date::days{1}};
-        if (utc(next) <= o_.from || utc(day) >= o_.to) continue;
-        if (utc(next) - utc(day) <= hours{24}) {
+        const Timestamp day_begins = tigo::local_to_utc(day, zone_);
+        const Timestamp day_ends = tigo::local_to_utc(next, zone_);
+        if (day_ends <= o_.from || day_begins >= o_.to) continue;
+        if (day_ends - day_begins <= hours{24}) {
           jobs.push_back({Job::object_minute, {}, day, next - seconds{1}, std::nullopt});
         } else {
           const auto noon = day + hours{12};

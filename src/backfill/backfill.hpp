@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "refresh/system_filter.hpp"
 #include "tigo/client.hpp"
 
@@ -28,13 +29,10 @@ namespace backfill {
 
 using Timestamp = std::chrono::sys_seconds;
 
-struct Options {
-  Timestamp from;  // inclusive
-  Timestamp to;    // exclusive
-  std::string output;
+// from (inclusive), to (exclusive), output and chunk_days as the subcommand's flags give them.
+struct Options : config::BackfillConfig {
   refresh::SystemFilter systems;
-  int chunk_days = 1;  // site-local days of minute data per data/aggregate call
-  int attempts = 4;    // per call, for transient failures (transport, 5xx, 429, bad body)
+  int attempts = 4;  // per call, for transient failures (transport, 5xx, 429, bad body)
   std::chrono::seconds progress_every{30};
 };
 

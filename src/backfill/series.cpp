@@ -8,12 +8,6 @@ namespace {
 
 constexpr double kJoulesPerWattHour = 3600.0;
 
-Timestamp to_utc(tigo::LocalTime local, const date::time_zone* zone,
-                 std::optional<Timestamp> previous) {
-  if (!zone) return Timestamp{local.time_since_epoch()};
-  return tigo::local_to_utc_after(local, *zone, previous);
-}
-
 }  // namespace
 
 std::vector<Timestamp> row_instants(const tigo::CsvTable& table, const date::time_zone* zone) {
@@ -21,7 +15,7 @@ std::vector<Timestamp> row_instants(const tigo::CsvTable& table, const date::tim
   out.reserve(table.rows.size());
   std::optional<Timestamp> previous;
   for (const auto& row : table.rows) {
-    previous = to_utc(row.time, zone, previous);
+    previous = tigo::local_to_utc_after(row.time, zone, previous);
     out.push_back(*previous);
   }
   return out;
@@ -46,7 +40,7 @@ std::vector<std::vector<Point>> energy_today_points(const tigo::CsvTable& table,
   std::optional<date::local_days> day;
   std::optional<Timestamp> previous;
   for (const auto& row : table.rows) {
-    previous = to_utc(row.time, zone, previous);
+    previous = tigo::local_to_utc_after(row.time, zone, previous);
     const auto row_day = date::floor<date::days>(row.time);
     if (day != row_day) std::fill(today.begin(), today.end(), 0.0);
     day = row_day;
@@ -55,8 +49,9 @@ std::vector<std::vector<Point>> energy_today_points(const tigo::CsvTable& table,
     // An hour's end is the next wall-clock hour (a skipped one: the instant the clocks jumped).
     const Timestamp stamp =
         end_local >= midnight
-            ? to_utc(midnight, zone, std::nullopt) - std::chrono::seconds{1}
-            : std::max(to_utc(end_local, zone, previous), *previous + std::chrono::seconds{1});
+            ? tigo::local_to_utc_after(midnight, zone, std::nullopt) - std::chrono::seconds{1}
+            : std::max(tigo::local_to_utc_after(end_local, zone, previous),
+                       *previous + std::chrono::seconds{1});
     for (std::size_t c = 0; c < row.cells.size() && c < out.size(); ++c) {
       if (!row.cells[c]) continue;
       today[c] += *row.cells[c];

@@ -63,6 +63,10 @@ bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+// The names of util::log::Level and Format, in their enums' order.
+const std::vector<std::string> kLogLevels = {"debug", "info", "warn", "error"};
+const std::vector<std::string> kLogFormats = {"logfmt", "json"};
+
 ParseOutcome fail(std::string message) {
   return ParseOutcome{std::nullopt, 2, "tigo_exporter: " + std::move(message)};
 }
@@ -78,11 +82,12 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   const DurationValidator duration;
   const ListenAddressValidator listen_address;
 
-  std::string password_file, token_file, systems_csv, log_level = "info", log_format = "logfmt";
-  std::string timeout = "30s", panels_interval = "60s", summary_interval = "300s",
-              sources_interval = "120s", alerts_interval = "600s", combined_interval = "15m",
-              layout_interval = "6h", panels_lookback = "2h", max_staleness = "1h",
-              alerts_window = "24h";
+  // Text options start from Config's defaults, so --help shows them and an absent flag keeps them.
+  std::string password_file, token_file, systems_csv;
+  std::string log_level = kLogLevels.at(static_cast<std::size_t>(c.log_level));
+  std::string log_format = kLogFormats.at(static_cast<std::size_t>(c.log_format));
+  const auto text = [](std::chrono::milliseconds d) { return util::format_duration(d); };
+  std::string timeout = text(c.timeout);
   std::optional<int> shard_index;
 
   app.add_option("--web.listen-address", c.listen_address, "Address to serve metrics on")
@@ -118,38 +123,41 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--shard.count", c.shard_count, "Number of shards")
       ->envname("TIGO_SHARD_COUNT")
       ->check(CLI::Range(1, 10000));
-  const std::pair<const char*, std::string*> intervals[] = {
-      {"--refresh.panels-interval", &panels_interval},
-      {"--refresh.summary-interval", &summary_interval},
-      {"--refresh.sources-interval", &sources_interval},
-      {"--refresh.alerts-interval", &alerts_interval},
-      {"--refresh.combined-interval", &combined_interval},
-      {"--refresh.layout-interval", &layout_interval},
-      {"--refresh.panels-lookback", &panels_lookback},
-      {"--refresh.max-staleness", &max_staleness},
-      {"--alerts.window", &alerts_window}};
-  const char* const interval_help[] = {
-      "Interval of minute data (when sources report new minutes)",
-      "Interval of data/summary",
-      "Interval of sources/system",
-      "Interval of alerts/system",
-      "Interval of data/combined for system, inverter and string objects",
-      "Interval of the systems list, view, layout, objects, types and user",
-      "How far back the first minute-data fetch reaches, and the longest window asked for",
-      "After this without success a dataset's series are dropped",
-      "Lookback for tigo_system_alerts"};
-  for (std::size_t i = 0; i < std::size(intervals); ++i)
-    app.add_option(intervals[i].first, *intervals[i].second, interval_help[i])->check(duration);
+  // The refresh settings' flags: each reads its default from `c` and writes its value back.
+  struct SettingFlag {
+    const char* name;
+    std::chrono::milliseconds Config::*value;
+    const char* help;
+  };
+  const SettingFlag settings[] = {
+      {"--refresh.panels-interval", &Config::panels_interval,
+       "Interval of minute data (when sources report new minutes)"},
+      {"--refresh.summary-interval", &Config::summary_interval, "Interval of data/summary"},
+      {"--refresh.sources-interval", &Config::sources_interval, "Interval of sources/system"},
+      {"--refresh.alerts-interval", &Config::alerts_interval, "Interval of alerts/system"},
+      {"--refresh.combined-interval", &Config::combined_interval,
+       "Interval of data/combined for system, inverter and string objects"},
+      {"--refresh.layout-interval", &Config::layout_interval,
+       "Interval of the systems list, view, layout, objects, types and user"},
+      {"--refresh.panels-lookback", &Config::panels_lookback,
+       "How far back the first minute-data fetch reaches, and the longest window asked for"},
+      {"--refresh.max-staleness", &Config::max_staleness,
+       "After this without success a dataset's series are dropped"},
+      {"--alerts.window", &Config::alerts_window, "Lookback for tigo_system_alerts"}};
+  std::vector<std::string> setting_text;
+  for (const auto& s : settings) setting_text.push_back(text(c.*s.value));
+  for (std::size_t i = 0; i < std::size(settings); ++i)
+    app.add_option(settings[i].name, setting_text[i], settings[i].help)->check(duration);
   app.add_option("--log.level", log_level, "debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  app.add_option("--log.format", log_format, "logfmt or json")
-      ->check(CLI::IsMember({"logfmt", "json"}));
+      ->check(CLI::IsMember(kLogLevels));
+  app.add_option("--log.format", log_format, "logfmt or json")->check(CLI::IsMember(kLogFormats));
   app.add_flag("--demo", c.demo,
                "Start the embedded simulator on a loopback port and export its demo fleet");
 
   // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
   const BackfillTimeValidator backfill_time;
-  std::string from_text, to_text, output, chunk = "1d";
+  std::string from_text, to_text, output;
+  std::string chunk = text(std::chrono::days{BackfillConfig{}.chunk_days});
   CLI::App* backfill = app.add_subcommand(
       "backfill",
       "Write historical minute and hourly data as OpenMetrics with timestamps, for promtool tsdb "
@@ -189,19 +197,11 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   }
 
   c.timeout = *util::parse_duration(timeout);
-  c.panels_interval = *util::parse_duration(panels_interval);
-  c.summary_interval = *util::parse_duration(summary_interval);
-  c.sources_interval = *util::parse_duration(sources_interval);
-  c.alerts_interval = *util::parse_duration(alerts_interval);
-  c.combined_interval = *util::parse_duration(combined_interval);
-  c.layout_interval = *util::parse_duration(layout_interval);
-  c.panels_lookback = *util::parse_duration(panels_lookback);
-  c.max_staleness = *util::parse_duration(max_staleness);
-  c.alerts_window = *util::parse_duration(alerts_window);
   if (c.timeout.count() <= 0) return fail("--tigo.timeout must be positive");
-  for (const auto& [flag, value] : intervals) {
-    if (util::parse_duration(*value)->count() <= 0)
-      return fail(std::string(flag) + " must be positive");
+  for (std::size_t i = 0; i < std::size(settings); ++i) {
+    c.*settings[i].value = *util::parse_duration(setting_text[i]);
+    if ((c.*settings[i].value).count() <= 0)
+      return fail(std::string(settings[i].name) + " must be positive");
   }
   if (shard_index) {
     c.shard_index = *shard_index;

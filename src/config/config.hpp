@@ -1,4 +1,7 @@
 // Flags, environment and secret files -> a validated Config (docs/FLAGS.md is the reference).
+//
+// Every default is written once, as a member initialiser here: the flags show and take these,
+// and the refresher's and the backfill's options start from the same structs.
 #pragma once
 
 #include <chrono>
@@ -13,6 +16,7 @@
 namespace config {
 
 // `tigo_exporter backfill`: historical data to an OpenMetrics file (the tigo flags apply).
+// backfill::Options extends it.
 struct BackfillConfig {
   std::chrono::sys_seconds from{};  // inclusive
   std::chrono::sys_seconds to{};    // exclusive
@@ -20,7 +24,21 @@ struct BackfillConfig {
   int chunk_days = 1;  // site-local days of minute data per data/aggregate call
 };
 
-struct Config {
+// How often each dataset is refreshed, and how long its data lasts: the --refresh.* and
+// --alerts.* flags. refresh::RefresherOptions extends it.
+struct RefreshSettings {
+  std::chrono::milliseconds panels_interval{std::chrono::seconds{60}};
+  std::chrono::milliseconds summary_interval{std::chrono::seconds{300}};
+  std::chrono::milliseconds sources_interval{std::chrono::seconds{120}};
+  std::chrono::milliseconds alerts_interval{std::chrono::seconds{600}};
+  std::chrono::milliseconds combined_interval{std::chrono::minutes{15}};
+  std::chrono::milliseconds layout_interval{std::chrono::hours{6}};
+  std::chrono::milliseconds panels_lookback{std::chrono::hours{2}};
+  std::chrono::milliseconds max_staleness{std::chrono::hours{1}};
+  std::chrono::milliseconds alerts_window{std::chrono::hours{24}};
+};
+
+struct Config : RefreshSettings {
   std::string listen_address = ":9980";
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
@@ -30,21 +48,12 @@ struct Config {
   std::string token;     // secret: read from --tigo.token-file
   std::string ca_file;
   bool insecure_http = false;
-  std::chrono::milliseconds timeout{30'000};
+  std::chrono::milliseconds timeout{std::chrono::seconds{30}};
   int concurrency = 4;
   double rate_limit = 100;            // requests per minute this exporter may use
   std::vector<std::int64_t> systems;  // empty: all
   int shard_index = 0;
   int shard_count = 1;
-  std::chrono::milliseconds panels_interval{60'000};
-  std::chrono::milliseconds summary_interval{300'000};
-  std::chrono::milliseconds sources_interval{120'000};
-  std::chrono::milliseconds alerts_interval{600'000};
-  std::chrono::milliseconds combined_interval{900'000};
-  std::chrono::milliseconds layout_interval{6 * 3'600'000};
-  std::chrono::milliseconds panels_lookback{2 * 3'600'000};
-  std::chrono::milliseconds max_staleness{3'600'000};
-  std::chrono::milliseconds alerts_window{24 * 3'600'000};
   util::log::Level log_level = util::log::Level::info;
   util::log::Format log_format = util::log::Format::logfmt;
   bool demo = false;

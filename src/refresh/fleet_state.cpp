@@ -15,11 +15,6 @@ std::optional<std::int64_t> column_id(std::string_view name) {
   return id;
 }
 
-Timestamp to_utc(const SystemState& s, tigo::LocalTime t) {
-  if (s.zone) return tigo::local_to_utc(t, *s.zone);
-  return Timestamp{t.time_since_epoch()};
-}
-
 // A dataset's data is served while its last refresh succeeded, and while it has been failing for
 // no longer than max_staleness (the hierarchy refreshes every 6 h: age alone says nothing).
 bool fresh(const DatasetState& st, Timestamp now, std::chrono::milliseconds max_staleness) {
@@ -60,7 +55,7 @@ std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
     if (!col.newest) continue;
     const auto id = column_id(col.name);
     if (!id) continue;
-    const Timestamp at = to_utc(s, col.newest->time);
+    const Timestamp at = tigo::local_to_utc(col.newest->time, s.zone);
     newest = newest ? std::max(*newest, at) : at;
     auto& slot = s.panel_values[*id][param];
     if (!slot || slot->sample <= at) slot = Reading{col.newest->value, at};
@@ -72,7 +67,7 @@ void apply_combined_minute(SystemState& s, const tigo::CsvTable& table) {
   for (const auto& col : table.columns) {
     const auto id = column_id(col.name);
     if (!id || !col.newest) continue;
-    const Timestamp at = to_utc(s, col.newest->time);
+    const Timestamp at = tigo::local_to_utc(col.newest->time, s.zone);
     auto it = s.object_power.find(*id);
     if (it == s.object_power.end() || it->second.sample <= at)
       s.object_power[*id] = Reading{col.newest->value, at};
@@ -139,8 +134,7 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
       for (auto& p : e.panels) p.reporting = false;
     }
     if (ok(Dataset::combined)) {
-      const auto today = s.zone ? date::floor<date::days>(tigo::utc_to_local(now, *s.zone))
-                                : date::local_days{date::floor<date::days>(now).time_since_epoch()};
+      const auto today = tigo::local_day(now, s.zone);
       for (const auto& obj : s.hierarchy.combined_objects) {
         ObjectReading r{obj.object_id, obj.object_type, obj.label, std::nullopt, std::nullopt};
         if (auto it = s.object_power.find(obj.object_id); it != s.object_power.end())

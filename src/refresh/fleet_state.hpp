@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "refresh/hierarchy.hpp"
 #include "refresh/snapshot.hpp"
 #include "tigo/csv.hpp"
@@ -78,8 +79,8 @@ void apply_combined_day(SystemState& s, const tigo::CsvTable& table);
 std::optional<Timestamp> newest_source_minute(const SystemState& s);
 
 struct BuildOptions {
-  std::chrono::milliseconds max_staleness{3'600'000};
-  std::chrono::milliseconds alerts_window{24 * 3'600'000};
+  std::chrono::milliseconds max_staleness = config::RefreshSettings{}.max_staleness;
+  std::chrono::milliseconds alerts_window = config::RefreshSettings{}.alerts_window;
   std::array<std::optional<double>, kDatasetCount> intervals{};
 };
 

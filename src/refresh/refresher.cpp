@@ -302,9 +302,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
     log_failure(name, id, e);
     failure = e;
   };
-  const auto local = [&](Timestamp t) {
-    return view.zone ? tigo::utc_to_local(t, *view.zone) : tigo::LocalTime{t.time_since_epoch()};
-  };
+  const auto local = [&](Timestamp t) { return tigo::utc_to_local(t, view.zone); };
 
   switch (d) {
     case Dataset::summary: {
@@ -363,7 +361,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
         break;
       }
       q.level = tigo::CombinedLevel::day;
-      q.start = date::floor<date::days>(local(now));
+      q.start = tigo::LocalTime{tigo::local_day(now, view.zone)};
       auto day = client_->combined(q, stop);
       if (!day) fail(day.error());
       record([&](SystemState& s) {

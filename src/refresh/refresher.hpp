@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/config.hpp"
 #include "refresh/fleet_state.hpp"
 #include "refresh/plan.hpp"
 #include "refresh/scheduler.hpp"
@@ -28,16 +29,8 @@
 
 namespace refresh {
 
-struct RefresherOptions {
-  std::chrono::milliseconds layout_interval{std::chrono::hours{6}};
-  std::chrono::milliseconds summary_interval{std::chrono::seconds{300}};
-  std::chrono::milliseconds panels_interval{std::chrono::seconds{60}};
-  std::chrono::milliseconds sources_interval{std::chrono::seconds{120}};
-  std::chrono::milliseconds alerts_interval{std::chrono::seconds{600}};
-  std::chrono::milliseconds combined_interval{std::chrono::minutes{15}};
-  std::chrono::milliseconds panels_lookback{std::chrono::hours{2}};
-  std::chrono::milliseconds max_staleness{std::chrono::hours{1}};
-  std::chrono::milliseconds alerts_window{std::chrono::hours{24}};
+// The flags' intervals, windows and their defaults (config::RefreshSettings), and the rest.
+struct RefresherOptions : config::RefreshSettings {
   std::chrono::milliseconds retry_interval{std::chrono::seconds{10}};  // after a failure
   SystemFilter systems;                                                // --tigo.systems, --shard.*
   int workers = 4;            // jobs in progress at once (the client limits requests in flight too)

@@ -417,7 +417,7 @@ struct Client::Impl {
     CsvOptions o;
     if (zone) {
       o.now = utc_to_local(
-          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), *zone);
+          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), zone);
     }
     o.expected = expected;
     o.keep_rows = keep_rows;

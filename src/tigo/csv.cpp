@@ -146,7 +146,7 @@ std::optional<LocalTime> parse_csv_time(std::string_view s) {
          std::chrono::minutes{mi} + std::chrono::seconds{sec};
 }
 
-std::optional<Timestamp> newest_utc(const CsvColumn& column, const date::time_zone& zone) {
+std::optional<Timestamp> newest_utc(const CsvColumn& column, const date::time_zone* zone) {
   if (!column.newest) return std::nullopt;
   return local_to_utc(column.newest->time, zone);
 }

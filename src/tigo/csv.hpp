@@ -99,7 +99,7 @@ util::Result<CsvTable> parse_csv(std::string_view body, const CsvOptions& option
 
 // The column's newest non-empty cell time as UTC, read in the system's zone with the DST rules
 // of local_to_utc; nullopt for an all-empty column.
-std::optional<Timestamp> newest_utc(const CsvColumn& column, const date::time_zone& zone);
+std::optional<Timestamp> newest_utc(const CsvColumn& column, const date::time_zone* zone);
 
 // A row's time cell "2026/03/01 12:07:00.250" -> local time (fraction dropped).
 std::optional<LocalTime> parse_csv_time(std::string_view text);

@@ -18,25 +18,31 @@ util::Result<const date::time_zone*> find_zone(std::string_view name) {
   }
 }
 
-Timestamp local_to_utc(LocalTime local, const date::time_zone& zone) {
-  const date::local_info info = zone.get_info(local);
+Timestamp local_to_utc(LocalTime local, const date::time_zone* zone) {
+  if (!zone) return Timestamp{local.time_since_epoch()};
+  const date::local_info info = zone->get_info(local);
   // In all three cases `first` is the right period: the only one (unique), the earlier of the
   // two (ambiguous), or the one before the gap (nonexistent).
   return Timestamp{local.time_since_epoch() - info.first.offset};
 }
 
-Timestamp local_to_utc_after(LocalTime local, const date::time_zone& zone,
+Timestamp local_to_utc_after(LocalTime local, const date::time_zone* zone,
                              std::optional<Timestamp> previous) {
-  const date::local_info info = zone.get_info(local);
-  const Timestamp first{local.time_since_epoch() - info.first.offset};
-  if (info.result != date::local_info::ambiguous || !previous || first > *previous) return first;
+  const Timestamp first = local_to_utc(local, zone);
+  if (!zone || !previous || first > *previous) return first;
+  const date::local_info info = zone->get_info(local);
+  if (info.result != date::local_info::ambiguous) return first;
   const Timestamp second{local.time_since_epoch() - info.second.offset};
   return second > *previous ? second : first;
 }
 
-LocalTime utc_to_local(Timestamp utc, const date::time_zone& zone) {
-  const date::sys_info info = zone.get_info(utc);
-  return LocalTime{utc.time_since_epoch() + info.offset};
+LocalTime utc_to_local(Timestamp utc, const date::time_zone* zone) {
+  if (!zone) return LocalTime{utc.time_since_epoch()};
+  return LocalTime{utc.time_since_epoch() + zone->get_info(utc).offset};
+}
+
+LocalDay local_day(Timestamp utc, const date::time_zone* zone) {
+  return date::floor<date::days>(utc_to_local(utc, zone));
 }
 
 std::string format_local(LocalTime local) { return date::format("%FT%T", local); }

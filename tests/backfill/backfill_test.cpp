@@ -104,7 +104,7 @@ std::vector<tigo::Object> objects_of(RunningSim& sim, std::int64_t system_id) {
 // combined minute) is in the backfill at the matching UTC instant. Returns the cells compared.
 int compare_minute(RunningSim& sim, const Result& r, std::int64_t system_id,
                    const date::time_zone& zone, tigo::LocalTime local) {
-  const sys_seconds at = tigo::local_to_utc(local, zone);
+  const sys_seconds at = tigo::local_to_utc(local, &zone);
   std::map<std::string, tigo::Object> panels;
   for (const auto& o : objects_of(sim, system_id))
     if (o.object_type_id == tigo::object_type::kPanel) panels[std::to_string(o.id)] = o;

@@ -142,6 +142,27 @@ TEST_CASE("every refresh interval of docs/FLAGS.md is a flag with its default") 
   CHECK(parse({"--demo", "--refresh.alerts-interval", "0s"}).exit_code == 2);
 }
 
+TEST_CASE("the flags show Config's defaults in --help, and no flag keeps them") {
+  auto help = parse({"--help"});
+  CHECK(help.exit_code == 0);
+  // The flags' defaults are Config's member initialisers, written as durations.
+  for (const char* shown :
+       {"--refresh.summary-interval TEXT=5m", "--refresh.panels-lookback TEXT=2h",
+        "--alerts.window TEXT=1d", "--tigo.timeout TEXT=30s",
+        "--log.level TEXT:{debug,info,warn,error}=info"}) {
+    INFO(shown << "\n" << help.output);
+    CHECK(help.output.find(shown) != std::string::npos);
+  }
+  auto out = parse({"--demo"});
+  REQUIRE(out.config.has_value());
+  const config::Config defaults;
+  CHECK(out.config->layout_interval == std::chrono::hours(6));
+  CHECK(out.config->layout_interval == defaults.layout_interval);
+  CHECK(out.config->max_staleness == defaults.max_staleness);
+  CHECK(out.config->timeout == defaults.timeout);
+  CHECK(out.config->log_level == util::log::Level::info);
+}
+
 TEST_CASE("backfill: the subcommand with its times, output and the tigo flags") {
   unsetenv("TIGO_PASSWORD");
   TempFile pw("pw\n");

@@ -124,7 +124,7 @@ TEST_CASE("backfill: promtool imports the file and Prometheus answers the simula
                              keep);
   REQUIRE(pin.ok());
   const auto noon = tigo::LocalTime{date::local_days{date::year{2026} / 6 / 20}} + 12h;
-  const std::int64_t at = tigo::local_to_utc(noon, *athens).time_since_epoch().count();
+  const std::int64_t at = tigo::local_to_utc(noon, athens).time_since_epoch().count();
   CHECK(at == util::parse_iso8601("2026-06-20T09:00:00Z")->time_since_epoch().count());
   std::string panel;
   double expected = 0;

@@ -137,7 +137,7 @@ TEST_CASE("every family of the contract, panels equal to the simulator's CSV cel
     const auto zone = tigo::find_zone(zones[sys]);
     REQUIRE(zone.ok());
     const tigo::Timestamp at{std::chrono::seconds{static_cast<long long>(ts.value)}};
-    const auto local = tigo::format_local(tigo::utc_to_local(at, **zone));
+    const auto local = tigo::format_local(tigo::utc_to_local(at, *zone));
     for (const auto& [family, param] : std::vector<std::pair<std::string, std::string>>{
              {"tigo_panel_power_watts", "Pin"},
              {"tigo_panel_input_voltage_volts", "Vin"},
@@ -156,7 +156,7 @@ TEST_CASE("every family of the contract, panels equal to the simulator's CSV cel
       REQUIRE(col != nullptr);
       REQUIRE(col->newest.has_value());
       // Columns fill unevenly: a param's newest cell may sit a minute or two before Pin's.
-      if (tigo::local_to_utc(col->newest->time, **zone) != at) continue;
+      if (tigo::local_to_utc(col->newest->time, *zone) != at) continue;
       CHECK(exported->value == col->newest->value);
       ++compared;
     }

@@ -254,9 +254,9 @@ TEST_CASE("anomaly kind names are the metric's label values", "[tigo][csv]") {
 TEST_CASE("newest cell time in UTC through the system's zone", "[tigo][csv]") {
   auto t = parse_ok("Datetime,1,2\n2026/07/01 12:07:00,5,\n");
   const auto* berlin = *tigo::find_zone("Europe/Berlin");
-  const auto utc = tigo::newest_utc(*t.column("1"), *berlin);
+  const auto utc = tigo::newest_utc(*t.column("1"), berlin);
   REQUIRE(utc);
   CHECK(*utc == tigo::Timestamp{date::sys_days{date::year{2026} / 7 / 1}.time_since_epoch()} +
                     std::chrono::hours{10} + std::chrono::minutes{7});
-  CHECK_FALSE(tigo::newest_utc(*t.column("2"), *berlin).has_value());
+  CHECK_FALSE(tigo::newest_utc(*t.column("2"), berlin).has_value());
 }

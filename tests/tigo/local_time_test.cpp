@@ -14,16 +14,16 @@ tigo::LocalTime lt(int y, unsigned mo, unsigned d, int h, int mi) {
 
 tigo::Timestamp utc(const char* iso) { return *util::parse_iso8601(iso); }
 
-const date::time_zone& zone(const char* name) {
+const date::time_zone* zone(const char* name) {
   auto z = tigo::find_zone(name);
   REQUIRE(z.ok());
-  return **z;
+  return *z;
 }
 
 }  // namespace
 
 TEST_CASE("America/Los_Angeles spring forward and fall back", "[tigo][time]") {
-  const auto& la = zone("America/Los_Angeles");
+  const auto* la = zone("America/Los_Angeles");
   // 2026-03-08 02:00 PST -> 03:00 PDT
   CHECK(tigo::local_to_utc(lt(2026, 3, 8, 1, 59), la) == utc("2026-03-08T09:59:00Z"));
   CHECK(tigo::local_to_utc(lt(2026, 3, 8, 2, 30), la) == utc("2026-03-08T10:30:00Z"));  // gap
@@ -36,7 +36,7 @@ TEST_CASE("America/Los_Angeles spring forward and fall back", "[tigo][time]") {
 }
 
 TEST_CASE("Europe/Berlin spring forward and fall back", "[tigo][time]") {
-  const auto& berlin = zone("Europe/Berlin");
+  const auto* berlin = zone("Europe/Berlin");
   CHECK(tigo::local_to_utc(lt(2026, 3, 29, 1, 59), berlin) == utc("2026-03-29T00:59:00Z"));
   CHECK(tigo::local_to_utc(lt(2026, 3, 29, 2, 30), berlin) == utc("2026-03-29T01:30:00Z"));
   CHECK(tigo::local_to_utc(lt(2026, 3, 29, 3, 0), berlin) == utc("2026-03-29T01:00:00Z"));
@@ -48,7 +48,7 @@ TEST_CASE("Europe/Berlin spring forward and fall back", "[tigo][time]") {
 }
 
 TEST_CASE("Australia/Sydney: southern hemisphere, DST ends in April", "[tigo][time]") {
-  const auto& syd = zone("Australia/Sydney");
+  const auto* syd = zone("Australia/Sydney");
   // 2026-04-05 03:00 AEDT (+11) -> 02:00 AEST (+10): 02:30 is ambiguous, AEDT taken
   CHECK(tigo::local_to_utc(lt(2026, 4, 5, 1, 59), syd) == utc("2026-04-04T14:59:00Z"));
   CHECK(tigo::local_to_utc(lt(2026, 4, 5, 2, 30), syd) == utc("2026-04-04T15:30:00Z"));
@@ -62,7 +62,7 @@ TEST_CASE("Australia/Sydney: southern hemisphere, DST ends in April", "[tigo][ti
 TEST_CASE("UTC to local and back, every 5 minutes through a year", "[tigo][time]") {
   for (const char* name :
        {"America/Los_Angeles", "Europe/Berlin", "Australia/Sydney", "UTC", "Asia/Kolkata"}) {
-    const auto& z = zone(name);
+    const auto* z = zone(name);
     int mismatches = 0;
     for (auto t = utc("2026-01-01T00:00:00Z"); t < utc("2027-01-01T00:00:00Z");
          t += std::chrono::minutes{5}) {
@@ -87,7 +87,7 @@ TEST_CASE("unknown zones are errors, not exceptions", "[tigo][time]") {
 }
 
 TEST_CASE("rows in order read the repeated fall-back hour twice, once per offset", "[tigo][time]") {
-  const auto& la = zone("America/Los_Angeles");
+  const auto* la = zone("America/Los_Angeles");
   std::optional<tigo::Timestamp> prev;
   std::vector<tigo::Timestamp> seen;
   // An answer with a row every 30 minutes from 00:30 to 02:00 local on 2026-11-01: 01:00 and
@@ -108,4 +108,20 @@ TEST_CASE("rows in order read the repeated fall-back hour twice, once per offset
   // A row listed out of order inside the repeated hour is not pushed to the later offset twice.
   CHECK(tigo::local_to_utc_after(lt(2026, 11, 1, 1, 0), la, utc("2026-11-01T09:30:00Z")) ==
         utc("2026-11-01T08:00:00Z"));
+}
+
+TEST_CASE("the site's calendar day, and a null zone read as UTC", "[tigo][time]") {
+  const auto* la = zone("America/Los_Angeles");
+  // 07:30 UTC on the fall-back day is 00:30 PDT: already November 1st in Los Angeles.
+  CHECK(tigo::local_day(utc("2026-11-01T07:30:00Z"), la) ==
+        date::local_days{date::year{2026} / 11 / 1});
+  CHECK(tigo::local_day(utc("2026-11-01T06:59:00Z"), la) ==
+        date::local_days{date::year{2026} / 10 / 31});
+  // Without a zone (unknown to tzdata) wall time is UTC, both ways and for the day.
+  CHECK(tigo::local_to_utc(lt(2026, 3, 8, 2, 30), nullptr) == utc("2026-03-08T02:30:00Z"));
+  CHECK(tigo::local_to_utc_after(lt(2026, 11, 1, 1, 0), nullptr, utc("2026-11-01T01:30:00Z")) ==
+        utc("2026-11-01T01:00:00Z"));
+  CHECK(tigo::utc_to_local(utc("2026-07-01T10:00:00Z"), nullptr) == lt(2026, 7, 1, 10, 0));
+  CHECK(tigo::local_day(utc("2026-11-01T06:59:00Z"), nullptr) ==
+        date::local_days{date::year{2026} / 11 / 1});
 }
