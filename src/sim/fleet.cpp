@@ -305,9 +305,16 @@ util::Result<std::vector<std::string>> placement_zones(std::string_view zones,
   return out;
 }
 
+// Appends `item` to a `sep`-separated list (appends, not "sep" + std::string: GCC 12 at -O3 warns
+// a false -Wrestrict on operator+(const char*, string&&)).
+static void append_listed(std::string& list, std::string_view sep, std::string_view item) {
+  if (!list.empty()) list.append(sep);
+  list.append(item);
+}
+
 std::string region_names() {
   std::string out;
-  for (const auto& r : regions()) out += (out.empty() ? "" : ", ") + std::string(r.name);
+  for (const auto& r : regions()) append_listed(out, ", ", r.name);
   return out;
 }
 
@@ -316,11 +323,13 @@ std::string zones_listing() {
   for (const auto& zone : Fleet::time_zones()) {
     std::string towns, in;
     for (const auto& c : kCities)
-      if (zone == c.timezone) towns += (towns.empty() ? "" : ", ") + std::string(c.name);
+      if (zone == c.timezone) append_listed(towns, ", ", c.name);
     for (const auto& r : regions())
       if (std::find(r.zones.begin(), r.zones.end(), zone) != r.zones.end())
-        in += (in.empty() ? "" : " ") + std::string(r.name);
-    out += zone + ": " + towns + (in.empty() ? "" : " [" + in + "]") + "\n";
+        append_listed(in, " ", r.name);
+    out.append(zone).append(": ").append(towns);
+    if (!in.empty()) out.append(" [").append(in).append("]");
+    out.append("\n");
   }
   return out;
 }
