@@ -194,6 +194,7 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     snap.systems.push_back(std::move(e));
   }
   snap.ready = ready;
+  snap.unlisted_systems = fleet.unlisted_systems;
   return snap;
 }
 

@@ -181,3 +181,33 @@ TEST_CASE("systems whose data always fails do not hold readiness back", "[refres
     CHECK(e.state(refresh::Dataset::objects).success);  // what the account may see is served
   }
 }
+
+TEST_CASE("configured systems the list lacks are named, this shard's only", "[refresher]") {
+  const refresh::SystemFilter all{{1001, 1002, 7777, 1002}, 0, 1};
+  CHECK(all.unlisted({1001, 1003}) == std::vector<std::int64_t>{1002, 7777});
+  CHECK(all.unlisted({1001, 1002, 7777}).empty());
+  const refresh::SystemFilter odd_shard{{1001, 1002, 7777}, 1, 2};  // 1002 is the other shard's
+  CHECK(odd_shard.unlisted({1003}) == std::vector<std::int64_t>{1001, 7777});
+  CHECK(refresh::SystemFilter{}.unlisted({1001}).empty());
+}
+
+TEST_CASE("--tigo.systems ids the account does not list show in the snapshot", "[refresher]") {
+  DemoApi api({{"demo", "demo", true, {1001, 1003}}});
+  refresh::RefresherOptions ro;
+  ro.systems.only = {1001, 1002, 7777};
+  refresh::Refresher refresher(api.client(), ro,
+                               [](const std::shared_ptr<const refresh::Snapshot>&) {});
+  refresher.start();
+  std::shared_ptr<const refresh::Snapshot> snap;
+  for (int i = 0; i < 100; ++i) {
+    snap = refresher.snapshot();
+    if (snap->ready) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  refresher.stop();
+  api.server->stop();
+  REQUIRE(snap->ready);
+  REQUIRE(snap->systems.size() == 1);
+  CHECK(snap->systems[0].system.system_id == 1001);
+  CHECK(snap->unlisted_systems == std::vector<std::int64_t>{1002, 7777});
+}
