@@ -21,6 +21,19 @@ bool fresh(const DatasetState& st, Timestamp now, std::chrono::milliseconds max_
   return st.last_success && (st.success || now - *st.last_success <= max_staleness);
 }
 
+// The datasets a system's first round asks for at once. Panels and combined wait for the
+// objects, so they are left out: a system whose objects keep failing must not block readiness.
+constexpr Dataset kFirstRound[] = {Dataset::summary, Dataset::objects, Dataset::layout,
+                                   Dataset::sources, Dataset::alerts};
+
+// Ready means "can serve": the list answered and each system's first round was tried. A dataset
+// that keeps failing shows in tigo_refresh_success, not here: one broken system (or an account
+// without the API subscription) must not take the whole exporter out of its Service.
+bool first_round_attempted(const SystemState& s) {
+  return std::all_of(std::begin(kFirstRound), std::end(kFirstRound),
+                     [&](Dataset d) { return s.state(d).attempted; });
+}
+
 }  // namespace
 
 void mark_success(DatasetState& s, Timestamp now) {
@@ -102,8 +115,7 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     SystemEntry e;
     e.system = s.system;
     e.states = s.states;
-    ready =
-        ready && s.state(Dataset::system).last_success && s.state(Dataset::summary).last_success;
+    ready = ready && first_round_attempted(s);
     auto ok = [&](Dataset d) { return fresh(s.state(d), now, o.max_staleness); };
 
     if (ok(Dataset::summary)) e.summary = s.summary;
@@ -182,6 +194,7 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     snap.systems.push_back(std::move(e));
   }
   snap.ready = ready;
+  snap.unlisted_systems = fleet.unlisted_systems;
   return snap;
 }
 

@@ -61,6 +61,7 @@ struct FleetState {
   // When the systems list last answered. Readiness needs one answer even if it held none of
   // this shard's systems (a shard without systems is ready, not stuck).
   std::optional<Timestamp> listed_at;
+  std::vector<std::int64_t> unlisted_systems;  // SystemFilter::unlisted of the last list
 };
 
 void mark_success(DatasetState& s, Timestamp now);

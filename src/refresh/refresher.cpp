@@ -73,6 +73,21 @@ void Refresher::stop() {
 
 bool Refresher::wanted(std::int64_t id) const { return options_.systems.wanted(id); }
 
+void Refresher::note_unlisted_locked(const std::vector<tigo::System>& listed) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(listed.size());
+  for (const auto& s : listed) ids.push_back(s.system_id);
+  auto unlisted = options_.systems.unlisted(ids);
+  // Once per change, not per list refresh: the operator needs to hear it, not every 10 minutes.
+  if (unlisted != fleet_.unlisted_systems && !unlisted.empty()) {
+    std::string names;
+    for (auto id : unlisted) names += (names.empty() ? "" : ",") + std::to_string(id);
+    util::log::warn("--tigo.systems names systems the account does not list; they are not exported",
+                    {{"system_ids", names}});
+  }
+  fleet_.unlisted_systems = std::move(unlisted);
+}
+
 void Refresher::replan_locked() {
   PlanInput in;
   in.systems = fleet_.systems.size();
@@ -221,6 +236,7 @@ void Refresher::run_account(std::stop_token stop) {
     next = steady_clock::now() + secs(options_.retry_interval);
   } else {
     fleet_.listed_at = now;
+    note_unlisted_locked(*listed);
     std::set<std::int64_t> seen;
     for (auto& sys : *listed) {
       if (!wanted(sys.system_id)) continue;

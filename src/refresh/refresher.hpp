@@ -56,6 +56,8 @@ class Refresher {
   // Each returns the dataset's outcome; the caller records it and reschedules.
   bool run_system_job(std::int64_t id, Dataset d, std::stop_token stop);
   bool wanted(std::int64_t system_id) const;
+  // Remembers (and warns once about) --tigo.systems ids the account's list lacks.
+  void note_unlisted_locked(const std::vector<tigo::System>& listed);
   void replan_locked();
   std::chrono::seconds interval_locked(Dataset d) const;
   void publish_now();

@@ -127,7 +127,9 @@ struct Snapshot {
   std::array<std::optional<double>, kDatasetCount> intervals{};
   Timestamp built_at{};
   std::uint64_t generation = 0;
-  bool ready = false;  // every system's list entry and summary refreshed at least once
+  bool ready = false;  // the list answered and every system's first round was tried
+  // --tigo.systems ids (of this shard) that the account's systems list does not hold.
+  std::vector<std::int64_t> unlisted_systems;
 };
 
 }  // namespace refresh

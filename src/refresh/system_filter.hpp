@@ -13,6 +13,9 @@ struct SystemFilter {
   int shard_count = 1;
 
   bool wanted(std::int64_t system_id) const;
+  // The ids of `only` this shard would export that `listed` lacks (an operator's typo, or a
+  // system the account cannot see), ascending.
+  std::vector<std::int64_t> unlisted(const std::vector<std::int64_t>& listed) const;
 };
 
 }  // namespace refresh

@@ -156,6 +156,11 @@ struct Client::Impl {
   std::optional<Timestamp> renew_at;  // when to log in again ahead of `expires`
   std::int64_t user_id = 0;
   std::mutex login_mutex;  // one login at a time; the others wait for its token
+  // After a refused login (guarded by login_mutex): no login before `login_allowed_at`.
+  std::shared_ptr<GovernorClock> clock;
+  std::chrono::seconds login_backoff{0};  // 0: the last login was not refused
+  std::optional<GovernorClock::time_point> login_allowed_at;
+  std::optional<Error> login_refusal;
 
   mutable std::mutex payment_mutex;
   std::set<std::string, std::less<>> payment_required;
@@ -175,6 +180,7 @@ struct Client::Impl {
     const int n = std::max(1, options.concurrency);
     for (int i = 0; i < n; ++i) idle.push_back(make_connection());
     token = options.credentials.token;
+    clock = options.clock ? options.clock : steady_governor_clock();
   }
 
   // Token-file mode: a pre-issued token and no username to log in with. (With both, the token
@@ -283,6 +289,13 @@ struct Client::Impl {
                           "users/login: no username configured (a pre-issued token cannot be "
                           "renewed)");
     }
+    // A refused password does not heal by retrying, and retries may lock the account.
+    if (login_allowed_at && clock->now() < *login_allowed_at) {
+      auto e = *login_refusal;
+      const auto left = std::chrono::ceil<std::chrono::seconds>(*login_allowed_at - clock->now());
+      e.message += " (login refused: next attempt in " + std::to_string(left.count()) + " s)";
+      return e;
+    }
     httplib::Headers auth{httplib::make_basic_authentication_header(options.credentials.username,
                                                                     options.credentials.password)};
     auto res = send("users/login", "users/login", auth, stop);
@@ -292,6 +305,7 @@ struct Client::Impl {
       return e;
     };
     if (!res) return failed(res.error());
+    if (res->status == 401) return failed(refused(status_failure("users/login", 401, res->body)));
     if (res->status != 200) return failed(status_failure("users/login", res->status, res->body));
     auto login = parsed(parse_login(res->body), "users/login");
     if (!login) return failed(login.error());
@@ -304,8 +318,25 @@ struct Client::Impl {
                        login->expires);
       user_id = login->user_id;
     }
+    login_backoff = std::chrono::seconds{0};
+    login_allowed_at.reset();
+    login_refusal.reset();
     if (options.observer) options.observer->on_login(true, login->expires);
     return login;
+  }
+
+  // Records a 401 on users/login: the back-off grows, and the operator learns which user to fix.
+  Error refused(Error e) {
+    login_backoff = login_backoff.count() == 0
+                        ? options.login_backoff
+                        : std::min(login_backoff * 2, options.login_backoff_cap);
+    login_allowed_at = clock->now() + login_backoff;
+    login_refusal = e;
+    util::log::error("Tigo refused the login: check the username and password",
+                     {{"user", options.credentials.username},
+                      {"err", e.message},
+                      {"retry_in", std::to_string(login_backoff.count()) + "s"}});
+    return e;
   }
 
   // Renew `renew_ahead` before expiry, but never in the first 3/4 of the token's life: a

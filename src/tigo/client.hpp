@@ -9,6 +9,8 @@
 // Session: GET users/login with basic auth, then `Authorization: Bearer`. The token is renewed
 // ahead of its `expires` and once on a 401 (one login for all threads that saw the 401). With
 // a pre-issued token (token-file mode) there is never a login, and 401 is `unauthorized`.
+// A refused login (401 on users/login) is a configuration error: logged as an error naming the
+// user, and no login is tried again for a growing back-off (calls fail `unauthorized` at once).
 //
 // Errors carry a kind the scheduler acts on (see ErrorKind) and a message naming the endpoint,
 // the HTTP status and an excerpt of the body: never a password or token.
@@ -78,6 +80,12 @@ struct ClientOptions {
   std::shared_ptr<Governor> governor;
   std::size_t max_body_bytes = 64u << 20;  // larger answers are a transport error
   std::chrono::seconds renew_ahead{600};   // re-login this long before `expires`
+  // After a refused login (401 on users/login) no login for this long, doubling with each
+  // refusal up to the cap; a successful login resets it.
+  std::chrono::seconds login_backoff{30};
+  std::chrono::seconds login_backoff_cap{600};
+  // Time source of the login back-off; null: the steady clock (tests inject a fake one).
+  std::shared_ptr<GovernorClock> clock;
 };
 
 // The aggregation levels asked for. The two data endpoints spell them differently: data/aggregate

@@ -30,13 +30,14 @@ struct Running {
   std::string api;      // http://127.0.0.1:P/api/v3/
   std::string address;  // exporter's host:port
 
-  Running(std::vector<std::string> sim_args, std::vector<std::string> exporter_args) {
+  Running(std::vector<std::string> sim_args, std::vector<std::string> exporter_args,
+          const std::string& password = "demo") {
     sim_args.insert(sim_args.begin(), {TIGO_SIM_BIN, "--listen", "127.0.0.1:0"});
     sim = std::make_unique<Process>(sim_args, dir.path() + "/sim.log");
     auto url = sim->wait_for_log(std::regex("listening on (http://\\S+)"), 10s);
     REQUIRE(url.has_value());
     api = *url;
-    const auto pw = dir.file("password", "demo\n");
+    const auto pw = dir.file("password", password + "\n");
     exporter_args.insert(exporter_args.begin(),
                          {TIGO_EXPORTER_BIN, "--tigo.api-url", api, "--tigo.username", "demo",
                           "--tigo.password-file", pw, "--web.listen-address", "127.0.0.1:0"});
@@ -44,6 +45,13 @@ struct Running {
     auto addr = exporter->wait_for_log(std::regex("msg=listening address=(\\S+)"), 10s);
     REQUIRE(addr.has_value());
     address = *addr;
+  }
+
+  int ready_status() {
+    httplib::Client c("http://" + address);
+    c.set_read_timeout(10);
+    auto r = c.Get("/-/ready");
+    return r ? r->status : 0;
   }
 
   std::string metrics() {
@@ -218,6 +226,50 @@ TEST_CASE("faults from the API never crash or hang the exporter and show in self
   REQUIRE(stats);
   CHECK(stats->body.find("\"faults_total\":0") == std::string::npos);
   // A clean stop after all that.
+  CHECK(r.exporter->stop() == 0);
+}
+
+TEST_CASE("a refused password: one login attempt, one error line naming the user") {
+  // The simulator knows demo with another password than the exporter's.
+  Running r({"--systems", "2", "--users", "demo:the-sim-pw"}, {}, "exporter-wrong-pw");
+  std::this_thread::sleep_for(15s);
+  const auto samples = testing::parse_exposition(r.metrics());
+  const auto log = r.exporter->log();
+  INFO(log.substr(0, 3000));
+  const double refused = sum_of(samples, "tigo_api_logins_total", {{"result", "failure"}});
+  CHECK(refused >= 1);
+  CHECK(refused <= 2);
+  httplib::Client sim(r.api.substr(0, r.api.find("/api/v3/")));
+  auto stats = sim.Get("/sim/stats");
+  REQUIRE(stats);
+  INFO(stats->body);
+  CHECK(stats->body.find("\"users/login\":{\"401\":1}") != std::string::npos);
+  std::size_t errors = 0;
+  for (std::size_t at = log.find("Tigo refused the login"); at != std::string::npos;
+       at = log.find("Tigo refused the login", at + 1)) {
+    const auto begin = log.rfind('\n', at) + 1;
+    const auto line = log.substr(begin, log.find('\n', at) - begin);
+    CHECK(line.find("level=error") != std::string::npos);
+    CHECK(line.find("user=demo") != std::string::npos);
+    ++errors;
+  }
+  CHECK(errors == 1);
+  CHECK(log.find("exporter-wrong-pw") == std::string::npos);
+  CHECK(r.ready_status() == 503);  // nothing listed: not ready, yet alive
+  CHECK(r.exporter->stop() == 0);
+}
+
+TEST_CASE("an account without the API subscription becomes ready") {
+  Running r({"--systems", "3", "--users", "demo:demo:basic"}, {});
+  int status = 0;
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < until && status != 200;
+       std::this_thread::sleep_for(500ms))
+    status = r.ready_status();
+  INFO(r.exporter->log().substr(0, 3000));
+  CHECK(status == 200);
+  const auto samples = testing::parse_exposition(r.metrics());
+  CHECK(systems_with(samples, "tigo_system_info").size() == 3);
   CHECK(r.exporter->stop() == 0);
 }
 

@@ -21,8 +21,10 @@ struct DemoApi {
   const sim::Clock clock;
   std::unique_ptr<sim::Server> server;
 
-  DemoApi() {
+  // `accounts`: the simulator's (demo:demo is the one the clients log in as).
+  explicit DemoApi(std::vector<sim::Account> accounts = {{"demo", "demo", true, {}}}) {
     sim::ServerOptions so;
+    so.accounts = std::move(accounts);
     so.port = 0;
     so.rate_limit = 100000;
     server = std::make_unique<sim::Server>(fleet, clock, so);
@@ -151,4 +153,61 @@ TEST_CASE("a shard that holds none of the account's systems is ready once the li
   CHECK(snap->ready);
   CHECK(snap->systems.empty());
   CHECK(snap->user.has_value());
+}
+
+TEST_CASE("systems whose data always fails do not hold readiness back", "[refresher]") {
+  // Without the API subscription every data/* call answers 402, summaries included, for good.
+  DemoApi api({{"demo", "demo", /*premium=*/false, {}}});
+  refresh::RefresherOptions ro;
+  refresh::Refresher refresher(api.client(), ro,
+                               [](const std::shared_ptr<const refresh::Snapshot>&) {});
+  refresher.start();
+  std::shared_ptr<const refresh::Snapshot> snap;
+  for (int i = 0; i < 100; ++i) {
+    snap = refresher.snapshot();
+    if (snap->ready) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  refresher.stop();
+  api.server->stop();
+  REQUIRE(snap->ready);
+  REQUIRE(snap->systems.size() == 6);
+  for (const auto& e : snap->systems) {
+    INFO(e.system.system_id);
+    const auto& summary = e.state(refresh::Dataset::summary);
+    CHECK(summary.attempted);
+    CHECK_FALSE(summary.success);
+    CHECK_FALSE(e.summary.has_value());
+    CHECK(e.state(refresh::Dataset::objects).success);  // what the account may see is served
+  }
+}
+
+TEST_CASE("configured systems the list lacks are named, this shard's only", "[refresher]") {
+  const refresh::SystemFilter all{{1001, 1002, 7777, 1002}, 0, 1};
+  CHECK(all.unlisted({1001, 1003}) == std::vector<std::int64_t>{1002, 7777});
+  CHECK(all.unlisted({1001, 1002, 7777}).empty());
+  const refresh::SystemFilter odd_shard{{1001, 1002, 7777}, 1, 2};  // 1002 is the other shard's
+  CHECK(odd_shard.unlisted({1003}) == std::vector<std::int64_t>{1001, 7777});
+  CHECK(refresh::SystemFilter{}.unlisted({1001}).empty());
+}
+
+TEST_CASE("--tigo.systems ids the account does not list show in the snapshot", "[refresher]") {
+  DemoApi api({{"demo", "demo", true, {1001, 1003}}});
+  refresh::RefresherOptions ro;
+  ro.systems.only = {1001, 1002, 7777};
+  refresh::Refresher refresher(api.client(), ro,
+                               [](const std::shared_ptr<const refresh::Snapshot>&) {});
+  refresher.start();
+  std::shared_ptr<const refresh::Snapshot> snap;
+  for (int i = 0; i < 100; ++i) {
+    snap = refresher.snapshot();
+    if (snap->ready) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  refresher.stop();
+  api.server->stop();
+  REQUIRE(snap->ready);
+  REQUIRE(snap->systems.size() == 1);
+  CHECK(snap->systems[0].system.system_id == 1001);
+  CHECK(snap->unlisted_systems == std::vector<std::int64_t>{1002, 7777});
 }

@@ -119,6 +119,100 @@ TEST_CASE("errors name endpoint and status, never the password") {
   CHECK(missing.error().message.find("data/summary: HTTP 404") == 0);
 }
 
+namespace {
+
+// Time stands still until the test moves it.
+class FakeClock : public tigo::GovernorClock {
+ public:
+  time_point now() const override { return t_.load(); }
+  void sleep_until(time_point t, std::stop_token) override {
+    if (t > t_.load()) t_.store(t);
+  }
+  void advance(std::chrono::steady_clock::duration d) { t_.store(t_.load() + d); }
+
+ private:
+  std::atomic<time_point> t_{time_point{} + hours{1000}};
+};
+
+}  // namespace
+
+TEST_CASE("a refused login is not tried again before a back-off that doubles", "[tigo][client]") {
+  Fixture f(2);
+  auto clock = std::make_shared<FakeClock>();
+  auto o = f.options({"demo", "wrong-secret-pw", ""});
+  o.clock = clock;
+  auto made = tigo::Client::create(o);
+  REQUIRE(made.ok());
+  auto& c = **made;
+  // Calls until the next login attempt: each fails at once, as unauthorized, naming the 401.
+  auto calls_fail = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto s = c.summary(1001);
+      REQUIRE_FALSE(s.ok());
+      CHECK(s.error().kind == tigo::ErrorKind::unauthorized);
+      CHECK(s.error().message.find("users/login: HTTP 401") == 0);
+      CHECK(s.error().message.find("wrong-secret-pw") == std::string::npos);
+    }
+  };
+  calls_fail(5);
+  CHECK(f.recorder.calls["users/login 401"] == 1);
+  CHECK(f.recorder.logins_failed == 1);  // tigo_api_logins_total{result="failure"}
+  CHECK(f.recorder.calls["data/summary 401"] == 0);
+  clock->advance(seconds{29});
+  calls_fail(3);
+  CHECK(f.recorder.calls["users/login 401"] == 1);
+  clock->advance(seconds{1});  // 30 s: one attempt, refused again; now 60 s
+  calls_fail(3);
+  CHECK(f.recorder.calls["users/login 401"] == 2);
+  clock->advance(seconds{59});
+  calls_fail(3);
+  CHECK(f.recorder.calls["users/login 401"] == 2);
+  clock->advance(seconds{1});
+  calls_fail(1);
+  CHECK(f.recorder.calls["users/login 401"] == 3);
+  CHECK(f.recorder.logins_failed == 3);
+  CHECK(f.recorder.logins_ok == 0);
+}
+
+TEST_CASE("the login back-off stops at its cap", "[tigo][client]") {
+  Fixture f(1);
+  auto clock = std::make_shared<FakeClock>();
+  auto o = f.options({"demo", "wrong-secret-pw", ""});
+  o.clock = clock;
+  o.login_backoff = seconds{30};
+  o.login_backoff_cap = seconds{100};
+  auto made = tigo::Client::create(o);
+  REQUIRE(made.ok());
+  auto& c = **made;
+  // Refusals at 0, +30, +60 (next wait 120 capped to 100), +100, +100.
+  for (auto wait : {seconds{0}, seconds{30}, seconds{60}, seconds{100}, seconds{100}}) {
+    clock->advance(wait - seconds{1});
+    const int before = f.recorder.logins_failed;
+    if (wait.count() > 0) {
+      REQUIRE_FALSE(c.user().ok());
+      CHECK(f.recorder.logins_failed == before);  // a second early: no attempt
+    }
+    clock->advance(seconds{1});
+    REQUIRE_FALSE(c.user().ok());
+    CHECK(f.recorder.logins_failed == before + 1);
+  }
+}
+
+TEST_CASE("threads that all call with a refused password cause one login", "[tigo][client]") {
+  Fixture f(2);
+  auto c = f.client({"demo", "wrong-secret-pw", ""});
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) failed += !c->summary(1001).ok();
+    });
+  for (auto& t : threads) t.join();
+  CHECK(failed == 40);
+  CHECK(f.recorder.calls["users/login 401"] == 1);
+  CHECK(f.recorder.logins_failed == 1);
+}
+
 TEST_CASE("transport failure is an error value, counted as code error") {
   Recorder r;
   tigo::ClientOptions o;
