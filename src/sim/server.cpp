@@ -416,7 +416,8 @@ void Server::config_header(Call& call, std::size_t index) const {
                                                          spec.timezone, options_.quirks));
 }
 
-bool Server::inject_after(const httplib::Request& req, httplib::Response& res) {
+void Server::inject_after(const httplib::Request& req, httplib::Response& res,
+                          const char* endpoint) {
   const auto& f = options_.faults;
   if (f.malformed > 0 && draw(0x3A1) < f.malformed) {
     stats_.fault("malformed");
@@ -426,7 +427,8 @@ bool Server::inject_after(const httplib::Request& req, httplib::Response& res) {
     } else {
       res.body = res.body.substr(0, res.body.size() * 2 / 3) + "\"<b>Warning</b>: ";
     }
-    return false;
+    stats_.request(endpoint, res.status);
+    return;
   }
   if (f.truncated > 0 && draw(0x7C) < f.truncated) {
     stats_.fault("truncated");
@@ -439,19 +441,22 @@ bool Server::inject_after(const httplib::Request& req, httplib::Response& res) {
                                if (offset < half) sink.write(body->data() + offset, half - offset);
                                return false;  // the connection closes with half the promised bytes
                              });
-    return false;
+    stats_.request(endpoint, res.status);
+    return;
   }
   if (f.drop_connection > 0 && draw(0xD7) < f.drop_connection) {
     stats_.fault("drop_connection");
-    if (close_connection_now(req)) return true;
+    stats_.request(endpoint, 0);  // the client gets no answer, whichever way the close goes
+    if (close_connection_now(req)) return;
     // Socket not found (no /proc): the status line and headers go out, then the connection closes.
     const auto size = std::max<std::size_t>(res.body.size(), 1);
     const auto type = res.get_header_value("Content-Type");
     res.body.clear();
     res.set_content_provider(size, type,
                              [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
+    return;
   }
-  return false;
+  stats_.request(endpoint, res.status);
 }
 
 void Server::handle(const httplib::Request& req, httplib::Response& res, const char* endpoint,
@@ -529,8 +534,11 @@ void Server::handle(const httplib::Request& req, httplib::Response& res, const c
   Call call{req, res, *account, clock_.now()};
   fn(call);
   if (res.status == -1) res.status = 200;  // httplib's "not set yet" means success
-  const bool dropped = f.any() && inject_after(req, res);
-  stats_.request(endpoint, dropped ? 0 : res.status);  // 0: the client got no answer
+  if (f.any()) {
+    inject_after(req, res, endpoint);
+  } else {
+    stats_.request(endpoint, res.status);
+  }
 }
 
 void Server::api(const std::string& pattern, const char* endpoint, Access access, Handler fn) {

@@ -128,8 +128,9 @@ class Server {
   void config_header(Call& call, std::size_t index) const;
   std::string new_token();
   double draw(std::uint64_t salt);
-  // True when it dropped the connection (no answer goes out).
-  bool inject_after(const httplib::Request& req, httplib::Response& res);
+  // Counts the request under `endpoint` (status 0 when it dropped the connection: no answer goes
+  // out), before any close, so a client that sees the close reads the count already.
+  void inject_after(const httplib::Request& req, httplib::Response& res, const char* endpoint);
 
   void login(Call& call);
   void users_get(Call& call, std::optional<std::int64_t> id);
