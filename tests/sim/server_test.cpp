@@ -157,7 +157,7 @@ TEST_CASE("rate limit: headers on every answer, 429 with Retry-After past the bu
   CHECK(over->get_header_value("Retry-After") == over->get_header_value("X-Rate-Limit-Reset"));
 }
 
-TEST_CASE("the listen socket is exclusive: a busy port fails with the system's reason", "[sim]") {
+TEST_CASE("the simulator's listen socket is exclusive: a busy port names the reason", "[sim]") {
   RunningSim first;
   sim::ServerOptions o;
   o.host = "127.0.0.1";
