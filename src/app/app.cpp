@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "sim/server.hpp"
 #include "tigo/client.hpp"
 #include "util/gzip.hpp"
+#include "util/listen_address.hpp"
 #include "util/log.hpp"
 #include "util/shared_slot.hpp"
 #include "util/signals.hpp"
@@ -62,6 +65,25 @@ std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
                                       {"render_ms", ms(t1 - t0)},
                                       {"gzip_ms", ms(t2 - t1)}});
   return out;
+}
+
+// SIGHUP: --web.config.file is read again; a bad file keeps the one in use. The password and
+// token files are read at start only (the client holds its credentials).
+void reload(const config::Config& cfg, web::Server& server) {
+  util::log::info("reload requested",
+                  {{"web_config_file", cfg.web_config_file},
+                   {"credentials", "unchanged (password and token files are read at start)"}});
+  if (cfg.web_config_file.empty()) return;
+  auto loaded = web::load_web_config(cfg.web_config_file);
+  if (!loaded) {
+    util::log::error("web config not reloaded: the one in use is kept",
+                     {{"err", loaded.error().message}});
+    return;
+  }
+  const bool same_tls = server.update_web_config(*loaded);
+  util::log::info("web config reloaded",
+                  {{"basic_auth_users", std::to_string(loaded->basic_auth_users.size())},
+                   {"tls", same_tls ? "unchanged" : "changed: applies at the next start"}});
 }
 
 }  // namespace
@@ -161,13 +183,15 @@ int run(const config::Config& cfg) {
   const std::string shown_host =
       listen->host.empty() || listen->host == "0.0.0.0" || listen->host == "::" ? "localhost"
                                                                                 : listen->host;
-  util::log::info("listening", {{"address", listen->host + ":" + std::to_string(*port)},
-                                {"url", std::string(tls ? "https://" : "http://") + shown_host +
-                                            ":" + std::to_string(*port) + cfg.telemetry_path}});
+  util::log::info("listening",
+                  {{"address", util::host_port(listen->host, *port)},
+                   {"url", std::string(tls ? "https://" : "http://") +
+                               util::host_port(shown_host, *port) + cfg.telemetry_path}});
 
   refresher.start();
   std::thread http_thread([&server] { server.run(); });
-  const int sig = util::wait_for_termination_signal();
+  int sig = util::wait_for_signal();
+  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, server);
   util::log::info("shutting down", {{"signal", std::to_string(sig)}});
   server.stop();
   http_thread.join();

@@ -1,5 +1,5 @@
 // Wires Config -> (demo simulator) -> Client -> Refresher -> rendered exposition -> web Server,
-// and runs until SIGINT/SIGTERM.
+// and runs until SIGINT/SIGTERM (SIGHUP re-reads --web.config.file).
 #pragma once
 
 #include "config/config.hpp"

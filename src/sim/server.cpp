@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 
@@ -15,6 +16,7 @@
 #include "sim/data_csv.hpp"
 #include "sim/responses.hpp"
 #include "util/base64.hpp"
+#include "util/listen_address.hpp"
 #include "util/time.hpp"
 
 namespace sim {
@@ -247,6 +249,7 @@ Server::Server(const Fleet& fleet, const Clock& clock, ServerOptions options)
   auto zones = Fleet::time_zones();
   zones.insert(zones.end(), {"America/Los_Angeles", "UTC"});
   util::preload_time_zones(zones);
+  http_->set_socket_options(util::set_exclusive_listen_options);
   routes();
 }
 
@@ -254,14 +257,15 @@ Server::~Server() { stop(); }
 
 util::Result<int> Server::bind() {
   int port = options_.port;
+  errno = 0;  // httplib keeps the failed bind's errno; 0 means the host did not resolve
   if (port == 0) {
     port = http_->bind_to_any_port(options_.host);
   } else if (!http_->bind_to_port(options_.host, port)) {
     port = -1;
   }
   if (port <= 0) {
-    return util::make_error("cannot listen on " + options_.host + ":" +
-                            std::to_string(options_.port));
+    return util::make_error("cannot listen on " + util::host_port(options_.host, options_.port) +
+                            ": " + util::bind_failure_reason(options_.host, errno));
   }
   port_ = port;
   return port;
@@ -280,9 +284,7 @@ void Server::stop() {
 }
 
 std::string Server::base_url() const {
-  const bool v6 = options_.host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + options_.host + "]" : options_.host) + ":" +
-         std::to_string(port_) + kPrefix;
+  return "http://" + util::host_port(options_.host, port_) + kPrefix;
 }
 
 UploadOptions Server::upload_options() const {

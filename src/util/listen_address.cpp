@@ -1,6 +1,10 @@
 #include "util/listen_address.hpp"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <charconv>
+#include <cstring>
 
 namespace util {
 
@@ -26,6 +30,27 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
 std::vector<std::string> bind_hosts(const ListenAddress& a) {
   if (a.host.empty()) return {"::", "0.0.0.0"};
   return {a.host};
+}
+
+std::string host_port(std::string_view host, int port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
+}
+
+void set_exclusive_listen_options(int socket) {
+  const int yes = 1;
+  setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+}
+
+std::string bind_failure_reason(const std::string& host, int error_number) {
+  if (error_number != 0) return std::strerror(error_number);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), "0", &hints, &found);
+  if (found) freeaddrinfo(found);
+  return rc != 0 ? gai_strerror(rc) : "unknown reason";
 }
 
 }  // namespace util

@@ -20,4 +20,16 @@ Result<ListenAddress> parse_listen_address(std::string_view text);
 // and IPv6-only clusters both reach it), then IPv4 where the kernel has no IPv6.
 std::vector<std::string> bind_hosts(const ListenAddress& a);
 
+// host:port as URLs and logs write it: an IPv6 host in brackets ("[::1]:9980"), so the port
+// cannot be read as part of the address; ":9980" for every interface.
+std::string host_port(std::string_view host, int port);
+
+// Socket options for a listening socket: SO_REUSEADDR only, so a restart binds past TIME_WAIT,
+// but never SO_REUSEPORT: a second server on a busy port must fail, not share its connections.
+void set_exclusive_listen_options(int socket);
+
+// Why binding `host` failed, in the system's words: strerror of the bind's errno, or the
+// resolver's message when the host did not resolve (errno 0).
+std::string bind_failure_reason(const std::string& host, int error_number);
+
 }  // namespace util

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "util/gzip.hpp"
 
@@ -115,20 +116,21 @@ bool accepts_gzip(std::string_view v) {
 Server::Server(ServerOptions options, Handlers handlers)
     : options_(std::move(options)),
       handlers_(std::move(handlers)),
-      auth_(options_.web.basic_auth_users),
+      auth_(std::make_shared<BasicAuth>(options_.web.basic_auth_users)),
       http_(make_http(options_.web)) {
+  http_->set_socket_options(util::set_exclusive_listen_options);
   http_->set_read_timeout(10, 0);
   http_->set_write_timeout(30, 0);
-  if (auth_.enabled()) {
-    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (auth_.check(req.get_header_value("Authorization")))
-        return httplib::Server::HandlerResponse::Unhandled;
-      res.status = 401;
-      res.set_header("WWW-Authenticate", "Basic realm=\"tigo_exporter\"");
-      res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
-      return httplib::Server::HandlerResponse::Handled;
-    });
-  }
+  // Installed even without users: a reload may add them.
+  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const auto auth = this->auth();
+    if (!auth->enabled() || auth->check(req.get_header_value("Authorization")))
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"tigo_exporter\"");
+    res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   http_->Get(options_.telemetry_path, [this](const httplib::Request& req, httplib::Response& res) {
     send_payload(res, handlers_.metrics(accepts_gzip(req.get_header_value("Accept-Encoding"))));
   });
@@ -147,21 +149,56 @@ Server::Server(ServerOptions options, Handlers handlers)
   http_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(handlers_.landing_html(), "text/html; charset=utf-8");
   });
+  // Every served path answers other methods 405 naming the allowed ones (httplib answers 404
+  // for a known path with an unrouted method); unknown paths stay 404.
+  const auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
+    res.status = 405;
+    res.set_header("Allow", "GET, HEAD");
+    res.set_content("Method Not Allowed\n", "text/plain; charset=utf-8");
+  };
+  for (const std::string& path : {options_.telemetry_path, std::string("/-/healthy"),
+                                  std::string("/-/ready"), std::string("/")}) {
+    http_->Post(path, not_allowed);
+    http_->Put(path, not_allowed);
+    http_->Patch(path, not_allowed);
+    http_->Delete(path, not_allowed);
+    http_->Options(path, not_allowed);
+  }
 }
 
 Server::~Server() { stop(); }
 
+std::shared_ptr<BasicAuth> Server::auth() const {
+  std::lock_guard lock(auth_mutex_);
+  return auth_;
+}
+
+bool Server::update_web_config(const WebConfig& next) {
+  auto auth = std::make_shared<BasicAuth>(next.basic_auth_users);
+  {
+    std::lock_guard lock(auth_mutex_);
+    auth_.swap(auth);
+  }
+  const auto& now = options_.web.tls;
+  return now.has_value() == next.tls.has_value() &&
+         (!now || (now->cert_file == next.tls->cert_file && now->key_file == next.tls->key_file));
+}
+
 util::Result<int> Server::bind() {
   if (!http_->is_valid())
     return util::make_error("cannot start TLS: check tls_server_config cert_file and key_file");
+  std::string reason;
   for (const auto& host : util::bind_hosts(options_.listen)) {
     const int want = options_.listen.port;
+    errno = 0;  // httplib keeps the failed bind's errno; 0 means the host did not resolve
     const int port =
         want == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, want) ? want : -1);
     if (port > 0) return port;
+    reason = util::bind_failure_reason(host, errno);
   }
-  return util::make_error("cannot listen on " + options_.listen.host + ":" +
-                          std::to_string(options_.listen.port));
+  return util::make_error("cannot listen on " +
+                          util::host_port(options_.listen.host, options_.listen.port) + ": " +
+                          reason);
 }
 
 void Server::run() { http_->listen_after_bind(); }

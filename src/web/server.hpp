@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,10 +62,18 @@ class Server {
   void run();  // blocks until stop()
   void stop();
 
+  // A re-read --web.config.file (SIGHUP): its basic auth users answer from the next request
+  // on. TLS keeps what the listener started with (its certificate is loaded when the server is
+  // made): false when the new file's TLS settings differ from those.
+  bool update_web_config(const WebConfig& next);
+
  private:
   ServerOptions options_;
   Handlers handlers_;
-  BasicAuth auth_;
+  std::shared_ptr<BasicAuth> auth() const;
+
+  mutable std::mutex auth_mutex_;
+  std::shared_ptr<BasicAuth> auth_;  // replaced whole on reload; requests keep the one they took
   std::unique_ptr<httplib::Server> http_;
 };
 

@@ -23,3 +23,16 @@ TEST_CASE("listen addresses: host:port, :port, [v6]:port, and bad ones", "[util]
   for (const char* bad : {"9980", "host:", "host:http", ":65536", ":-1"})
     CHECK_FALSE(util::parse_listen_address(bad).ok());
 }
+
+TEST_CASE("host:port for URLs and logs brackets an IPv6 host", "[util]") {
+  CHECK(util::host_port("::1", 18220) == "[::1]:18220");
+  CHECK(util::host_port("fe80::1%eth0", 80) == "[fe80::1%eth0]:80");
+  CHECK(util::host_port("127.0.0.1", 9980) == "127.0.0.1:9980");
+  CHECK(util::host_port("localhost", 9980) == "localhost:9980");
+  CHECK(util::host_port("", 9980) == ":9980");
+  // What parse_listen_address reads back.
+  const auto back = util::parse_listen_address(util::host_port("::1", 18220));
+  REQUIRE(back.ok());
+  CHECK(back->host == "::1");
+  CHECK(back->port == 18220);
+}

@@ -163,6 +163,32 @@ TEST_CASE("every interface: reachable over IPv4 and, where the kernel has it, IP
   }
 }
 
+TEST_CASE("the listen socket is exclusive: a busy port fails with the system's reason", "[web]") {
+  Running first;
+  web::ServerOptions options;
+  options.listen = {"127.0.0.1", first.port};
+  web::Server second(options, {});
+  const auto bound = second.bind();
+  REQUIRE_FALSE(bound.ok());
+  CHECK(bound.error().message ==
+        "cannot listen on 127.0.0.1:" + std::to_string(first.port) + ": Address already in use");
+  // The first server still answers every connection.
+  httplib::Client c("127.0.0.1", first.port);
+  auto res = c.Get("/-/healthy");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+}
+
+TEST_CASE("a listen host that does not resolve says so", "[web]") {
+  web::ServerOptions options;
+  options.listen = {"no-such-host.invalid", 0};
+  web::Server server(options, {});
+  const auto bound = server.bind();
+  REQUIRE_FALSE(bound.ok());
+  CHECK(bound.error().message.starts_with("cannot listen on no-such-host.invalid:0: "));
+  CHECK_FALSE(bound.error().message.ends_with(": "));
+}
+
 TEST_CASE("Accept-Encoding parsing", "[web]") {
   CHECK(web::accepts_gzip("gzip"));
   CHECK(web::accepts_gzip("deflate, gzip;q=0.5"));
@@ -182,6 +208,53 @@ TEST_CASE("readiness follows the first refresh; health always 200", "[web]") {
   CHECK(c.Get("/-/ready")->status == 200);
   CHECK(c.Get("/")->body == "<html>landing</html>");
   CHECK(c.Get("/nope")->status == 404);
+}
+
+TEST_CASE("other methods on a served path answer 405 with Allow; unknown paths 404", "[web]") {
+  Running r;
+  httplib::Client c("127.0.0.1", r.port);
+  for (const char* path : {"/metrics", "/-/healthy", "/-/ready", "/"}) {
+    INFO(path);
+    std::vector<httplib::Result> answers;
+    answers.push_back(c.Post(path, "x", "text/plain"));
+    answers.push_back(c.Put(path, "x", "text/plain"));
+    answers.push_back(c.Patch(path, "x", "text/plain"));
+    answers.push_back(c.Delete(path));
+    answers.push_back(c.Options(path));
+    for (const auto& res : answers) {
+      REQUIRE(res);
+      CHECK(res->status == 405);
+      CHECK(res->get_header_value("Allow") == "GET, HEAD");
+    }
+    auto head = c.Head(path);
+    REQUIRE(head);
+    CHECK(head->status != 405);
+  }
+  CHECK(r.renders == 1);  // only the HEAD of /metrics rendered
+  auto unknown = c.Post("/nope", "x", "text/plain");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  CHECK(unknown->get_header_value("Allow").empty());
+}
+
+TEST_CASE("a reloaded web config changes basic auth from the next request", "[web]") {
+  Running r;
+  httplib::Client c("127.0.0.1", r.port);
+  CHECK(c.Get("/-/healthy")->status == 200);
+  web::WebConfig with_users;
+  with_users.basic_auth_users["prom"] = hash_password("scrape-me");
+  CHECK(r.server->update_web_config(with_users));
+  CHECK(c.Get("/-/healthy")->status == 401);
+  c.set_basic_auth("prom", "scrape-me");
+  CHECK(c.Get("/-/healthy")->status == 200);
+  CHECK(r.server->update_web_config({}));
+  httplib::Client anonymous("127.0.0.1", r.port);
+  CHECK(anonymous.Get("/-/healthy")->status == 200);
+  // TLS is what the listener started with: a change is reported, not applied.
+  web::WebConfig with_tls;
+  with_tls.tls = web::TlsConfig{"cert.pem", "key.pem"};
+  CHECK_FALSE(r.server->update_web_config(with_tls));
+  CHECK(anonymous.Get("/-/healthy")->status == 200);
 }
 
 TEST_CASE("basic auth with bcrypt hashes guards every endpoint", "[web]") {
