@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "backfill/openmetrics.hpp"
 #include "backfill/series.hpp"
@@ -87,7 +88,12 @@ class SystemRun {
   SystemRun(tigo::Client& client, const Options& o, Spool& spool,
             const std::map<std::int64_t, std::string>& types, const tigo::System& system,
             std::stop_token stop)
-      : client_(client), o_(o), spool_(spool), types_(types), system_(system), stop_(stop) {
+      : client_(client),
+        o_(o),
+        spool_(spool),
+        types_(types),
+        system_(system),
+        stop_(std::move(stop)) {
     out_.system_id = system.system_id;
     if (auto z = tigo::find_zone(system.timezone)) {
       zone_ = *z;
@@ -216,6 +222,7 @@ class SystemRun {
     }
     {
       std::vector<std::jthread> threads;
+      threads.reserve(jobs.size());
       for (auto& job : jobs) threads.emplace_back([this, &job] { job.result = fetch(job); });
     }
     for (auto& job : jobs) {

@@ -245,7 +245,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
     if (b.to <= b.from) return fail("backfill: --to must be after --from");
     if (b.output.empty()) return fail("backfill: --output must name a file");
     const auto days = std::chrono::duration_cast<std::chrono::hours>(*util::parse_duration(chunk));
-    if (days.count() % 24 != 0 || days.count() < 24 || days.count() > 6 * 24)
+    if (days.count() % 24 != 0 || days.count() < 24 || days.count() > 6L * 24)
       return fail("backfill: --chunk must be whole days, 1d to 6d");
     b.chunk_days = static_cast<int>(days.count() / 24);
     if (c.demo)

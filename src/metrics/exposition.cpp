@@ -1,5 +1,6 @@
 #include "metrics/exposition.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -24,11 +25,11 @@ namespace {
 // Writes the value's text at `p` (at least 32 bytes free) and returns its end.
 char* format_value(char* p, double value) {
   if (std::isnan(value)) {
-    std::memcpy(p, "NaN", 3);
+    std::copy_n("NaN", 3, p);
     return p + 3;
   }
   if (std::isinf(value)) {
-    std::memcpy(p, value > 0 ? "+Inf" : "-Inf", 4);
+    std::copy_n(value > 0 ? "+Inf" : "-Inf", 4, p);
     return p + 4;
   }
   auto [ptr, ec] = std::to_chars(p, p + 32, value);

@@ -116,7 +116,8 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     e.system = s.system;
     e.states = s.states;
     ready = ready && first_round_attempted(s);
-    auto ok = [&](Dataset d) { return fresh(s.state(d), now, o.max_staleness); };
+    // Init-capture: clang 14 (clang-tidy) cannot capture a structured binding.
+    auto ok = [&, &sys = s](Dataset d) { return fresh(sys.state(d), now, o.max_staleness); };
 
     if (ok(Dataset::summary)) e.summary = s.summary;
     if (ok(Dataset::objects) || ok(Dataset::layout)) {

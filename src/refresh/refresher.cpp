@@ -324,7 +324,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
     case Dataset::summary: {
       auto r = client_->summary(id, stop);
       if (!r) fail(r.error());
-      record([&](SystemState& s) { s.summary = std::move(*r); });
+      record([&](SystemState& s) { s.summary = *r; });
       break;
     }
     case Dataset::objects: {

@@ -272,8 +272,9 @@ std::string aggregate_csv(const PowerModel& model, const SystemContext& c, const
       const bool daylight = q.param == Param::Pin && model.panel_energies(c, ds, we, wh);
       if (q.param == Param::Pin) {
         for (std::size_t i = 0; i < present.size(); ++i)
-          present[i] = daylight && !(c.fault.kind == FaultKind::DeadOptimizer &&
-                                     static_cast<int>(i) == c.fault.panel && c.fault.active(ds));
+          present[i] = static_cast<char>(daylight && !(c.fault.kind == FaultKind::DeadOptimizer &&
+                                                       static_cast<int>(i) == c.fault.panel &&
+                                                       c.fault.active(ds)));
       }
       for (auto k = ceil<seconds>(ds) +
                     seconds{(step.count() - ds.time_since_epoch().count() % step.count()) %

@@ -236,8 +236,9 @@ SystemSpec Fleet::system(std::size_t index) const {
   s.created = std::chrono::sys_seconds{s.turn_on - std::chrono::days{30}} +
               std::chrono::seconds{static_cast<int>(mix(h + 12) % 86400)};
   // Reconfigured (a panel swapped, a label renamed) up to two years after turn-on.
-  s.config_updated = std::chrono::sys_seconds{s.turn_on} + std::chrono::days{1} +
-                     std::chrono::seconds{static_cast<std::int64_t>(mix(h + 13) % (730 * 86400))};
+  s.config_updated =
+      std::chrono::sys_seconds{s.turn_on} + std::chrono::days{1} +
+      std::chrono::seconds{static_cast<std::int64_t>(mix(h + 13) % (730ULL * 86400))};
   return s;
 }
 

@@ -1,6 +1,7 @@
 // tigo_sim: a fake Tigo API v3 with a physical solar fleet (see docs/SIMULATOR.md).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <thread>
 
 #include "build_revision.hpp"
@@ -28,7 +29,9 @@ struct DurationCheck : CLI::Validator {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   util::block_termination_signals();
   CLI::App app{"tigo_sim: a fake Tigo API v3 serving a simulated solar fleet.", "tigo_sim"};
   app.option_defaults()->always_capture_default();
@@ -181,4 +184,18 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "tigo_sim: signal %d, stopping\n", sig);
   server.stop();
   return 0;
+}
+
+}  // namespace
+
+// An exception run() lets through ends the simulator with a message and status 1, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tigo_sim: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tigo_sim: unknown error\n");
+  }
+  return 1;
 }

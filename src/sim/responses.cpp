@@ -169,8 +169,11 @@ void objects_array(std::string& out, const SystemContext& c) {
                power_rating_w(c.spec));
   auto emit_string = [&](const StringNode& st, std::int64_t parent) {
     std::vector<std::int64_t> kids;
+    kids.reserve(static_cast<std::size_t>(st.panel_count));
     for (int p = 0; p < st.panel_count; ++p)
-      kids.push_back(t.panels[static_cast<std::size_t>(st.first_panel + p)].object_id);
+      kids.push_back(
+          t.panels[static_cast<std::size_t>(st.first_panel) + static_cast<std::size_t>(p)]
+              .object_id);
     const auto si = &st - t.strings.data();
     out += ',';
     object_entry(out, st.object_id, string_label(st), ObjectType::String, parent, nullptr, kids, 60,
@@ -244,7 +247,7 @@ std::string login_json(std::int64_t user_id, std::string_view token, sys_seconds
   return out;
 }
 
-std::string logout_json() { return "{\"status\":200,\"message\":\"Logged out user\"}"; }
+std::string logout_json() { return R"({"status":200,"message":"Logged out user"})"; }
 
 std::string user_json(std::int64_t user_id, std::string_view login, std::string_view user_type,
                       const Quirks& quirks) {
@@ -449,7 +452,8 @@ std::string layout_json(const SystemContext& c) {
     auto& m_out = o.key("mppts");
     m_out += '[';
     for (int m = 0; m < inv.mppt_count; ++m) {
-      const auto& mp = t.mppts[static_cast<std::size_t>(inv.first_mppt + m)];
+      const auto& mp =
+          t.mppts[static_cast<std::size_t>(inv.first_mppt) + static_cast<std::size_t>(m)];
       if (m) m_out += ',';
       Obj mo(m_out);
       mo.num("mppt_id", mp.mppt_id).str("label", mp.label);
@@ -457,7 +461,9 @@ std::string layout_json(const SystemContext& c) {
       s_out += '[';
       for (int s = 0; s < mp.string_count; ++s) {
         if (s) s_out += ',';
-        string_json(s_out, c, t.strings[static_cast<std::size_t>(mp.first_string + s)]);
+        string_json(
+            s_out, c,
+            t.strings[static_cast<std::size_t>(mp.first_string) + static_cast<std::size_t>(s)]);
       }
       s_out += ']';
       mo.close();

@@ -754,7 +754,7 @@ void Server::systems_list(Call& c) {
       systems_json(fleet_, indices, Paging{1, paging.per_page}, c.now, options_.quirks);
   if (options_.quirks.paging_meta) {
     const auto pos = body.rfind("\"_meta\"");
-    body = body.substr(0, pos) + "\"_meta\":{\"totalCount\":" + std::to_string(total) +
+    body = body.substr(0, pos) + R"("_meta":{"totalCount":)" + std::to_string(total) +
            ",\"pageCount\":" + std::to_string((total + paging.per_page - 1) / paging.per_page) +
            ",\"currentPage\":" + std::to_string(paging.page) +
            ",\"perPage\":" + std::to_string(paging.per_page) + "}}";

@@ -95,8 +95,8 @@ void Governor::finish_locked() {
 
 steady_clock::duration Governor::backoff_locked() {
   const int n = std::min(consecutive_failures_, 30);
-  const double base_ms = static_cast<double>(options_.backoff_base.count());
-  const double cap_ms = static_cast<double>(options_.backoff_cap.count());
+  const auto base_ms = static_cast<double>(options_.backoff_base.count());
+  const auto cap_ms = static_cast<double>(options_.backoff_cap.count());
   const double d = std::min(cap_ms, base_ms * std::pow(2.0, n - 1));
   std::uniform_real_distribution<double> u(0.0, 1.0);
   const double jittered = d * (1.0 - std::clamp(options_.jitter, 0.0, 1.0) * u(rng_));

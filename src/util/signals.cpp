@@ -1,7 +1,8 @@
 #include "util/signals.hpp"
 
 #include <pthread.h>
-#include <signal.h>
+
+#include <csignal>
 
 namespace util {
 namespace {

@@ -17,7 +17,7 @@ std::string sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(md), len);
+  return {reinterpret_cast<char*>(md), len};
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ class PayloadStream {
   }
 
  private:
-  static constexpr std::size_t kChunk = 256 * 1024;
+  static constexpr std::size_t kChunk = std::size_t{256} * 1024;
 
   bool inflating(const Piece& piece) const { return piece.gzipped && !payload_.gzip; }
   std::size_t sent_size(const Piece& piece) const {
