@@ -157,18 +157,6 @@ TEST_CASE("rate limit: headers on every answer, 429 with Retry-After past the bu
   CHECK(over->get_header_value("Retry-After") == over->get_header_value("X-Rate-Limit-Reset"));
 }
 
-TEST_CASE("the simulator's listen socket is exclusive: a busy port names the reason", "[sim]") {
-  RunningSim first;
-  sim::ServerOptions o;
-  o.host = "127.0.0.1";
-  o.port = std::stoi(first.host().substr(first.host().rfind(':') + 1));
-  sim::Server second(first.fleet, first.clock, o);
-  const auto bound = second.bind();
-  REQUIRE_FALSE(bound.ok());
-  CHECK(bound.error().message ==
-        "cannot listen on 127.0.0.1:" + std::to_string(o.port) + ": Address already in use");
-}
-
 TEST_CASE("login is GET only", "[sim]") {
   RunningSim sim;
   httplib::Headers h{httplib::make_basic_authentication_header("demo", "demo")};
