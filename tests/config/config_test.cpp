@@ -101,7 +101,7 @@ TEST_CASE("system filter parses a comma list") {
   CHECK(parse({"--demo", "--tigo.systems", "12,abc"}).exit_code == 2);
 }
 
-TEST_CASE("--help and --version exit 0") {
+TEST_CASE("flags --help and --version exit 0") {
   auto help = parse({"--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.output.find("--web.listen-address") != std::string::npos);

@@ -191,7 +191,8 @@ TEST_CASE("configured systems the list lacks are named, this shard's only", "[re
   CHECK(refresh::SystemFilter{}.unlisted({1001}).empty());
 }
 
-TEST_CASE("--tigo.systems ids the account does not list show in the snapshot", "[refresher]") {
+TEST_CASE("configured system ids the account does not list (--tigo.systems) show in the snapshot",
+          "[refresher]") {
   DemoApi api({{"demo", "demo", true, {1001, 1003}}});
   refresh::RefresherOptions ro;
   ro.systems.only = {1001, 1002, 7777};
