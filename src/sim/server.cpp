@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "sim/alerts.hpp"
 #include "sim/data_csv.hpp"
@@ -271,7 +273,11 @@ util::Result<int> Server::bind() {
   return port;
 }
 
-void Server::run() { http_->listen_after_bind(); }
+void Server::run() {
+  run_entered_ = true;
+  if (!stop_requested_) http_->listen_after_bind();
+  run_returned_ = true;
+}
 
 void Server::start() {
   thread_ = std::thread([this] { run(); });
@@ -279,7 +285,12 @@ void Server::start() {
 }
 
 void Server::stop() {
-  if (http_) http_->stop();
+  stop_requested_ = true;
+  if (http_) {
+    while (run_entered_ && !run_returned_ && !http_->is_running())
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    http_->stop();
+  }
   if (thread_.joinable()) thread_.join();
 }
 

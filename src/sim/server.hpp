@@ -147,6 +147,9 @@ class Server {
   PowerModel model_;
   ServerOptions options_;
   std::unique_ptr<httplib::Server> http_;
+  // httplib's stop() is a no-op until the accept loop runs, and the loop would then run for
+  // ever: stop() waits for the loop to start or for run() to give up (stop_requested_ first).
+  std::atomic<bool> stop_requested_{false}, run_entered_{false}, run_returned_{false};
   int port_ = 0;
   std::thread thread_;
   Stats stats_;

@@ -34,7 +34,11 @@ std::vector<std::string> bind_hosts(const ListenAddress& a) {
 
 std::string host_port(std::string_view host, int port) {
   const bool v6 = host.find(':') != std::string_view::npos;
-  return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
+  std::string out;
+  if (v6) out.push_back('[');
+  out.append(host);
+  if (v6) out.push_back(']');
+  return out.append(":").append(std::to_string(port));
 }
 
 void set_exclusive_listen_options(int socket) {

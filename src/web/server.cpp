@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "util/gzip.hpp"
 
@@ -201,10 +203,18 @@ util::Result<int> Server::bind() {
                           reason);
 }
 
-void Server::run() { http_->listen_after_bind(); }
+void Server::run() {
+  run_entered_ = true;
+  if (!stop_requested_) http_->listen_after_bind();
+  run_returned_ = true;
+}
 
 void Server::stop() {
-  if (http_) http_->stop();
+  stop_requested_ = true;
+  if (!http_) return;
+  while (run_entered_ && !run_returned_ && !http_->is_running())
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  http_->stop();
 }
 
 }  // namespace web

@@ -3,6 +3,7 @@
 // nothing here calls the Tigo API.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -75,6 +76,9 @@ class Server {
   mutable std::mutex auth_mutex_;
   std::shared_ptr<BasicAuth> auth_;  // replaced whole on reload; requests keep the one they took
   std::unique_ptr<httplib::Server> http_;
+  // httplib's stop() is a no-op until the accept loop runs, and the loop would then run for
+  // ever: stop() waits for the loop to start or for run() to give up (stop_requested_ first).
+  std::atomic<bool> stop_requested_{false}, run_entered_{false}, run_returned_{false};
 };
 
 }  // namespace web
