@@ -173,7 +173,14 @@ int run(const config::Config& cfg) {
                         "tigo_exporter " + version + " (revision " TIGO_REVISION ")");
   };
   const bool tls = web_config.tls.has_value();
-  web::Server server({*listen, cfg.telemetry_path, std::move(web_config)}, handlers);
+  web::ServerOptions server_options;
+  server_options.listen = *listen;
+  server_options.telemetry_path = cfg.telemetry_path;
+  server_options.web = std::move(web_config);
+  server_options.on_auth_failure = [&self](std::string_view reason) {
+    self.on_web_auth_failure(reason);
+  };
+  web::Server server(std::move(server_options), handlers);
   auto port = server.bind();
   if (!port) {
     util::log::error("cannot serve", {{"err", port.error().message}});

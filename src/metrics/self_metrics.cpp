@@ -36,6 +36,10 @@ SelfMetrics::SelfMetrics(const BuildInfo& build)
                          .Name("tigo_api_csv_anomalies_total")
                          .Help(help_of(family_spec("tigo_api_csv_anomalies_total")))
                          .Register(*registry_)),
+      web_auth_failures_(prometheus::BuildCounter()
+                             .Name("tigo_exporter_web_auth_failures_total")
+                             .Help(help_of(family_spec("tigo_exporter_web_auth_failures_total")))
+                             .Register(*registry_)),
       token_expiry_(
           single_gauge(*registry_, family_spec("tigo_api_token_expiry_timestamp_seconds"))),
       limit_(single_gauge(*registry_, family_spec("tigo_api_rate_limit_limit"))),
@@ -50,6 +54,8 @@ SelfMetrics::SelfMetrics(const BuildInfo& build)
   // Label sets known in advance are present from the start, at 0.
   logins_.Add({{"result", "success"}});
   logins_.Add({{"result", "failure"}});
+  web_auth_failures_.Add({{"reason", "missing"}});
+  web_auth_failures_.Add({{"reason", "invalid"}});
   for (auto endpoint : tigo::kCsvEndpoints)
     for (auto kind : tigo::kAllCsvAnomalies)
       csv_anomalies_.Add(
@@ -80,6 +86,10 @@ void SelfMetrics::on_csv_anomaly(std::string_view endpoint, std::string_view kin
                                  std::uint64_t count) {
   csv_anomalies_.Add({{"endpoint", std::string(endpoint)}, {"kind", std::string(kind)}})
       .Increment(static_cast<double>(count));
+}
+
+void SelfMetrics::on_web_auth_failure(std::string_view reason) {
+  web_auth_failures_.Add({{"reason", std::string(reason)}}).Increment();
 }
 
 std::string SelfMetrics::render() const {

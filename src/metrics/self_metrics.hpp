@@ -1,5 +1,6 @@
-// The exporter's own counters and gauges (API calls, logins, rate limit, build info), kept in a
-// prometheus-cpp Registry and serialized per scrape: they are few and change between scrapes.
+// The exporter's own counters and gauges (API calls, logins, rate limit, refused web requests,
+// build info), kept in a prometheus-cpp Registry and serialized per scrape: they are few and
+// change between scrapes.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -33,6 +34,9 @@ class SelfMetrics : public tigo::CallObserver {
   void on_csv_anomaly(std::string_view endpoint, std::string_view kind,
                       std::uint64_t count) override;
 
+  // A request the web server refused by basic auth: reason "missing" or "invalid".
+  void on_web_auth_failure(std::string_view reason);
+
   // Text format of every family in the registry.
   std::string render() const;
 
@@ -42,6 +46,7 @@ class SelfMetrics : public tigo::CallObserver {
   prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Family<prometheus::Counter>& logins_;
   prometheus::Family<prometheus::Counter>& csv_anomalies_;
+  prometheus::Family<prometheus::Counter>& web_auth_failures_;
   prometheus::Gauge& token_expiry_;
   prometheus::Gauge& limit_;
   prometheus::Gauge& remaining_;

@@ -1,31 +1,52 @@
-// Checks HTTP basic auth against bcrypt hashes (crypt_r). bcrypt is slow on purpose, so verdicts
-// for credentials already seen are cached (keyed by a SHA-256 of user and password, never the
-// password itself).
+// HTTP basic auth against bcrypt hashes (crypt_r), at the exporter-toolkit's standard:
+// - bcrypt is slow on purpose, so verdicts already reached are cached, keyed by a SHA-256 of user,
+//   password and hash (never the password itself), in bounded sets; credentials that passed are
+//   kept apart from refused ones, so a flood of wrong passwords cannot evict them;
+// - a user name that does not exist is checked against a dummy hash of the users' cost, so the
+//   time of an answer does not tell which names exist;
+// - user names and hashes are compared in constant time (CRYPTO_memcmp).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 namespace web {
 
 class BasicAuth {
  public:
-  explicit BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {}
+  enum class Verdict { ok, missing, invalid };
+
+  // user -> bcrypt hash. With users, makes the dummy hash: one bcrypt at the users' cost.
+  explicit BasicAuth(const std::map<std::string, std::string>& users);
 
   bool enabled() const { return !users_.empty(); }
-  // The Authorization header's value; true if it names a user with the right password.
-  bool check(std::string_view authorization_header);
+  // The Authorization header's value (empty when absent).
+  Verdict check(std::string_view authorization_header);
+
+  // bcrypt runs so far: tests tell a cached verdict from a computed one by it, not by time.
+  std::uint64_t bcrypt_runs() const { return bcrypt_runs_; }
+
+  static constexpr std::size_t kMaxCached = 1024;  // per set (passed, refused)
 
  private:
-  std::map<std::string, std::string> users_;
+  struct User {
+    std::string name_digest;  // SHA-256 of the name
+    std::string hash;
+  };
+  std::vector<User> users_;
+  std::string dummy_hash_;
+  std::atomic<std::uint64_t> bcrypt_runs_{0};
   std::mutex mutex_;
-  std::unordered_map<std::string, bool> verdicts_;  // bounded: cleared when it grows large
+  std::unordered_set<std::string> passed_, refused_;  // cache keys; each cleared when full
 };
 
-// crypt_r with the hash as setting; true if the password matches.
+// crypt_r with the hash as setting; true if the password matches (compared in constant time).
 bool bcrypt_matches(const std::string& password, const std::string& hash);
 
 }  // namespace web

@@ -1,11 +1,9 @@
 #include "web/server.hpp"
 
-#include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <thread>
 
 #include "util/gzip.hpp"
 
@@ -13,85 +11,94 @@ namespace web {
 namespace {
 
 constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr const char* kText = "text/plain; charset=utf-8";
 
-std::unique_ptr<httplib::Server> make_http(const WebConfig& web) {
-  if (web.tls)
-    return std::make_unique<httplib::SSLServer>(web.tls->cert_file.c_str(),
-                                                web.tls->key_file.c_str());
-  return std::make_unique<httplib::Server>();
+// The listener's TLS context from tls_server_config. The transport sets what it needs of each
+// connection itself (modes, no renegotiation), so this is only the certificate and its key.
+util::Result<std::shared_ptr<SSL_CTX>> tls_context(const TlsConfig& tls) {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  const bool ok =
+      ctx && SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) == 1 &&
+      SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) == 1 &&
+      SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
+      SSL_CTX_check_private_key(ctx.get()) == 1;
+  ERR_clear_error();
+  if (!ok)
+    return util::make_error("cannot start TLS: check tls_server_config cert_file and key_file");
+  return ctx;
 }
 
-// Sends the payload in order; httplib asks for the bytes sequentially.
-class PayloadStream {
+// A payload's pieces in order, a chunk at a time; gzipped pieces are inflated on the way for a
+// plain answer.
+class PayloadSource : public BodySource {
  public:
-  explicit PayloadStream(Payload p) : payload_(std::move(p)) {}
+  explicit PayloadSource(Payload p) : payload_(std::move(p)) {}
 
-  std::size_t size() const {
+  std::size_t size() const override {
     std::size_t total = 0;
     for (const auto& piece : payload_.pieces) total += sent_size(piece);
     return total;
   }
 
-  bool write(std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-    if (offset != sent_) return false;  // httplib never seeks; refuse rather than send garbage
-    while (length > 0 && index_ < payload_.pieces.size()) {
+  bool next(std::size_t max, std::string_view& out) override {
+    out = {};
+    while (index_ < payload_.pieces.size()) {
       const Piece& piece = payload_.pieces[index_];
-      const std::size_t n = next(piece, std::min(length, kChunk));
-      if (n == 0) {
-        if (inflating(piece) && (!reader_ || reader_->failed() || done_ != sent_size(piece)))
-          return false;  // a corrupt cache must not yield a short, silently wrong answer
-        ++index_;
-        done_ = 0;
-        reader_.reset();
-        continue;
+      if (!inflating(piece)) {
+        const std::size_t n = std::min(max, piece.bytes->size() - done_);
+        if (n > 0) {
+          out = std::string_view(*piece.bytes).substr(done_, n);
+          done_ += n;
+          return true;
+        }
+      } else {
+        if (!reader_) reader_ = std::make_unique<util::GzipReader>(*piece.bytes);
+        buffer_.resize(std::min(max, kChunk));
+        const std::size_t n =
+            reader_->read(buffer_.data(), std::min(buffer_.size(), piece.plain_size - done_));
+        if (n > 0) {
+          out = std::string_view(buffer_).substr(0, n);
+          done_ += n;
+          return true;
+        }
+        // A corrupt cache must not yield a short, silently wrong answer.
+        if (reader_->failed() || done_ != piece.plain_size) return false;
       }
-      if (!sink.write(chunk_, n)) return false;
-      done_ += n;
-      sent_ += n;
-      length -= n;
+      ++index_;
+      done_ = 0;
+      reader_.reset();
     }
     return true;
   }
 
  private:
-  static constexpr std::size_t kChunk = std::size_t{256} * 1024;
+  static constexpr std::size_t kChunk = std::size_t{64} * 1024;
 
   bool inflating(const Piece& piece) const { return piece.gzipped && !payload_.gzip; }
   std::size_t sent_size(const Piece& piece) const {
     return inflating(piece) ? piece.plain_size : piece.bytes->size();
   }
-  // The next bytes of the current piece into chunk_ (or pointed to in place): their count.
-  std::size_t next(const Piece& piece, std::size_t want) {
-    if (!inflating(piece)) {
-      const std::size_t n = std::min(want, piece.bytes->size() - done_);
-      chunk_ = piece.bytes->data() + done_;
-      return n;
-    }
-    if (!reader_) reader_ = std::make_unique<util::GzipReader>(*piece.bytes);
-    buffer_.resize(kChunk);
-    const std::size_t n = reader_->read(buffer_.data(), std::min(want, piece.plain_size - done_));
-    chunk_ = buffer_.data();
-    return n;
-  }
 
   Payload payload_;
-  std::size_t index_ = 0, done_ = 0, sent_ = 0;
+  std::size_t index_ = 0, done_ = 0;
   std::unique_ptr<util::GzipReader> reader_;
   std::string buffer_;
-  const char* chunk_ = nullptr;
 };
 
-// Served through a sized content provider: httplib neither copies nor re-compresses those (it
-// would gzip a set_content body again on its own).
-void send_payload(httplib::Response& res, Payload payload) {
+HttpResponse payload_response(Payload payload) {
+  HttpResponse res;
+  res.set_header("Content-Type", kExpositionType);
   if (payload.gzip) res.set_header("Content-Encoding", "gzip");
   res.set_header("Vary", "Accept-Encoding");
-  auto stream = std::make_shared<PayloadStream>(std::move(payload));
-  res.set_content_provider(
-      stream->size(), kExpositionType,
-      [stream](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-        return stream->write(offset, length, sink);
-      });
+  res.stream = std::make_unique<PayloadSource>(std::move(payload));
+  return res;
+}
+
+HttpResponse text(int status, std::string body) {
+  HttpResponse res;
+  res.status = status;
+  res.set_content(std::move(body), kText);
+  return res;
 }
 
 }  // namespace
@@ -118,57 +125,65 @@ bool accepts_gzip(std::string_view v) {
 Server::Server(ServerOptions options, Handlers handlers)
     : options_(std::move(options)),
       handlers_(std::move(handlers)),
+      routes_(routes()),
       auth_(std::make_shared<BasicAuth>(options_.web.basic_auth_users)),
-      http_(make_http(options_.web)) {
-  http_->set_socket_options(util::set_exclusive_listen_options);
-  http_->set_read_timeout(10, 0);
-  http_->set_write_timeout(30, 0);
-  // Installed even without users: a reload may add them.
-  http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    const auto auth = this->auth();
-    if (!auth->enabled() || auth->check(req.get_header_value("Authorization")))
-      return httplib::Server::HandlerResponse::Unhandled;
-    res.status = 401;
-    res.set_header("WWW-Authenticate", "Basic realm=\"tigo_exporter\"");
-    res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  http_->Get(options_.telemetry_path, [this](const httplib::Request& req, httplib::Response& res) {
-    send_payload(res, handlers_.metrics(accepts_gzip(req.get_header_value("Accept-Encoding"))));
-  });
-  http_->Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Healthy.\n", "text/plain; charset=utf-8");
-  });
-  http_->Get("/-/ready", [this](const httplib::Request&, httplib::Response& res) {
-    if (handlers_.ready()) {
-      res.set_content("Ready.\n", "text/plain; charset=utf-8");
+      http_(options_.limits, [this](const HttpRequest& req) { return handle(req); }) {
+  if (options_.web.tls) {
+    auto ctx = tls_context(*options_.web.tls);
+    if (ctx) {
+      http_.set_tls(*ctx);
     } else {
-      res.status = 503;
-      res.set_content("Not ready: the first refresh has not completed.\n",
-                      "text/plain; charset=utf-8");
+      tls_error_ = ctx.error().message;
     }
-  });
-  http_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(handlers_.landing_html(), "text/html; charset=utf-8");
-  });
-  // Every served path answers other methods 405 naming the allowed ones (httplib answers 404
-  // for a known path with an unrouted method); unknown paths stay 404.
-  const auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
-    res.status = 405;
-    res.set_header("Allow", "GET, HEAD");
-    res.set_content("Method Not Allowed\n", "text/plain; charset=utf-8");
-  };
-  for (const std::string& path : {options_.telemetry_path, std::string("/-/healthy"),
-                                  std::string("/-/ready"), std::string("/")}) {
-    http_->Post(path, not_allowed);
-    http_->Put(path, not_allowed);
-    http_->Patch(path, not_allowed);
-    http_->Delete(path, not_allowed);
-    http_->Options(path, not_allowed);
   }
 }
 
 Server::~Server() { stop(); }
+
+std::vector<Server::Route> Server::routes() {
+  std::vector<Route> out;
+  out.push_back({options_.telemetry_path, [this](const HttpRequest& req) {
+                   return payload_response(
+                       handlers_.metrics(accepts_gzip(req.header("Accept-Encoding"))));
+                 }});
+  out.push_back({"/-/healthy", [](const HttpRequest&) { return text(200, "Healthy.\n"); }});
+  out.push_back({"/-/ready", [this](const HttpRequest&) {
+                   return handlers_.ready()
+                              ? text(200, "Ready.\n")
+                              : text(503, "Not ready: the first refresh has not completed.\n");
+                 }});
+  out.push_back({"/", [this](const HttpRequest&) {
+                   HttpResponse res;
+                   res.set_content(handlers_.landing_html(), "text/html; charset=utf-8");
+                   return res;
+                 }});
+  return out;
+}
+
+HttpResponse Server::handle(const HttpRequest& req) {
+  // Every path, known or not, is behind basic auth when users are configured.
+  if (const auto auth = this->auth(); auth->enabled()) {
+    const auto header = req.header("Authorization");
+    const auto verdict = auth->check(header);
+    if (verdict != BasicAuth::Verdict::ok) {
+      if (options_.on_auth_failure)
+        options_.on_auth_failure(verdict == BasicAuth::Verdict::missing ? "missing" : "invalid");
+      HttpResponse res = text(401, "Unauthorized\n");
+      res.set_header("WWW-Authenticate", "Basic realm=\"tigo_exporter\"");
+      return res;
+    }
+  }
+  const auto route = std::find_if(routes_.begin(), routes_.end(),
+                                  [&](const Route& r) { return r.path == req.path; });
+  if (route == routes_.end()) return text(404, "404 page not found\n");
+  if (req.method != "GET" && req.method != "HEAD") {
+    // A served path names the methods it takes.
+    HttpResponse res = text(405, "Method Not Allowed\n");
+    res.set_header("Allow", "GET, HEAD");
+    return res;
+  }
+  return route->get(req);
+}
 
 std::shared_ptr<BasicAuth> Server::auth() const {
   std::lock_guard lock(auth_mutex_);
@@ -187,34 +202,17 @@ bool Server::update_web_config(const WebConfig& next) {
 }
 
 util::Result<int> Server::bind() {
-  if (!http_->is_valid())
-    return util::make_error("cannot start TLS: check tls_server_config cert_file and key_file");
-  std::string reason;
-  for (const auto& host : util::bind_hosts(options_.listen)) {
-    const int want = options_.listen.port;
-    errno = 0;  // httplib keeps the failed bind's errno; 0 means the host did not resolve
-    const int port =
-        want == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, want) ? want : -1);
-    if (port > 0) return port;
-    reason = util::bind_failure_reason(host, errno);
-  }
-  return util::make_error("cannot listen on " +
-                          util::host_port(options_.listen.host, options_.listen.port) + ": " +
-                          reason);
+  if (tls_error_) return util::make_error(*tls_error_);
+  auto port = http_.bind(options_.listen);
+  if (!port)
+    return util::make_error("cannot listen on " +
+                            util::host_port(options_.listen.host, options_.listen.port) + ": " +
+                            port.error().message);
+  return port;
 }
 
-void Server::run() {
-  run_entered_ = true;
-  if (!stop_requested_) http_->listen_after_bind();
-  run_returned_ = true;
-}
+void Server::run() { http_.run(); }
 
-void Server::stop() {
-  stop_requested_ = true;
-  if (!http_) return;
-  while (run_entered_ && !run_returned_ && !http_->is_running())
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  http_->stop();
-}
+void Server::stop() { http_.stop(); }
 
 }  // namespace web

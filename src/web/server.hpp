@@ -1,12 +1,13 @@
 // The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and a landing page, with optional
-// TLS and basic auth (--web.config.file). Handlers only read what the refresher published;
-// nothing here calls the Tigo API.
+// TLS and basic auth (--web.config.file), served by web::HttpServer (http_server.hpp: why slow
+// and idle clients cannot hold it up). Handlers only read what the refresher published; nothing
+// here calls the Tigo API.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,11 +15,8 @@
 #include "util/listen_address.hpp"
 #include "util/result.hpp"
 #include "web/basic_auth.hpp"
+#include "web/http_server.hpp"
 #include "web/web_config.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace web {
 
@@ -36,6 +34,8 @@ struct Payload {
   bool gzip = false;
 };
 
+// What the endpoints answer, given by app. A new page: a member here and its route in
+// Server::routes() (server.cpp).
 struct Handlers {
   std::function<Payload(bool accepts_gzip)> metrics;
   std::function<bool()> ready;
@@ -46,6 +46,10 @@ struct ServerOptions {
   util::ListenAddress listen;
   std::string telemetry_path = "/metrics";
   WebConfig web;
+  HttpLimits limits{};
+  // A request refused by basic auth (reason "missing" or "invalid" credentials), for the
+  // self-metrics; called on a worker thread.
+  std::function<void(std::string_view reason)> on_auth_failure;
 };
 
 // Whether an Accept-Encoding header value admits gzip.
@@ -60,25 +64,32 @@ class Server {
 
   // Binds the socket; the bound port is known afterwards (port 0 picks a free one).
   util::Result<int> bind();
-  void run();  // blocks until stop()
-  void stop();
+  void run();   // blocks until stop(); returns at once after a stop()
+  void stop();  // from any thread
 
   // A re-read --web.config.file (SIGHUP): its basic auth users answer from the next request
   // on. TLS keeps what the listener started with (its certificate is loaded when the server is
   // made): false when the new file's TLS settings differ from those.
   bool update_web_config(const WebConfig& next);
 
+  HttpStats stats() const { return http_.stats(); }
+
  private:
-  ServerOptions options_;
-  Handlers handlers_;
+  struct Route {
+    std::string path;
+    std::function<HttpResponse(const HttpRequest&)> get;  // also answers HEAD
+  };
+  std::vector<Route> routes();
+  HttpResponse handle(const HttpRequest& req);
   std::shared_ptr<BasicAuth> auth() const;
 
+  ServerOptions options_;
+  Handlers handlers_;
+  std::vector<Route> routes_;
   mutable std::mutex auth_mutex_;
   std::shared_ptr<BasicAuth> auth_;  // replaced whole on reload; requests keep the one they took
-  std::unique_ptr<httplib::Server> http_;
-  // httplib's stop() is a no-op until the accept loop runs, and the loop would then run for
-  // ever: stop() waits for the loop to start or for run() to give up (stop_requested_ first).
-  std::atomic<bool> stop_requested_{false}, run_entered_{false}, run_returned_{false};
+  std::optional<std::string> tls_error_;  // the certificate or key could not be loaded
+  HttpServer http_;
 };
 
 }  // namespace web
