@@ -57,7 +57,8 @@ bool bcrypt_matches(const std::string& password, const std::string& hash) {
          CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
 }
 
-BasicAuth::BasicAuth(const std::map<std::string, std::string>& users) {
+BasicAuth::BasicAuth(const std::map<std::string, std::string>& users, std::size_t max_cached)
+    : max_cached_(std::max<std::size_t>(1, max_cached)) {
   unsigned long cost = 0;
   for (const auto& [name, hash] : users) {
     users_.push_back({sha256(name), hash});
@@ -93,7 +94,7 @@ BasicAuth::Verdict BasicAuth::check(std::string_view authorization_header) {
   const bool ok = matches && user != nullptr;
   std::lock_guard lock(mutex_);
   auto& cache = ok ? passed_ : refused_;
-  if (cache.size() >= kMaxCached) cache.clear();
+  if (cache.size() >= max_cached_) cache.clear();
   cache.insert(std::move(key));
   return ok ? Verdict::ok : Verdict::invalid;
 }

@@ -23,7 +23,9 @@ class BasicAuth {
   enum class Verdict { ok, missing, invalid };
 
   // user -> bcrypt hash. With users, makes the dummy hash: one bcrypt at the users' cost.
-  explicit BasicAuth(const std::map<std::string, std::string>& users);
+  // `max_cached`: verdicts kept per set (passed, refused).
+  explicit BasicAuth(const std::map<std::string, std::string>& users,
+                     std::size_t max_cached = 1024);
 
   bool enabled() const { return !users_.empty(); }
   // The Authorization header's value (empty when absent).
@@ -32,8 +34,6 @@ class BasicAuth {
   // bcrypt runs so far: tests tell a cached verdict from a computed one by it, not by time.
   std::uint64_t bcrypt_runs() const { return bcrypt_runs_; }
 
-  static constexpr std::size_t kMaxCached = 1024;  // per set (passed, refused)
-
  private:
   struct User {
     std::string name_digest;  // SHA-256 of the name
@@ -41,6 +41,7 @@ class BasicAuth {
   };
   std::vector<User> users_;
   std::string dummy_hash_;
+  std::size_t max_cached_;
   std::atomic<std::uint64_t> bcrypt_runs_{0};
   std::mutex mutex_;
   std::unordered_set<std::string> passed_, refused_;  // cache keys; each cleared when full

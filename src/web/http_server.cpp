@@ -501,9 +501,9 @@ struct HttpServer::Loop {
           // would stay readable and the loop would spin).
           close(spare_fd);
           const int shed = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+          refused_one("");  // counted before the client can see the close
           if (shed >= 0) close(shed);
           spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-          refused_one("");
           continue;
         }
         return;  // EAGAIN, or a transient shortage (ENOBUFS): the next event retries
@@ -514,8 +514,8 @@ struct HttpServer::Loop {
       const std::size_t of_client = found == per_client.end() ? 0 : found->second;
       if (conns.size() >= limits.max_connections ||
           of_client >= limits.max_connections_per_client) {
-        close(fd);
         refused_one(client);
+        close(fd);
         continue;
       }
       const int yes = 1;
@@ -530,9 +530,9 @@ struct HttpServer::Loop {
         conn->ssl = SSL_new(ctx.get());
         if (conn->ssl == nullptr || SSL_set_fd(conn->ssl, fd) != 1) {
           if (conn->ssl != nullptr) SSL_free(conn->ssl);
-          close(fd);
           ERR_clear_error();
           refused_one(conn->client);
+          close(fd);
           continue;
         }
         SSL_set_accept_state(conn->ssl);

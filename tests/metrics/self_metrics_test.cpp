@@ -25,7 +25,7 @@ bool has_line(const std::string& text, const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][self]") {
+TEST_CASE("self-metrics: every family with HELP and TYPE", "[metrics][self]") {
   metrics::SelfMetrics m({"0.1.0", "abc123", "gcc 12"});
   m.on_call("data/summary", "200", 0.2);
   m.on_call("data/summary", "200", 0.3);
@@ -36,6 +36,9 @@ TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][s
   m.on_csv_anomaly("data/aggregate", "future_row", 2);
   m.on_csv_anomaly("data/aggregate", "future_row", 1);
   m.on_csv_anomaly("data/combined", "header_only", 1);
+  m.on_web_auth_failure("invalid");
+  m.on_web_auth_failure("invalid");
+  m.on_web_auth_failure("missing");
   const auto text = m.render();
   INFO(text);
 
@@ -49,6 +52,7 @@ TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][s
       {"tigo_api_logins_total", "counter"},
       {"tigo_api_token_expiry_timestamp_seconds", "gauge"},
       {"tigo_api_csv_anomalies_total", "counter"},
+      {"tigo_exporter_web_auth_failures_total", "counter"},
   };
   for (const auto& [name, type] : families) {
     INFO(name);
@@ -63,7 +67,7 @@ TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][s
     }
     CHECK(help);
   }
-  // No family beyond the family table's tigo_api_* rows.
+  // No family beyond these rows of the family table.
   std::set<std::string> typed;
   for (const auto& l : lines_of(text)) {
     if (l.rfind("# TYPE ", 0) == 0) typed.insert(l.substr(7, l.find(' ', 7) - 7));
@@ -90,6 +94,8 @@ TEST_CASE("self-metrics: every tigo_api family with HELP and TYPE", "[metrics][s
                  R"(tigo_api_csv_anomalies_total{endpoint="data/aggregate",kind="future_row"} 3)"));
   CHECK(has_line(text,
                  R"(tigo_api_csv_anomalies_total{endpoint="data/combined",kind="header_only"} 1)"));
+  CHECK(has_line(text, R"(tigo_exporter_web_auth_failures_total{reason="invalid"} 2)"));
+  CHECK(has_line(text, R"(tigo_exporter_web_auth_failures_total{reason="missing"} 1)"));
 }
 
 TEST_CASE("self-metrics before any call: known label sets at zero, no request series",
@@ -108,6 +114,8 @@ TEST_CASE("self-metrics before any call: known label sets at zero, no request se
   CHECK(has_line(
       text, R"(tigo_api_csv_anomalies_total{endpoint="data/aggregate",kind="header_only"} 0)"));
   CHECK(text.find("tigo_api_requests_total{") == std::string::npos);
+  CHECK(has_line(text, R"(tigo_exporter_web_auth_failures_total{reason="missing"} 0)"));
+  CHECK(has_line(text, R"(tigo_exporter_web_auth_failures_total{reason="invalid"} 0)"));
   // A failed login leaves the known expiry alone.
   m.on_login(true, util::parse_iso8601("2026-01-01T00:00:00Z"));
   m.on_login(false, std::nullopt);

@@ -1,8 +1,12 @@
 // The exporter's web endpoints over real HTTP(S) on a loopback port.
 #include "web/server.hpp"
 
+#include <arpa/inet.h>
 #include <crypt.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -26,6 +30,13 @@ struct Running {
   std::unique_ptr<web::Server> server;
   std::thread thread;
   int port = 0;
+  std::mutex failures_mutex;
+  std::vector<std::string> auth_failures;  // reasons given to on_auth_failure
+
+  std::vector<std::string> failures() {
+    std::lock_guard lock(failures_mutex);
+    return auth_failures;
+  }
 
   std::shared_ptr<const std::string> current_gzip() {
     std::lock_guard lock(gzip_mutex);
@@ -60,6 +71,10 @@ struct Running {
     web::ServerOptions options;
     options.listen.host = std::move(host);
     options.web = std::move(cfg);
+    options.on_auth_failure = [this](std::string_view reason) {
+      std::lock_guard lock(failures_mutex);
+      auth_failures.emplace_back(reason);
+    };
     server = std::make_unique<web::Server>(std::move(options), h);
     auto bound = server->bind();
     REQUIRE(bound.ok());
@@ -275,6 +290,8 @@ TEST_CASE("basic auth with bcrypt hashes guards every endpoint", "[web]") {
   CHECK(c.Get("/metrics")->status == 200);  // second time from the verdict cache
   c.set_basic_auth("other", "scrape-me");
   CHECK(c.Get("/metrics")->status == 401);
+  // Each refusal reaches the self-metrics' callback with its reason.
+  CHECK(r.failures() == std::vector<std::string>{"missing", "missing", "invalid", "invalid"});
 }
 
 TEST_CASE("bcrypt verification", "[web]") {
@@ -329,6 +346,24 @@ TEST_CASE("TLS from the web config serves HTTPS", "[web]") {
     plain.set_read_timeout(2);
     auto refused = plain.Get("/metrics");
     CHECK((!refused || refused->status != 200));
+    // Connections that never start their handshake hold nothing an HTTPS client needs.
+    std::vector<int> raw;
+    for (int i = 0; i < 10; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(static_cast<std::uint16_t>(r.port));
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+      raw.push_back(fd);
+    }
+    for (int i = 0; i < 3; ++i) {
+      auto again = c.Get("/metrics");
+      REQUIRE(again);
+      CHECK(again->status == 200);
+    }
+    CHECK(r.server->stats().open >= 10);
+    for (const int fd : raw) close(fd);
   }
   std::system(("rm -rf " + d).c_str());
 }
