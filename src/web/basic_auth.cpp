@@ -21,13 +21,6 @@ std::string sha256(std::string_view data) {
   return {reinterpret_cast<char*>(md), len};
 }
 
-// The cost of a "$2b$NN$..." hash; 10 (the toolkit's htpasswd default) when unreadable.
-unsigned long bcrypt_cost(const std::string& hash) {
-  if (hash.size() < 7 || hash[3] < '0' || hash[3] > '9' || hash[4] < '0' || hash[4] > '9')
-    return 10;
-  return static_cast<unsigned long>((hash[3] - '0') * 10 + (hash[4] - '0'));
-}
-
 // A bcrypt hash of a random password with a random salt at `cost`: checking any password
 // against it takes as long as against a user's own hash, and never matches a password anyone
 // knows.
@@ -48,6 +41,13 @@ std::string make_dummy_hash(unsigned long cost) {
 }
 
 }  // namespace
+
+unsigned long bcrypt_cost(std::string_view hash) {
+  if (hash.size() < 7 || hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9' ||
+      hash[6] != '$')
+    return 10;
+  return static_cast<unsigned long>((hash[4] - '0') * 10 + (hash[5] - '0'));
+}
 
 bool bcrypt_matches(const std::string& password, const std::string& hash) {
   auto data = std::make_unique<crypt_data>();

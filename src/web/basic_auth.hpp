@@ -33,6 +33,8 @@ class BasicAuth {
 
   // bcrypt runs so far: tests tell a cached verdict from a computed one by it, not by time.
   std::uint64_t bcrypt_runs() const { return bcrypt_runs_; }
+  // What unknown names are checked against (a hash of a random password nobody knows).
+  const std::string& dummy_hash() const { return dummy_hash_; }
 
  private:
   struct User {
@@ -46,6 +48,9 @@ class BasicAuth {
   std::mutex mutex_;
   std::unordered_set<std::string> passed_, refused_;  // cache keys; each cleared when full
 };
+
+// The cost of a "$2b$NN$..." hash; 10 (htpasswd's default) when it cannot be read.
+unsigned long bcrypt_cost(std::string_view hash);
 
 // crypt_r with the hash as setting; true if the password matches (compared in constant time).
 bool bcrypt_matches(const std::string& password, const std::string& hash);

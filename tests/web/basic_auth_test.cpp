@@ -93,6 +93,16 @@ TEST_CASE("basic auth: an unknown name costs a bcrypt run like a known one", "[w
   CHECK(auth.check(header("nobody", "")) == Verdict::invalid);
 }
 
+TEST_CASE("basic auth: the dummy hash has the users' (highest) cost", "[web][auth]") {
+  CHECK(web::bcrypt_cost("$2b$04$abcdefghijklmnopqrstuu") == 4);
+  CHECK(web::bcrypt_cost("$2y$12$abcdefghijklmnopqrstuu") == 12);
+  CHECK(web::bcrypt_cost("nonsense") == 10);
+  web::BasicAuth auth({{"a", hash_password("x", 4)}, {"b", hash_password("y", 5)}});
+  CHECK(auth.dummy_hash().starts_with("$2b$05$"));
+  CHECK(auth.dummy_hash().size() == 60);
+  CHECK(web::BasicAuth({}).dummy_hash().empty());  // no users: nothing to hide, no bcrypt
+}
+
 TEST_CASE("basic auth: a flood of wrong passwords does not evict verified credentials",
           "[web][auth]") {
   web::BasicAuth auth({{"prom", hash_password("scrape-me")}}, 8);
