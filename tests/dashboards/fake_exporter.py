@@ -65,6 +65,9 @@ def build(now=None):
 
     add("tigo_exporter_build_info", "gauge", "Build of the exporter.",
         {"version": "0.1.0", "revision": "fake", "compiler": "g++ 12"}, 1)
+    for reason, n in (("missing", 2), ("invalid", 0)):
+        add("tigo_exporter_web_auth_failures_total", "counter", "Requests refused by basic auth.",
+            {"reason": reason}, n)
     add("tigo_user_info", "gauge", "The API user (users/get).",
         {"user_id": "42", "user_type": "premium", "company": "Fake Solar"}, 1)
     calls = {("users/login", "200"): 3, ("systems", "200"): 10, ("data/summary", "200"): 500,
