@@ -45,8 +45,9 @@ for mode in $MODES; do
   for variant in $VARIANTS; do
     "$bin" serve "$variant" >"$work/serve.out" 2>"$work/serve.err" &
     server_pid=$!
-    for _ in $(seq 100); do grep -q '^port' "$work/serve.out" && break; sleep 0.05; done
+    for _ in $(seq 600); do grep -q '^port' "$work/serve.out" && break; sleep 0.1; done
     port=$(awk '/^port/ {print $2}' "$work/serve.out")
+    [[ -n $port ]] || { echo "slow_clients: $variant did not start:" >&2; cat "$work/serve.err" >&2; exit 1; }
     # The server's threads, sampled while the load runs (RSS: its high-water mark at the end).
     (max=0; while kill -0 "$server_pid" 2>/dev/null; do
        t=$(awk '/^Threads:/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0)
