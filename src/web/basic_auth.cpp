@@ -46,7 +46,7 @@ unsigned long bcrypt_cost(std::string_view hash) {
   if (hash.size() < 7 || hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9' ||
       hash[6] != '$')
     return 10;
-  return static_cast<unsigned long>((hash[4] - '0') * 10 + (hash[5] - '0'));
+  return static_cast<unsigned long>(hash[4] - '0') * 10 + static_cast<unsigned long>(hash[5] - '0');
 }
 
 bool bcrypt_matches(const std::string& password, const std::string& hash) {

@@ -29,10 +29,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxHeaders = 100;
-constexpr std::size_t kMaxChunkLine = 1024;          // chunk size line with extensions
-constexpr std::size_t kReadSize = 16 * 1024;         // one read from a socket
-constexpr std::size_t kStreamChunk = 64 * 1024;      // one piece of a streamed body
-constexpr std::size_t kWriteTurn = 4 * 1024 * 1024;  // bytes to one client before serving others
+constexpr std::size_t kMaxChunkLine = 1024;                   // chunk size line with extensions
+constexpr std::size_t kReadSize = std::size_t{16} * 1024;     // one read from a socket
+constexpr std::size_t kStreamChunk = std::size_t{64} * 1024;  // one piece of a streamed body
+// Bytes written to one client before the others get their turn.
+constexpr std::size_t kWriteTurn = std::size_t{4} * 1024 * 1024;
 constexpr std::size_t kFdReserve = 128;  // descriptors kept for everything but the clients
 constexpr std::uint64_t kWakeId = 0, kListenId = 1, kFirstConnId = 2;
 

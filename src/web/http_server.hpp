@@ -76,9 +76,9 @@ struct HttpLimits {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds{5}};  // kept alive between requests
   // An answer must be taken whole within this: a client that stops reading is dropped.
   std::chrono::milliseconds response_timeout{std::chrono::seconds{60}};
-  std::size_t max_header_bytes = 16 * 1024;  // request line and headers: 431 beyond
-  std::size_t max_body_bytes = 16 * 1024;    // the endpoints take none: 413 beyond
-  unsigned workers = 4;                      // threads that run the handler
+  std::size_t max_header_bytes = std::size_t{16} * 1024;  // request line and headers: 431 beyond
+  std::size_t max_body_bytes = std::size_t{16} * 1024;    // the endpoints take none: 413 beyond
+  unsigned workers = 4;                                   // threads that run the handler
 };
 
 // Counters since start, for tests and benchmarks.
