@@ -21,8 +21,9 @@ tigo       util tigo
 refresh    util sun config tigo refresh
 metrics    util tigo refresh metrics                                    tigo/client.hpp
 web        util web
+pages      util tigo refresh pages                                      tigo/client.hpp
 backfill   util config tigo refresh metrics backfill
-app        util sun tigo config refresh metrics web backfill sim app
+app        util sun tigo config refresh metrics web pages backfill sim app
 '
 
 src="${1:-$(cd "$(dirname "$0")/.." && pwd)/src}"

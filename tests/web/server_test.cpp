@@ -55,7 +55,10 @@ struct Running {
       return p;
     };
     h.ready = [this] { return ready.load(); };
-    h.landing_html = [] { return std::string("<html>landing</html>"); };
+    h.page = [](const web::PageRequest& req) {
+      if (req.path == "/") return web::PageAnswer{200, "text/html; charset=utf-8", "<html>landing</html>", ""};
+      return web::PageAnswer{404, "text/plain", "no page " + req.path + " q=" + req.query, "no-store"};
+    };
     // Built member by member: a braced temporary trips g++ 12's -Wmaybe-uninitialized at -O3.
     web::ServerOptions options;
     options.listen.host = std::move(host);
