@@ -172,8 +172,8 @@ int run(const config::Config& cfg) {
   site.telemetry_path = cfg.telemetry_path;
   site.version = "tigo_exporter " + version + " (revision " TIGO_REVISION ")";
   handlers.page = [&](const web::PageRequest& req) {
-    const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
-        std::chrono::system_clock::now());
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, site);
     return web::PageAnswer{a.status, std::move(a.content_type), std::move(a.body),
                            std::move(a.cache_control)};

@@ -61,7 +61,8 @@ struct Box {
     add(b.x1, b.y1);
   }
   void add(const Placed& p) {
-    const double a = p.rotation * M_PI / 180, c = std::fabs(std::cos(a)), s = std::fabs(std::sin(a));
+    const double a = p.rotation * M_PI / 180, c = std::fabs(std::cos(a)),
+                 s = std::fabs(std::sin(a));
     const double hw = (p.w * c + p.h * s) / 2, hh = (p.w * s + p.h * c) / 2;
     add(p.cx - hw, p.cy - hh);
     add(p.cx + hw, p.cy + hh);
@@ -85,10 +86,10 @@ std::optional<double> pitch(const std::vector<std::pair<double, double>>& pts, b
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t j = 0; j < pts.size(); ++j) {
       if (i == j) continue;
-      const double da = std::fabs(along_x ? pts[j].first - pts[i].first
-                                          : pts[j].second - pts[i].second);
-      const double db = std::fabs(along_x ? pts[j].second - pts[i].second
-                                          : pts[j].first - pts[i].first);
+      const double da =
+          std::fabs(along_x ? pts[j].first - pts[i].first : pts[j].second - pts[i].second);
+      const double db =
+          std::fabs(along_x ? pts[j].second - pts[i].second : pts[j].first - pts[i].first);
       if (da > 0 && db <= 0.3 * da) best = std::min(best, da);
     }
     if (std::isfinite(best)) nearest.push_back(best);
@@ -155,8 +156,8 @@ std::string tip(const SystemView& v, const PanelView& pv) {
   out += "\nPin " + format_power(pv.power_w);
   if (pv.ratio) out += ", " + percent(pv.ratio) + " of string median " + format_power(g.median_w);
   if (pv.rating_w && pv.power_w)
-    out += ", " + percent(*pv.power_w / *pv.rating_w) + " of " + format_power(pv.rating_w) +
-           " rating";
+    out +=
+        ", " + percent(*pv.power_w / *pv.rating_w) + " of " + format_power(pv.rating_w) + " rating";
   out += "\nVin " + reading(p, tigo::PanelParam::voltage, 1) + " V \u00b7 Iin " +
          reading(p, tigo::PanelParam::current, 2) + " A \u00b7 RSSI " +
          reading(p, tigo::PanelParam::rssi, 0);
@@ -350,8 +351,7 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
     out += "<g class=\"panel s-";
     out += state;
     out += pv.stale ? " stale" : "";
-    out += "\" tabindex=\"0\" data-object-id=\"" + std::to_string(p.object_id) +
-           "\" data-state=\"";
+    out += "\" tabindex=\"0\" data-object-id=\"" + std::to_string(p.object_id) + "\" data-state=\"";
     out += state;
     out += "\" data-label=\"";
     append_html(out, p.label);
@@ -392,11 +392,13 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
   const std::string id = std::to_string(system_id);
   std::string out;
   out.reserve(4096 + v.panels.size() * 1200);
-  out += "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
+  out +=
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
   append_html(out, display_name(*e));
-  out += " \u2014 panel map</title><link rel=\"stylesheet\" href=\"../static/pages.css\">"
-         "<script defer src=\"../static/map.js\"></script></head><body>";
+  out +=
+      " \u2014 panel map</title><link rel=\"stylesheet\" href=\"../static/pages.css\">"
+      "<script defer src=\"../static/map.js\"></script></head><body>";
   out += "<header><h1>";
   append_html(out, display_name(*e));
   out += "</h1><span class=\"muted\">system " + id;
@@ -450,11 +452,12 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
     out += "<p class=\"muted\">The objects carry no positions: panels in rows by string.</p>";
   draw_svg(out, v, placed);
   out += "<div id=\"tip\" hidden></div></div>";
-  out += "<h2>Panels</h2><table id=\"panels\"><thead><tr><th>panel</th><th>string</th>"
-         "<th>inverter</th><th>state</th><th class=\"n\">Pin W</th><th class=\"n\">of median</th>"
-         "<th class=\"n\">of rating</th><th class=\"n\">Vin V</th><th class=\"n\">Iin A</th>"
-         "<th class=\"n\">RSSI</th><th class=\"n\">Temp \u00b0C</th><th>sample (UTC)</th>"
-         "<th class=\"n\">age</th></tr></thead><tbody>";
+  out +=
+      "<h2>Panels</h2><table id=\"panels\"><thead><tr><th>panel</th><th>string</th>"
+      "<th>inverter</th><th>state</th><th class=\"n\">Pin W</th><th class=\"n\">of median</th>"
+      "<th class=\"n\">of rating</th><th class=\"n\">Vin V</th><th class=\"n\">Iin A</th>"
+      "<th class=\"n\">RSSI</th><th class=\"n\">Temp \u00b0C</th><th>sample (UTC)</th>"
+      "<th class=\"n\">age</th></tr></thead><tbody>";
   for (const auto& pv : v.panels) {
     out += "<tr data-row-id=\"" + std::to_string(pv.panel->object_id) + "\" data-state=\"";
     out += state_name(pv.state);
@@ -475,8 +478,9 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
   }
   out += "</tbody></table></main><footer class=\"muted\">";
   append_html(out, options.version);
-  out += " \u00b7 drawn from the exporter's snapshot; this page never calls Tigo.</footer>"
-         "</body></html>\n";
+  out +=
+      " \u00b7 drawn from the exporter's snapshot; this page never calls Tigo.</footer>"
+      "</body></html>\n";
   return out;
 }
 

@@ -102,7 +102,8 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
     if (!v.failing.empty()) ++failing_systems;
     if (!matches(e, ws)) continue;
     const bool dead = v.reporting < v.panels.size() && v.newest_sample;
-    const int rank = !v.failing.empty() ? 0 : (dead || v.pv_off() || v.stale) ? 1 : 2;
+    const bool silent = v.stale && v.gateway_silent;
+    const int rank = !v.failing.empty() ? 0 : (dead || v.pv_off() || silent) ? 1 : 2;
     rows.push_back({&e, std::move(v), rank});
   }
   std::stable_sort(rows.begin(), rows.end(),
@@ -111,16 +112,18 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
 
   std::string out;
   out.reserve(8192 + rows.size() * 200);
-  out += "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-         "<title>Tigo Exporter</title><link rel=\"stylesheet\" href=\"./static/pages.css\">"
-         "<script defer src=\"./static/status.js\"></script></head><body><header>"
-         "<h1>Tigo Exporter</h1><span class=\"muted\">";
+  out +=
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+      "<title>Tigo Exporter</title><link rel=\"stylesheet\" href=\"./static/pages.css\">"
+      "<script defer src=\"./static/status.js\"></script></head><body><header>"
+      "<h1>Tigo Exporter</h1><span class=\"muted\">";
   append_html(out, o.version);
   out += "</span><nav><a href=\"";
   append_html(out, relative(o.telemetry_path));
-  out += "\">Metrics</a><a href=\"./-/healthy\">Health</a><a href=\"./-/ready\">Readiness</a>"
-         "</nav></header><main>";
+  out +=
+      "\">Metrics</a><a href=\"./-/healthy\">Health</a><a href=\"./-/ready\">Readiness</a>"
+      "</nav></header><main>";
 
   // The fleet at a glance.
   out += "<div class=\"cards\">";
@@ -128,12 +131,12 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
               failing_systems ? std::to_string(failing_systems) + " with failing data" : "");
   out += card("panels reporting", std::to_string(reporting) + " of " + std::to_string(panels));
   out += card("power now", format_power(have_power ? std::optional(power) : std::nullopt));
-  out += card("data lag",
-              lags.empty() ? "-" : format_age(lags[lags.size() / 2]) + " median",
+  out += card("data lag", lags.empty() ? "-" : format_age(lags[lags.size() / 2]) + " median",
               lags.empty() ? "" : "worst " + format_age(lags.back()));
-  out += card("snapshot", std::to_string(snap.generation),
-              (snap.generation ? "built " + util::format_iso8601_utc(snap.built_at) : "never built") +
-                  (snap.ready ? ", ready" : ", not ready yet"));
+  out +=
+      card("snapshot", std::to_string(snap.generation),
+           (snap.generation ? "built " + util::format_iso8601_utc(snap.built_at) : "never built") +
+               (snap.ready ? ", ready" : ", not ready yet"));
   if (snap.user) out += card("account", snap.user->user_type, snap.user->company);
   out += "</div>";
 
@@ -164,8 +167,9 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
   }
 
   // Search: a plain GET form, filtered live by status.js.
-  out += "<form method=\"get\" action=\"./\" role=\"search\"><input type=\"search\" id=\"q\" "
-         "name=\"q\" placeholder=\"Filter systems: id, name, place\" value=\"";
+  out +=
+      "<form method=\"get\" action=\"./\" role=\"search\"><input type=\"search\" id=\"q\" "
+      "name=\"q\" placeholder=\"Filter systems: id, name, place\" value=\"";
   append_html(out, o.query);
   out += "\"> <button>Filter</button> <span class=\"muted\"><span id=\"shown\">" +
          std::to_string(rows.size()) + "</span> of " + std::to_string(snap.systems.size()) +
@@ -200,9 +204,10 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
   }
 
   // One compact row per system.
-  out += "<h2>Systems</h2><table id=\"systems\"><thead><tr><th class=\"n\">id</th><th>name</th>"
-         "<th>place</th><th class=\"n\">panels</th><th class=\"n\">power</th>"
-         "<th class=\"n\">newest reading</th><th>state</th></tr></thead><tbody>";
+  out +=
+      "<h2>Systems</h2><table id=\"systems\"><thead><tr><th class=\"n\">id</th><th>name</th>"
+      "<th>place</th><th class=\"n\">panels</th><th class=\"n\">power</th>"
+      "<th class=\"n\">newest reading</th><th>state</th></tr></thead><tbody>";
   for (const auto& r : rows) {
     const auto& e = *r.entry;
     const auto& v = r.view;
@@ -224,14 +229,17 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
     if (v.pv_off()) add("PV-Off");
     if (v.newest_sample && v.reporting < v.panels.size())
       add(std::to_string(v.panels.size() - v.reporting) + " not reporting");
-    if (v.stale) add("stale");
+    // Old data from a gateway that still checks in is night or held-back uploads; from a
+    // silent one it is an outage.
+    if (v.stale) add(v.gateway_silent ? "stale: gateway silent" : "no new readings");
     if (!v.newest_sample && v.failing.empty()) add("no readings yet");
     if (state.empty()) state = "ok";
     append_html(out, state);
     out += "</td></tr>";
   }
-  out += "</tbody></table></main><footer class=\"muted\">Pages are drawn from the exporter's "
-         "snapshot; none calls Tigo.</footer></body></html>\n";
+  out +=
+      "</tbody></table></main><footer class=\"muted\">Pages are drawn from the exporter's "
+      "snapshot; none calls Tigo.</footer></body></html>\n";
   return out;
 }
 

@@ -18,8 +18,8 @@ struct StatusOptions {
   std::string version;
   // One line on what the account's rate budget buys; shown under the intervals when set.
   std::string budget_note;
-  std::string query;                // ?q=: only systems matching every word (id, name, place)
-  std::size_t failing_rows = 100;   // failing datasets listed at most; the rest are counted
+  std::string query;               // ?q=: only systems matching every word (id, name, place)
+  std::size_t failing_rows = 100;  // failing datasets listed at most; the rest are counted
 };
 
 std::string status_html(const refresh::Snapshot& snap, Timestamp now, const StatusOptions& o);

@@ -30,10 +30,9 @@ enum class PanelState {
 };
 std::string_view state_name(PanelState s);
 std::string_view state_description(PanelState s);
-inline constexpr PanelState kAllStates[] = {PanelState::ok,     PanelState::low,
-                                            PanelState::very_low, PanelState::dead,
-                                            PanelState::pv_off, PanelState::dark,
-                                            PanelState::no_data};
+inline constexpr PanelState kAllStates[] = {
+    PanelState::ok,     PanelState::low,  PanelState::very_low, PanelState::dead,
+    PanelState::pv_off, PanelState::dark, PanelState::no_data};
 
 struct Thresholds {
   double low = 0.8;       // of the string's median power
@@ -76,8 +75,9 @@ struct SystemView {
   std::optional<Timestamp> newest_sample;
   std::optional<std::chrono::seconds> data_age;  // now - newest panel sample
   std::optional<Timestamp> last_checkin;         // newest over the gateways
-  bool stale = false;         // the newest panel reading is older than stale_after
-  bool positioned = false;    // every panel has X and Y: drawn where it sits, else a grid
+  bool stale = false;             // the newest panel reading is older than stale_after
+  bool gateway_silent = false;    // no gateway checked in within stale_after (or none known)
+  bool positioned = false;        // every panel has X and Y: drawn where it sits, else a grid
   std::optional<double> power_w;  // data/summary last power, else the panels' sum
   std::size_t reporting = 0;      // panels whose state is neither dead nor no_data
   std::vector<FailingDataset> failing;

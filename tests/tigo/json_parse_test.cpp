@@ -240,7 +240,8 @@ TEST_CASE("objects/system flattened, with nulls, in order", "[tigo][json]") {
   CHECK((*doc)[0].ui->x == 100);
   CHECK_FALSE((*doc)[0].ui->y.has_value());
   CHECK_FALSE((*doc)[1].ui.has_value());
-  auto segments = tigo::parse_objects(R"({"objects":[{"id":9,"ui":{"X1":"10","Y1":20.5,"X2":null,"Y2":40,"R":90,"Z":1.5,"X":"x"}}]})");
+  auto segments = tigo::parse_objects(
+      R"({"objects":[{"id":9,"ui":{"X1":"10","Y1":20.5,"X2":null,"Y2":40,"R":90,"Z":1.5,"X":"x"}}]})");
   REQUIRE(segments.ok());
   const auto& su = *(*segments)[0].ui;
   CHECK(su.x1 == 10);
