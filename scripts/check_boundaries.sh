@@ -10,7 +10,8 @@ set -euo pipefail
 # The data flow: Config -> tigo client -> refresh -> snapshot -> metrics -> web, the simulator
 # a world of its own on the shared sun geometry; app wires everything (and alone starts the
 # simulator, for --demo). Files directly in src/ (main.cpp) count as app. refresh and backfill
-# see config for the one home of the defaults (config::RefreshSettings, BackfillConfig).
+# see config for the one home of the defaults (config::RefreshSettings, BackfillConfig). pages,
+# like metrics, draws the snapshot and never reaches the client: a page view never calls Tigo.
 # module   may include                                                  but never
 RULES='
 util       util

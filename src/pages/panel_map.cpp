@@ -112,12 +112,12 @@ std::vector<Placed> place(const SystemView& v) {
       if (sx) {
         w = 0.9 * *sx;
         h = w * aspect;
-        if (sy && h > 0.72 * *sy) {
-          h = 0.72 * *sy;
+        if (sy && h > 0.68 * *sy) {
+          h = 0.68 * *sy;
           w = std::min(w, h / aspect * 1.0);
         }
       } else if (sy) {
-        h = 0.72 * *sy;
+        h = 0.68 * *sy;
         w = h / aspect;
       }
       const double zoom = ui.zoom && *ui.zoom > 0 && *ui.zoom < 100 ? *ui.zoom : 1.0;
@@ -283,12 +283,12 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
     for (const auto& p : placed) hs.push_back(p.h);
     if (auto m = median_of(hs)) unit = *m;
   }
-  const double pad = 0.08 * unit, label = 0.18 * unit;
+  const double pad = 0.08 * unit, label = 0.16 * unit;
   std::vector<Box> string_boxes(v.groups.size());
   for (std::size_t gi = 0; gi < v.groups.size(); ++gi) {
     for (auto i : v.groups[gi].panels) string_boxes[gi].add(placed[i]);
     string_boxes[gi] = string_boxes[gi].padded(pad, pad, pad, pad);
-    all.add(string_boxes[gi].padded(0, label * 1.4, 0, 0));
+    all.add(string_boxes[gi].padded(0, label * 1.3, 0, 0));
   }
   // Inverters: the strings that share an inverter label, in order of first appearance.
   std::vector<std::pair<std::string, Box>> inverters;
@@ -300,9 +300,11 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
     if (it == inverters.end()) it = inverters.insert(inverters.end(), {name, Box{}});
     it->second.add(string_boxes[gi]);
   }
+  // An inverter's box takes in its strings' labels; its own label sits inside, at the right
+  // of the first string label's line, so stacked inverters do not collide.
   for (auto& [name, box] : inverters) {
-    box = box.padded(pad, label * 1.5, pad, pad);
-    all.add(box.padded(0, label * 1.4, 0, 0));
+    box = box.padded(pad / 2, label * 1.3 + pad / 2, pad / 2, pad / 2);
+    all.add(box);
   }
   for (const auto* o : v.segments) {
     all.add(*o->ui->x1, *o->ui->y1);
@@ -310,8 +312,8 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
   }
   if (all.empty()) all = {0, 0, 100, 60};
   const Box view = all.padded(unit * 0.2, unit * 0.2, unit * 0.2, unit * 0.2);
-  // Scaled to fit the page, but a panel never drawn taller than about 80 px.
-  const double natural_width = (view.x1 - view.x0) * 80 / unit;
+  // Scaled to fit the page, but a panel never drawn taller than about 110 px.
+  const double natural_width = (view.x1 - view.x0) * 110 / unit;
   out += "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"" + num(view.x0) + " " +
          num(view.y0) + " " + num(view.x1 - view.x0) + " " + num(view.y1 - view.y0) +
          "\" style=\"max-width:" + num(natural_width, 0) +
@@ -323,7 +325,8 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
     out += "\"><rect class=\"inverter-outline\" x=\"" + num(box.x0) + "\" y=\"" + num(box.y0) +
            "\" width=\"" + num(box.x1 - box.x0) + "\" height=\"" + num(box.y1 - box.y0) +
            "\" rx=\"" + num(pad) + "\"/><text class=\"group-label\" text-anchor=\"end\" x=\"" +
-           num(box.x1) + "\" y=\"" + num(box.y0 - label * 0.3) + "\" font-size=\"" + fs + "\">";
+           num(box.x1 - pad) + "\" y=\"" + num(box.y0 + label * 1.1) + "\" font-size=\"" + fs +
+           "\">";
     append_html(out, name);
     out += "</text></g>";
   }
