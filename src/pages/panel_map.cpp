@@ -267,9 +267,9 @@ std::vector<Field> fields(const refresh::Snapshot& snap, const SystemView& v) {
 void field_span(std::string& out, const std::vector<Field>& fs, std::string_view name) {
   for (const auto& f : fs) {
     if (f.name != name) continue;
-    out += "<b data-field=\"";
+    out += R"(<b data-field=")";
     out += name;
-    out += "\">";
+    out += R"(">)";
     append_html(out, f.value);
     out += "</b>";
   }
@@ -280,6 +280,7 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
   double unit = 40;  // a typical panel height: sizes labels and margins
   {
     std::vector<double> hs;
+    hs.reserve(placed.size());
     for (const auto& p : placed) hs.push_back(p.h);
     if (auto m = median_of(hs)) unit = *m;
   }
@@ -314,67 +315,67 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
   const Box view = all.padded(unit * 0.2, unit * 0.2, unit * 0.2, unit * 0.2);
   // Scaled to fit the page, but a panel never drawn taller than about 110 px.
   const double natural_width = (view.x1 - view.x0) * 110 / unit;
-  out += "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"" + num(view.x0) + " " +
+  out += R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox=")" + num(view.x0) + " " +
          num(view.y0) + " " + num(view.x1 - view.x0) + " " + num(view.y1 - view.y0) +
-         "\" style=\"max-width:" + num(natural_width, 0) +
-         "px\" role=\"img\" aria-label=\"Panel map\">";
+         R"(" style="max-width:)" + num(natural_width, 0) +
+         R"(px" role="img" aria-label="Panel map">)";
   const std::string fs = num(label);
   for (const auto& [name, box] : inverters) {
-    out += "<g class=\"inverter\" data-inverter=\"";
+    out += R"(<g class="inverter" data-inverter=")";
     append_html(out, name);
-    out += "\"><rect class=\"inverter-outline\" x=\"" + num(box.x0) + "\" y=\"" + num(box.y0) +
-           "\" width=\"" + num(box.x1 - box.x0) + "\" height=\"" + num(box.y1 - box.y0) +
-           "\" rx=\"" + num(pad) + "\"/><text class=\"group-label\" text-anchor=\"end\" x=\"" +
-           num(box.x1 - pad) + "\" y=\"" + num(box.y0 + label * 1.1) + "\" font-size=\"" + fs +
-           "\">";
+    out += R"("><rect class="inverter-outline" x=")" + num(box.x0) + R"(" y=")" + num(box.y0) +
+           R"(" width=")" + num(box.x1 - box.x0) + R"(" height=")" + num(box.y1 - box.y0) +
+           R"(" rx=")" + num(pad) + R"("/><text class="group-label" text-anchor="end" x=")" +
+           num(box.x1 - pad) + R"(" y=")" + num(box.y0 + label * 1.1) + R"(" font-size=")" + fs +
+           R"(">)";
     append_html(out, name);
     out += "</text></g>";
   }
   for (std::size_t gi = 0; gi < v.groups.size(); ++gi) {
     const auto& g = v.groups[gi];
     const auto& box = string_boxes[gi];
-    out += "<g class=\"string\" data-string=\"";
+    out += R"(<g class="string" data-string=")";
     append_html(out, g.string);
-    out += "\"><rect class=\"string-outline\" x=\"" + num(box.x0) + "\" y=\"" + num(box.y0) +
-           "\" width=\"" + num(box.x1 - box.x0) + "\" height=\"" + num(box.y1 - box.y0) +
-           "\" rx=\"" + num(pad) + "\"/><text class=\"group-label\" x=\"" + num(box.x0) +
-           "\" y=\"" + num(box.y0 - label * 0.3) + "\" font-size=\"" + fs + "\">";
+    out += R"("><rect class="string-outline" x=")" + num(box.x0) + R"(" y=")" + num(box.y0) +
+           R"(" width=")" + num(box.x1 - box.x0) + R"(" height=")" + num(box.y1 - box.y0) +
+           R"(" rx=")" + num(pad) + R"("/><text class="group-label" x=")" + num(box.x0) +
+           R"(" y=")" + num(box.y0 - label * 0.3) + R"(" font-size=")" + fs + R"(">)";
     append_html(out, g.string.empty() ? "(no string)" : g.string);
     if (!g.mppt.empty()) append_html(out, " \u00b7 " + g.mppt);
     out += "</text></g>";
   }
   for (const auto* o : v.segments)
-    out += "<line class=\"segment\" x1=\"" + num(*o->ui->x1) + "\" y1=\"" + num(*o->ui->y1) +
-           "\" x2=\"" + num(*o->ui->x2) + "\" y2=\"" + num(*o->ui->y2) + "\"/>";
+    out += R"(<line class="segment" x1=")" + num(*o->ui->x1) + R"(" y1=")" + num(*o->ui->y1) +
+           R"(" x2=")" + num(*o->ui->x2) + R"(" y2=")" + num(*o->ui->y2) + R"("/>)";
   for (std::size_t i = 0; i < v.panels.size(); ++i) {
     const auto& pv = v.panels[i];
     const auto& p = *pv.panel;
     const auto& pl = placed[i];
     const auto state = state_name(pv.state);
-    out += "<g class=\"panel s-";
+    out += R"(<g class="panel s-)";
     out += state;
     out += pv.stale ? " stale" : "";
-    out += "\" tabindex=\"0\" data-object-id=\"" + std::to_string(p.object_id) + "\" data-state=\"";
+    out += R"(" tabindex="0" data-object-id=")" + std::to_string(p.object_id) + R"(" data-state=")";
     out += state;
-    out += "\" data-label=\"";
+    out += R"(" data-label=")";
     append_html(out, p.label);
-    out += "\" data-string=\"";
+    out += R"(" data-string=")";
     append_html(out, p.string);
-    out += "\" data-inverter=\"";
+    out += R"(" data-inverter=")";
     append_html(out, p.inverter);
-    out += "\"";
-    if (pv.power_w) out += " data-pin=\"" + format_number(pv.power_w, 1) + "\"";
-    out += " data-sample=\"" + (pv.sample ? util::format_iso8601_utc(*pv.sample) : "") + "\"";
-    out += " transform=\"translate(" + num(pl.cx) + " " + num(pl.cy) + ")";
+    out += R"(")";
+    if (pv.power_w) out += R"( data-pin=")" + format_number(pv.power_w, 1) + R"(")";
+    out += R"( data-sample=")" + (pv.sample ? util::format_iso8601_utc(*pv.sample) : "") + R"(")";
+    out += R"( transform="translate()" + num(pl.cx) + " " + num(pl.cy) + ")";
     if (pl.rotation != 0) out += " rotate(" + num(pl.rotation) + ")";
-    out += "\">";
+    out += R"(">)";
     const double x = -pl.w / 2, y = -pl.h / 2;
     const double bar = bar_fraction(v, pv) * (pl.h - 4);
-    out += "<rect class=\"pb\" x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(pl.w) +
-           "\" height=\"" + num(pl.h) + "\" rx=\"" + num(pl.w * 0.06) + "\"/>";
-    out += "<rect class=\"bar\" x=\"" + num(x + 2) + "\" y=\"" + num(y + pl.h - 2 - bar) +
-           "\" width=\"" + num(std::max(0.0, pl.w - 4)) + "\" height=\"" + num(bar) + "\"/>";
-    out += "<text font-size=\"" + num(std::min(pl.w, pl.h) * 0.28) + "\">";
+    out += R"(<rect class="pb" x=")" + num(x) + R"(" y=")" + num(y) + R"(" width=")" + num(pl.w) +
+           R"(" height=")" + num(pl.h) + R"(" rx=")" + num(pl.w * 0.06) + R"("/>)";
+    out += R"(<rect class="bar" x=")" + num(x + 2) + R"(" y=")" + num(y + pl.h - 2 - bar) +
+           R"(" width=")" + num(std::max(0.0, pl.w - 4)) + R"(" height=")" + num(bar) + R"("/>)";
+    out += R"(<text font-size=")" + num(std::min(pl.w, pl.h) * 0.28) + R"(">)";
     append_html(out, p.label);
     out += "</text><title>";
     append_html(out, tip(v, pv));
@@ -395,16 +396,15 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
   const std::string id = std::to_string(system_id);
   std::string out;
   out.reserve(4096 + v.panels.size() * 1200);
-  out +=
-      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
+  out += R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">)"
+         R"(<meta name="viewport" content="width=device-width,initial-scale=1"><title>)";
   append_html(out, display_name(*e));
   out +=
       " \u2014 panel map</title><link rel=\"stylesheet\" href=\"../static/pages.css\">"
-      "<script defer src=\"../static/map.js\"></script></head><body>";
+      R"(<script defer src="../static/map.js"></script></head><body>)";
   out += "<header><h1>";
   append_html(out, display_name(*e));
-  out += "</h1><span class=\"muted\">system " + id;
+  out += R"(</h1><span class="muted">system )" + id;
   const auto& s = e->system;
   if (!s.city.empty() || !s.country.empty()) {
     out += " \u00b7 ";
@@ -414,57 +414,56 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
     out += " \u00b7 ";
     append_html(out, s.timezone);
   }
-  out += "</span><nav><a href=\"../\">all systems</a><a href=\"../api/systems/" + id +
-         "\">JSON</a></nav></header><main>";
-  out += "<div class=\"cards\"><div class=\"card\"><span>power now</span>";
+  out += R"(</span><nav><a href="../">all systems</a><a href="../api/systems/)" + id +
+         R"(">JSON</a></nav></header><main>)";
+  out += R"(<div class="cards"><div class="card"><span>power now</span>)";
   field_span(out, fs, "power");
-  out += "</div><div class=\"card\"><span>panels reporting</span>";
+  out += R"(</div><div class="card"><span>panels reporting</span>)";
   field_span(out, fs, "reporting");
-  out += "</div><div class=\"card\"><span>newest reading</span>";
+  out += R"(</div><div class="card"><span>newest reading</span>)";
   field_span(out, fs, "age");
-  out += "</div><div class=\"card\"><span>rated</span><b>" + format_power(s.power_rating_w) +
-         "</b></div><div class=\"card\"><span>snapshot</span>";
+  out += R"(</div><div class="card"><span>rated</span><b>)" + format_power(s.power_rating_w) +
+         R"(</b></div><div class="card"><span>snapshot</span>)";
   field_span(out, fs, "generation");
-  out += "<span data-field=\"refresh\">";
+  out += R"(<span data-field="refresh">)";
   append_html(out, "built " + fs.back().value);
   out += "</span></div></div>";
-  out += "<div id=\"banners\">";
+  out += R"(<div id="banners">)";
   for (const auto& b : banners(v, now, options.thresholds)) {
-    out += "<p class=\"banner " + b.level + "\">";
+    out += R"(<p class="banner )" + b.level + R"(">)";
     append_html(out, b.text);
     out += "</p>";
   }
-  out += "</div><ul class=\"legend\">";
+  out += R"(</div><ul class="legend">)";
   for (auto st : kAllStates) {
-    out += "<li><i class=\"swatch-";
+    out += R"(<li><i class="swatch-)";
     out += state_name(st);
-    out += "\"></i>";
+    out += R"("></i>)";
     out += state_name(st);
     out += ": ";
     append_html(out, state_description(st));
     out += "</li>";
   }
-  out += "<li class=\"stale\"><i></i>faded: reading older than " +
+  out += R"(<li class="stale"><i></i>faded: reading older than )" +
          format_age(options.thresholds.stale_after) +
          "</li><li>light bar: output as a share of the panel's rating</li></ul>";
-  out += "<div id=\"map\" data-api=\"../api/systems/" + id + "\" data-refresh=\"" +
-         std::to_string(options.refresh_seconds) + "\" data-generation=\"" +
-         std::to_string(snap.generation) + "\" data-layout=\"" +
-         (v.positioned ? "positions" : "grid") + "\">";
+  out += R"(<div id="map" data-api="../api/systems/)" + id + R"(" data-refresh=")" +
+         std::to_string(options.refresh_seconds) + R"(" data-generation=")" +
+         std::to_string(snap.generation) + R"(" data-layout=")" +
+         (v.positioned ? "positions" : "grid") + R"(">)";
   if (!v.positioned && !v.panels.empty())
-    out += "<p class=\"muted\">The objects carry no positions: panels in rows by string.</p>";
+    out += R"(<p class="muted">The objects carry no positions: panels in rows by string.</p>)";
   draw_svg(out, v, placed);
-  out += "<div id=\"tip\" hidden></div></div>";
-  out +=
-      "<h2>Panels</h2><table id=\"panels\"><thead><tr><th>panel</th><th>string</th>"
-      "<th>inverter</th><th>state</th><th class=\"n\">Pin W</th><th class=\"n\">of median</th>"
-      "<th class=\"n\">of rating</th><th class=\"n\">Vin V</th><th class=\"n\">Iin A</th>"
-      "<th class=\"n\">RSSI</th><th class=\"n\">Temp \u00b0C</th><th>sample (UTC)</th>"
-      "<th class=\"n\">age</th></tr></thead><tbody>";
+  out += R"(<div id="tip" hidden></div></div>)";
+  out += R"(<h2>Panels</h2><table id="panels"><thead><tr><th>panel</th><th>string</th>)"
+         R"(<th>inverter</th><th>state</th><th class="n">Pin W</th><th class="n">of median</th>)"
+         R"(<th class="n">of rating</th><th class="n">Vin V</th><th class="n">Iin A</th>)"
+         "<th class=\"n\">RSSI</th><th class=\"n\">Temp \u00b0C</th><th>sample (UTC)</th>"
+         R"(<th class="n">age</th></tr></thead><tbody>)";
   for (const auto& pv : v.panels) {
-    out += "<tr data-row-id=\"" + std::to_string(pv.panel->object_id) + "\" data-state=\"";
+    out += R"(<tr data-row-id=")" + std::to_string(pv.panel->object_id) + R"(" data-state=")";
     out += state_name(pv.state);
-    out += "\"><td>";
+    out += R"("><td>)";
     append_html(out, pv.panel->label);
     out += "</td><td>";
     append_html(out, pv.panel->string);
@@ -473,13 +472,13 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
     out += "</td>";
     const auto cs = cells(pv);
     for (std::size_t k = 0; k < cs.size(); ++k) {
-      out += k == 0 ? "<td class=\"st\">" : (k == 8 ? "<td>" : "<td class=\"n\">");
+      out += k == 0 ? R"(<td class="st">)" : (k == 8 ? "<td>" : R"(<td class="n">)");
       append_html(out, cs[k]);
       out += "</td>";
     }
     out += "</tr>";
   }
-  out += "</tbody></table></main><footer class=\"muted\">";
+  out += R"(</tbody></table></main><footer class="muted">)";
   append_html(out, options.version);
   out +=
       " \u00b7 drawn from the exporter's snapshot; this page never calls Tigo.</footer>"
@@ -494,13 +493,13 @@ std::optional<std::string> panel_map_json(const refresh::Snapshot& snap, std::in
   const auto v = view_system(*e, now, options.thresholds);
   std::string out;
   out.reserve(1024 + v.panels.size() * 600);
-  out += "{\"system_id\":" + std::to_string(system_id) + ",\"name\":";
+  out += R"({"system_id":)" + std::to_string(system_id) + R"(,"name":)";
   append_json_string(out, e->system.name);
-  out += ",\"generation\":" + std::to_string(snap.generation) + ",\"built_at\":";
+  out += R"(,"generation":)" + std::to_string(snap.generation) + R"(,"built_at":)";
   append_json_string(out, snap.generation ? util::format_iso8601_utc(snap.built_at) : "");
-  out += ",\"pv_off\":" + std::string(v.pv_off() ? "true" : "false");
-  out += ",\"stale\":" + std::string(v.stale ? "true" : "false");
-  out += ",\"fields\":{";
+  out += R"(,"pv_off":)" + std::string(v.pv_off() ? "true" : "false");
+  out += R"(,"stale":)" + std::string(v.stale ? "true" : "false");
+  out += R"(,"fields":{)";
   bool first = true;
   for (const auto& f : fields(snap, v)) {
     if (!first) out += ',';
@@ -509,34 +508,34 @@ std::optional<std::string> panel_map_json(const refresh::Snapshot& snap, std::in
     out += ':';
     append_json_string(out, f.value);
   }
-  out += "},\"banners\":[";
+  out += R"(},"banners":[)";
   first = true;
   for (const auto& b : banners(v, now, options.thresholds)) {
     if (!first) out += ',';
     first = false;
-    out += "{\"level\":";
+    out += R"({"level":)";
     append_json_string(out, b.level);
-    out += ",\"text\":";
+    out += R"(,"text":)";
     append_json_string(out, b.text);
     out += '}';
   }
-  out += "],\"panels\":[";
+  out += R"(],"panels":[)";
   first = true;
   for (const auto& pv : v.panels) {
     if (!first) out += ',';
     first = false;
-    out += "{\"id\":" + std::to_string(pv.panel->object_id) + ",\"label\":";
+    out += R"({"id":)" + std::to_string(pv.panel->object_id) + R"(,"label":)";
     append_json_string(out, pv.panel->label);
-    out += ",\"state\":\"";
+    out += R"(,"state":")";
     out += state_name(pv.state);
-    out += "\",\"stale\":" + std::string(pv.stale ? "true" : "false");
-    out += ",\"pin\":" + (pv.power_w ? format_number(pv.power_w, 1) : std::string("null"));
-    out += ",\"ratio\":" + (pv.ratio ? format_number(pv.ratio, 3) : std::string("null"));
-    out += ",\"bar\":" + num(bar_fraction(v, pv), 3) + ",\"sample\":";
+    out += R"(","stale":)" + std::string(pv.stale ? "true" : "false");
+    out += R"(,"pin":)" + (pv.power_w ? format_number(pv.power_w, 1) : std::string("null"));
+    out += R"(,"ratio":)" + (pv.ratio ? format_number(pv.ratio, 3) : std::string("null"));
+    out += R"(,"bar":)" + num(bar_fraction(v, pv), 3) + R"(,"sample":)";
     append_json_string(out, pv.sample ? util::format_iso8601_utc(*pv.sample) : "");
-    out += ",\"tip\":";
+    out += R"(,"tip":)";
     append_json_string(out, tip(v, pv));
-    out += ",\"cells\":[";
+    out += R"(,"cells":[)";
     const auto cs = cells(pv);
     for (std::size_t k = 0; k < cs.size(); ++k) {
       if (k) out += ',';

@@ -35,7 +35,6 @@ Answer serve(const refresh::Snapshot& snap, Timestamp now, const Request& req, c
     o.thresholds = site.thresholds;
     o.telemetry_path = site.telemetry_path;
     o.version = site.version;
-    o.budget_note = site.budget_note;
     o.query = req.query;
     return {200, kHtml, status_html(snap, now, o), "no-store"};
   }

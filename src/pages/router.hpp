@@ -26,7 +26,6 @@ struct Site {
   Thresholds thresholds;
   std::string telemetry_path = "/metrics";
   std::string version;
-  std::string budget_note;  // see StatusOptions::budget_note
   int refresh_seconds = 30;
 };
 

@@ -60,7 +60,7 @@ std::string relative(const std::string& path) {
 }
 
 std::string card(std::string_view title, const std::string& value, const std::string& note = {}) {
-  std::string out = "<div class=\"card\"><span>";
+  std::string out = R"(<div class="card"><span>)";
   out += title;
   out += "</span><b>";
   append_html(out, value);
@@ -112,21 +112,19 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
 
   std::string out;
   out.reserve(8192 + rows.size() * 200);
-  out +=
-      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-      "<title>Tigo Exporter</title><link rel=\"stylesheet\" href=\"./static/pages.css\">"
-      "<script defer src=\"./static/status.js\"></script></head><body><header>"
-      "<h1>Tigo Exporter</h1><span class=\"muted\">";
+  out += R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">)"
+         R"(<meta name="viewport" content="width=device-width,initial-scale=1">)"
+         R"(<title>Tigo Exporter</title><link rel="stylesheet" href="./static/pages.css">)"
+         R"(<script defer src="./static/status.js"></script></head><body><header>)"
+         R"(<h1>Tigo Exporter</h1><span class="muted">)";
   append_html(out, o.version);
-  out += "</span><nav><a href=\"";
+  out += R"(</span><nav><a href=")";
   append_html(out, relative(o.telemetry_path));
-  out +=
-      "\">Metrics</a><a href=\"./-/healthy\">Health</a><a href=\"./-/ready\">Readiness</a>"
-      "</nav></header><main>";
+  out += R"(">Metrics</a><a href="./-/healthy">Health</a><a href="./-/ready">Readiness</a>)"
+         "</nav></header><main>";
 
   // The fleet at a glance.
-  out += "<div class=\"cards\">";
+  out += R"(<div class="cards">)";
   out += card("systems", std::to_string(snap.systems.size()),
               failing_systems ? std::to_string(failing_systems) + " with failing data" : "");
   out += card("panels reporting", std::to_string(reporting) + " of " + std::to_string(panels));
@@ -141,7 +139,7 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
   out += "</div>";
 
   // What the budget buys: the interval each dataset is refreshed at now.
-  out += "<h2>Refresh intervals</h2><p class=\"intervals\" id=\"intervals\">";
+  out += R"(<h2>Refresh intervals</h2><p class="intervals" id="intervals">)";
   bool any_interval = false;
   for (auto d : refresh::kAllDatasets) {
     const auto& iv = snap.intervals[static_cast<std::size_t>(d)];
@@ -153,25 +151,27 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
            format_age(std::chrono::seconds{static_cast<std::int64_t>(std::llround(*iv))}) +
            "</span>";
   }
-  if (!any_interval) out += "<span class=\"muted\">not planned yet</span>";
+  if (!any_interval) out += R"(<span class="muted">not planned yet</span>)";
   out += "</p>";
-  if (!o.budget_note.empty()) {
-    out += "<p id=\"budget-note\" class=\"muted\">";
-    append_html(out, o.budget_note);
+  if (!snap.budget_plan.empty()) {
+    out += R"(<p id="budget-plan" class="muted">)";
+    append_html(out, snap.budget_plan);
     out += "</p>";
   }
+  if (snap.beyond_budget)
+    out += R"(<p class="banner warn">The fleet needs more requests than the rate budget allows: )"
+           "intervals are stretched beyond the configured ones.</p>";
   if (!snap.unlisted_systems.empty()) {
-    out += "<p class=\"banner warn\">Not in the account's systems list:";
+    out += R"(<p class="banner warn">Not in the account's systems list:)";
     for (auto id : snap.unlisted_systems) out += " " + std::to_string(id);
     out += "</p>";
   }
 
   // Search: a plain GET form, filtered live by status.js.
-  out +=
-      "<form method=\"get\" action=\"./\" role=\"search\"><input type=\"search\" id=\"q\" "
-      "name=\"q\" placeholder=\"Filter systems: id, name, place\" value=\"";
+  out += R"(<form method="get" action="./" role="search"><input type="search" id="q" )"
+         R"(name="q" placeholder="Filter systems: id, name, place" value=")";
   append_html(out, o.query);
-  out += "\"> <button>Filter</button> <span class=\"muted\"><span id=\"shown\">" +
+  out += R"("> <button>Filter</button> <span class="muted"><span id="shown">)" +
          std::to_string(rows.size()) + "</span> of " + std::to_string(snap.systems.size()) +
          " systems</span></form>";
 
@@ -180,46 +180,45 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
   for (const auto& r : rows) failing_total += r.view.failing.size();
   if (failing_total) {
     out += "<h2>Failing datasets (" + std::to_string(failing_total) +
-           ")</h2><table id=\"failing\"><thead><tr><th>system</th><th>dataset</th>"
+           R"()</h2><table id="failing"><thead><tr><th>system</th><th>dataset</th>)"
            "<th>last success</th><th>last error</th></tr></thead><tbody>";
     std::size_t listed = 0;
     for (const auto& r : rows) {
       for (const auto& f : r.view.failing) {
         if (listed++ >= o.failing_rows) break;
         const std::string id = std::to_string(r.entry->system.system_id);
-        out += "<tr class=\"failing\"><td><a href=\"systems/" + id + "\">" + id + "</a></td><td>";
+        out += R"(<tr class="failing"><td><a href="systems/)" + id + R"(">)" + id + "</a></td><td>";
         out += refresh::dataset_name(f.dataset);
         out += "</td><td>" +
                (f.state->last_success ? util::format_iso8601_utc(*f.state->last_success)
                                       : std::string("never")) +
-               "</td><td class=\"err\">";
+               R"(</td><td class="err">)";
         append_html(out, clip(f.state->last_error, 300));
         out += "</td></tr>";
       }
     }
     out += "</tbody></table>";
     if (failing_total > o.failing_rows)
-      out += "<p class=\"muted\">" + std::to_string(failing_total - o.failing_rows) +
+      out += R"(<p class="muted">)" + std::to_string(failing_total - o.failing_rows) +
              " more not listed: narrow the list with the search box.</p>";
   }
 
   // One compact row per system.
-  out +=
-      "<h2>Systems</h2><table id=\"systems\"><thead><tr><th class=\"n\">id</th><th>name</th>"
-      "<th>place</th><th class=\"n\">panels</th><th class=\"n\">power</th>"
-      "<th class=\"n\">newest reading</th><th>state</th></tr></thead><tbody>";
+  out += R"(<h2>Systems</h2><table id="systems"><thead><tr><th class="n">id</th><th>name</th>)"
+         R"(<th>place</th><th class="n">panels</th><th class="n">power</th>)"
+         R"(<th class="n">newest reading</th><th>state</th></tr></thead><tbody>)";
   for (const auto& r : rows) {
     const auto& e = *r.entry;
     const auto& v = r.view;
     const std::string id = std::to_string(e.system.system_id);
-    out += r.rank == 0 ? "<tr class=\"failing\">" : "<tr>";
-    out += "<td class=\"n\">" + id + "</td><td><a href=\"systems/" + id + "\">";
+    out += r.rank == 0 ? R"(<tr class="failing">)" : "<tr>";
+    out += R"(<td class="n">)" + id + R"(</td><td><a href="systems/)" + id + R"(">)";
     append_html(out, e.system.name.empty() ? "system " + id : e.system.name);
     out += "</a></td><td>";
     append_html(out, place_of(e.system));
-    out += "</td><td class=\"n\">" + std::to_string(v.reporting) + "/" +
-           std::to_string(v.panels.size()) + "</td><td class=\"n\">" + format_power(v.power_w) +
-           "</td><td class=\"n\">" + format_age(v.data_age) + "</td><td>";
+    out += R"(</td><td class="n">)" + std::to_string(v.reporting) + "/" +
+           std::to_string(v.panels.size()) + R"(</td><td class="n">)" + format_power(v.power_w) +
+           R"(</td><td class="n">)" + format_age(v.data_age) + "</td><td>";
     std::string state;
     if (!v.failing.empty()) {
       state = "failing:";
@@ -237,9 +236,8 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
     append_html(out, state);
     out += "</td></tr>";
   }
-  out +=
-      "</tbody></table></main><footer class=\"muted\">Pages are drawn from the exporter's "
-      "snapshot; none calls Tigo.</footer></body></html>\n";
+  out += R"(</tbody></table></main><footer class="muted">Pages are drawn from the exporter's )"
+         "snapshot; none calls Tigo.</footer></body></html>\n";
   return out;
 }
 

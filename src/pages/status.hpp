@@ -16,8 +16,6 @@ struct StatusOptions {
   Thresholds thresholds;
   std::string telemetry_path = "/metrics";
   std::string version;
-  // One line on what the account's rate budget buys; shown under the intervals when set.
-  std::string budget_note;
   std::string query;               // ?q=: only systems matching every word (id, name, place)
   std::size_t failing_rows = 100;  // failing datasets listed at most; the rest are counted
 };

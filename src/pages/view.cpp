@@ -180,9 +180,9 @@ std::string format_age(std::optional<std::chrono::seconds> age) {
     std::snprintf(buf, sizeof buf, "in %lld s", static_cast<long long>(-s));
   } else if (s < 120) {
     std::snprintf(buf, sizeof buf, "%lld s", static_cast<long long>(s));
-  } else if (s < 2 * 3600) {
+  } else if (s < std::int64_t{2} * 3600) {
     std::snprintf(buf, sizeof buf, "%lld min", static_cast<long long>(s / 60));
-  } else if (s < 2 * 86400) {
+  } else if (s < std::int64_t{2} * 86400) {
     std::snprintf(buf, sizeof buf, "%.1f h", static_cast<double>(s) / 3600);
   } else {
     std::snprintf(buf, sizeof buf, "%lld d", static_cast<long long>(s / 86400));

@@ -157,7 +157,7 @@ Server::Server(ServerOptions options, Handlers handlers)
     res.status = answer.status;
     if (!answer.cache_control.empty()) res.set_header("Cache-Control", answer.cache_control);
     res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_content(std::move(answer.body), answer.content_type.c_str());
+    res.set_content(answer.body, answer.content_type.c_str());
   };
   for (const auto* pattern : kPagePatterns) http_->Get(pattern, page);
   // Every served path answers other methods 405 naming the allowed ones (httplib answers 404

@@ -273,12 +273,14 @@ TEST_CASE("status page: fleet figures, failing datasets first, search, links", "
   failing.last_error = "data/aggregate: HTTP 503 <html>busy</html>";
   pages::StatusOptions o;
   o.version = "tigo_exporter test";
-  o.budget_note = "100 requests a minute buy minute data every 10 min";
+  snap.budget_plan = "100 requests a minute buy minute data every 10 min";
+  snap.beyond_budget = true;
   const auto html = pages::status_html(snap, kNow, o);
   CHECK(html.find("<b>14 of 16</b>") != std::string::npos);  // panels reporting
   CHECK(html.find("panels every 10 min") != std::string::npos);
-  CHECK(html.find("<p id=\"budget-note\" class=\"muted\">100 requests a minute") !=
+  CHECK(html.find("<p id=\"budget-plan\" class=\"muted\">100 requests a minute") !=
         std::string::npos);
+  CHECK(html.find("more requests than the rate budget allows") != std::string::npos);
   CHECK(html.find("HTTP 503 &lt;html&gt;busy&lt;/html&gt;") != std::string::npos);
   CHECK(html.find("<script>alert") == std::string::npos);
   CHECK(html.find("href=\"./metrics\"") != std::string::npos);
