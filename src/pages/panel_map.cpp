@@ -434,7 +434,16 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
     append_html(out, b.text);
     out += "</p>";
   }
-  out += R"(</div><ul class="legend">)";
+  out += "</div>";
+  out += R"(<div id="map" data-api="../api/systems/)" + id + R"(" data-refresh=")" +
+         std::to_string(options.refresh_seconds) + R"(" data-generation=")" +
+         std::to_string(snap.generation) + R"(" data-layout=")" +
+         (v.positioned ? "positions" : "grid") + R"(">)";
+  if (!v.positioned && !v.panels.empty())
+    out += R"(<p class="muted">The objects carry no positions: panels in rows by string.</p>)";
+  draw_svg(out, v, placed);
+  out += R"(<div id="tip" hidden></div></div>)";
+  out += R"(<ul class="legend">)";
   for (auto st : kAllStates) {
     out += R"(<li><i class="swatch-)";
     out += state_name(st);
@@ -447,14 +456,6 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
   out += R"(<li class="stale"><i></i>faded: reading older than )" +
          format_age(options.thresholds.stale_after) +
          "</li><li>light bar: output as a share of the panel's rating</li></ul>";
-  out += R"(<div id="map" data-api="../api/systems/)" + id + R"(" data-refresh=")" +
-         std::to_string(options.refresh_seconds) + R"(" data-generation=")" +
-         std::to_string(snap.generation) + R"(" data-layout=")" +
-         (v.positioned ? "positions" : "grid") + R"(">)";
-  if (!v.positioned && !v.panels.empty())
-    out += R"(<p class="muted">The objects carry no positions: panels in rows by string.</p>)";
-  draw_svg(out, v, placed);
-  out += R"(<div id="tip" hidden></div></div>)";
   out += R"(<h2>Panels</h2><table id="panels"><thead><tr><th>panel</th><th>string</th>)"
          R"(<th>inverter</th><th>state</th><th class="n">Pin W</th><th class="n">of median</th>)"
          R"(<th class="n">of rating</th><th class="n">Vin V</th><th class="n">Iin A</th>)"

@@ -239,8 +239,17 @@ def planted_faults(args, browser):
               sum(v == "very-low" for v in state.values()) == 1,
               f"every other panel of it ok: {sorted(set(state.values()))}")
         browser.screenshot(f"{base}/systems/{shaded['system_id']}", "map-shaded-panel.png", 1100)
+        # A link to one panel pins its tooltip: labels, readings, sample time.
+        pinned = f"{base}/systems/{shaded['system_id']}#panel-{shaded_id}"
+        text = browser.dom(pinned)
+        m = re.search(r'<div id="tip"([^>]*)>(.*?)</div></div>', text, re.S)
+        tip = re.sub(r"<[^>]+>", "\n", m.group(2)) if m else ""
+        check(m is not None and "hidden" not in m.group(1) and
+              tip.lstrip().startswith(shaded["panel"]["panel"] + " \u2014 string " + shaded["panel"]["string"])
+              and "Pin " in tip and "Vin " in tip and "RSSI " in tip and "sample 2026-06-21T" in tip,
+              f"#panel-{shaded_id} pins the shaded panel's tooltip: {tip.split(chr(10))[:4]}")
         # The README's picture (docs/panel-map.png is a copy of this file).
-        browser.screenshot(f"{base}/systems/{shaded['system_id']}", "readme-panel-map.png", 640, 900)
+        browser.screenshot(pinned, "readme-panel-map.png", 760, 900)
 
         dom, _ = check_map(browser, base, by_fault["pv_off"]["system_id"], "PV-Off system")
         check({p["data-state"] for p in dom.panels} == {"pv-off"}, "every panel of it marked pv-off")

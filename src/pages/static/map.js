@@ -10,6 +10,13 @@
   var every = Math.max(5, Number(map.getAttribute('data-refresh')) || 30) * 1000;
   var pinned = null;
 
+  // The panel whose tooltip stays open (tap or click; again or elsewhere to close).
+  function pin(panel) {
+    if (pinned) pinned.classList.remove('pinned');
+    pinned = panel;
+    if (pinned) pinned.classList.add('pinned');
+  }
+
   function panelOf(node) {
     while (node && node !== svg) {
       if (node.getAttribute && node.hasAttribute('data-object-id')) return node;
@@ -46,7 +53,7 @@
     svg.addEventListener('mouseleave', function () { if (!pinned) hideTip(); });
     svg.addEventListener('click', function (ev) {
       var p = panelOf(ev.target);
-      pinned = p && p !== pinned ? p : null;
+      pin(p && p !== pinned ? p : null);
       if (pinned) showTip(pinned, ev.clientX, ev.clientY); else hideTip();
     });
     svg.addEventListener('focusin', function (ev) {
@@ -57,6 +64,19 @@
     });
     svg.addEventListener('focusout', function () { if (!pinned) hideTip(); });
   }
+
+  // #panel-<object id> pins that panel's tooltip: a link to one panel (from an alert, say). No
+  // element has that id, so the page does not scroll away from the map.
+  function pinFromHash() {
+    var m = /^#panel-(\d+)$/.exec(window.location.hash);
+    var g = m && svg ? svg.querySelector('[data-object-id="' + m[1] + '"]') : null;
+    if (!g || !tip) return;
+    pin(g);
+    var r = g.getBoundingClientRect();
+    showTip(g, r.right, r.top);
+  }
+  pinFromHash();
+  window.addEventListener('hashchange', pinFromHash);
 
   function setText(field, text) {
     var nodes = document.querySelectorAll('[data-field="' + field + '"]');
@@ -69,7 +89,8 @@
       var g = svg ? svg.querySelector('[data-object-id="' + id + '"]') : null;
       if (!g) { missing = true; return; }
       g.setAttribute('data-state', p.state);
-      g.setAttribute('class', 'panel s-' + p.state + (p.stale ? ' stale' : ''));
+      g.setAttribute('class', 'panel s-' + p.state + (p.stale ? ' stale' : '') +
+                     (g === pinned ? ' pinned' : ''));
       if (p.pin === null || p.pin === undefined) g.removeAttribute('data-pin');
       else g.setAttribute('data-pin', String(p.pin));
       g.setAttribute('data-sample', p.sample || '');
