@@ -206,26 +206,28 @@ struct Banner {
   std::string text;
 };
 
-std::vector<Banner> banners(const SystemView& v, Timestamp now, const Thresholds& t) {
+std::vector<Banner> banners(const SystemView& v, Timestamp now) {
   std::vector<Banner> out;
   if (v.pv_off())
     out.push_back({"info", "Gateway \u201c" + v.pv_off_gateway +
                                "\u201d is in PV-Off: the optimizers hold every panel's output "
                                "off on purpose."});
+  if (v.gateway_silent) {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - *v.last_checkin);
+    out.push_back({"bad", "The gateway last checked in " + format_age(age) + " ago (" +
+                              util::format_iso8601_utc(*v.last_checkin) +
+                              "): it has stopped reporting."});
+  }
   if (!v.newest_sample) {
     out.push_back({"warn", v.panels.empty() ? "No panels known yet (objects and layout)."
                                             : "No panel readings yet."});
   } else if (v.stale) {
     std::string text = "Stale: the newest panel reading is " + format_age(v.data_age) + " old (" +
                        util::format_iso8601_utc(*v.newest_sample) + ")";
-    if (v.last_checkin) {
-      const auto checkin_age =
-          std::chrono::duration_cast<std::chrono::seconds>(now - *v.last_checkin);
-      text += checkin_age > t.stale_after
-                  ? "; the gateway last checked in " + format_age(checkin_age) +
-                        " ago: it has stopped reporting."
-                  : "; the gateway checked in " + format_age(checkin_age) +
-                        " ago (night, or uploads held back).";
+    if (v.last_checkin && !v.gateway_silent) {
+      text += "; the gateway checked in " +
+              format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *v.last_checkin)) +
+              " ago (night, or uploads held back).";
     } else {
       text += ".";
     }
@@ -429,7 +431,7 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
   append_html(out, "built " + fs.back().value);
   out += "</span></div></div>";
   out += R"(<div id="banners">)";
-  for (const auto& b : banners(v, now, options.thresholds)) {
+  for (const auto& b : banners(v, now)) {
     out += R"(<p class="banner )" + b.level + R"(">)";
     append_html(out, b.text);
     out += "</p>";
@@ -511,7 +513,7 @@ std::optional<std::string> panel_map_json(const refresh::Snapshot& snap, std::in
   }
   out += R"(},"banners":[)";
   first = true;
-  for (const auto& b : banners(v, now, options.thresholds)) {
+  for (const auto& b : banners(v, now)) {
     if (!first) out += ',';
     first = false;
     out += R"({"level":)";

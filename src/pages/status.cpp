@@ -102,8 +102,7 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
     if (!v.failing.empty()) ++failing_systems;
     if (!matches(e, ws)) continue;
     const bool dead = v.reporting < v.panels.size() && v.newest_sample;
-    const bool silent = v.stale && v.gateway_silent;
-    const int rank = !v.failing.empty() ? 0 : (dead || v.pv_off() || silent) ? 1 : 2;
+    const int rank = !v.failing.empty() ? 0 : (dead || v.pv_off() || v.gateway_silent) ? 1 : 2;
     rows.push_back({&e, std::move(v), rank});
   }
   std::stable_sort(rows.begin(), rows.end(),
@@ -230,8 +229,11 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
       add(std::to_string(v.panels.size() - v.reporting) + " not reporting");
     // Old data from a gateway that still checks in is night or held-back uploads; from a
     // silent one it is an outage.
-    if (v.stale) add(v.gateway_silent ? "stale: gateway silent" : "no new readings");
-    if (!v.newest_sample && v.failing.empty()) add("no readings yet");
+    if (v.gateway_silent)
+      add("gateway silent " +
+          format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *v.last_checkin)));
+    if (v.stale) add(v.gateway_silent ? "stale" : "no new readings");
+    if (!v.newest_sample && v.failing.empty() && !v.gateway_silent) add("no readings yet");
     if (state.empty()) state = "ok";
     append_html(out, state);
     out += "</td></tr>";

@@ -147,7 +147,7 @@ SystemView view_system(const refresh::SystemEntry& e, Timestamp now, const Thres
     v.data_age = std::chrono::duration_cast<std::chrono::seconds>(now - *v.newest_sample);
     v.stale = *v.data_age > t.stale_after;
   }
-  v.gateway_silent = !v.last_checkin || now - *v.last_checkin > t.stale_after;
+  v.gateway_silent = v.last_checkin && now - *v.last_checkin > t.stale_after;
   if (e.summary && e.summary->last_power_w) {
     v.power_w = e.summary->last_power_w;
   } else if (have_sum) {

@@ -76,7 +76,7 @@ struct SystemView {
   std::optional<std::chrono::seconds> data_age;  // now - newest panel sample
   std::optional<Timestamp> last_checkin;         // newest over the gateways
   bool stale = false;             // the newest panel reading is older than stale_after
-  bool gateway_silent = false;    // no gateway checked in within stale_after (or none known)
+  bool gateway_silent = false;    // the newest gateway check-in is older than stale_after
   bool positioned = false;        // every panel has X and Y: drawn where it sits, else a grid
   std::optional<double> power_w;  // data/summary last power, else the panels' sum
   std::size_t reporting = 0;      // panels whose state is neither dead nor no_data

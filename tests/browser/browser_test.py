@@ -259,13 +259,17 @@ def planted_faults(args, browser):
         dom, _ = check_map(browser, base, by_fault["gateway_stall"]["system_id"], "stalled gateway system")
         check(all(p["data-state"] != "ok" or "stale" in p.get("class", "").split() for p in dom.panels),
               "no panel of it shown as fresh and fine")
-        check(any("Stale" in b or "No panel readings" in b for b in dom.banners),
-              f"a stale banner: {dom.banners}")
+        check(any("stopped reporting" in b for b in dom.banners),
+              f"a banner says the gateway stopped reporting: {dom.banners}")
         browser.screenshot(f"{base}/systems/{by_fault['gateway_stall']['system_id']}",
                            "map-gateway-stall.png", 1100)
 
-        status = Dom(browser.dom(f"{base}/"))
+        text = browser.dom(f"{base}/")
+        status = Dom(text)
         check("systems" in status.by_id and "q" in status.by_id, "status page: systems table and search box")
+        stall_row = re.search(r'href="systems/%d">.*?</tr>' % by_fault["gateway_stall"]["system_id"], text, re.S)
+        check(stall_row is not None and "gateway silent" in stall_row.group(0),
+              "status page: the stalled gateway's system says so")
         browser.screenshot(f"{base}/", "status-faults.png")
     finally:
         for p in reversed(procs):

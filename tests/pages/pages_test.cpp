@@ -83,6 +83,12 @@ refresh::SystemEntry system_entry(std::int64_t id, std::string name, bool with_u
   return e;
 }
 
+refresh::Snapshot snap_of(refresh::SystemEntry e) {
+  refresh::Snapshot snap;
+  snap.systems.push_back(std::move(e));
+  return snap;
+}
+
 const pages::PanelView& by_label(const pages::SystemView& v, const std::string& label) {
   for (const auto& p : v.panels)
     if (p.panel->label == label) return p;
@@ -173,10 +179,15 @@ TEST_CASE("panel states against the string's median, dead, PV-Off, dark, no data
     CHECK(v.stale);
     CHECK(v.gateway_silent);
     CHECK(by_label(v, "A1").stale);
+    const auto map = pages::panel_map_html(snap_of(e), e.system.system_id, kNow + 3h, {});
+    CHECK(map->find("The gateway last checked in 3.0 h ago (2026-06-21T13:58:00Z): it has stopped "
+                    "reporting.") != std::string::npos);
     e.gateways[0].last_checkin = kNow + 3h - 1min;
     v = pages::view_system(e, kNow + 3h);
     CHECK(v.stale);
     CHECK_FALSE(v.gateway_silent);
+    e.gateways.clear();  // no check-in known: nothing to call silent
+    CHECK_FALSE(pages::view_system(e, kNow + 3h).gateway_silent);
   }
   SECTION("no readings at all: no data, not dead") {
     for (auto& p : e.panels) p = panel(p.object_id, p.label, p.string, std::nullopt);
