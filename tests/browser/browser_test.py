@@ -101,6 +101,7 @@ class Dom(html.parser.HTMLParser):
         super().__init__(convert_charrefs=True)
         self.panels, self.rows, self.by_id, self.banners = [], [], {}, []
         self._in_banner = None
+        self.h1, self._in_h1 = "", False
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
@@ -113,12 +114,17 @@ class Dom(html.parser.HTMLParser):
             self.by_id[a["id"]] = a
         if tag == "p" and "banner" in (a.get("class") or "").split():
             self._in_banner = ""
+        self._in_h1 = self._in_h1 or tag == "h1"
 
     def handle_data(self, data):
         if self._in_banner is not None:
             self._in_banner += data
+        if self._in_h1:
+            self.h1 += data
 
     def handle_endtag(self, tag):
+        if tag == "h1":
+            self._in_h1 = False
         if tag == "p" and self._in_banner is not None:
             self.banners.append(self._in_banner)
             self._in_banner = None
@@ -149,7 +155,8 @@ class Browser:
         path = os.path.join(self.out, name)
         self._run([f"--screenshot={path}", "--virtual-time-budget=5000",
                    f"--window-size={width},{height}"], url)
-        check(os.path.getsize(path) > 5000, f"screenshot {name} written ({os.path.getsize(path)} bytes)")
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        check(size > 5000, f"screenshot {name} written ({size} bytes)")
         return path
 
     def close(self):
@@ -296,6 +303,21 @@ def demo(args, browser):
         browser.screenshot(f"{base}/", "status-demo.png")
         for system_id in links[:3]:
             check_map(browser, base, system_id, f"demo system {system_id}")
+        # A name with quotes, a backslash and UTF-8 (one demo system in seven has one) reads in
+        # the browser exactly as the API sent it.
+        names = {s: http_json(f"{base}/api/systems/{s}")["name"] for s in links}
+        odd = [s for s, n in names.items() if '"' in n and "\\" in n]
+        if check(len(odd) > 0, f"a demo system has a name with a quote and a backslash: {names}"):
+            dom = Dom(browser.dom(f"{base}/systems/{odd[0]}"))
+            check(dom.h1 == names[odd[0]], f"its map's heading reads {dom.h1!r}, as the API sent it")
+        # Without JavaScript a browser shows the HTML as sent: the map and the table are in it
+        # (read here as sent: headless Chromium's --dump-dom and --screenshot need scripts on).
+        doc = http_json(f"{base}/api/systems/{links[0]}")
+        with urllib.request.urlopen(f"{base}/systems/{links[0]}", timeout=10) as r:
+            dom = Dom(r.read().decode())
+        check(len(dom.panels) == len(doc["panels"]) and len(dom.rows) == len(doc["panels"]),
+              f"without JavaScript the map and its table are there ({len(dom.panels)} panels, "
+              f"{len(dom.rows)} rows)")
         browser.screenshot(f"{base}/systems/{links[0]}", "map-demo.png", 1100)
     finally:
         exp.stop()
