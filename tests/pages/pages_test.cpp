@@ -271,6 +271,35 @@ TEST_CASE("panel map without ui positions: a grid by string", "[pages]") {
   CHECK(attr(tags[1], "transform") == "translate(66.0 32.0)");
 }
 
+TEST_CASE("panel map: rotation, zoom, landscape and line segments from the ui", "[pages]") {
+  auto e = system_entry(9, "Roof");
+  e.objects[0].ui->rotation = 90;
+  e.objects[1].ui->zoom = 2;
+  e.objects[2].ui->op = 0;  // landscape: wider than tall
+  refresh::ObjectInfo wire;
+  wire.object_id = 5;
+  wire.object_type = "String";
+  wire.ui = tigo::ObjectUi{{}, {}, {}, {}, 70.0, 80.0, 300.0, 80.0, {}, {}};
+  e.objects.push_back(wire);
+  const auto html = *pages::panel_map_html(snap_of(e), 9, kNow, {});
+  const auto tags = panel_tags(html);
+  REQUIRE(tags.size() == 8);
+  CHECK(attr(tags[0], "transform") == "translate(100.0 100.0) rotate(90.0)");
+  CHECK(attr(tags[3], "transform") == "translate(280.0 100.0)");
+  CHECK(html.find(R"(<line class="segment" x1="70.0" y1="80.0" x2="300.0" y2="80.0"/>)") !=
+        std::string::npos);
+  // Sizes: 81.6 tall (0.68 of the 120 between rows), so 51 wide (not 0.9 of the pitch of 60);
+  // zoom 2 doubles;
+  // landscape swaps the aspect.
+  const auto body = [&](std::size_t i) {
+    const auto at = html.find(R"(<rect class="pb")", html.find(tags[i]));
+    return html.substr(at, html.find("/>", at) - at);
+  };
+  CHECK(body(3).find(R"(width="51.0" height="81.6")") != std::string::npos);
+  CHECK(body(1).find(R"(width="102.0" height="163.2")") != std::string::npos);
+  CHECK(body(2).find(R"(width="54.0" height="33.8")") != std::string::npos);
+}
+
 TEST_CASE("status page: fleet figures, failing datasets first, search, links", "[pages]") {
   refresh::Snapshot snap;
   snap.generation = 3;
