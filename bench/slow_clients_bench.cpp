@@ -90,7 +90,9 @@ int serve(const std::string& variant) {
     web::Handlers h;
     h.metrics = [&](bool gz) { return web::Payload{{{gzip, true, text->size()}}, gz}; };
     h.ready = [] { return true; };
-    h.landing_html = [] { return std::string("<html></html>"); };
+    h.page = [](const web::PageRequest&) {
+      return web::PageAnswer{200, "text/html", "<html></html>", ""};
+    };
     web::ServerOptions options;
     options.listen = {"127.0.0.1", 0};
     own = std::make_unique<web::Server>(options, h);

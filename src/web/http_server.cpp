@@ -228,6 +228,30 @@ void HttpResponse::set_content(std::string content, std::string content_type) {
   set_header("Content-Type", std::move(content_type));
 }
 
+std::string query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const auto eq = item.find('=');
+    if (item.substr(0, eq) != name) continue;
+    const auto raw = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const int hi = i + 2 < raw.size() && raw[i] == '%' ? hex_value(raw[i + 1]) : -1;
+      const int lo = hi >= 0 ? hex_value(raw[i + 2]) : -1;
+      if (lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      } else {
+        out.push_back(raw[i] == '+' ? ' ' : raw[i]);  // a stray '%' stays as sent
+      }
+    }
+    return out;
+  }
+  return {};
+}
+
 ParseResult parse_request(std::string_view buf, const HttpLimits& limits, HttpRequest& req) {
   ParseResult result;
   // Empty lines before the request line are ignored (RFC 9112 2.2); they count towards the limit.

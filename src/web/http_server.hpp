@@ -107,6 +107,9 @@ struct ParseResult {
 };
 ParseResult parse_request(std::string_view buffer, const HttpLimits& limits, HttpRequest& request);
 
+// The decoded value of the first `name=` in a query string ('+' as a space); empty if none.
+std::string query_value(std::string_view query, std::string_view name);
+
 class HttpServer {
  public:
   HttpServer(HttpLimits limits, HttpHandler handler);

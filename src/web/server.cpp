@@ -152,11 +152,19 @@ std::vector<Server::Route> Server::routes() {
                               ? text(200, "Ready.\n")
                               : text(503, "Not ready: the first refresh has not completed.\n");
                  }});
-  out.push_back({"/", [this](const HttpRequest&) {
-                   HttpResponse res;
-                   res.set_content(handlers_.landing_html(), "text/html; charset=utf-8");
-                   return res;
-                 }});
+  // The pages, behind the same TLS and basic auth as everything.
+  const auto page = [this](const HttpRequest& req) {
+    auto answer = handlers_.page({req.path, query_value(req.query, "q")});
+    HttpResponse res;
+    res.status = answer.status;
+    if (!answer.cache_control.empty()) res.set_header("Cache-Control", answer.cache_control);
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::move(answer.body), std::move(answer.content_type));
+    return res;
+  };
+  out.push_back({"/", page});
+  for (const char* prefix : {"/systems/", "/api/systems/", "/static/"})
+    out.push_back({prefix, page, true});
   return out;
 }
 
@@ -173,8 +181,12 @@ HttpResponse Server::handle(const HttpRequest& req) {
       return res;
     }
   }
-  const auto route = std::find_if(routes_.begin(), routes_.end(),
-                                  [&](const Route& r) { return r.path == req.path; });
+  const auto route = std::find_if(routes_.begin(), routes_.end(), [&](const Route& r) {
+    if (!r.one_segment_below) return r.path == req.path;
+    // "/systems/{id}": one non-empty segment after the prefix.
+    return req.path.size() > r.path.size() && req.path.starts_with(r.path) &&
+           req.path.find('/', r.path.size()) == std::string::npos;
+  });
   if (route == routes_.end()) return text(404, "404 page not found\n");
   if (req.method != "GET" && req.method != "HEAD") {
     // A served path names the methods it takes.

@@ -1,4 +1,4 @@
-// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and a landing page, with optional
+// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and the pages, with optional
 // TLS and basic auth (--web.config.file), served by web::HttpServer (http_server.hpp: why slow
 // and idle clients cannot hold it up). Handlers only read what the refresher published; nothing
 // here calls the Tigo API.
@@ -34,12 +34,24 @@ struct Payload {
   bool gzip = false;
 };
 
-// What the endpoints answer, given by app. A new page: a member here and its route in
+// The pages: / (status), /systems/{id}, /api/systems/{id} and /static/{name}, all GET.
+struct PageRequest {
+  std::string path;
+  std::string query;  // the decoded ?q= value, empty if none
+};
+struct PageAnswer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::string cache_control;  // sent when not empty
+};
+
+// What the endpoints answer, given by app. A new endpoint: a member here and its route in
 // Server::routes() (server.cpp).
 struct Handlers {
   std::function<Payload(bool accepts_gzip)> metrics;
   std::function<bool()> ready;
-  std::function<std::string()> landing_html;
+  std::function<PageAnswer(const PageRequest&)> page;
 };
 
 struct ServerOptions {
@@ -78,6 +90,7 @@ class Server {
   struct Route {
     std::string path;
     std::function<HttpResponse(const HttpRequest&)> get;  // also answers HEAD
+    bool one_segment_below = false;  // path is a prefix: "/systems/" serves "/systems/{id}"
   };
   std::vector<Route> routes();
   HttpResponse handle(const HttpRequest& req);

@@ -284,6 +284,16 @@ TEST_CASE("parse: bodies by length and chunked; pipelined requests one at a time
   CHECK(r.consumed == chunked.size());
 }
 
+TEST_CASE("query values: the first of a name, decoded", "[web][http]") {
+  CHECK(web::query_value("q=Barn%20%E2%98%80&x=1", "q") == "Barn \u2600");
+  CHECK(web::query_value("a=1&q=two+words&q=second", "q") == "two words");
+  CHECK(web::query_value("qq=1&q", "q").empty());
+  CHECK(web::query_value("x=1", "q").empty());
+  CHECK(web::query_value("", "q").empty());
+  CHECK(web::query_value("q=100%&r", "q") == "100%");  // a stray '%' stays
+  CHECK(web::query_value("q=%4", "q") == "%4");
+}
+
 TEST_CASE("a trickling client is closed at the request deadline, however often it sends",
           "[web][http]") {
   Served s(small_limits());
