@@ -3,6 +3,7 @@
 // reach the comparison stay fast).
 #include "web/basic_auth.hpp"
 
+#include <map>
 #include <string>
 #include <utility>
 
@@ -44,8 +45,8 @@ std::string base64_encode(std::string_view in) {
 
 void run_basic_auth(std::string_view input) {
   // User "fuzz", password "fuzz", bcrypt of cost 4 (htpasswd -nbBC 4 fuzz fuzz).
-  static web::BasicAuth auth(
-      {{"fuzz", "$2b$04$ZW1PQf5ePp3F3RIFW24NtelW49pKI4CYSujr6K2XKpHMBo8XHYHge"}});
+  static web::BasicAuth auth(std::map<std::string, std::string>{
+      {"fuzz", "$2b$04$ZW1PQf5ePp3F3RIFW24NtelW49pKI4CYSujr6K2XKpHMBo8XHYHge"}});
 
   const auto credentials = util::parse_basic_auth(input);
   if (credentials) {
