@@ -41,8 +41,24 @@ std::string state_cell(const refresh::DatasetState& st) {
 
 }  // namespace
 
+std::string login_line(const tigo::LoginState& login) {
+  std::string line = "Login (" + login.mode + "): ";
+  if (!login.last_attempt) {
+    line += login.mode == "token" ? "pre-issued token in use" : "not yet";
+  } else if (login.last_ok) {
+    line += "ok at " + util::format_iso8601_utc(*login.last_attempt);
+  } else {
+    line += "failed at " + util::format_iso8601_utc(*login.last_attempt) + ": " + login.last_error;
+  }
+  if (login.token_expires)
+    line += ", token expires " + util::format_iso8601_utc(*login.token_expires);
+  if (login.next_attempt)
+    line += ", next attempt not before " + util::format_iso8601_utc(*login.next_attempt);
+  return line + ".";
+}
+
 std::string landing_html(const refresh::Snapshot& snap, const std::string& telemetry_path,
-                         const std::string& version) {
+                         const std::string& version, const tigo::LoginState& login) {
   std::string out =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tigo Exporter</title></head>"
       "<body><h1>Tigo Exporter</h1><p>" +
@@ -52,6 +68,7 @@ std::string landing_html(const refresh::Snapshot& snap, const std::string& telem
   out += "<p>Snapshot " + std::to_string(snap.generation) + ", built " +
          (snap.generation ? util::format_iso8601_utc(snap.built_at) : std::string("never")) + ", " +
          (snap.ready ? "ready" : "not ready yet") + ".</p>";
+  out += "<p>" + html_escape(login_line(login)) + "</p>";
   out += "<table border=\"1\"><tr><th>system</th><th>name</th>";
   for (auto d : refresh::kAllDatasets)
     out += "<th>" + std::string(refresh::dataset_name(d)) + "</th>";
