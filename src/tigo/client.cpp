@@ -303,7 +303,7 @@ struct Client::Impl {
     const std::string where = util::host_port(base.host, port);
     const std::string timeout = util::format_duration(options.timeout);
     const std::string tls = take_openssl_error();
-    const auto with_tls = [&](std::string s) {
+    const auto with_tls = [&](const std::string& s) {
       return tls.empty() ? s : s + " (TLS: " + tls + ")";
     };
     switch (error) {
