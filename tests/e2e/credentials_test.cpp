@@ -69,6 +69,13 @@ std::unique_ptr<Process> start_exporter(const TempDir& dir, const std::string& a
   return p;
 }
 
+std::string landing(const std::string& address) {
+  httplib::Client c("http://" + address);
+  c.set_read_timeout(10);
+  auto r = c.Get("/");
+  return r && r->status == 200 ? r->body : std::string();
+}
+
 std::vector<testing::Sample> scrape(const std::string& address) {
   httplib::Client c("http://" + address);
   c.set_read_timeout(10);
@@ -117,6 +124,10 @@ TEST_CASE("credentials: a token file with a password file, 20 s tokens, data aft
   CHECK(value_of(samples, "tigo_api_logins_total", {{"result", "success"}}) >= 2);
   CHECK(value_of(samples, "tigo_api_logins_total", {{"result", "failure"}}) == 0);
   CHECK(log.find("token refused, logging in again") != std::string::npos);
+  const auto page = landing(address);
+  CHECK(page.find("<p>Login (token, then password): ok at ") != std::string::npos);
+  CHECK(page.find(", token expires ") != std::string::npos);
+  CHECK(page.find(token) == std::string::npos);
   CHECK(sim.requests("users/login", "200") >= 3);  // the test's and the exporter's
   CHECK(sim.requests("users/login", "401") == 0);
   CHECK(log.find("e2e-pass-7431") == std::string::npos);
@@ -132,6 +143,11 @@ TEST_CASE("credentials: a fixed password file is used without a restart; SIGHUP 
   auto exporter = start_exporter(
       dir, sim.api, {"--tigo.username", "demo", "--tigo.password-file", password_file}, address);
   REQUIRE(exporter->wait_for_log(std::regex("Tigo refused the login"), 15s).has_value());
+  const auto refused_page = landing(address);
+  INFO(refused_page);
+  CHECK(refused_page.find("Login (password): failed at ") != std::string::npos);
+  CHECK(refused_page.find("users/login: HTTP 401") != std::string::npos);
+  CHECK(refused_page.find("next attempt not before ") != std::string::npos);
 
   // Fixed in the file: the next attempt reads it and the 30 s back-off ends with the change.
   dir.file("password", "right-pass-5160\n");
@@ -179,4 +195,29 @@ TEST_CASE("stop: SIGTERM or SIGINT with the API answering in 28 s exits 0 within
   }
   // The simulator's handlers are still asleep: do not wait for them.
   kill(sim.process->pid(), SIGKILL);
+}
+
+TEST_CASE("credentials: an API nobody listens on is named as connection refused on the page") {
+  TempDir dir;
+  const int port = testing::free_loopback_port();
+  const auto password_file = dir.file("password", "demo\n");
+  std::string address;
+  auto exporter =
+      start_exporter(dir, "http://127.0.0.1:" + std::to_string(port) + "/api/v3/",
+                     {"--tigo.username", "demo", "--tigo.password-file", password_file}, address);
+  const std::string cause =
+      "users/login: connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused";
+  std::string page;
+  for (auto until = std::chrono::steady_clock::now() + 15s;
+       std::chrono::steady_clock::now() < until && page.find(cause) == std::string::npos;
+       std::this_thread::sleep_for(200ms))
+    page = landing(address);
+  INFO(page);
+  CHECK(page.find("Login (password): failed at ") != std::string::npos);
+  CHECK(page.find(cause) != std::string::npos);
+  // The refresher's warning says the same, once the account job's four calls have failed (each
+  // after the governor's back-off from the one before).
+  CHECK(exporter->wait_for_log(std::regex("level=warn msg=\"refresh failed\".*err=\"" + cause), 20s)
+            .has_value());
+  CHECK(exporter->stop() == 0);
 }
