@@ -184,10 +184,13 @@ struct Connection {
   // After a request: whether it was aborted. A socket httplib closed is let go, so the
   // connection's end is not delayed by our copy.
   bool finish() {
+    // Outside `mutex`: httplib calls adopt() holding its socket mutex, so taking that one inside
+    // ours would be the opposite order (same thread, but a lock-order inversion all the same).
+    const bool open = http->is_socket_open() != 0;
     std::lock_guard lock(mutex);
     const bool was = aborted;
     aborted = false;
-    if (socket_copy >= 0 && !http->is_socket_open()) {
+    if (socket_copy >= 0 && !open) {
       ::close(socket_copy);
       socket_copy = -1;
     }
