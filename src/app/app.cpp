@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "app/client_options.hpp"
-#include "app/landing.hpp"
 #include "build_revision.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/self_metrics.hpp"
+#include "pages/router.hpp"
 #include "refresh/refresher.hpp"
 #include "sim/clock.hpp"
 #include "sim/demo.hpp"
@@ -28,6 +28,7 @@
 #include "util/log.hpp"
 #include "util/shared_slot.hpp"
 #include "util/signals.hpp"
+#include "util/time.hpp"
 #include "web/server.hpp"
 
 namespace app {
@@ -88,6 +89,24 @@ void reload(const config::Config& cfg, web::Server& server, tigo::Client& client
   util::log::info("web config reloaded",
                   {{"basic_auth_users", std::to_string(loaded->basic_auth_users.size())},
                    {"tls", same_tls ? "unchanged" : "changed: applies at the next start"}});
+}
+
+// One line about the API session for the status page: "Login (password): ok at ..., token
+// expires ...", or the last failure and, after a refusal, the next attempt. Never a secret.
+std::string login_line(const tigo::LoginState& login) {
+  std::string line = "Login (" + login.mode + "): ";
+  if (!login.last_attempt) {
+    line += login.mode == "token" ? "pre-issued token in use" : "not yet";
+  } else if (login.last_ok) {
+    line += "ok at " + util::format_iso8601_utc(*login.last_attempt);
+  } else {
+    line += "failed at " + util::format_iso8601_utc(*login.last_attempt) + ": " + login.last_error;
+  }
+  if (login.token_expires)
+    line += ", token expires " + util::format_iso8601_utc(*login.token_expires);
+  if (login.next_attempt)
+    line += ", next attempt not before " + util::format_iso8601_utc(*login.next_attempt);
+  return line + ".";
 }
 
 // A stop is bounded: requests in flight are aborted and the logout has its own deadline, but a
@@ -206,10 +225,17 @@ int run(const config::Config& cfg) {
     return p;
   };
   handlers.ready = [&] { return refresher.snapshot()->ready; };
-  handlers.landing_html = [&] {
-    return landing_html(*refresher.snapshot(), cfg.telemetry_path,
-                        "tigo_exporter " + version + " (revision " TIGO_REVISION ")",
-                        client->login_state());
+  pages::Site site;
+  site.telemetry_path = cfg.telemetry_path;
+  site.version = "tigo_exporter " + version + " (revision " TIGO_REVISION ")";
+  handlers.page = [&](const web::PageRequest& req) {
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    pages::Site with_session = site;  // per request: the session changes, the rest does not
+    with_session.session = login_line(client->login_state());
+    auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, with_session);
+    return web::PageAnswer{a.status, std::move(a.content_type), std::move(a.body),
+                           std::move(a.cache_control)};
   };
   const bool tls = web_config.tls.has_value();
   web::Server server({*listen, cfg.telemetry_path, std::move(web_config)}, handlers);

@@ -69,7 +69,7 @@ std::unique_ptr<Process> start_exporter(const TempDir& dir, const std::string& a
   return p;
 }
 
-std::string landing(const std::string& address) {
+std::string status_page(const std::string& address) {
   httplib::Client c("http://" + address);
   c.set_read_timeout(10);
   auto r = c.Get("/");
@@ -124,8 +124,8 @@ TEST_CASE("credentials: a token file with a password file, 20 s tokens, data aft
   CHECK(value_of(samples, "tigo_api_logins_total", {{"result", "success"}}) >= 2);
   CHECK(value_of(samples, "tigo_api_logins_total", {{"result", "failure"}}) == 0);
   CHECK(log.find("token refused, logging in again") != std::string::npos);
-  const auto page = landing(address);
-  CHECK(page.find("<p>Login (token, then password): ok at ") != std::string::npos);
+  const auto page = status_page(address);
+  CHECK(page.find(">Login (token, then password): ok at ") != std::string::npos);
   CHECK(page.find(", token expires ") != std::string::npos);
   CHECK(page.find(token) == std::string::npos);
   CHECK(sim.requests("users/login", "200") >= 3);  // the test's and the exporter's
@@ -143,7 +143,7 @@ TEST_CASE("credentials: a fixed password file is used without a restart; SIGHUP 
   auto exporter = start_exporter(
       dir, sim.api, {"--tigo.username", "demo", "--tigo.password-file", password_file}, address);
   REQUIRE(exporter->wait_for_log(std::regex("Tigo refused the login"), 15s).has_value());
-  const auto refused_page = landing(address);
+  const auto refused_page = status_page(address);
   INFO(refused_page);
   CHECK(refused_page.find("Login (password): failed at ") != std::string::npos);
   CHECK(refused_page.find("users/login: HTTP 401") != std::string::npos);
@@ -211,7 +211,7 @@ TEST_CASE("credentials: an API nobody listens on is named as connection refused 
   for (auto until = std::chrono::steady_clock::now() + 15s;
        std::chrono::steady_clock::now() < until && page.find(cause) == std::string::npos;
        std::this_thread::sleep_for(200ms))
-    page = landing(address);
+    page = status_page(address);
   INFO(page);
   CHECK(page.find("Login (password): failed at ") != std::string::npos);
   CHECK(page.find(cause) != std::string::npos);
