@@ -109,14 +109,18 @@ int run(const config::Config& cfg) {
   const std::string version = TIGO_VERSION;
   util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
 
+  // --debug.time: a simulated instant is the exporter's now (and the demo simulator's).
+  std::shared_ptr<const sim::Clock> sim_clock;
+  if (cfg.debug_time)
+    sim_clock = std::make_shared<const sim::Clock>(cfg.debug_time, cfg.debug_speed);
   // --demo: the simulator runs in this process on a loopback port; everything else is as usual.
   std::unique_ptr<sim::Fleet> demo_fleet;
-  std::unique_ptr<sim::Clock> demo_clock;
+  std::shared_ptr<const sim::Clock> demo_clock;
   std::unique_ptr<sim::Server> demo_server;
   tigo::ClientOptions client_options = app::client_options(cfg);
   if (cfg.demo) {
     demo_fleet = std::make_unique<sim::Fleet>(sim::demo_fleet_options());
-    demo_clock = std::make_unique<sim::Clock>();
+    demo_clock = sim_clock ? sim_clock : std::make_shared<const sim::Clock>();
     sim::ServerOptions sim_options;
     sim_options.host = "127.0.0.1";
     sim_options.port = 0;
@@ -148,6 +152,7 @@ int run(const config::Config& cfg) {
   static_cast<config::RefreshSettings&>(refresh_options) = cfg;
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
+  if (sim_clock) refresh_options.clock = [sim_clock] { return sim_clock->now(); };
   refresh::Refresher refresher(std::move(*client), refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));

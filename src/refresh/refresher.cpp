@@ -11,10 +11,6 @@ namespace {
 
 using std::chrono::steady_clock;
 
-Timestamp now_utc() {
-  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
-
 std::chrono::seconds secs(std::chrono::milliseconds ms) {
   return std::max(std::chrono::seconds{1}, std::chrono::duration_cast<std::chrono::seconds>(ms));
 }
@@ -43,6 +39,10 @@ void log_failure(std::string_view dataset, std::int64_t system_id, const tigo::E
 }
 
 }  // namespace
+
+Timestamp system_utc_now() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
 
 Refresher::Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions options,
                      PublishFn on_publish)
@@ -109,7 +109,7 @@ void Refresher::replan_locked() {
   }
   // Systems known not to answer an optional param (Temp) cost one call less per panels refresh.
   if (!fleet_.systems.empty()) {
-    const auto now = now_utc();
+    const auto now = options_.clock();
     for (const auto& param : tigo::kPanelParams) {
       if (!param.optional) continue;
       const auto without =
@@ -157,13 +157,19 @@ void Refresher::publisher(std::stop_token stop) {
   // second, and render+gzip must not take a core away from scrapes.
   auto pause = std::chrono::milliseconds{1000};
   util::lower_current_thread_priority();  // the publish callback renders and gzips here
+  // Values expire with time alone (the staleness rule): an idle refresher (an outage in backoff)
+  // still re-judges them this often.
+  constexpr auto kRejudgeEvery = std::chrono::seconds{10};
+  auto published_at = steady_clock::now();
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, stop, pause, [] { return false; });
-      if (!dirty_ || stop.stop_requested()) continue;
+      if (stop.stop_requested()) continue;
+      if (!dirty_ && steady_clock::now() - published_at < kRejudgeEvery) continue;
     }
     const auto t0 = steady_clock::now();
+    published_at = t0;
     publish_now();
     const auto took =
         std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0);
@@ -186,7 +192,7 @@ void Refresher::publish_now() {
     }
     build.intervals[static_cast<std::size_t>(Dataset::system)] =
         static_cast<double>(secs(options_.layout_interval).count());
-    snap = std::make_shared<Snapshot>(build_snapshot(fleet_, now_utc(), build));
+    snap = std::make_shared<Snapshot>(build_snapshot(fleet_, options_.clock(), build));
     snap->generation = ++generation_;
   }
   // Rendering (and gzip) happens outside the lock: jobs keep running meanwhile.
@@ -218,7 +224,7 @@ void Refresher::run_account(std::stop_token stop) {
   auto types = client_->object_types(stop);
   auto alert_types = client_->alert_types({}, stop);
   if (stop.stop_requested()) return;
-  const auto now = now_utc();
+  const auto now = options_.clock();
   std::lock_guard lock(mutex_);
   if (user) fleet_.user = *user;
   if (types) {
@@ -292,7 +298,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
     view.unanswered_at = it->second.unanswered_at;
     view.panels_settled_tonight = it->second.panels_settled_tonight;
   }
-  const auto now = now_utc();
+  const auto now = options_.clock();
   const auto name = std::string(dataset_name(d));
   std::optional<tigo::Error> failure;
   bool cancelled = false;  // shutting down: nothing to record, no value to apply
@@ -307,7 +313,7 @@ bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop)
       if (failure->kind == tigo::ErrorKind::payment_required) disabled_.insert({id, d});
     } else {
       apply(s);
-      mark_success(s.state(d), now);
+      mark_success(s.state(d), options_.clock());  // when the answer came, not when asked
     }
   };
   auto fail = [&](const tigo::Error& e) {

@@ -29,8 +29,14 @@
 
 namespace refresh {
 
+// The UTC time now by the system clock, to the second.
+Timestamp system_utc_now();
+
 // The flags' intervals, windows and their defaults (config::RefreshSettings), and the rest.
 struct RefresherOptions : config::RefreshSettings {
+  // What "now" is when asking for data windows and judging the data's age: the system clock, or
+  // a simulated instant (--debug.time) so that a pinned simulator's data is current.
+  std::function<Timestamp()> clock = system_utc_now;
   std::chrono::milliseconds retry_interval{std::chrono::seconds{10}};  // after a failure
   SystemFilter systems;                                                // --tigo.systems, --shard.*
   int workers = 4;            // jobs in progress at once (the client limits requests in flight too)
