@@ -271,6 +271,7 @@ TEST_CASE("--debug.time sets the exporter's clock, --debug.speed runs it; speed 
   auto bad = parse({"--demo", "--debug.time", "noon"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("--debug.time") != std::string::npos);
-  CHECK(parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z", "--debug.speed", "-1"})
-            .exit_code == 2);
+  CHECK(
+      parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z", "--debug.speed", "-1"}).exit_code ==
+      2);
 }
