@@ -139,6 +139,7 @@ int run(const config::Config& cfg) {
 
   metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
   client_options.observer = &self;
+  if (sim_clock) client_options.utc_now = [sim_clock] { return sim_clock->now(); };
   auto client = tigo::Client::create(client_options);
   if (!client) {
     util::log::error("bad API configuration", {{"err", client.error().message}});

@@ -190,7 +190,7 @@ inline constexpr FamilySpec kFamilies[] = {
     {"tigo_panel_reporting", MetricType::gauge, "",
      "1 if the panel has a reading in the newest minute its gateway delivered, else 0.",
      kPanelLabels, "data/aggregate param=Pin",
-     "0 on a panel whose siblings reported and it did not (a dead optimizer); at night all panels of a system are 0.",
+     "0 on a panel whose siblings reported and it did not (a dead optimizer), and on every panel whose readings the exporter cannot confirm (an outage, a gateway that stopped checking in: see Staleness). Through the night it keeps the answer of the day's last readings.",
      "", Scope::object},
     {"tigo_panel_sample_timestamp_seconds", MetricType::gauge, "seconds",
      "The minute the panel's newest readings belong to, Unix time.",

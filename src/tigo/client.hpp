@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -86,6 +87,9 @@ struct ClientOptions {
   std::chrono::seconds login_backoff_cap{600};
   // Time source of the login back-off; null: the steady clock (tests inject a fake one).
   std::shared_ptr<GovernorClock> clock;
+  // The UTC now CSV rows are judged by (future_row); null: the system clock. The exporter's
+  // --debug.time sets it to the simulated instant the refresher asks for data by.
+  std::function<Timestamp()> utc_now;
 };
 
 // The aggregation levels asked for. The two data endpoints spell them differently: data/aggregate
