@@ -253,7 +253,9 @@ TEST_CASE("backfill: --help lists the subcommand, and its own help its flags") {
     CHECK(sub.output.find(flag) != std::string::npos);
 }
 
-TEST_CASE("--debug.time sets the exporter's clock, --debug.speed runs it; speed alone exits 2") {
+TEST_CASE(
+    "debug clock: --debug.time sets the exporter's clock, --debug.speed runs it; speed alone exits "
+    "2") {
   auto none = parse({"--demo"});
   REQUIRE(none.config.has_value());
   CHECK_FALSE(none.config->debug_time.has_value());
