@@ -21,14 +21,15 @@ bool confirmed(const std::optional<Timestamp>& at, Timestamp now, std::chrono::s
   return at && now - *at <= limit;
 }
 
-// When the panel readings were last confirmed. A panels job that found nothing new to fetch
-// (sources/system showed no newer minute, or it is night) calls nothing: the sources answer is
-// what confirmed them then. A failing panels dataset counts from its own last success only.
-std::optional<Timestamp> panels_confirmed_at(const SystemState& s) {
-  const auto& panels = s.state(Dataset::panels);
+// When the minute readings of `d` (panels: power; panel_details: the other params) were last
+// confirmed. Nothing is fetched while sources/system shows no newer minute (or at night): the
+// sources answer is what confirms them then. A failing dataset counts from its own success only.
+std::optional<Timestamp> readings_confirmed_at(const SystemState& s, Dataset d) {
+  const auto& readings = s.state(d);
   const auto& sources = s.state(Dataset::sources);
-  if (!panels.last_success || !panels.success || !sources.last_success) return panels.last_success;
-  return std::max(*panels.last_success, *sources.last_success);
+  if (!readings.last_success || !readings.success || !sources.last_success)
+    return readings.last_success;
+  return std::max(*readings.last_success, *sources.last_success);
 }
 
 // Whether the system's gateways still deliver: the newest check-in within the allowance.
@@ -136,18 +137,12 @@ void apply_combined_day(SystemState& s, const tigo::CsvTable& table) {
   }
 }
 
-std::optional<Timestamp> newest_source_minute(const SystemState& s) {
-  std::optional<Timestamp> newest;
-  for (const auto& src : s.sources)
-    for (const auto& set : src.sets)
-      if (set.last_min && (!newest || *set.last_min > *newest)) newest = set.last_min;
-  return newest;
-}
-
 Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptions& o) {
   Snapshot snap;
   snap.built_at = now;
   snap.intervals = o.intervals;
+  snap.budget_plan = o.budget_plan;
+  snap.beyond_budget = o.beyond_budget;
   if (fleet.user)
     snap.user =
         User{std::to_string(fleet.user->user_id), fleet.user->user_type, fleet.user->company};
@@ -164,6 +159,12 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     };
     const auto minute_limit = std::max(limit(Dataset::panels), limit(Dataset::sources));
     const bool gateway_ok = gateway_checking_in(s, now, minute_limit);
+    const auto readings_ok = [&, &sys = s](Dataset d) {
+      return gateway_ok && confirmed(readings_confirmed_at(sys, d), now,
+                                     std::max(limit(d), limit(Dataset::sources)));
+    };
+    const bool power_ok = readings_ok(Dataset::panels);
+    const bool details_ok = readings_ok(Dataset::panel_details);
 
     e.info_current = ok(Dataset::system);
     if (ok(Dataset::summary) && s.summary) {
@@ -175,7 +176,7 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
       e.objects = s.hierarchy.objects;
       e.panels = s.hierarchy.panels;
     }
-    if (confirmed(panels_confirmed_at(s), now, minute_limit) && gateway_ok) {
+    if (power_ok || details_ok) {
       // The newest minute over the system's panels only: a gateway (CCA) sensor column is
       // fresher than the panels and would make every panel look behind.
       std::optional<Timestamp> newest_minute;
@@ -188,7 +189,9 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
       for (auto& p : e.panels) {
         const auto it = s.panel_values.find(p.object_id);
         if (it == s.panel_values.end()) continue;
-        p.readings = it->second;
+        for (const auto& spec : tigo::kPanelParams)
+          if (spec.param == tigo::PanelParam::power ? power_ok : details_ok)
+            p.readings[spec.param] = it->second[spec.param];
         // Columns are not filled on the same row: a few minutes behind the newest is still
         // reporting; a dead optimizer is hours behind or has no reading at all.
         const auto& pin = p.readings[tigo::PanelParam::power];

@@ -579,3 +579,24 @@ TEST_CASE("the last success is when the answer came, and never goes back", "[fle
   refresh::mark_success(st, t + seconds{5});
   CHECK(st.last_success == t + seconds{5});
 }
+
+TEST_CASE("panel details (voltage, current, RSSI, temperature) go after their own limit",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  for (auto id : {4, 5, 6})
+    s.panel_values[id][tigo::PanelParam::voltage] = refresh::Reading{35, t - minutes{1}};
+  refresh::mark_failure(s.state(Dataset::panel_details), "data/aggregate: HTTP 500");
+  const auto o = default_options();
+  // Power keeps being confirmed (fetches and gateway answers); the details fail from t on.
+  for (auto d : {Dataset::panels, Dataset::sources})
+    refresh::mark_success(s.state(d), t + minutes{61});
+  s.sources[0].last_checkin = t + minutes{60};
+  auto e = refresh::build_snapshot(fleet, t + minutes{60}, o).systems[0];
+  CHECK(e.panels[0].readings[tigo::PanelParam::voltage]->value == 35);
+  e = refresh::build_snapshot(fleet, t + minutes{61}, o).systems[0];
+  CHECK_FALSE(e.panels[0].readings[tigo::PanelParam::voltage].has_value());
+  CHECK(e.panels[0].readings[tigo::PanelParam::power]->value == 300);
+  CHECK(all_reporting(e));
+}
