@@ -70,12 +70,33 @@ bool first_round_attempted(const SystemState& s) {
 
 }  // namespace
 
-std::chrono::seconds value_limit(Dataset d, const BuildOptions& o) {
+namespace {
+
+// The longer of the staleness and kIntervalsPerLimit times `every` (seconds), if known.
+std::chrono::seconds limit_for(std::optional<double> every, const BuildOptions& o) {
   auto limit = std::chrono::duration_cast<std::chrono::seconds>(o.max_staleness);
-  if (const auto every = o.intervals[static_cast<std::size_t>(d)])
+  if (every)
     limit = std::max(limit, std::chrono::seconds{
                                 static_cast<std::int64_t>(std::ceil(*every * kIntervalsPerLimit))});
   return limit;
+}
+
+std::optional<double> interval_of(Dataset d, const BuildOptions& o, std::int64_t system_id) {
+  const auto i = static_cast<std::size_t>(d);
+  if (const auto it = o.system_intervals.find(system_id);
+      it != o.system_intervals.end() && it->second[i])
+    return it->second[i];
+  return o.intervals[i];
+}
+
+}  // namespace
+
+std::chrono::seconds value_limit(Dataset d, const BuildOptions& o, std::int64_t system_id) {
+  return limit_for(interval_of(d, o, system_id), o);
+}
+
+std::chrono::seconds readings_limit(const BuildOptions& o, std::int64_t system_id) {
+  return limit_for(interval_of(Dataset::sources, o, system_id), o);
 }
 
 void mark_success(DatasetState& s, Timestamp at) {
@@ -152,16 +173,15 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     e.system = s.system;
     e.states = s.states;
     ready = ready && first_round_attempted(s);
-    const auto limit = [&](Dataset d) { return value_limit(d, o); };
+    const auto limit = [&, system_id = id](Dataset d) { return value_limit(d, o, system_id); };
     // Init-capture: clang 14 (clang-tidy) cannot capture a structured binding.
     auto ok = [&, &sys = s](Dataset d) {
       return confirmed(sys.state(d).last_success, now, limit(d));
     };
-    const auto minute_limit = std::max(limit(Dataset::panels), limit(Dataset::sources));
+    const auto minute_limit = readings_limit(o, id);
     const bool gateway_ok = gateway_checking_in(s, now, minute_limit);
     const auto readings_ok = [&, &sys = s](Dataset d) {
-      return gateway_ok && confirmed(readings_confirmed_at(sys, d), now,
-                                     std::max(limit(d), limit(Dataset::sources)));
+      return gateway_ok && confirmed(readings_confirmed_at(sys, d), now, minute_limit);
     };
     const bool power_ok = readings_ok(Dataset::panels);
     const bool details_ok = readings_ok(Dataset::panel_details);

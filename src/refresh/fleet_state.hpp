@@ -81,6 +81,9 @@ struct BuildOptions {
   std::chrono::milliseconds max_staleness = config::RefreshSettings{}.max_staleness;
   std::chrono::milliseconds alerts_window = config::RefreshSettings{}.alerts_window;
   std::array<std::optional<double>, kDatasetCount> intervals{};  // effective, seconds
+  // Per system, intervals held that differ from `intervals` (at night summaries and gateways are
+  // asked for less often), seconds.
+  std::map<std::int64_t, std::array<std::optional<double>, kDatasetCount>> system_intervals;
   std::string budget_plan;
   bool beyond_budget = false;
 };
@@ -100,8 +103,14 @@ struct BuildOptions {
 inline constexpr int kIntervalsPerLimit = 3;
 inline constexpr std::chrono::hours kTigoTimeAllowance{1};
 
-// How long values of dataset `d` may go unconfirmed (rule 1).
-std::chrono::seconds value_limit(Dataset d, const BuildOptions& options);
+// How long values of dataset `d` (of system `system_id`, if its interval differs) may go
+// unconfirmed (rule 1).
+std::chrono::seconds value_limit(Dataset d, const BuildOptions& options,
+                                 std::int64_t system_id = 0);
+// The same for minute readings (panel power and details). Power follows the gateways' batches
+// (minutes apart, at night not at all) and details come every 15 minutes; what confirms them
+// between fetches is the gateways' answer (sources/system), so its interval counts.
+std::chrono::seconds readings_limit(const BuildOptions& options, std::int64_t system_id = 0);
 
 // The immutable view of `fleet` at `now`: hierarchy resolved, values the staleness rule does not
 // vouch for left out, panel reporting decided, alerts counted inside the window.

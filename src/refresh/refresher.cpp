@@ -174,6 +174,12 @@ void Refresher::publish_now() {
           static_cast<double>(plan.interval[static_cast<std::size_t>(d)].count());
     build.intervals[static_cast<std::size_t>(Dataset::panels)] =
         static_cast<double>(plan.power_cadence.count());
+    // At night the policy asks for summaries and gateways less often: judge them by that.
+    for (const auto& [id, sys] : fleet_.systems)
+      for (auto d : {Dataset::summary, Dataset::sources})
+        if (const auto every = policy_.system_interval(id, d))
+          build.system_intervals[id][static_cast<std::size_t>(d)] =
+              static_cast<double>(every->count());
     build.budget_plan = plan.describe();
     build.beyond_budget = plan.beyond_budget;
     // Said at start and whenever the fleet or its fit in the budget changes, not every minute.

@@ -13,6 +13,7 @@
 #include "support/exposition.hpp"
 #include "support/process.hpp"
 #include "support/sim_api.hpp"
+#include "util/time.hpp"
 
 using namespace std::chrono_literals;
 using testing::Process;
@@ -180,18 +181,43 @@ TEST_CASE(
     "structure, and everything returns with the API") {
   TempDir dir;
   const std::string listen = "127.0.0.1:" + std::to_string(testing::free_loopback_port());
-  const std::vector<std::string> sim_args = {"--systems",    "6",     "--seed", "1",
-                                             "--rate-limit", "100000"};
+  // Every system in daylight whatever the hour of the run (at night summaries and gateways are
+  // asked for every 30 and 60 minutes, and judged by that): Berlin at noon, clocks running.
+  const auto start = *util::parse_iso8601("2026-06-21T10:00:00Z");
+  const auto sim_args = [](std::chrono::sys_seconds at) {
+    return std::vector<std::string>{"--systems",    "6",
+                                    "--seed",       "1",
+                                    "--zones",      "Europe/Berlin",
+                                    "--rate-limit", "100000",
+                                    "--time",       util::format_iso8601_utc(at),
+                                    "--speed",      "1"};
+  };
   std::string api, address;
-  auto sim = start_sim(dir, listen, sim_args, "sim.log", api);
+  const auto sim_started = std::chrono::steady_clock::now();
+  auto sim = start_sim(dir, listen, sim_args(start), "sim.log", api);
   // Measured data: limit 10 s (its intervals are shorter). Structure: 3 x 20 s = 60 s.
-  auto exporter =
-      start_exporter(dir, api,
-                     {"--refresh.max-staleness", "10s", "--refresh.panels-interval", "2s",
-                      "--refresh.sources-interval", "2s", "--refresh.summary-interval", "2s",
-                      "--refresh.combined-interval", "2s", "--refresh.alerts-interval", "2s",
-                      "--refresh.layout-interval", "20s", "--tigo.timeout", "3s"},
-                     address);
+  auto exporter = start_exporter(dir, api,
+                                 {"--debug.time",
+                                  util::format_iso8601_utc(start),
+                                  "--debug.speed",
+                                  "1",
+                                  "--refresh.max-staleness",
+                                  "10s",
+                                  "--refresh.panels-interval",
+                                  "2s",
+                                  "--refresh.sources-interval",
+                                  "2s",
+                                  "--refresh.summary-interval",
+                                  "2s",
+                                  "--refresh.combined-interval",
+                                  "2s",
+                                  "--refresh.alerts-interval",
+                                  "2s",
+                                  "--refresh.layout-interval",
+                                  "20s",
+                                  "--tigo.timeout",
+                                  "3s"},
+                                 address);
   INFO(exporter->log().substr(0, 4000));
 
   // Every scrape: tigo_refresh_last_success_timestamp_seconds never goes back.
@@ -250,9 +276,12 @@ TEST_CASE(
   CHECK(gone_s <= 22);    // the limit, a refresh interval, the 10 s re-judging
   CHECK(structure_kept);  // hierarchy, layout and system info: limit 60 s
 
-  // Back on the same port: everything returns within an interval or so.
-  const double back_at = unix_now();
-  sim = start_sim(dir, listen, sim_args, "sim2.log", api);
+  // Back on the same port, at the simulated instant the first one would be at: everything
+  // returns within an interval or so.
+  const auto sim_now = start + std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::steady_clock::now() - sim_started);
+  const double back_at = static_cast<double>(sim_now.time_since_epoch().count());
+  sim = start_sim(dir, listen, sim_args(sim_now), "sim2.log", api);
   const auto restarted = std::chrono::steady_clock::now();
   const auto after = wait_for(
       address,

@@ -324,6 +324,16 @@ TEST_CASE("each dataset's limit: the staleness, or three of its intervals if lon
   CHECK(refresh::value_limit(Dataset::layout, bare) == seconds{40});
   bare.intervals[idx(Dataset::layout)] = 90;
   CHECK(refresh::value_limit(Dataset::layout, bare) == seconds{270});
+  // Minute readings: between fetches (power follows the gateways' 10-minute batches) the
+  // gateways' answers confirm them, so the sources' interval counts (asked every 2 s here).
+  bare.max_staleness = seconds{10};
+  bare.intervals[idx(Dataset::panels)] = 600;
+  CHECK(refresh::value_limit(Dataset::panels, bare) == seconds{1800});
+  CHECK(refresh::readings_limit(bare) == seconds{10});  // sources unknown: the staleness
+  bare.intervals[idx(Dataset::sources)] = 2;
+  CHECK(refresh::readings_limit(bare) == seconds{10});
+  bare.intervals[idx(Dataset::sources)] = 120;
+  CHECK(refresh::readings_limit(bare) == seconds{360});
 }
 
 TEST_CASE("current power only while the summary's updated_on is within the limit",
@@ -599,4 +609,26 @@ TEST_CASE("panel details (voltage, current, RSSI, temperature) go after their ow
   CHECK_FALSE(e.panels[0].readings[tigo::PanelParam::voltage].has_value());
   CHECK(e.panels[0].readings[tigo::PanelParam::power]->value == 300);
   CHECK(all_reporting(e));
+}
+
+TEST_CASE("a system asked for less often (night) is judged by its own interval",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-02T10:00:00Z");  // 03:00 in Los Angeles
+  auto fleet = refreshed_system(t);
+  auto o = default_options();
+  o.max_staleness = seconds{10};
+  o.intervals[idx(Dataset::sources)] = o.intervals[idx(Dataset::summary)] = 2;
+  o.intervals[idx(Dataset::panels)] = 600;
+  // By the fleet's 2 s the summary and the readings would be long unconfirmed after a minute...
+  auto e = refresh::build_snapshot(fleet, t + minutes{1}, o).systems[0];
+  CHECK_FALSE(e.summary.has_value());
+  CHECK_FALSE(any_reading(e));
+  // ...but at night the scheduler asks for them every 30 and 60 minutes.
+  o.system_intervals[7][idx(Dataset::summary)] = 1800;
+  o.system_intervals[7][idx(Dataset::sources)] = 3600;
+  e = refresh::build_snapshot(fleet, t + minutes{1}, o).systems[0];
+  CHECK(e.summary.has_value());
+  CHECK(any_reading(e));
+  CHECK(refresh::value_limit(Dataset::sources, o, 7) == hours{3});
+  CHECK(refresh::value_limit(Dataset::sources, o) == seconds{10});
 }
