@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "app/client_options.hpp"
-#include "app/landing.hpp"
 #include "build_revision.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/self_metrics.hpp"
+#include "pages/router.hpp"
 #include "refresh/refresher.hpp"
 #include "sim/clock.hpp"
 #include "sim/demo.hpp"
@@ -174,9 +174,15 @@ int run(const config::Config& cfg) {
     return p;
   };
   handlers.ready = [&] { return refresher.snapshot()->ready; };
-  handlers.landing_html = [&] {
-    return landing_html(*refresher.snapshot(), cfg.telemetry_path,
-                        "tigo_exporter " + version + " (revision " TIGO_REVISION ")");
+  pages::Site site;
+  site.telemetry_path = cfg.telemetry_path;
+  site.version = "tigo_exporter " + version + " (revision " TIGO_REVISION ")";
+  handlers.page = [&](const web::PageRequest& req) {
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, site);
+    return web::PageAnswer{a.status, std::move(a.content_type), std::move(a.body),
+                           std::move(a.cache_control)};
   };
   const bool tls = web_config.tls.has_value();
   web::Server server({*listen, cfg.telemetry_path, std::move(web_config)}, handlers);
