@@ -219,8 +219,7 @@ TEST_CASE("faults from the API never crash or hang the exporter and show in self
   // The last good values are still served: no system lost its panels under fire.
   const auto still = systems_with(after, "tigo_panel_power_watts");
   CHECK(std::includes(still.begin(), still.end(), with_panels.begin(), with_panels.end()));
-  // 1003's gateway stalled months ago: its summary is served, but no current power from it.
-  CHECK(systems_with(after, "tigo_system_summary_updated_timestamp_seconds").size() == 4);
+  // 1003's gateway stalled months ago: no current power from its frozen summary.
   CHECK(systems_with(after, "tigo_system_dc_power_watts") ==
         std::set<std::string>{"1001", "1002", "1004"});
   // And the simulator did inject them.
