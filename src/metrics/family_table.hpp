@@ -193,8 +193,16 @@ inline constexpr FamilySpec kFamilies[] = {
      "0 on a panel whose siblings reported and it did not (a dead optimizer), and on every panel whose readings the exporter cannot confirm (an outage, a gateway that stopped checking in: see Staleness). Through the night it keeps the answer of the day's last readings.",
      "", Scope::object},
     {"tigo_panel_sample_timestamp_seconds", MetricType::gauge, "seconds",
-     "The minute the panel's newest readings belong to, Unix time.",
-     kPanelLabels, "data/aggregate", "The data's age: samples in /metrics carry no timestamp.",
+     "The minute the panel's newest power reading belongs to, Unix time.",
+     kPanelLabels, "data/aggregate param=Pin",
+     "Power's age: samples in /metrics carry no timestamp. Panel power follows each gateway batch; "
+     "voltage, current, RSSI and temperature come less often (tigo_panel_details_sample_timestamp_seconds).",
+     kGatewaySilentAbsent, Scope::object},
+    {"tigo_panel_details_sample_timestamp_seconds", MetricType::gauge, "seconds",
+     "The minute the panel's newest voltage, current, RSSI or temperature reading belongs to, Unix time.",
+     kPanelLabels, "data/aggregate param=Vin,Iin,RSSI,Temp",
+     "Their age: fetched less often than power when the budget is short (up to 2 h), so a dashboard "
+     "can tell an old voltage from a current one.",
      kGatewaySilentAbsent, Scope::object},
     {"tigo_object_power_watts", MetricType::gauge, "watts",
      "Power of a system, inverter or string object (data/combined level=minute).",
