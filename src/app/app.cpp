@@ -158,17 +158,21 @@ int run(const config::Config& cfg) {
   const std::string version = TIGO_VERSION;
   util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
 
+  // --debug.time: a simulated instant is the exporter's now (and the demo simulator's).
+  std::shared_ptr<const sim::Clock> sim_clock;
+  if (cfg.debug_time)
+    sim_clock = std::make_shared<const sim::Clock>(cfg.debug_time, cfg.debug_speed);
   // After SIGTERM or SIGINT the process is gone within 5 s (Docker's grace period is 10 s).
   StopDeadline stop_deadline(std::chrono::milliseconds{4'500});
 
   // --demo: the simulator runs in this process on a loopback port; everything else is as usual.
   std::unique_ptr<sim::Fleet> demo_fleet;
-  std::unique_ptr<sim::Clock> demo_clock;
+  std::shared_ptr<const sim::Clock> demo_clock;
   std::unique_ptr<sim::Server> demo_server;
   tigo::ClientOptions client_options = app::client_options(cfg);
   if (cfg.demo) {
     demo_fleet = std::make_unique<sim::Fleet>(sim::demo_fleet_options());
-    demo_clock = std::make_unique<sim::Clock>();
+    demo_clock = sim_clock ? sim_clock : std::make_shared<const sim::Clock>();
     sim::ServerOptions sim_options;
     sim_options.host = "127.0.0.1";
     sim_options.port = 0;
@@ -189,6 +193,7 @@ int run(const config::Config& cfg) {
 
   metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
   client_options.observer = &self;
+  if (sim_clock) client_options.utc_now = [sim_clock] { return sim_clock->now(); };
   auto created = tigo::Client::create(client_options);
   if (!created) {
     util::log::error("bad API configuration", {{"err", created.error().message}});
@@ -205,6 +210,7 @@ int run(const config::Config& cfg) {
   static_cast<config::RefreshSettings&>(refresh_options) = cfg;
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
+  if (sim_clock) refresh_options.clock = [sim_clock] { return sim_clock->now(); };
   refresh::Refresher refresher(client, refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));

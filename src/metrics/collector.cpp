@@ -26,6 +26,11 @@ std::optional<double> seconds_of(const std::optional<std::chrono::sys_seconds>& 
   return seconds_of(*t);
 }
 
+// A figure of the systems list, while the list confirms it.
+std::optional<double> listed(const SystemEntry& e, const std::optional<double>& v) {
+  return e.info_current ? v : std::nullopt;
+}
+
 // TYPE and HELP of `f` from the family table; returns the name its samples carry.
 std::string_view announce(TextWriter& w, const FamilySpec& f) {
   w.family(f.name, type_name(f.type), f.help);
@@ -70,6 +75,7 @@ void render_account(const Snapshot& snap, TextWriter& w) {
 void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, TextWriter& w) {
   announce(w, family_spec("tigo_system_info"));
   for (const auto& e : snap.systems) {
+    if (!e.info_current) continue;
     const auto& s = e.system;
     w.sample("tigo_system_info",
              {{"system_id", std::to_string(s.system_id)},
@@ -88,13 +94,13 @@ void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, T
   };
   static const Gauge kGauges[] = {
       {&family_spec("tigo_system_location_latitude_degrees"),
-       [](const SystemEntry& e) { return e.system.latitude; }},
+       [](const SystemEntry& e) { return listed(e, e.system.latitude); }},
       {&family_spec("tigo_system_location_longitude_degrees"),
-       [](const SystemEntry& e) { return e.system.longitude; }},
+       [](const SystemEntry& e) { return listed(e, e.system.longitude); }},
       {&family_spec("tigo_system_power_rating_watts"),
-       [](const SystemEntry& e) { return e.system.power_rating_w; }},
+       [](const SystemEntry& e) { return listed(e, e.system.power_rating_w); }},
       {&family_spec("tigo_system_turn_on_timestamp_seconds"),
-       [](const SystemEntry& e) { return seconds_of(e.system.turn_on_date); }},
+       [](const SystemEntry& e) { return listed(e, seconds_of(e.system.turn_on_date)); }},
       {&family_spec("tigo_system_dc_power_watts"),
        [](const SystemEntry& e) -> std::optional<double> {
          return e.summary ? e.summary->last_power_w : std::nullopt;
