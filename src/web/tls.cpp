@@ -144,6 +144,16 @@ bool san_allowed(X509* cert, const std::vector<std::string>& allowed) {
 
 }  // namespace
 
+bool known_cipher_suite(std::string_view go_name) {
+  return std::any_of(std::begin(kCiphers), std::end(kCiphers),
+                     [&](const Cipher& k) { return k.go == go_name; });
+}
+
+bool known_curve(std::string_view go_name) {
+  return std::any_of(std::begin(kCurves), std::end(kCurves),
+                     [&](const Curve& k) { return k.go == go_name; });
+}
+
 // Everything a handshake needs, loaded once per config; never changed after make_tls_settings.
 class TlsSettings {
  public:
@@ -194,7 +204,8 @@ util::Result<std::shared_ptr<const TlsSettings>> make_tls_settings(const TlsConf
   s->cert = std::move(certs.front());
   s->chain.reset(sk_X509_new_null());
   for (std::size_t i = 1; i < certs.size(); ++i)
-    if (sk_X509_push(s->chain.get(), certs[i].get()) > 0) certs[i].release();
+    if (sk_X509_push(s->chain.get(), certs[i].get()) > 0)
+      (void)certs[i].release();  // the stack owns it now
   {
     const auto bio = memory_bio(*key_pem);
     s->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));

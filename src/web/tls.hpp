@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "util/result.hpp"
 
@@ -22,6 +23,11 @@ class TlsSettings;
 // Reads and checks the certificate chain, key (and that they match), client CAs, and the names
 // of versions, cipher suites and curves. Errors are the toolkit's texts, one line, no secret.
 util::Result<std::shared_ptr<const TlsSettings>> make_tls_settings(const TlsConfig& config);
+
+// Whether the toolkit knows a cipher suite (Go's name, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or a
+// curve (CurveP256, CurveP384, CurveP521, X25519).
+bool known_cipher_suite(std::string_view go_name);
+bool known_curve(std::string_view go_name);
 
 // The subject of the settings' leaf certificate ("CN=..."), for logs and tests.
 std::string certificate_subject(const TlsSettings& settings);

@@ -126,9 +126,14 @@ std::optional<TlsConfig> parse_tls(const YAML::Node& node, const std::filesystem
     if (key == "max_version") t.max_version = tls_version(v, what);
     if (key == "cipher_suites") t.cipher_suites = string_list(v, what);
     if (key == "curve_preferences") t.curve_preferences = string_list(v, what);
+
     if (key == "prefer_server_cipher_suites") t.prefer_server_cipher_suites = boolean(v, what);
   }
   t.client_auth = client_auth(auth);
+  for (const auto& name : t.cipher_suites)
+    if (!known_cipher_suite(name)) throw Bad{"unknown cipher: " + name};
+  for (const auto& name : t.curve_preferences)
+    if (!known_curve(name)) throw Bad{"unknown curve: " + name};
   const bool enabled = !t.cert.empty() || !t.key.empty() || !t.cert_file.empty() ||
                        !t.key_file.empty() || !t.client_ca.empty() || !t.client_ca_file.empty() ||
                        !auth.empty();

@@ -199,7 +199,7 @@ TEST_CASE("Accept-Encoding parsing", "[web]") {
   CHECK_FALSE(web::accepts_gzip("br, x-gzip2"));
 }
 
-TEST_CASE("readiness follows the first refresh; health always 200", "[web]") {
+TEST_CASE("readiness follows the first refresh, health always 200", "[web]") {
   Running r;
   httplib::Client c("127.0.0.1", r.port);
   CHECK(c.Get("/-/healthy")->status == 200);
@@ -210,7 +210,7 @@ TEST_CASE("readiness follows the first refresh; health always 200", "[web]") {
   CHECK(c.Get("/nope")->status == 404);
 }
 
-TEST_CASE("other methods on a served path answer 405 with Allow; unknown paths 404", "[web]") {
+TEST_CASE("other methods on a served path answer 405 with Allow, unknown paths 404", "[web]") {
   Running r;
   httplib::Client c("127.0.0.1", r.port);
   for (const char* path : {"/metrics", "/-/healthy", "/-/ready", "/"}) {
