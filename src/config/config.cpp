@@ -132,7 +132,10 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   };
   const SettingFlag settings[] = {
       {"--refresh.panels-interval", &Config::panels_interval,
-       "Interval of minute data (when sources report new minutes)"},
+       "Shortest spacing of two panel power (Pin) fetches of a system; they follow its gateway's "
+       "batches"},
+      {"--refresh.panel-details-interval", &Config::panel_details_interval,
+       "Wanted interval of panel voltage, current, RSSI and temperature (stretched up to 2h)"},
       {"--refresh.summary-interval", &Config::summary_interval, "Interval of data/summary"},
       {"--refresh.sources-interval", &Config::sources_interval, "Interval of sources/system"},
       {"--refresh.alerts-interval", &Config::alerts_interval, "Interval of alerts/system"},

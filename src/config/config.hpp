@@ -24,10 +24,13 @@ struct BackfillConfig {
   int chunk_days = 1;  // site-local days of minute data per data/aggregate call
 };
 
-// How often each dataset is refreshed, and how long its data lasts: the --refresh.* and
-// --alerts.* flags. refresh::RefresherOptions extends it.
+// How often each dataset is refreshed at most (the scheduler stretches them up to their bounds
+// when the budget is short), and how long its data lasts: the --refresh.* and --alerts.* flags.
+// refresh::RefresherOptions extends it.
 struct RefreshSettings {
+  // Shortest spacing of two panel power fetches of one system (they follow gateway batches).
   std::chrono::milliseconds panels_interval{std::chrono::seconds{60}};
+  std::chrono::milliseconds panel_details_interval{std::chrono::minutes{15}};
   std::chrono::milliseconds summary_interval{std::chrono::seconds{300}};
   std::chrono::milliseconds sources_interval{std::chrono::seconds{120}};
   std::chrono::milliseconds alerts_interval{std::chrono::seconds{600}};

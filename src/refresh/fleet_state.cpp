@@ -95,18 +95,12 @@ void apply_combined_day(SystemState& s, const tigo::CsvTable& table) {
   }
 }
 
-std::optional<Timestamp> newest_source_minute(const SystemState& s) {
-  std::optional<Timestamp> newest;
-  for (const auto& src : s.sources)
-    for (const auto& set : src.sets)
-      if (set.last_min && (!newest || *set.last_min > *newest)) newest = set.last_min;
-  return newest;
-}
-
 Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptions& o) {
   Snapshot snap;
   snap.built_at = now;
   snap.intervals = o.intervals;
+  snap.budget_plan = o.budget_plan;
+  snap.beyond_budget = o.beyond_budget;
   if (fleet.user)
     snap.user =
         User{std::to_string(fleet.user->user_id), fleet.user->user_type, fleet.user->company};

@@ -36,10 +36,10 @@ struct SystemState {
   std::map<std::int64_t, Reading> object_power;        // data/combined minute, by object id
   std::map<std::int64_t, std::pair<double, date::local_days>> object_energy_today;
   std::array<DatasetState, kDatasetCount> states{};
-  // Minute data bookkeeping: the newest minute fetched, and whether the day was settled.
+  // Minute data: the newest minute fetched, of panel power and of the detail params (each
+  // window asks for everything since).
   std::optional<Timestamp> panels_cursor;
-  bool panels_fetched_once = false;
-  bool panels_settled_tonight = false;
+  std::optional<Timestamp> details_cursor;
   // When an optional param came back without panel columns, per param.
   std::array<std::optional<Timestamp>, tigo::kPanelParamCount> unanswered_at{};
 
@@ -76,13 +76,12 @@ std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
 void apply_combined_minute(SystemState& s, const tigo::CsvTable& table);
 void apply_combined_day(SystemState& s, const tigo::CsvTable& table);
 
-// Newest sets[].last_min over the system's gateways.
-std::optional<Timestamp> newest_source_minute(const SystemState& s);
-
 struct BuildOptions {
   std::chrono::milliseconds max_staleness = config::RefreshSettings{}.max_staleness;
   std::chrono::milliseconds alerts_window = config::RefreshSettings{}.alerts_window;
   std::array<std::optional<double>, kDatasetCount> intervals{};
+  std::string budget_plan;
+  bool beyond_budget = false;
 };
 
 // The immutable view of `fleet` at `now`: hierarchy resolved, stale datasets dropped, panel

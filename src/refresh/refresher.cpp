@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "refresh/minute_window.hpp"
 #include "sun/position.hpp"
 #include "util/log.hpp"
 #include "util/thread_priority.hpp"
@@ -11,26 +12,8 @@ namespace {
 
 using std::chrono::steady_clock;
 
-Timestamp now_utc() {
-  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
-
 std::chrono::seconds secs(std::chrono::milliseconds ms) {
   return std::max(std::chrono::seconds{1}, std::chrono::duration_cast<std::chrono::seconds>(ms));
-}
-
-// API calls one refresh of a dataset costs per system (plan_intervals needs them).
-double calls_per_refresh(Dataset d) {
-  switch (d) {
-    case Dataset::panels:
-      return static_cast<double>(tigo::kPanelParamCount);  // at most: some are optional
-    case Dataset::combined:
-      return 2;
-    case Dataset::system:
-      return 0;  // the fleet-wide list, counted per account
-    default:
-      return 1;
-  }
 }
 
 void log_failure(std::string_view dataset, std::int64_t system_id, const tigo::Error& e) {
@@ -42,22 +25,45 @@ void log_failure(std::string_view dataset, std::int64_t system_id, const tigo::E
                                      {"err", e.message}});
 }
 
+PolicyOptions policy_options(const RefresherOptions& o) {
+  auto p = default_policy_options();
+  const std::pair<Dataset, std::chrono::milliseconds> wanted[] = {
+      {Dataset::system, o.layout_interval},
+      {Dataset::objects, o.layout_interval},
+      {Dataset::layout, o.layout_interval},
+      {Dataset::sources, o.sources_interval},
+      {Dataset::summary, o.summary_interval},
+      {Dataset::panels, o.panels_interval},
+      {Dataset::panel_details, o.panel_details_interval},
+      {Dataset::combined, o.combined_interval},
+      {Dataset::alerts, o.alerts_interval}};
+  for (const auto& [d, every] : wanted) p.wanted[static_cast<std::size_t>(d)] = secs(every);
+  p.retry = secs(o.retry_interval);
+  p.max_in_flight = std::max(1, o.workers);
+  return p;
+}
+
 }  // namespace
 
 Refresher::Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions options,
                      PublishFn on_publish)
-    : client_(std::move(client)), options_(std::move(options)), on_publish_(std::move(on_publish)) {
+    : client_(std::move(client)),
+      options_(std::move(options)),
+      on_publish_(std::move(on_publish)),
+      policy_(policy_options(options_)) {
+  if (!options_.clock)
+    options_.clock = [] {
+      return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    };
   std::lock_guard lock(mutex_);
-  replan_locked();
+  sync_budget_locked();
 }
 
 Refresher::~Refresher() { stop(); }
 
+Timestamp Refresher::now() const { return options_.clock(); }
+
 void Refresher::start() {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.schedule(kAccount, Dataset::system, steady_clock::now());
-  }
   for (int i = 0; i < std::max(1, options_.workers); ++i)
     threads_.emplace_back([this](std::stop_token st) { worker(st); });
   threads_.emplace_back([this](std::stop_token st) { publisher(st); });
@@ -88,67 +94,42 @@ void Refresher::note_unlisted_locked(const std::vector<tigo::System>& listed) {
   fleet_.unlisted_systems = std::move(unlisted);
 }
 
-void Refresher::replan_locked() {
-  PlanInput in;
-  in.systems = fleet_.systems.size();
-  const std::pair<Dataset, std::chrono::milliseconds> wanted_intervals[] = {
-      {Dataset::objects, options_.layout_interval},
-      {Dataset::layout, options_.layout_interval},
-      {Dataset::sources, options_.sources_interval},
-      {Dataset::summary, options_.summary_interval},
-      {Dataset::panels, options_.panels_interval},
-      {Dataset::combined, options_.combined_interval},
-      {Dataset::alerts, options_.alerts_interval},
-      {Dataset::system, options_.layout_interval}};
-  for (const auto& [d, every] : wanted_intervals) {
-    const auto base = secs(every);
-    // How far each may stretch before the next dataset gives way.
-    const auto cap = d == Dataset::panels ? std::max(base, std::chrono::seconds{1800})
-                                          : std::max(base * 4, std::chrono::seconds{3600});
-    in.costs[static_cast<std::size_t>(d)] = {calls_per_refresh(d), base, cap};
-  }
-  // Systems known not to answer an optional param (Temp) cost one call less per panels refresh.
-  if (!fleet_.systems.empty()) {
-    const auto now = now_utc();
-    for (const auto& param : tigo::kPanelParams) {
-      if (!param.optional) continue;
-      const auto without =
-          std::count_if(fleet_.systems.begin(), fleet_.systems.end(),
-                        [&](const auto& kv) { return !kv.second.wants_param(param.param, now); });
-      in.costs[static_cast<std::size_t>(Dataset::panels)].calls_per_system -=
-          static_cast<double>(without) / static_cast<double>(fleet_.systems.size());
-    }
-  }
-  // Systems list pages (50 a page), user, object types and alert types, per layout interval.
-  const double account_calls = 3.0 + std::ceil(static_cast<double>(in.systems) / 50.0);
-  in.account_calls_per_minute =
-      account_calls * 60.0 / static_cast<double>(secs(options_.layout_interval).count());
-  in.budget_per_minute = client_->governor().requests_per_minute() * options_.budget_share;
-  plan_ = plan_intervals(in);
-}
-
-std::chrono::seconds Refresher::interval_locked(Dataset d) const {
-  return plan_.interval[static_cast<std::size_t>(d)];
+// The governor's rate (lowered by the API's X-Rate-Limit headers) less the headroom.
+void Refresher::sync_budget_locked() {
+  policy_.set_budget(client_->governor().requests_per_minute() * options_.budget_share);
 }
 
 void Refresher::worker(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    std::optional<Job> job;
+    std::optional<Choice> job;
+    SystemState view;
+    Timestamp started{};
     {
       std::unique_lock lock(mutex_);
       while (!stop.stop_requested()) {
-        job = queue_.pop_due(steady_clock::now());
+        sync_budget_locked();
+        started = now();
+        job = policy_.next(started);
         if (job) break;
-        const auto next = queue_.next_due();
-        if (next) {
-          wake_.wait_until(lock, stop, *next, [] { return false; });
-        } else {
-          wake_.wait_for(lock, stop, std::chrono::seconds{1}, [] { return false; });
-        }
+        // Sleep until the policy may have work, or until a finished job changed what it knows.
+        const auto until = policy_.next_wake(started);
+        const auto wait = std::clamp<std::chrono::seconds>(until - started, std::chrono::seconds{1},
+                                                           std::chrono::seconds{60});
+        const auto seen = wake_seq_;
+        wake_.wait_for(lock, stop, wait, [&] { return wake_seq_ != seen; });
+      }
+      if (!job) return;
+      if (job->system_id != kAccountJob) {
+        auto it = fleet_.systems.find(job->system_id);
+        if (it != fleet_.systems.end()) view = it->second;  // the fetch reads a copy, unlocked
       }
     }
-    if (!job || stop.stop_requested()) return;
-    run_job(*job, stop);
+    if (job->system_id == kAccountJob) {
+      run_account(*job, stop);
+      continue;
+    }
+    auto fetched = fetch(job->system_id, job->dataset, view, started, stop);
+    record(*job, now(), fetched);
   }
 }
 
@@ -175,18 +156,35 @@ void Refresher::publish_now() {
   BuildOptions build;
   build.max_staleness = options_.max_staleness;
   build.alerts_window = options_.alerts_window;
-  std::shared_ptr<Snapshot> snap;
+  FleetState fleet;
   {
+    // A copy under the lock, the build outside it: workers wait for the copy only.
     std::lock_guard lock(mutex_);
     dirty_ = false;
-    for (auto d : kAllDatasets) {
-      if (d == Dataset::system) continue;
+    fleet = fleet_;
+    const auto& plan = policy_.plan();
+    for (auto d : kAllDatasets)
       build.intervals[static_cast<std::size_t>(d)] =
-          static_cast<double>(interval_locked(d).count());
+          static_cast<double>(plan.interval[static_cast<std::size_t>(d)].count());
+    build.intervals[static_cast<std::size_t>(Dataset::panels)] =
+        static_cast<double>(plan.power_cadence.count());
+    build.budget_plan = plan.describe();
+    build.beyond_budget = plan.beyond_budget;
+    // Said at start and whenever the fleet or its fit in the budget changes, not every minute.
+    if (plan.systems > 0 &&
+        (plan.systems != logged_systems_ || plan.beyond_budget != logged_beyond_)) {
+      logged_systems_ = plan.systems;
+      logged_beyond_ = plan.beyond_budget;
+      if (plan.beyond_budget)
+        util::log::warn("the fleet is beyond what the budget keeps fresh",
+                        {{"plan", build.budget_plan}});
+      else
+        util::log::info("what the budget buys", {{"plan", build.budget_plan}});
     }
-    build.intervals[static_cast<std::size_t>(Dataset::system)] =
-        static_cast<double>(secs(options_.layout_interval).count());
-    snap = std::make_shared<Snapshot>(build_snapshot(fleet_, now_utc(), build));
+  }
+  auto snap = std::make_shared<Snapshot>(build_snapshot(fleet, now(), build));
+  {
+    std::lock_guard lock(mutex_);
     snap->generation = ++generation_;
   }
   // Rendering (and gzip) happens outside the lock: jobs keep running meanwhile.
@@ -195,31 +193,43 @@ void Refresher::publish_now() {
   current_.store(published);
 }
 
-void Refresher::run_job(const Job& job, std::stop_token stop) {
-  if (job.system_id == kAccount) {
-    run_account(stop);
+void Refresher::record(const Choice& job, Timestamp now, Fetched& fetched) {
+  std::lock_guard lock(mutex_);
+  if (fetched.cancelled) {
+    policy_.finished(job, now, Outcome{});
     return;
   }
-  const bool ok = run_system_job(job.system_id, job.dataset, stop);
-  if (stop.stop_requested()) return;
-  std::lock_guard lock(mutex_);
-  if (!fleet_.systems.count(job.system_id) || disabled_.count({job.system_id, job.dataset})) return;
-  const auto every = interval_locked(job.dataset);
-  const auto wait =
-      ok ? every : std::min<std::chrono::seconds>(every, secs(options_.retry_interval));
-  queue_.schedule(job.system_id, job.dataset, steady_clock::now() + wait);
+  auto it = fleet_.systems.find(job.system_id);
+  if (it != fleet_.systems.end()) {
+    auto& s = it->second;
+    if (fetched.error) {
+      if (fetched.partial) fetched.partial(s);
+      mark_failure(s.state(job.dataset), fetched.error->message);
+      fetched.outcome.ok = false;
+      fetched.outcome.payment_required = fetched.error->kind == tigo::ErrorKind::payment_required;
+    } else {
+      if (fetched.apply) fetched.apply(s, fetched.outcome);
+      mark_success(s.state(job.dataset), now);
+      fetched.outcome.ok = true;
+    }
+  }
+  policy_.finished(job, now, fetched.outcome);
+  ++wake_seq_;
   dirty_ = true;
   wake_.notify_all();
 }
 
-void Refresher::run_account(std::stop_token stop) {
+void Refresher::run_account(const Choice& job, std::stop_token stop) {
   auto listed = client_->systems(stop);
   auto user = client_->user(stop);
   auto types = client_->object_types(stop);
   auto alert_types = client_->alert_types({}, stop);
-  if (stop.stop_requested()) return;
-  const auto now = now_utc();
+  const auto at = now();
   std::lock_guard lock(mutex_);
+  if (stop.stop_requested()) {
+    policy_.finished(job, at, Outcome{});
+    return;
+  }
   if (user) fleet_.user = *user;
   if (types) {
     fleet_.object_types.clear();
@@ -228,36 +238,24 @@ void Refresher::run_account(std::stop_token stop) {
   if (alert_types) {
     for (const auto& t : *alert_types) fleet_.alert_types[t.unique_id] = t;
   }
-  auto next = steady_clock::now() + secs(options_.layout_interval);
+  Outcome outcome;
+  outcome.ok = listed.ok();
   if (!listed) {
-    log_failure("system", kAccount, listed.error());
+    log_failure("system", kAccountJob, listed.error());
     for (auto& [id, s] : fleet_.systems)
       mark_failure(s.state(Dataset::system), listed.error().message);
-    next = steady_clock::now() + secs(options_.retry_interval);
   } else {
-    fleet_.listed_at = now;
+    fleet_.listed_at = at;
     note_unlisted_locked(*listed);
     std::set<std::int64_t> seen;
     for (auto& sys : *listed) {
       if (!wanted(sys.system_id)) continue;
       seen.insert(sys.system_id);
-      const bool is_new = !fleet_.systems.count(sys.system_id);
       auto& s = fleet_.systems[sys.system_id];
       s.system = std::move(sys);
       if (auto zone = tigo::find_zone(s.system.timezone)) s.zone = *zone;
-      mark_success(s.state(Dataset::system), now);
-      if (is_new) {
-        // The first round at once (readiness needs it); combined once the objects are known.
-        // Summaries first (readiness waits for them), then what the panels need.
-        const auto t = steady_clock::now();
-        auto order = std::chrono::milliseconds{0};
-        for (auto d : {Dataset::summary, Dataset::objects, Dataset::layout, Dataset::sources,
-                       Dataset::panels, Dataset::alerts}) {
-          queue_.schedule(s.system.system_id, d, t + order);
-          order += std::chrono::milliseconds{200};
-        }
-        queue_.schedule(s.system.system_id, Dataset::combined, t + std::chrono::seconds{5});
-      }
+      mark_success(s.state(Dataset::system), at);
+      policy_.add_system(s.system.system_id, s.system.latitude, s.system.longitude);
     }
     // Systems that left the account (or the shard) leave the output.
     for (auto it = fleet_.systems.begin(); it != fleet_.systems.end();) {
@@ -265,207 +263,183 @@ void Refresher::run_account(std::stop_token stop) {
         ++it;
         continue;
       }
-      queue_.remove_system(it->first);
+      policy_.remove_system(it->first);
       it = fleet_.systems.erase(it);
     }
     for (auto& [id, s] : fleet_.systems) update_hierarchy(s, fleet_.object_types);
-    replan_locked();
   }
-  queue_.schedule(kAccount, Dataset::system, next);
+  policy_.finished(job, at, outcome);
+  ++wake_seq_;
   dirty_ = true;
   wake_.notify_all();
 }
 
-bool Refresher::run_system_job(std::int64_t id, Dataset d, std::stop_token stop) {
-  // Copy what the call needs, call without the lock, apply with it.
-  SystemState view;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = fleet_.systems.find(id);
-    if (it == fleet_.systems.end()) return false;
-    view.system = it->second.system;
-    view.zone = it->second.zone;
-    view.sources = it->second.sources;
-    view.hierarchy = it->second.hierarchy;
-    view.panels_cursor = it->second.panels_cursor;
-    view.panels_fetched_once = it->second.panels_fetched_once;
-    view.unanswered_at = it->second.unanswered_at;
-    view.panels_settled_tonight = it->second.panels_settled_tonight;
-  }
-  const auto now = now_utc();
-  const auto name = std::string(dataset_name(d));
-  std::optional<tigo::Error> failure;
-  bool cancelled = false;  // shutting down: nothing to record, no value to apply
-  auto record = [&](auto&& apply) {
-    if (cancelled) return;
-    std::lock_guard lock(mutex_);
-    auto it = fleet_.systems.find(id);
-    if (it == fleet_.systems.end()) return;
-    auto& s = it->second;
-    if (failure) {
-      mark_failure(s.state(d), failure->message);
-      if (failure->kind == tigo::ErrorKind::payment_required) disabled_.insert({id, d});
-    } else {
-      apply(s);
-      mark_success(s.state(d), now);
-    }
-  };
-  auto fail = [&](const tigo::Error& e) {
-    if (e.kind == tigo::ErrorKind::cancelled) {
-      cancelled = true;
+Refresher::Fetched Refresher::fetch(std::int64_t id, Dataset d, const SystemState& view,
+                                    Timestamp now, std::stop_token stop) {
+  Fetched f;
+  // One call, one value: store it on success, log and keep the old one on failure.
+  auto single = [&](auto result, auto store) {
+    if (!result) {
+      if (result.error().kind == tigo::ErrorKind::cancelled) {
+        f.cancelled = true;
+      } else {
+        log_failure(dataset_name(d), id, result.error());
+        f.error = result.error();
+      }
       return;
     }
-    log_failure(name, id, e);
-    failure = e;
+    using Value = std::decay_t<decltype(*result)>;
+    f.apply = [value = std::make_shared<Value>(std::move(*result)), store](
+                  SystemState& s, Outcome&) { store(s, std::move(*value)); };
   };
-  const auto local = [&](Timestamp t) { return tigo::utc_to_local(t, view.zone); };
-
   switch (d) {
-    case Dataset::summary: {
-      auto r = client_->summary(id, stop);
-      if (!r) fail(r.error());
-      record([&](SystemState& s) { s.summary = *r; });
+    case Dataset::summary:
+      single(client_->summary(id, stop), [](SystemState& s, auto v) { s.summary = std::move(v); });
       break;
-    }
-    case Dataset::objects: {
-      auto r = client_->objects(id, stop);
-      if (!r) fail(r.error());
-      record([&](SystemState& s) {
-        s.objects = std::move(*r);
+    case Dataset::objects:
+      single(client_->objects(id, stop), [this](SystemState& s, auto v) {
+        s.objects = std::move(v);
+        update_hierarchy(s, fleet_.object_types);
+      });
+      if (f.apply)
+        f.apply = [inner = std::move(f.apply)](SystemState& s, Outcome& outcome) {
+          inner(s, outcome);
+          outcome.panels_known = !s.hierarchy.panels.empty();
+        };
+      break;
+    case Dataset::layout:
+      single(client_->layout(id, stop), [this](SystemState& s, auto v) {
+        s.layout = std::move(v);
         update_hierarchy(s, fleet_.object_types);
       });
       break;
-    }
-    case Dataset::layout: {
-      auto r = client_->layout(id, stop);
-      if (!r) fail(r.error());
-      record([&](SystemState& s) {
-        s.layout = std::move(*r);
-        update_hierarchy(s, fleet_.object_types);
-      });
+    case Dataset::sources:
+      single(client_->sources(id, stop), [](SystemState& s, auto v) { s.sources = std::move(v); });
       break;
-    }
-    case Dataset::sources: {
-      auto r = client_->sources(id, stop);
-      if (!r) fail(r.error());
-      record([&](SystemState& s) { s.sources = std::move(*r); });
-      break;
-    }
     case Dataset::alerts: {
       tigo::AlertsQuery q;
       q.system_id = id;
       q.start_added =
           now - std::chrono::duration_cast<std::chrono::seconds>(options_.alerts_window);
-      auto r = client_->alerts(q, stop);
-      if (!r) fail(r.error());
-      record([&](SystemState& s) { s.alerts = std::move(*r); });
+      single(client_->alerts(q, stop), [](SystemState& s, auto v) { s.alerts = std::move(v); });
       break;
     }
-    case Dataset::combined: {
-      if (view.hierarchy.combined_objects.empty()) return false;  // objects not known yet
-      tigo::CombinedQuery q;
-      q.system_id = id;
-      q.zone = view.zone;
-      for (const auto& o : view.hierarchy.combined_objects) q.object_ids.push_back(o.object_id);
-      q.level = tigo::CombinedLevel::minute;
-      q.start = local(now - std::chrono::hours{1});
-      q.end = local(now);
-      auto minute = client_->combined(q, stop);
-      if (!minute) {
-        fail(minute.error());
-        record([](SystemState&) {});
-        break;
-      }
-      q.level = tigo::CombinedLevel::day;
-      q.start = tigo::LocalTime{tigo::local_day(now, view.zone)};
-      auto day = client_->combined(q, stop);
-      if (!day) fail(day.error());
-      record([&](SystemState& s) {
-        apply_combined_minute(s, *minute);
-        apply_combined_day(s, *day);
-      });
-      break;
-    }
-    case Dataset::panels: {
-      // Readings of panels the hierarchy does not know yet would be dropped when it arrives, and
-      // at night the day is settled by one fetch: wait for objects/system first.
-      if (view.hierarchy.panels.empty()) return false;
-      std::optional<double> elevation;
-      if (view.system.latitude && view.system.longitude)
-        elevation =
-            sun::sun_position(*view.system.latitude, *view.system.longitude, now).elevation_deg;
-      const auto decision = decide_panels(view, elevation);
-      if (decision != PanelDecision::fetch) {
-        std::lock_guard lock(mutex_);
-        if (auto it = fleet_.systems.find(id);
-            it != fleet_.systems.end() && elevation && *elevation >= kNightElevationDeg)
-          it->second.panels_settled_tonight = false;  // a new day begins
-        return true;
-      }
-      const bool night = elevation && *elevation < kNightElevationDeg;
-      auto window = panels_window(view, now, options_.panels_lookback);
-      // A first fetch with the sun down (night, or the twilight before dawn) reaches back to the
-      // last daylight: the window before now holds no readings.
-      if (!view.panels_fetched_once && elevation && *elevation < 0) {
-        if (auto lit = last_daylight(*view.system.latitude, *view.system.longitude, now))
-          window = window_before(*lit, options_.panels_lookback);
-      }
-      std::vector<std::pair<tigo::PanelParam, tigo::CsvTable>> tables;
-      for (const auto& spec : tigo::kPanelParams) {
-        const auto param = spec.param;
-        if (!view.wants_param(param, now)) continue;
-        tigo::AggregateQuery q;
-        q.system_id = id;
-        q.zone = view.zone;
-        q.level = tigo::AggregateLevel::minute;
-        q.param = param;
-        q.header = "id";
-        q.start = local(window.start);
-        q.end = local(window.end);
-        auto r = client_->aggregate(q, stop);
-        if (!r) {
-          fail(r.error());
-          if (cancelled) break;
-          continue;  // the other params' readings are still worth keeping
-        }
-        tables.emplace_back(param, std::move(*r));
-      }
-      // A partly failed fetch keeps what came, marks the dataset failed, and does not move the
-      // cursor, so the failed param's minutes are asked for again.
-      if (failure && !cancelled) {
-        std::lock_guard lock(mutex_);
-        if (auto it = fleet_.systems.find(id); it != fleet_.systems.end())
-          for (const auto& [param, table] : tables) apply_aggregate(it->second, param, table);
-      }
-      record([&](SystemState& s) {
-        std::optional<Timestamp> newest;
-        for (const auto& [param, table] : tables) {
-          auto m = apply_aggregate(s, param, table);
-          if (tigo::spec(param).optional) {
-            // Temp says nothing about which minutes are new; no panel columns: not answered.
-            s.unanswered_at[tigo::index_of(param)] =
-                table.columns.empty() ? std::optional{now} : std::nullopt;
-            continue;
-          }
-          if (m && (!newest || *m > *newest)) newest = m;
-        }
-        s.panels_fetched_once = true;
-        if (newest && (!s.panels_cursor || *newest > *s.panels_cursor)) s.panels_cursor = newest;
-        // Without readings yet, remember what the sources said, so the same minutes are not
-        // asked for again.
-        if (!newest) {
-          if (auto src = newest_source_minute(s);
-              src && (!s.panels_cursor || *src > *s.panels_cursor))
-            s.panels_cursor = src;
-        }
-        s.panels_settled_tonight = night;
-      });
-      break;
-    }
+    case Dataset::combined:
+      return fetch_combined(id, view, now, stop);
+    case Dataset::panels:
+    case Dataset::panel_details:
+      return fetch_panel_params(id, d, view, now, stop);
     case Dataset::system:
       break;
   }
-  return !failure.has_value() && !cancelled;
+  return f;
+}
+
+Refresher::Fetched Refresher::fetch_combined(std::int64_t id, const SystemState& view,
+                                             Timestamp now, std::stop_token stop) {
+  Fetched f;
+  auto fail = [&](const tigo::Error& e) {
+    if (e.kind == tigo::ErrorKind::cancelled) {
+      f.cancelled = true;
+    } else {
+      log_failure("combined", id, e);
+      f.error = e;
+    }
+    return f;
+  };
+  if (view.hierarchy.combined_objects.empty()) {
+    f.apply = [](SystemState&, Outcome&) {
+    };  // nothing to ask for: objects without system/inverter/string
+    return f;
+  }
+  const auto local = [&](Timestamp t) { return tigo::utc_to_local(t, view.zone); };
+  tigo::CombinedQuery q;
+  q.system_id = id;
+  q.zone = view.zone;
+  for (const auto& o : view.hierarchy.combined_objects) q.object_ids.push_back(o.object_id);
+  q.level = tigo::CombinedLevel::minute;
+  q.start = local(now - std::chrono::hours{1});
+  q.end = local(now);
+  auto minute = client_->combined(q, stop);
+  if (!minute) return fail(minute.error());
+  q.level = tigo::CombinedLevel::day;
+  q.start = tigo::LocalTime{tigo::local_day(now, view.zone)};
+  auto day = client_->combined(q, stop);
+  if (!day) return fail(day.error());
+  f.apply = [minute = std::make_shared<tigo::CsvTable>(std::move(*minute)),
+             day = std::make_shared<tigo::CsvTable>(std::move(*day))](SystemState& s, Outcome&) {
+    apply_combined_minute(s, *minute);
+    apply_combined_day(s, *day);
+  };
+  return f;
+}
+
+Refresher::Fetched Refresher::fetch_panel_params(std::int64_t id, Dataset d,
+                                                 const SystemState& view, Timestamp now,
+                                                 std::stop_token stop) {
+  Fetched f;
+  const bool power = d == Dataset::panels;
+  const auto& cursor = power ? view.panels_cursor : view.details_cursor;
+  auto window = minute_window(cursor, now, options_.panels_lookback);
+  // A first fetch with the sun down (night, or the twilight before dawn) reaches back to the
+  // last daylight: the window before now holds no readings.
+  if (!cursor && view.system.latitude && view.system.longitude &&
+      sun::sun_position(*view.system.latitude, *view.system.longitude, now).elevation_deg < 0) {
+    if (auto lit = last_daylight(*view.system.latitude, *view.system.longitude, now))
+      window = window_before(*lit, options_.panels_lookback);
+  }
+  const auto local = [&](Timestamp t) { return tigo::utc_to_local(t, view.zone); };
+  auto tables = std::make_shared<std::vector<std::pair<tigo::PanelParam, tigo::CsvTable>>>();
+  for (const auto& spec : tigo::kPanelParams) {
+    const auto param = spec.param;
+    if ((param == tigo::PanelParam::power) != power || !view.wants_param(param, now)) continue;
+    ++f.outcome.detail_calls;
+    tigo::AggregateQuery q;
+    q.system_id = id;
+    q.zone = view.zone;
+    q.level = tigo::AggregateLevel::minute;
+    q.param = param;
+    q.header = "id";
+    q.start = local(window.start);
+    q.end = local(window.end);
+    auto r = client_->aggregate(q, stop);
+    if (!r) {
+      if (r.error().kind == tigo::ErrorKind::cancelled) {
+        f.cancelled = true;
+        return f;
+      }
+      log_failure(dataset_name(d), id, r.error());
+      if (!f.error) f.error = r.error();
+      continue;  // the other params' readings are still worth keeping
+    }
+    tables->emplace_back(param, std::move(*r));
+  }
+  if (!power) {
+    // Temp is optional: without panel columns it was not answered (asked again in a day).
+    for (const auto& [param, table] : *tables)
+      if (tigo::spec(param).optional && table.columns.empty()) --f.outcome.detail_calls;
+  }
+  // A partly failed fetch keeps what came and does not move the cursor, so the failed param's
+  // minutes are asked for again.
+  f.partial = [tables](SystemState& s) {
+    for (const auto& [param, table] : *tables) apply_aggregate(s, param, table);
+  };
+  f.apply = [tables, power, now](SystemState& s, Outcome& outcome) {
+    std::optional<Timestamp> newest;
+    for (const auto& [param, table] : *tables) {
+      auto m = apply_aggregate(s, param, table);
+      if (tigo::spec(param).optional) {
+        s.unanswered_at[tigo::index_of(param)] =
+            table.columns.empty() ? std::optional{now} : std::nullopt;
+        continue;  // Temp says nothing about which minutes are new
+      }
+      if (m && (!newest || *m > *newest)) newest = m;
+    }
+    auto& newest_fetched = power ? s.panels_cursor : s.details_cursor;
+    if (newest && (!newest_fetched || *newest > *newest_fetched)) newest_fetched = newest;
+    if (power) outcome.newest_pin = s.panels_cursor;
+  };
+  return f;
 }
 
 }  // namespace refresh

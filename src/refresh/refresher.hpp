@@ -2,9 +2,9 @@
 // Snapshot after changes (at most once a second). Scrapes only ever read the last published one.
 //
 // Jobs: the fleet-wide one (systems list, user, object and alert types) and, per system,
-// objects, layout, sources, summary, panels (minute data, only when sources show new minutes
-// and not while the sun is well below the horizon), combined, alerts. Intervals come from
-// plan_intervals() against what the governor allows, re-planned as the fleet or budget changes.
+// objects, layout, sources, summary, panel power, panel details, combined, alerts. Which job runs
+// next is the Policy's choice (refresh/policy.hpp); here each job is fetched (one small fetcher
+// per dataset), and its outcome recorded in one place.
 #pragma once
 
 #include <atomic>
@@ -20,8 +20,7 @@
 
 #include "config/config.hpp"
 #include "refresh/fleet_state.hpp"
-#include "refresh/plan.hpp"
-#include "refresh/scheduler.hpp"
+#include "refresh/policy.hpp"
 #include "refresh/snapshot.hpp"
 #include "refresh/system_filter.hpp"
 #include "tigo/client.hpp"
@@ -35,6 +34,8 @@ struct RefresherOptions : config::RefreshSettings {
   SystemFilter systems;                                                // --tigo.systems, --shard.*
   int workers = 4;            // jobs in progress at once (the client limits requests in flight too)
   double budget_share = 0.9;  // of the governor's rate, the rest is headroom
+  // The exporter's clock (UTC): tests and benchmarks may pin it.
+  std::function<Timestamp()> clock;
 };
 
 class Refresher {
@@ -49,18 +50,32 @@ class Refresher {
   std::shared_ptr<const Snapshot> snapshot() const { return current_.load(); }
 
  private:
+  // What a fetcher brings back: how it went, and what to apply to the system's state.
+  struct Fetched {
+    std::optional<tigo::Error> error;  // the first failure (the rest is logged)
+    bool cancelled = false;            // shutting down: nothing to record
+    Outcome outcome;
+    std::function<void(SystemState&, Outcome&)> apply;  // on success
+    std::function<void(SystemState&)> partial;  // on failure: what still came (panel params)
+  };
+
   void worker(std::stop_token stop);
   void publisher(std::stop_token stop);
-  void run_job(const Job& job, std::stop_token stop);
-  void run_account(std::stop_token stop);
-  // Each returns the dataset's outcome; the caller records it and reschedules.
-  bool run_system_job(std::int64_t id, Dataset d, std::stop_token stop);
+  void run_account(const Choice& job, std::stop_token stop);
+  Fetched fetch(std::int64_t id, Dataset d, const SystemState& view, Timestamp now,
+                std::stop_token stop);
+  Fetched fetch_combined(std::int64_t id, const SystemState& view, Timestamp now,
+                         std::stop_token stop);
+  Fetched fetch_panel_params(std::int64_t id, Dataset d, const SystemState& view, Timestamp now,
+                             std::stop_token stop);
+  // The one place a job's outcome lands: state, success/failure, 402, the policy.
+  void record(const Choice& job, Timestamp now, Fetched& fetched);
   bool wanted(std::int64_t system_id) const;
   // Remembers (and warns once about) --tigo.systems ids the account's list lacks.
   void note_unlisted_locked(const std::vector<tigo::System>& listed);
-  void replan_locked();
-  std::chrono::seconds interval_locked(Dataset d) const;
+  void sync_budget_locked();
   void publish_now();
+  Timestamp now() const;
 
   std::shared_ptr<tigo::Client> client_;
   RefresherOptions options_;
@@ -70,11 +85,12 @@ class Refresher {
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable_any wake_;
   FleetState fleet_;
-  JobQueue queue_;
-  Plan plan_;
+  Policy policy_;
+  std::size_t logged_systems_ = 0;  // the budget's plan as last logged
+  bool logged_beyond_ = false;
+  std::uint64_t wake_seq_ = 0;  // bumped when a job ends: idle workers look again
   bool dirty_ = false;
   std::uint64_t generation_ = 0;
-  std::set<std::pair<std::int64_t, Dataset>> disabled_;  // 402: not asked again
 
   std::vector<std::jthread> threads_;
 };

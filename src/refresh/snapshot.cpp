@@ -16,6 +16,8 @@ std::string_view dataset_name(Dataset d) {
       return "summary";
     case Dataset::panels:
       return "panels";
+    case Dataset::panel_details:
+      return "panel_details";
     case Dataset::combined:
       return "combined";
     case Dataset::alerts:

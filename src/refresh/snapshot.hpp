@@ -19,11 +19,23 @@ namespace refresh {
 using Timestamp = std::chrono::sys_seconds;
 
 // The datasets a system is refreshed by; their names are the `dataset` label values.
-enum class Dataset { system, objects, layout, sources, summary, panels, combined, alerts };
-inline constexpr std::size_t kDatasetCount = 8;
+// `panels` is panel power (Pin, fetched on each gateway batch); `panel_details` the slower params
+// (voltage, current, RSSI, temperature).
+enum class Dataset {
+  system,
+  objects,
+  layout,
+  sources,
+  summary,
+  panels,
+  panel_details,
+  combined,
+  alerts
+};
+inline constexpr std::size_t kDatasetCount = 9;
 inline constexpr std::array<Dataset, kDatasetCount> kAllDatasets = {
-    Dataset::system,  Dataset::objects, Dataset::layout,   Dataset::sources,
-    Dataset::summary, Dataset::panels,  Dataset::combined, Dataset::alerts};
+    Dataset::system, Dataset::objects,       Dataset::layout,   Dataset::sources, Dataset::summary,
+    Dataset::panels, Dataset::panel_details, Dataset::combined, Dataset::alerts};
 std::string_view dataset_name(Dataset d);
 
 // Whether the last refresh of one (system, dataset) worked, and when one last did.
@@ -123,8 +135,11 @@ struct User {
 struct Snapshot {
   std::optional<User> user;
   std::vector<SystemEntry> systems;  // ordered by system_id
-  // The effective interval the scheduler holds per dataset, seconds.
+  // The effective interval the scheduler holds per dataset, seconds (panels: the mean spacing of
+  // gateway batches, which panel power follows).
   std::array<std::optional<double>, kDatasetCount> intervals{};
+  std::string budget_plan;  // what the budget buys, in words (Policy's BudgetPlan::describe)
+  bool beyond_budget = false;
   Timestamp built_at{};
   std::uint64_t generation = 0;
   bool ready = false;  // the list answered and every system's first round was tried

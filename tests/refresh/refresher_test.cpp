@@ -77,7 +77,7 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
   api.server->stop();
   REQUIRE(snap->ready);
   REQUIRE(snap->systems.size() == 6);
-  CHECK(published >= 2);
+  CHECK(published >= 1);
   CHECK(snap->user.has_value());
   std::size_t panels = 0, gateways = 0, with_summary = 0;
   for (const auto& e : snap->systems) {
@@ -90,7 +90,13 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
   CHECK(panels == 144);
   CHECK(gateways >= 6);
   CHECK(with_summary == 6);
-  CHECK(snap->intervals[static_cast<std::size_t>(refresh::Dataset::panels)] == 2);
+  // Panel power follows the gateways' batches (10 minutes until their spacing is learned); the
+  // rest keep their wanted intervals in a fleet this small.
+  auto interval = [&](refresh::Dataset d) { return snap->intervals[static_cast<std::size_t>(d)]; };
+  CHECK(interval(refresh::Dataset::panels) == Approx(600).margin(300));
+  CHECK(interval(refresh::Dataset::sources) == 2);
+  CHECK(interval(refresh::Dataset::summary) == 300);
+  CHECK(snap->budget_plan.find("6 systems") == 0);
 
   // Temp is optional: exported for the systems that answer it, and only for those.
   std::size_t answering = 0;

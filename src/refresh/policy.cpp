@@ -1,0 +1,432 @@
+#include "refresh/policy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "sun/position.hpp"
+
+namespace refresh {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr std::size_t idx(Dataset d) { return static_cast<std::size_t>(d); }
+
+std::optional<seconds> bound_of(Dataset d) {
+  for (const auto& b : kBounds)
+    if (b.dataset == d) return b.bound;
+  return std::nullopt;
+}
+
+bool minute_data(Dataset d) {
+  return d == Dataset::panels || d == Dataset::panel_details || d == Dataset::combined;
+}
+
+// How far into the first round each dataset may wait (earliest deadline first orders it):
+// panels need objects, readiness needs summary, sources, layout and alerts attempted.
+seconds first_round_slack(Dataset d, bool active) {
+  switch (d) {
+    case Dataset::objects:
+      return active ? seconds{0} : minutes{5};
+    case Dataset::panels:
+      return seconds{0};
+    case Dataset::summary:
+      return minutes{1};
+    case Dataset::sources:
+    case Dataset::layout:
+    case Dataset::alerts:
+      return minutes{5};
+    default:
+      return minutes{10};
+  }
+}
+
+template <class Rep, class Period>
+seconds median(std::deque<std::chrono::duration<Rep, Period>> v) {
+  std::sort(v.begin(), v.end());
+  return std::chrono::duration_cast<seconds>(v[v.size() / 2]);
+}
+
+void keep_last(std::deque<seconds>& v, seconds x, std::size_t n = 7) {
+  v.push_back(x);
+  while (v.size() > n) v.pop_front();
+}
+
+std::string human(seconds s) {
+  const auto n = s.count();
+  if (n % 3600 == 0 && n >= 3600) return std::to_string(n / 3600) + " h";
+  if (n >= 5400) return std::to_string((n + 1800) / 3600) + " h";
+  if (n % 60 == 0 && n >= 60) return std::to_string(n / 60) + " min";
+  if (n >= 120) return std::to_string((n + 30) / 60) + " min";
+  return std::to_string(n) + " s";
+}
+
+}  // namespace
+
+PolicyOptions default_policy_options() {
+  PolicyOptions o;
+  o.wanted[idx(Dataset::system)] = hours{6};
+  o.wanted[idx(Dataset::objects)] = hours{6};
+  o.wanted[idx(Dataset::layout)] = hours{6};
+  o.wanted[idx(Dataset::sources)] = minutes{2};
+  o.wanted[idx(Dataset::summary)] = minutes{5};
+  o.wanted[idx(Dataset::panels)] = minutes{1};
+  o.wanted[idx(Dataset::panel_details)] = minutes{15};
+  o.wanted[idx(Dataset::combined)] = minutes{15};
+  o.wanted[idx(Dataset::alerts)] = minutes{10};
+  return o;
+}
+
+Policy::Policy(PolicyOptions options) : options_(std::move(options)) {
+  for (auto& w : options_.wanted) w = std::max(w, seconds{1});
+}
+
+void Policy::add_system(std::int64_t id, std::optional<double> latitude,
+                        std::optional<double> longitude) {
+  auto [it, inserted] = systems_.try_emplace(id);
+  it->second.latitude = latitude;
+  it->second.longitude = longitude;
+  if (inserted) {
+    it->second.added = last_now_;
+    planned_at_.reset();  // re-plan with the new fleet at the next call
+  }
+}
+
+void Policy::remove_system(std::int64_t id) {
+  if (systems_.erase(id)) planned_at_.reset();
+}
+
+bool Policy::active_at(const SystemPlan& s, Timestamp t) const {
+  if (!s.latitude || !s.longitude) return true;
+  return sun::sun_position(*s.latitude, *s.longitude, t).elevation_deg >= kNightElevationDeg;
+}
+
+seconds Policy::cadence(const SystemPlan& s) const {
+  if (s.spacings.empty()) return minutes{10};
+  return std::clamp(median(s.spacings), seconds{minutes{5}}, seconds{minutes{30}});
+}
+
+seconds Policy::lag(const SystemPlan& s) const {
+  if (s.lags.empty()) return minutes{10};
+  return std::max(seconds{0}, median(s.lags));
+}
+
+int Policy::calls(const SystemPlan& s, Dataset d) const {
+  switch (d) {
+    case Dataset::panel_details:
+      return std::max(1, s.detail_calls);
+    case Dataset::combined:
+      return 2;
+    case Dataset::system:
+      return options_.account_calls;
+    default:
+      return 1;
+  }
+}
+
+seconds Policy::interval(const SystemPlan& s, Dataset d) const {
+  const auto planned = plan_.interval[idx(d)];
+  if (!s.active && (d == Dataset::summary || d == Dataset::sources)) {
+    // At night a summary or a gateway changes little: their bound is enough.
+    if (auto b = bound_of(d)) return std::max(planned, *b);
+  }
+  return std::max(planned, options_.wanted[idx(d)]);
+}
+
+void Policy::replan(Timestamp now) {
+  planned_at_ = now;
+  BudgetPlan p;
+  p.systems = systems_.size();
+  p.budget_per_minute = options_.budget_per_minute;
+  double night = 0;
+  double cadence_sum = 0;
+  double detail_calls = 0;
+  for (auto& [id, s] : systems_) {
+    const bool was_active = s.active;
+    s.active = active_at(s, now);
+    if (s.active && !was_active) {
+      s.active_since = now;
+      for (auto& t : s.tracks) t.settled_tonight = false;  // a new day
+    }
+    if (!s.active) {
+      night += 1;
+      continue;
+    }
+    if (!s.panels_known) continue;
+    ++p.active;
+    const double c = static_cast<double>(cadence(s).count());
+    cadence_sum += c;
+    // One fetch per batch and the probes that jitter, late and missed uploads cost, as seen.
+    p.power_per_minute +=
+        std::min(60.0 / static_cast<double>(options_.wanted[idx(Dataset::panels)].count()),
+                 calls_per_batch_ * 60.0 / c);
+    detail_calls += s.detail_calls;
+  }
+  if (p.active) p.power_cadence = seconds{static_cast<long long>(cadence_sum / p.active)};
+  const double n = static_cast<double>(systems_.size());
+  const double day = n - night;
+  const double account = (options_.account_calls + std::floor(n / 50.0)) * 60.0 /
+                         static_cast<double>(options_.wanted[idx(Dataset::system)].count());
+
+  // Calls a minute of each bounded dataset at interval `s` seconds (night parts at their bound).
+  auto demand_of = [&](Dataset d, double s) {
+    switch (d) {
+      case Dataset::summary:
+      case Dataset::sources:
+        return day * 60.0 / s + night * 60.0 / std::max(s, double(bound_of(d)->count()));
+      case Dataset::panel_details:
+        return detail_calls * 60.0 / s;
+      case Dataset::combined:
+        return 2.0 * static_cast<double>(p.active) * 60.0 / s;
+      default:
+        return n * 60.0 / s;
+    }
+  };
+  std::array<double, kDatasetCount> s{};
+  for (auto d : kStretchOrder) s[idx(d)] = static_cast<double>(options_.wanted[idx(d)].count());
+  auto total = [&] {
+    double t = account + p.power_per_minute;
+    for (auto d : kStretchOrder) t += demand_of(d, s[idx(d)]);
+    return t;
+  };
+  const double budget = std::max(options_.budget_per_minute, 1.0);
+  if (total() > budget) {
+    for (auto d : kStretchOrder) {
+      const double bound = std::max(s[idx(d)], double(bound_of(d)->count()));
+      // Bisection on this dataset's interval: demand falls as it grows.
+      double lo = s[idx(d)], hi = bound;
+      s[idx(d)] = hi;
+      if (total() > budget) continue;
+      for (int i = 0; i < 40; ++i) {
+        s[idx(d)] = (lo + hi) / 2;
+        (total() > budget ? lo : hi) = s[idx(d)];
+      }
+      s[idx(d)] = hi;
+      break;
+    }
+    if (total() > budget * (1 + 1e-9)) {
+      p.beyond_budget = true;
+      const double rest = budget - account - p.power_per_minute;
+      double others = 0;
+      for (auto d : kStretchOrder) others += demand_of(d, s[idx(d)]);
+      const double factor = rest > 0 ? others / rest : 4.0;
+      for (auto d : kStretchOrder) s[idx(d)] *= std::min(factor, 4.0);
+    }
+  }
+  for (auto d : kStretchOrder)
+    p.interval[idx(d)] = seconds{static_cast<long long>(std::ceil(s[idx(d)]))};
+  p.interval[idx(Dataset::system)] = options_.wanted[idx(Dataset::system)];
+  p.interval[idx(Dataset::panels)] = seconds{0};
+  p.demand_per_minute = total();
+  plan_ = p;
+}
+
+std::optional<Policy::Candidate> Policy::power_candidate(const SystemPlan& s, Timestamp now) const {
+  const auto& t = s.tracks[idx(Dataset::panels)];
+  const auto spacing = options_.wanted[idx(Dataset::panels)];
+  if (!t.last_attempt) return Candidate{s.added, s.added};
+  const auto earliest = *t.last_attempt + spacing;
+  if (!s.active) {
+    if (t.settled_tonight) return std::nullopt;
+    return Candidate{earliest, earliest + minutes{15}};
+  }
+  if (!s.newest_pin || !s.newest_seen_at) {
+    const auto due = std::max(earliest, s.next_probe.value_or(earliest));
+    return Candidate{due, due + minutes{5}};
+  }
+  // A gateway silent for hours of daylight has stalled: ask now and then, not on every batch.
+  const auto quiet_since = std::max(*s.newest_seen_at, s.active_since);
+  if (now - quiet_since > options_.stalled_after) {
+    const auto due = *t.last_attempt + options_.stalled_probe;
+    return Candidate{due, due + minutes{30}};
+  }
+  const auto expected = *s.newest_pin + cadence(s) + lag(s) + seconds{60};
+  auto due = std::max(earliest, expected);
+  if (s.next_probe) due = std::max(due, *s.next_probe);
+  return Candidate{due, due + (s.probes == 0 ? seconds{60} : minutes{5})};
+}
+
+std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset d,
+                                                   Timestamp now) const {
+  const auto& t = s.tracks[idx(d)];
+  if (t.in_flight || t.disabled) return std::nullopt;
+  if (minute_data(d) && !s.panels_known) return std::nullopt;
+  const auto every = d == Dataset::panels ? options_.max_probe : interval(s, d);
+  if (t.failures > 0 && t.last_attempt) {
+    const auto backoff =
+        std::min<seconds>(every, options_.retry * (1LL << std::min(t.failures - 1, 10)));
+    const auto due = *t.last_attempt + backoff;
+    return Candidate{due, due + every};
+  }
+  if (d == Dataset::panels) return power_candidate(s, now);
+  if (!t.last_attempt) return Candidate{s.added, s.added + first_round_slack(d, s.active)};
+  if (minute_data(d) && !s.active) {
+    if (t.settled_tonight) return std::nullopt;
+    const auto due = *t.last_attempt + options_.wanted[idx(d)];
+    return Candidate{due, due + minutes{30}};
+  }
+  const auto base = t.last_success.value_or(*t.last_attempt);
+  const auto due = base + every;
+  const auto bound = bound_of(d).value_or(every);
+  return Candidate{due, base + std::max(every, bound)};
+}
+
+void Policy::forget_old_calls(Timestamp now) {
+  while (!calls_.empty() && calls_.front().first <= now - minutes{1}) {
+    calls_sum_ -= calls_.front().second;
+    calls_.pop_front();
+  }
+}
+
+double Policy::calls_in_last_minute(Timestamp now) {
+  forget_old_calls(now);
+  return calls_sum_;
+}
+
+std::optional<Choice> Policy::next(Timestamp now) {
+  last_now_ = std::max(last_now_, now);
+  if (!planned_at_ || now - *planned_at_ >= minutes{1}) replan(now);
+  if (in_flight_ >= options_.max_in_flight) return std::nullopt;
+  forget_old_calls(now);
+
+  std::optional<Choice> best;
+  Timestamp best_deadline{};
+  auto consider = [&](std::int64_t id, Dataset d, const Candidate& c, int cost) {
+    if (c.due > now) return;
+    if (!best || c.deadline < best_deadline) {
+      best = Choice{id, d, cost};
+      best_deadline = c.deadline;
+    }
+  };
+  if (!account_.in_flight) {
+    const auto every = options_.wanted[idx(Dataset::system)];
+    const auto due =
+        !account_.last_attempt ? now
+        : account_.failures
+            ? *account_.last_attempt +
+                  std::min<seconds>(every,
+                                    options_.retry * (1LL << std::min(account_.failures - 1, 10)))
+            : *account_.last_attempt + every;
+    consider(kAccountJob, Dataset::system, Candidate{due, due - hours{1}},
+             options_.account_calls + static_cast<int>(systems_.size() / 50));
+  }
+  for (const auto& [id, s] : systems_) {
+    for (auto d : kAllDatasets) {
+      if (d == Dataset::system) continue;
+      if (auto c = candidate(s, d, now)) consider(id, d, *c, calls(s, d));
+    }
+  }
+  if (!best) return std::nullopt;
+  // Budget-exact: never more than the budget in any 60 s, counted when a job starts.
+  if (calls_sum_ > 0 && calls_sum_ + best->calls > options_.budget_per_minute) return std::nullopt;
+  calls_.emplace_back(now, best->calls);
+  calls_sum_ += best->calls;
+  ++in_flight_;
+  auto& track = best->system_id == kAccountJob
+                    ? account_
+                    : systems_.at(best->system_id).tracks[idx(best->dataset)];
+  track.in_flight = true;
+  track.last_attempt = now;
+  return best;
+}
+
+Timestamp Policy::next_wake(Timestamp now) {
+  if (!planned_at_ || now - *planned_at_ >= minutes{1}) replan(now);
+  Timestamp wake = *planned_at_ + minutes{1};
+  forget_old_calls(now);
+  if (!calls_.empty() && calls_sum_ >= options_.budget_per_minute)
+    wake = std::min(wake, calls_.front().first + minutes{1});
+  if (!account_.in_flight && account_.last_attempt)
+    wake = std::min(wake, *account_.last_attempt + seconds{10});
+  for (const auto& [id, s] : systems_)
+    for (auto d : kAllDatasets) {
+      if (d == Dataset::system) continue;
+      if (auto c = candidate(s, d, now)) wake = std::min(wake, std::max(c->due, now));
+    }
+  return std::max(wake, now);
+}
+
+void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) {
+  last_now_ = std::max(last_now_, now);
+  --in_flight_;
+  Track* track = &account_;
+  SystemPlan* s = nullptr;
+  if (job.system_id != kAccountJob) {
+    auto it = systems_.find(job.system_id);
+    if (it == systems_.end()) return;
+    s = &it->second;
+    track = &s->tracks[idx(job.dataset)];
+  }
+  track->in_flight = false;
+  if (!outcome.ok) {
+    ++track->failures;
+    if (outcome.payment_required) track->disabled = true;
+    return;
+  }
+  track->failures = 0;
+  track->last_success = now;
+  if (!s) return;
+  if (!s->active && minute_data(job.dataset)) track->settled_tonight = true;
+  switch (job.dataset) {
+    case Dataset::objects:
+      if (s->panels_known != outcome.panels_known) planned_at_.reset();
+      s->panels_known = outcome.panels_known;
+      break;
+    case Dataset::panel_details:
+      if (outcome.detail_calls > 0) s->detail_calls = outcome.detail_calls;
+      break;
+    case Dataset::panels:
+      if (outcome.newest_pin && (!s->newest_pin || *outcome.newest_pin > *s->newest_pin)) {
+        if (s->newest_pin) {
+          const auto spacing = *outcome.newest_pin - *s->newest_pin;
+          if (spacing <= minutes{45}) keep_last(s->spacings, spacing);
+        }
+        // The fetch saw the batch at most this long after its last minute; a first-try hit
+        // may have been early enough to try a little earlier next time.
+        const auto step =
+            s->probes == 0
+                ? seconds{60}
+                : std::min<seconds>(options_.max_probe,
+                                    options_.first_probe * (1LL << std::min(s->probes - 1, 10))) /
+                      2;
+        keep_last(s->lags, now - *outcome.newest_pin - step);
+        calls_per_batch_ += (1.0 + s->probes - calls_per_batch_) / 200.0;
+        s->newest_pin = outcome.newest_pin;
+        s->newest_seen_at = now;
+        s->probes = 0;
+        s->next_probe.reset();
+      } else {
+        ++s->probes;
+        s->next_probe =
+            now + std::min<seconds>(options_.max_probe,
+                                    options_.first_probe * (1LL << std::min(s->probes - 1, 10)));
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+std::string BudgetPlan::describe() const {
+  std::ostringstream o;
+  o << systems << " systems (" << active << " in daylight), " << budget_per_minute
+    << " calls/min: panel power on each batch (~" << human(power_cadence) << ", ~"
+    << std::lround(power_per_minute) << " calls/min)";
+  const std::pair<Dataset, const char*> parts[] = {
+      {Dataset::panel_details, "voltage/current/RSSI/temperature"},
+      {Dataset::summary, "summary"},
+      {Dataset::sources, "gateways"},
+      {Dataset::combined, "strings and inverters"},
+      {Dataset::alerts, "alerts"},
+      {Dataset::objects, "hierarchy"}};
+  for (const auto& [d, name] : parts) o << ", " << name << " every " << human(interval[idx(d)]);
+  if (beyond_budget)
+    o << "; BEYOND BUDGET: even at their bounds the datasets do not fit (a shard does not add "
+         "budget, another Tigo account does)";
+  return o.str();
+}
+
+}  // namespace refresh

@@ -1,0 +1,173 @@
+// What to fetch next, within the budget. A pure policy: it is told what happened and what time it
+// is, and answers with the most valuable job the budget allows now (no clock, no I/O, no
+// threads), so a whole simulated day of a 400-system fleet runs in seconds (bench/sim_day).
+//
+// Value order: the systems list; objects of systems that have none (panels need them); panel
+// power on each gateway batch; then the other datasets at cadences planned to fit what is left
+// of the budget, each within its stated bound (kBounds). Among due jobs the one nearest its
+// deadline goes first (earliest deadline first), so a dataset about to pass its bound overtakes
+// a panel probe, and nothing is planned for data that cannot exist: minute data at night (one
+// fetch after dusk settles the day), a stalled gateway (probed hourly).
+//
+// Fetch on arrival: panel power (`Pin`) is fetched just after the gateway's next batch is
+// expected, learned from the minutes it delivered (cadence: median spacing of the last batches;
+// delay: the smallest observed gap between a batch's last minute and the fetch that saw it). A
+// fetch that finds nothing new backs off (1, 2, 4, 8, then every 10 minutes) until it does.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "refresh/snapshot.hpp"
+
+namespace refresh {
+
+// The stated upper bounds: a dataset's cadence stretches up to its bound before panel power gives
+// way (README, "What the budget buys"). Panel power has no interval: it follows arrivals.
+struct Bound {
+  Dataset dataset;
+  std::chrono::seconds bound;
+};
+inline constexpr std::array<Bound, 7> kBounds = {{
+    {Dataset::summary, std::chrono::minutes{30}},
+    {Dataset::sources, std::chrono::minutes{60}},
+    {Dataset::panel_details, std::chrono::hours{2}},
+    {Dataset::alerts, std::chrono::hours{2}},
+    {Dataset::combined, std::chrono::hours{2}},
+    {Dataset::objects, std::chrono::hours{24}},
+    {Dataset::layout, std::chrono::hours{24}},
+}};
+
+// The order the cadences stretch in when the budget is short: first to give way first.
+inline constexpr std::array<Dataset, 7> kStretchOrder = {
+    Dataset::objects,       Dataset::layout,  Dataset::combined, Dataset::alerts,
+    Dataset::panel_details, Dataset::sources, Dataset::summary};
+
+// The sun this far below the horizon means nothing new will come from the panels tonight.
+inline constexpr double kNightElevationDeg = -12.0;
+
+struct PolicyOptions {
+  double budget_per_minute = 90;  // calls in any 60 s window, all jobs together
+  int max_in_flight = 4;
+  // The wanted (shortest) interval per dataset, from the --refresh.* flags; panel power: the
+  // shortest spacing of two fetches of one system. Dataset::system: the systems list.
+  std::array<std::chrono::seconds, kDatasetCount> wanted{};
+  std::chrono::seconds retry{10};  // after a failure, doubling up to the dataset's interval
+  std::chrono::seconds first_probe{60};
+  std::chrono::seconds max_probe{600};
+  std::chrono::seconds stalled_after{std::chrono::hours{2}};  // daylight without a new minute
+  std::chrono::seconds stalled_probe{std::chrono::hours{1}};
+  // Calls of one refresh (panel details: the detail params a system answers).
+  int account_calls = 4;  // systems list (one page per 50), user, object and alert types
+};
+
+// The policy's defaults for the wanted intervals (config::RefreshSettings gives the flags').
+PolicyOptions default_policy_options();
+
+// What one finished job tells the policy.
+struct Outcome {
+  bool ok = false;
+  bool payment_required = false;        // 402: the dataset is not asked for again
+  bool panels_known = false;            // objects: the system has panels (minute data may flow)
+  std::optional<Timestamp> newest_pin;  // panel power: the newest minute with a reading
+  int detail_calls = 0;                 // panel details: calls a refresh costs (0: unchanged)
+};
+
+struct Choice {
+  std::int64_t system_id = 0;  // kAccountJob for the systems list
+  Dataset dataset = Dataset::system;
+  int calls = 1;
+};
+inline constexpr std::int64_t kAccountJob = 0;
+
+// The cadences the budget buys now, for the log, the landing page and tigo_refresh_interval.
+struct BudgetPlan {
+  std::size_t systems = 0, active = 0;  // active: in daylight (minute data flows)
+  double budget_per_minute = 0;
+  double power_per_minute = 0;  // expected panel power fetches, probes included
+  double demand_per_minute = 0;
+  std::array<std::chrono::seconds, kDatasetCount> interval{};  // 0: follows arrivals
+  std::chrono::seconds power_cadence{600};                     // mean learned batch spacing
+  bool beyond_budget = false;  // even at their bounds the datasets do not fit
+  std::string describe() const;
+};
+
+class Policy {
+ public:
+  explicit Policy(PolicyOptions options);
+
+  // A system of the account (re-adding updates its location; unknown location: always day).
+  void add_system(std::int64_t id, std::optional<double> latitude, std::optional<double> longitude);
+  void remove_system(std::int64_t id);
+  bool has_system(std::int64_t id) const { return systems_.count(id) > 0; }
+  void set_budget(double per_minute) { options_.budget_per_minute = per_minute; }
+
+  // The most valuable job due at `now` that the budget and the in-flight limit allow; it is
+  // counted as started.
+  std::optional<Choice> next(Timestamp now);
+  // When next() may have something: the earliest due job or budget release after `now`.
+  Timestamp next_wake(Timestamp now);
+  void finished(const Choice& job, Timestamp now, const Outcome& outcome);
+
+  const BudgetPlan& plan() const { return plan_; }
+  // Re-plans the cadences (next() does it once a minute of `now`).
+  void replan(Timestamp now);
+
+  // For the bench and tests.
+  int in_flight() const { return in_flight_; }
+  double calls_in_last_minute(Timestamp now);
+
+ private:
+  struct Track {
+    std::optional<Timestamp> last_attempt, last_success;
+    int failures = 0;
+    bool in_flight = false;
+    bool disabled = false;
+    bool settled_tonight = false;  // minute data: fetched once since dusk
+  };
+  struct SystemPlan {
+    std::optional<double> latitude, longitude;
+    Timestamp added{};
+    bool panels_known = false;
+    bool active = true;  // in daylight (recomputed at each replan)
+    Timestamp active_since{};
+    std::array<Track, kDatasetCount> tracks{};
+    // Panel power arrivals.
+    std::optional<Timestamp> newest_pin, newest_seen_at;
+    std::deque<std::chrono::seconds> spacings, lags;
+    std::optional<Timestamp> next_probe;
+    int probes = 0;
+    int detail_calls = 4;
+  };
+  struct Candidate {
+    Timestamp due{}, deadline{};
+  };
+
+  std::optional<Candidate> candidate(const SystemPlan& s, Dataset d, Timestamp now) const;
+  std::optional<Candidate> power_candidate(const SystemPlan& s, Timestamp now) const;
+  int calls(const SystemPlan& s, Dataset d) const;
+  std::chrono::seconds interval(const SystemPlan& s, Dataset d) const;
+  std::chrono::seconds cadence(const SystemPlan& s) const;
+  std::chrono::seconds lag(const SystemPlan& s) const;
+  bool active_at(const SystemPlan& s, Timestamp t) const;
+  void forget_old_calls(Timestamp now);
+
+  PolicyOptions options_;
+  std::map<std::int64_t, SystemPlan> systems_;
+  Track account_;
+  std::deque<std::pair<Timestamp, int>> calls_;  // started in the last 60 s
+  int calls_sum_ = 0;
+  int in_flight_ = 0;
+  BudgetPlan plan_;
+  std::optional<Timestamp> planned_at_;
+  Timestamp last_now_{};          // the latest time the policy was told
+  double calls_per_batch_ = 1.3;  // panel power fetches per new batch, probes included (mean)
+};
+
+}  // namespace refresh

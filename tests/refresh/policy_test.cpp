@@ -1,0 +1,290 @@
+// The scheduling policy with a fake clock: what it picks, when, and what the budget buys.
+#include "refresh/policy.hpp"
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <vector>
+
+#include "util/time.hpp"
+
+using namespace std::chrono;
+using refresh::Choice;
+using refresh::Dataset;
+using refresh::Outcome;
+using refresh::Timestamp;
+
+namespace {
+
+// Los Angeles on midsummer day: 12:00 PDT is 19:00 UTC; 02:00 PDT is 09:00 UTC.
+constexpr double kLat = 34.05, kLon = -118.24;
+const Timestamp kNoon = *util::parse_iso8601("2026-06-21T19:00:00Z");
+const Timestamp kNight = *util::parse_iso8601("2026-06-21T09:00:00Z");
+
+Outcome ok() {
+  Outcome o;
+  o.ok = true;
+  return o;
+}
+
+// Runs every job due at `now`, answering each with `answer`; returns what ran.
+std::vector<Choice> drain(refresh::Policy& p, Timestamp now,
+                          const std::function<Outcome(const Choice&)>& answer) {
+  std::vector<Choice> ran;
+  while (auto job = p.next(now)) {
+    ran.push_back(*job);
+    p.finished(*job, now, answer(*job));
+  }
+  return ran;
+}
+
+// An answer that knows panels and serves `newest` as the newest panel power minute.
+std::function<Outcome(const Choice&)> serving(const std::optional<Timestamp>& newest) {
+  return [&newest](const Choice& c) {
+    auto o = ok();
+    if (c.dataset == Dataset::objects) o.panels_known = true;
+    if (c.dataset == Dataset::panels) o.newest_pin = newest;
+    if (c.dataset == Dataset::panel_details) o.detail_calls = 4;
+    return o;
+  };
+}
+
+bool has(const std::vector<Choice>& v, std::int64_t id, Dataset d) {
+  return std::any_of(v.begin(), v.end(),
+                     [&](const Choice& c) { return c.system_id == id && c.dataset == d; });
+}
+
+refresh::Policy one_system(Timestamp start, std::optional<Timestamp>& newest) {
+  refresh::Policy p(refresh::default_policy_options());
+  drain(p, start, serving(newest));  // the systems list
+  p.add_system(1, kLat, kLon);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("cold start: the list, then objects, then panel power, before everything else",
+          "[policy]") {
+  refresh::Policy p(refresh::default_policy_options());
+  auto first = p.next(kNoon);
+  REQUIRE(first);
+  CHECK(first->system_id == refresh::kAccountJob);
+  CHECK_FALSE(p.next(kNoon).has_value());  // nothing else is known yet
+  p.finished(*first, kNoon, ok());
+  p.add_system(7, kLat, kLon);
+  std::optional<Timestamp> newest = kNoon - minutes{12};
+  std::vector<Choice> order;
+  for (int i = 0; i < 3; ++i) {
+    auto job = p.next(kNoon);
+    REQUIRE(job);
+    order.push_back(*job);
+    p.finished(*job, kNoon, serving(newest)(*job));
+  }
+  CHECK(order[0].dataset == Dataset::objects);
+  CHECK(order[1].dataset == Dataset::panels);
+  CHECK(order[2].dataset == Dataset::summary);
+  // The rest of the first round follows at once; the first round includes everything.
+  auto rest = drain(p, kNoon, serving(newest));
+  for (auto d : {Dataset::layout, Dataset::sources, Dataset::alerts, Dataset::panel_details,
+                 Dataset::combined})
+    CHECK(has(rest, 7, d));
+}
+
+TEST_CASE("panel power is fetched just after the next batch is expected, not before", "[policy]") {
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  auto p = one_system(kNoon, newest);
+  drain(p, kNoon, serving(newest));
+  // Batches every 10 minutes, each visible 11 minutes after its last minute.
+  Timestamp t = kNoon;
+  for (int batch = 1; batch <= 6; ++batch) {
+    newest = *newest + minutes{10};
+    const auto visible = *newest + minutes{11};
+    // Walk the clock a minute at a time; the fetch that sees the batch must come soon after.
+    std::optional<Timestamp> seen;
+    for (; t < visible + minutes{20}; t += minutes{1}) {
+      auto served = t >= visible ? newest : std::optional<Timestamp>{*newest - minutes{10}};
+      for (const auto& job : drain(p, t, serving(served)))
+        if (job.dataset == Dataset::panels && t >= visible && !seen) seen = t;
+      if (seen) break;
+    }
+    REQUIRE(seen);
+    if (batch >= 4) CHECK(*seen - visible <= minutes{2});  // learned by then
+  }
+  // Between batches nothing is asked for panel power: the next one is not due yet.
+  auto quiet = drain(p, t + minutes{1}, serving(newest));
+  CHECK_FALSE(has(quiet, 1, Dataset::panels));
+}
+
+TEST_CASE("a fetch that finds nothing new backs off: 1, 2, 4, 8, then every 10 minutes",
+          "[policy]") {
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  auto p = one_system(kNoon, newest);
+  drain(p, kNoon, serving(newest));
+  // The gateway is late (a late batch): nothing new for an hour.
+  std::vector<Timestamp> asked;
+  for (auto t = kNoon; t < kNoon + minutes{60}; t += seconds{10})
+    for (const auto& job : drain(p, t, serving(newest)))
+      if (job.dataset == Dataset::panels) asked.push_back(t);
+  REQUIRE(asked.size() >= 6);
+  std::vector<minutes> gaps;
+  for (std::size_t i = 1; i < asked.size(); ++i)
+    gaps.push_back(duration_cast<minutes>(asked[i] - asked[i - 1]));
+  // The first ask at the expected arrival, then the probes.
+  CHECK(asked[0] - kNoon == minutes{10});
+  CHECK(gaps[0] == minutes{1});
+  CHECK(gaps[1] == minutes{2});
+  CHECK(gaps[2] == minutes{4});
+  CHECK(gaps[3] == minutes{8});
+  CHECK(gaps.back() == minutes{10});
+}
+
+TEST_CASE("at night minute data is fetched once to settle the day, then not until morning",
+          "[policy]") {
+  std::optional<Timestamp> newest = kNight - hours{5};
+  auto p = one_system(kNight, newest);
+  auto first = drain(p, kNight, serving(newest));
+  CHECK(has(first, 1, Dataset::panels));
+  CHECK(has(first, 1, Dataset::panel_details));
+  std::vector<Choice> later;
+  for (auto t = kNight + minutes{1}; t < kNight + hours{2}; t += minutes{1}) {
+    auto ran = drain(p, t, serving(newest));
+    later.insert(later.end(), ran.begin(), ran.end());
+  }
+  CHECK_FALSE(has(later, 1, Dataset::panels));
+  CHECK_FALSE(has(later, 1, Dataset::panel_details));
+  CHECK_FALSE(has(later, 1, Dataset::combined));
+  // The summary at night: at its bound (30 min), not the wanted 5 min.
+  const auto summaries = std::count_if(
+      later.begin(), later.end(), [](const Choice& c) { return c.dataset == Dataset::summary; });
+  CHECK(summaries >= 3);
+  CHECK(summaries <= 4);
+  // Morning (06:00 PDT = 13:00 UTC, the sun above -12 degrees): panel power is asked again.
+  auto morning = drain(p, *util::parse_iso8601("2026-06-21T13:00:00Z"), serving(newest));
+  CHECK(has(morning, 1, Dataset::panels));
+}
+
+TEST_CASE("402 Payment Required: the dataset is not asked for again; others go on", "[policy]") {
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  auto p = one_system(kNoon, newest);
+  auto answer = [&](const Choice& c) {
+    auto o = serving(newest)(c);
+    if (c.dataset == Dataset::panels || c.dataset == Dataset::panel_details) {
+      o.ok = false;
+      o.payment_required = true;
+    }
+    return o;
+  };
+  drain(p, kNoon, answer);
+  std::vector<Choice> later;
+  for (auto t = kNoon + minutes{1}; t < kNoon + hours{1}; t += minutes{1}) {
+    auto ran = drain(p, t, answer);
+    later.insert(later.end(), ran.begin(), ran.end());
+  }
+  CHECK_FALSE(has(later, 1, Dataset::panels));
+  CHECK_FALSE(has(later, 1, Dataset::panel_details));
+  CHECK(has(later, 1, Dataset::summary));
+}
+
+TEST_CASE("a failure is retried after 10 s, doubling, never later than the interval", "[policy]") {
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  auto p = one_system(kNoon, newest);
+  auto failing_summary = [&](const Choice& c) {
+    auto o = serving(newest)(c);
+    if (c.dataset == Dataset::summary) o.ok = false;
+    return o;
+  };
+  std::vector<Timestamp> asked;
+  for (auto t = kNoon; t < kNoon + minutes{20}; t += seconds{1})
+    for (const auto& job : drain(p, t, failing_summary))
+      if (job.dataset == Dataset::summary) asked.push_back(t);
+  REQUIRE(asked.size() >= 6);
+  CHECK(asked[1] - asked[0] == seconds{10});
+  CHECK(asked[2] - asked[1] == seconds{20});
+  CHECK(asked[3] - asked[2] == seconds{40});
+  CHECK(asked.back() - asked[asked.size() - 2] == minutes{5});  // the summary's interval
+}
+
+TEST_CASE("a gateway silent for hours of daylight is probed hourly, not on every batch",
+          "[policy]") {
+  std::optional<Timestamp> newest = kNoon - hours{30};                // stopped yesterday
+  const auto morning = *util::parse_iso8601("2026-06-21T14:00:00Z");  // 07:00 PDT
+  auto p = one_system(morning, newest);
+  std::vector<Timestamp> asked;
+  for (auto t = morning; t < morning + hours{6}; t += minutes{1})
+    for (const auto& job : drain(p, t, serving(newest)))
+      if (job.dataset == Dataset::panels) asked.push_back(t);
+  // Probes while it might still come (about two hours), then one an hour.
+  const auto late = std::count_if(asked.begin(), asked.end(),
+                                  [&](Timestamp t) { return t > morning + hours{3}; });
+  CHECK(late >= 2);
+  CHECK(late <= 4);
+  CHECK(asked.size() < 25);
+}
+
+TEST_CASE(
+    "a fleet that outgrows the budget: cadences stretch to their bounds in order, and no "
+    "minute is over budget",
+    "[policy]") {
+  auto options = refresh::default_policy_options();
+  options.budget_per_minute = 90;
+  refresh::Policy p(options);
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  drain(p, kNoon, serving(newest));
+  SECTION("ten systems keep the wanted intervals") {
+    for (int id = 1; id <= 10; ++id) p.add_system(id, kLat, kLon);
+    drain(p, kNoon, serving(newest));
+    p.replan(kNoon + minutes{1});
+    CHECK_FALSE(p.plan().beyond_budget);
+    CHECK(p.plan().interval[static_cast<std::size_t>(Dataset::summary)] == minutes{5});
+    CHECK(p.plan().interval[static_cast<std::size_t>(Dataset::sources)] == minutes{2});
+  }
+  SECTION("300 systems in daylight stretch the first in the order up to their bounds") {
+    for (int id = 1; id <= 300; ++id) p.add_system(id, kLat, kLon);
+    double worst = 0;
+    for (auto t = kNoon; t < kNoon + minutes{30}; t += seconds{1}) {
+      drain(p, t, serving(newest));
+      worst = std::max(worst, p.calls_in_last_minute(t));
+    }
+    CHECK(worst <= 90);
+    const auto& plan = p.plan();
+    CHECK(plan.systems == 300);
+    CHECK(plan.active == 300);
+    CHECK_FALSE(plan.beyond_budget);
+    auto interval = [&](Dataset d) { return plan.interval[static_cast<std::size_t>(d)]; };
+    // The first in the stretch order give way first, up to their bounds.
+    CHECK(interval(Dataset::objects) == hours{24});
+    CHECK(interval(Dataset::layout) == hours{24});
+    CHECK(interval(Dataset::combined) == hours{2});
+    CHECK(interval(Dataset::summary) > minutes{5});
+    CHECK(interval(Dataset::summary) <= minutes{30});
+    CHECK(interval(Dataset::sources) <= minutes{60});
+    CHECK(interval(Dataset::panel_details) <= hours{2});
+    CHECK(plan.demand_per_minute <= 90.001);
+    CHECK(plan.describe().find("300 systems (300 in daylight)") != std::string::npos);
+  }
+  SECTION("2000 systems do not fit even at the bounds: said so") {
+    for (int id = 1; id <= 2000; ++id) p.add_system(id, kLat, kLon);
+    drain(p, kNoon, serving(newest));
+    p.replan(kNoon + minutes{1});
+    CHECK(p.plan().beyond_budget);
+    CHECK(p.plan().describe().find("BEYOND BUDGET") != std::string::npos);
+  }
+}
+
+TEST_CASE("earliest deadline first: a summary at its bound goes before a panel probe", "[policy]") {
+  auto options = refresh::default_policy_options();
+  options.max_in_flight = 1;
+  refresh::Policy p(options);
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  drain(p, kNoon, serving(newest));
+  p.add_system(1, kLat, kLon);
+  drain(p, kNoon, serving(newest));
+  // Much later panel power and the summary are both overdue: the batch expected first goes
+  // first; once it finds nothing new, its probe waits behind the summary past its bound.
+  auto first = p.next(kNoon + minutes{44});
+  REQUIRE(first);
+  CHECK(first->dataset == Dataset::panels);
+  p.finished(*first, kNoon + minutes{44}, serving(newest)(*first));
+  auto second = p.next(kNoon + minutes{45});
+  REQUIRE(second);
+  CHECK(second->dataset == Dataset::summary);
+}
