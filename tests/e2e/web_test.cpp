@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -79,6 +80,8 @@ TEST_CASE("web config: a bad file exits 2 at start with one line naming the prob
 TEST_CASE(
     "web config: mutual TLS end to end, and a certificate rotated on disk is served to new "
     "connections without a restart") {
+  // The refused client is hung up on; its write must fail, not kill the test with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   Pki pki;
   std::filesystem::copy_file(pki.crt("server"), pki.dir() + "/live.crt");
   std::filesystem::copy_file(pki.key("server"), pki.dir() + "/live.key");
