@@ -1,9 +1,9 @@
-#include "refresh/plan.hpp"
+#include "baseline/old_plan.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace refresh {
+namespace baseline {
 namespace {
 
 double demand(const PlanInput& in, const std::array<double, kDatasetCount>& interval_s) {
@@ -53,4 +53,4 @@ Plan plan_intervals(const PlanInput& in) {
   return plan;
 }
 
-}  // namespace refresh
+}  // namespace baseline

@@ -1,15 +1,16 @@
-// How often each dataset can be refreshed within the rate budget. Pure arithmetic: the scheduler
-// re-plans whenever the fleet or the budget changes, and tigo_refresh_interval_seconds shows the
-// result.
+// The planner the exporter had before the value-ordered policy (refresh/policy.hpp), kept only so
+// bench/sim_day can run the same day with both side by side. How often each dataset can be
+// refreshed within the rate budget: fixed intervals, panel data stretched first.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstddef>
 
-#include "refresh/snapshot.hpp"
+namespace baseline {
 
-namespace refresh {
+enum class Dataset { system, objects, layout, sources, summary, panels, combined, alerts };
+inline constexpr std::size_t kDatasetCount = 8;
 
 struct DatasetCost {
   double calls_per_system = 0;            // API calls one refresh of one system costs
@@ -40,4 +41,4 @@ inline constexpr std::array<Dataset, kDatasetCount> kStretchOrder = {
     Dataset::panels,  Dataset::combined, Dataset::alerts, Dataset::sources,
     Dataset::summary, Dataset::objects,  Dataset::layout, Dataset::system};
 
-}  // namespace refresh
+}  // namespace baseline

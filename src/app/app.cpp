@@ -2,28 +2,33 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "app/client_options.hpp"
-#include "app/landing.hpp"
 #include "build_revision.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/self_metrics.hpp"
+#include "pages/router.hpp"
 #include "refresh/refresher.hpp"
 #include "sim/clock.hpp"
 #include "sim/demo.hpp"
 #include "sim/fleet.hpp"
 #include "sim/server.hpp"
 #include "tigo/client.hpp"
+#include "util/duration.hpp"
 #include "util/gzip.hpp"
 #include "util/listen_address.hpp"
 #include "util/log.hpp"
 #include "util/shared_slot.hpp"
 #include "util/signals.hpp"
+#include "util/time.hpp"
 #include "web/server.hpp"
 
 namespace app {
@@ -56,6 +61,18 @@ std::shared_ptr<const metrics::CachedFleet> render(const refresh::Snapshot& snap
   return out;
 }
 
+// SIGHUP: the password and token files are read again (the client logs what changed, never the
+// secret), and so is --web.config.file (which is also followed by itself; a bad file keeps the
+// one in use).
+void reload(const config::Config& cfg, web::WebConfigWatcher& web_watcher,
+            const web::WebConfigWatcher::Apply& apply, tigo::Client& client) {
+  util::log::info("reload requested", {{"web_config_file", cfg.web_config_file},
+                                       {"password_file", cfg.password_file},
+                                       {"token_file", cfg.token_file}});
+  client.reload_credentials();
+  if (!cfg.web_config_file.empty()) web_watcher.check(true, apply);
+}
+
 // /metrics: the cached fleet in the negotiated format, then the self-metrics (serialized per
 // scrape: they change between scrapes), then OpenMetrics' `# EOF`.
 web::Payload metrics_payload(const std::shared_ptr<const metrics::CachedFleet>& fleet,
@@ -80,6 +97,49 @@ web::Payload metrics_payload(const std::shared_ptr<const metrics::CachedFleet>& 
     p.pieces.push_back({std::make_shared<const std::string>(std::move(own))});
   return p;
 }
+
+// One line about the API session for the status page: "Login (password): ok at ..., token
+// expires ...", or the last failure and, after a refusal, the next attempt. Never a secret.
+std::string login_line(const tigo::LoginState& login) {
+  std::string line = "Login (" + login.mode + "): ";
+  if (!login.last_attempt) {
+    line += login.mode == "token" ? "pre-issued token in use" : "not yet";
+  } else if (login.last_ok) {
+    line += "ok at " + util::format_iso8601_utc(*login.last_attempt);
+  } else {
+    line += "failed at " + util::format_iso8601_utc(*login.last_attempt) + ": " + login.last_error;
+  }
+  if (login.token_expires)
+    line += ", token expires " + util::format_iso8601_utc(*login.token_expires);
+  if (login.next_attempt)
+    line += ", next attempt not before " + util::format_iso8601_utc(*login.next_attempt);
+  return line + ".";
+}
+
+// A stop is bounded: requests in flight are aborted and the logout has its own deadline, but a
+// connect to an address that never answers cannot be interrupted, nor can a peer that holds the
+// web server. Once armed, the process exits after `limit` whatever is still running.
+class StopDeadline {
+ public:
+  explicit StopDeadline(std::chrono::milliseconds limit) : limit_(limit) {}
+  void arm() {
+    thread_ = std::jthread([limit = limit_](std::stop_token done) {
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lock(m);
+      cv.wait_for(lock, done, limit, [] { return false; });
+      if (done.stop_requested()) return;
+      util::log::warn("stop not finished in time: exiting without waiting further",
+                      {{"limit", util::format_duration(limit)}});
+      std::fflush(nullptr);
+      std::_Exit(0);
+    });
+  }
+
+ private:
+  std::chrono::milliseconds limit_;
+  std::jthread thread_;  // joined (and disarmed) when the stop finished in time
+};
 
 }  // namespace
 
@@ -106,6 +166,9 @@ int run(const config::Config& cfg) {
   const std::string version = TIGO_VERSION;
   util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
 
+  // After SIGTERM or SIGINT the process is gone within 5 s (Docker's grace period is 10 s).
+  StopDeadline stop_deadline(std::chrono::milliseconds{4'500});
+
   // --demo: the simulator runs in this process on a loopback port; everything else is as usual.
   std::unique_ptr<sim::Fleet> demo_fleet;
   std::unique_ptr<sim::Clock> demo_clock;
@@ -126,17 +189,22 @@ int run(const config::Config& cfg) {
     demo_server->start();
     client_options.base_url = demo_server->base_url();
     client_options.credentials = {"demo", "demo", ""};
+    client_options.password_file.clear();
+    client_options.token_file.clear();
     util::log::info("demo simulator running", {{"api_url", client_options.base_url},
                                                {"systems", std::to_string(demo_fleet->size())}});
   }
 
   metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
   client_options.observer = &self;
-  auto client = tigo::Client::create(client_options);
-  if (!client) {
-    util::log::error("bad API configuration", {{"err", client.error().message}});
+  auto created = tigo::Client::create(client_options);
+  if (!created) {
+    util::log::error("bad API configuration", {{"err", created.error().message}});
     return 2;
   }
+  // Shared with the refresher; declared after the demo simulator, so its keep-alive connections
+  // are closed before the simulator stops.
+  std::shared_ptr<tigo::Client> client = std::move(*created);
 
   // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread;
   // scrapes send the cached bytes and only serialize the small self-metrics.
@@ -145,7 +213,7 @@ int run(const config::Config& cfg) {
   static_cast<config::RefreshSettings&>(refresh_options) = cfg;
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
-  refresh::Refresher refresher(std::move(*client), refresh_options,
+  refresh::Refresher refresher(client, refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));
                                });
@@ -155,9 +223,17 @@ int run(const config::Config& cfg) {
     return metrics_payload(fleet.load(), self, gzip, format);
   };
   handlers.ready = [&] { return refresher.snapshot()->ready; };
-  handlers.landing_html = [&] {
-    return landing_html(*refresher.snapshot(), cfg.telemetry_path,
-                        "tigo_exporter " + version + " (revision " TIGO_REVISION ")");
+  pages::Site site;
+  site.telemetry_path = cfg.telemetry_path;
+  site.version = "tigo_exporter " + version + " (revision " TIGO_REVISION ")";
+  handlers.page = [&](const web::PageRequest& req) {
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    pages::Site with_session = site;  // per request: the session changes, the rest does not
+    with_session.session = login_line(client->login_state());
+    auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, with_session);
+    return web::PageAnswer{a.status, std::move(a.content_type), std::move(a.body),
+                           std::move(a.cache_control)};
   };
   const bool tls = web_config.tls.has_value();
   web::Server server({*listen, cfg.telemetry_path, std::move(web_config)}, handlers);
@@ -177,24 +253,19 @@ int run(const config::Config& cfg) {
   refresher.start();
   std::thread http_thread([&server] { server.run(); });
   // --web.config.file is followed (certificates rotate without a restart) and read again on
-  // SIGHUP; a bad file keeps the one in use. The password and token files are read at start
-  // only (the client holds its credentials).
-  const auto apply = [&server](const web::WebConfig& next) {
+  // SIGHUP; a bad file keeps the one in use.
+  const web::WebConfigWatcher::Apply apply = [&server](const web::WebConfig& next) {
     return server.update_web_config(next);
   };
   if (!cfg.web_config_file.empty()) web_watcher.start(kWebConfigPoll, apply);
   int sig = util::wait_for_signal();
-  for (; sig == SIGHUP; sig = util::wait_for_signal()) {
-    util::log::info("reload requested",
-                    {{"web_config_file", cfg.web_config_file},
-                     {"credentials", "unchanged (password and token files are read at start)"}});
-    if (!cfg.web_config_file.empty()) web_watcher.check(true, apply);
-  }
+  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, web_watcher, apply, *client);
   util::log::info("shutting down", {{"signal", std::to_string(sig)}});
+  stop_deadline.arm();
   web_watcher.stop();
   server.stop();
   http_thread.join();
-  refresher.stop();
+  refresher.stop();  // aborts the requests in flight, then a logout within 2 s
   // The demo simulator stops in its destructor, after the refresher's: by then the client's
   // keep-alive connections are closed, so its workers need not wait them out (5 s).
   return 0;

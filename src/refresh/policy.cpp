@@ -44,10 +44,10 @@ seconds first_round_slack(Dataset d, bool active) {
   }
 }
 
-template <class Rep, class Period>
-seconds median(std::deque<std::chrono::duration<Rep, Period>> v) {
+// The lower median: with two samples, the smaller.
+seconds median(std::deque<seconds> v) {
   std::sort(v.begin(), v.end());
-  return std::chrono::duration_cast<seconds>(v[v.size() / 2]);
+  return v[(v.size() - 1) / 2];
 }
 
 void keep_last(std::deque<seconds>& v, seconds x, std::size_t n = 7) {
@@ -87,6 +87,7 @@ Policy::Policy(PolicyOptions options) : options_(std::move(options)) {
 void Policy::add_system(std::int64_t id, std::optional<double> latitude,
                         std::optional<double> longitude) {
   auto [it, inserted] = systems_.try_emplace(id);
+  it->second.id = id;
   it->second.latitude = latitude;
   it->second.longitude = longitude;
   if (inserted) {
@@ -106,7 +107,11 @@ bool Policy::active_at(const SystemPlan& s, Timestamp t) const {
 
 seconds Policy::cadence(const SystemPlan& s) const {
   if (s.spacings.empty()) return minutes{10};
-  return std::clamp(median(s.spacings), seconds{minutes{5}}, seconds{minutes{30}});
+  // The lower quartile: a fetch that came late sees two batches at once, and their doubled
+  // spacing must not stretch the estimate (which would make the next fetch later still).
+  auto v = s.spacings;
+  std::sort(v.begin(), v.end());
+  return std::clamp(v[(v.size() - 1) / 4], seconds{minutes{5}}, seconds{minutes{30}});
 }
 
 seconds Policy::lag(const SystemPlan& s) const {
@@ -147,6 +152,14 @@ void Policy::replan(Timestamp now) {
   for (auto& [id, s] : systems_) {
     const bool was_active = s.active;
     s.active = active_at(s, now);
+    // Before sunrise no panel reports power: waiting for the first batch of the day from then.
+    s.before_sunrise = false;
+    if (s.latitude && s.longitude) {
+      const auto e = sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg;
+      const auto later =
+          sun::sun_position(*s.latitude, *s.longitude, now + minutes{10}).elevation_deg;
+      s.before_sunrise = e < 0 && later > e;
+    }
     if (s.active && !was_active) {
       s.active_since = now;
       for (auto& t : s.tracks) t.settled_tonight = false;  // a new day
@@ -159,13 +172,18 @@ void Policy::replan(Timestamp now) {
     ++p.active;
     const double c = static_cast<double>(cadence(s).count());
     cadence_sum += c;
-    // One fetch per batch and the probes that jitter, late and missed uploads cost, as seen.
-    p.power_per_minute +=
-        std::min(60.0 / static_cast<double>(options_.wanted[idx(Dataset::panels)].count()),
-                 calls_per_batch_ * 60.0 / c);
+    // At least one fetch per batch.
+    p.power_per_minute += std::min(
+        60.0 / static_cast<double>(options_.wanted[idx(Dataset::panels)].count()), 60.0 / c);
     detail_calls += s.detail_calls;
   }
   if (p.active) p.power_cadence = seconds{static_cast<long long>(cadence_sum / p.active)};
+  // What panel power really cost lately (probes for jitter, late and missed batches included),
+  // with a tenth more for headroom.
+  while (!power_calls_.empty() && power_calls_.front() <= now - minutes{10})
+    power_calls_.pop_front();
+  p.power_per_minute =
+      1.1 * std::max(p.power_per_minute, static_cast<double>(power_calls_.size()) / 10.0);
   const double n = static_cast<double>(systems_.size());
   const double day = n - night;
   const double account = (options_.account_calls + std::floor(n / 50.0)) * 60.0 /
@@ -195,7 +213,9 @@ void Policy::replan(Timestamp now) {
   const double budget = std::max(options_.budget_per_minute, 1.0);
   if (total() > budget) {
     for (auto d : kStretchOrder) {
-      const double bound = std::max(s[idx(d)], double(bound_of(d)->count()));
+      // Planned a little inside the bound: a job runs a few minutes after it is due when the
+      // budget is busy, and the bound is what the user was promised.
+      const double bound = std::max(s[idx(d)], 0.85 * double(bound_of(d)->count()));
       // Bisection on this dataset's interval: demand falls as it grows.
       double lo = s[idx(d)], hi = bound;
       s[idx(d)] = hi;
@@ -233,6 +253,7 @@ std::optional<Policy::Candidate> Policy::power_candidate(const SystemPlan& s, Ti
     if (t.settled_tonight) return std::nullopt;
     return Candidate{earliest, earliest + minutes{15}};
   }
+  if (s.before_sunrise && t.last_success) return std::nullopt;
   if (!s.newest_pin || !s.newest_seen_at) {
     const auto due = std::max(earliest, s.next_probe.value_or(earliest));
     return Candidate{due, due + minutes{5}};
@@ -269,7 +290,14 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
     return Candidate{due, due + minutes{30}};
   }
   const auto base = t.last_success.value_or(*t.last_attempt);
-  const auto due = base + every;
+  auto due = base + every;
+  // The first round ran for every system at once; the second is spread over the interval
+  // (a fixed share per system and dataset), so the fleet's jobs do not come due together.
+  if (t.successes == 1) {
+    const auto share =
+        0.2 + 0.8 * static_cast<double>((s.id * 7919 + idx(d) * 104729) % 1000) / 1000.0;
+    due = base + seconds{static_cast<long long>(static_cast<double>(every.count()) * share)};
+  }
   const auto bound = bound_of(d).value_or(every);
   return Candidate{due, base + std::max(every, bound)};
 }
@@ -323,6 +351,7 @@ std::optional<Choice> Policy::next(Timestamp now) {
   // Budget-exact: never more than the budget in any 60 s, counted when a job starts.
   if (calls_sum_ > 0 && calls_sum_ + best->calls > options_.budget_per_minute) return std::nullopt;
   calls_.emplace_back(now, best->calls);
+  if (best->dataset == Dataset::panels) power_calls_.push_back(now);
   calls_sum_ += best->calls;
   ++in_flight_;
   auto& track = best->system_id == kAccountJob
@@ -368,6 +397,7 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
   }
   track->failures = 0;
   track->last_success = now;
+  ++track->successes;
   if (!s) return;
   if (!s->active && minute_data(job.dataset)) track->settled_tonight = true;
   switch (job.dataset) {
@@ -380,20 +410,19 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
       break;
     case Dataset::panels:
       if (outcome.newest_pin && (!s->newest_pin || *outcome.newest_pin > *s->newest_pin)) {
-        if (s->newest_pin) {
-          const auto spacing = *outcome.newest_pin - *s->newest_pin;
-          if (spacing <= minutes{45}) keep_last(s->spacings, spacing);
+        // Batch after batch (not the first of a day or after a silence), the spacing of their
+        // minutes is the gateway's cadence, and the fetch saw the batch at most this long after
+        // its last minute; a first-try hit may have been early enough to try earlier next time.
+        if (s->newest_pin && *outcome.newest_pin - *s->newest_pin <= minutes{45}) {
+          keep_last(s->spacings, *outcome.newest_pin - *s->newest_pin);
+          const auto step =
+              s->probes == 0
+                  ? seconds{60}
+                  : std::min<seconds>(options_.max_probe,
+                                      options_.first_probe * (1LL << std::min(s->probes - 1, 10))) /
+                        2;
+          keep_last(s->lags, now - *outcome.newest_pin - step);
         }
-        // The fetch saw the batch at most this long after its last minute; a first-try hit
-        // may have been early enough to try a little earlier next time.
-        const auto step =
-            s->probes == 0
-                ? seconds{60}
-                : std::min<seconds>(options_.max_probe,
-                                    options_.first_probe * (1LL << std::min(s->probes - 1, 10))) /
-                      2;
-        keep_last(s->lags, now - *outcome.newest_pin - step);
-        calls_per_batch_ += (1.0 + s->probes - calls_per_batch_) / 200.0;
         s->newest_pin = outcome.newest_pin;
         s->newest_seen_at = now;
         s->probes = 0;

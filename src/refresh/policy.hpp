@@ -127,16 +127,19 @@ class Policy {
   struct Track {
     std::optional<Timestamp> last_attempt, last_success;
     int failures = 0;
+    int successes = 0;
     bool in_flight = false;
     bool disabled = false;
     bool settled_tonight = false;  // minute data: fetched once since dusk
   };
   struct SystemPlan {
+    std::int64_t id = 0;
     std::optional<double> latitude, longitude;
     Timestamp added{};
     bool panels_known = false;
     bool active = true;  // in daylight (recomputed at each replan)
     Timestamp active_since{};
+    bool before_sunrise = false;  // dawn twilight: minute data flows, panel power not yet
     std::array<Track, kDatasetCount> tracks{};
     // Panel power arrivals.
     std::optional<Timestamp> newest_pin, newest_seen_at;
@@ -166,8 +169,8 @@ class Policy {
   int in_flight_ = 0;
   BudgetPlan plan_;
   std::optional<Timestamp> planned_at_;
-  Timestamp last_now_{};          // the latest time the policy was told
-  double calls_per_batch_ = 1.3;  // panel power fetches per new batch, probes included (mean)
+  Timestamp last_now_{};               // the latest time the policy was told
+  std::deque<Timestamp> power_calls_;  // panel power fetches of the last 10 minutes
 };
 
 }  // namespace refresh

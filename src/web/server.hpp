@@ -1,4 +1,4 @@
-// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and a landing page, with what
+// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and the pages, with what
 // --web.config.file asks for: TLS (tls.hpp), basic auth, security headers and a rate limit.
 // Handlers only read what the refresher published; nothing here calls the Tigo API.
 #pragma once
@@ -48,10 +48,22 @@ Format negotiate_format(std::string_view accept);
 std::string_view content_type(Format format);
 inline bool is_openmetrics(Format f) { return f != Format::text_0_0_4; }
 
+// The pages: / (status), /systems/{id}, /api/systems/{id} and /static/{name}, all GET.
+struct PageRequest {
+  std::string path;
+  std::string query;  // the decoded ?q= value, empty if none
+};
+struct PageAnswer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::string cache_control;  // sent when not empty
+};
+
 struct Handlers {
   std::function<Payload(bool accepts_gzip, Format format)> metrics;
   std::function<bool()> ready;
-  std::function<std::string()> landing_html;
+  std::function<PageAnswer(const PageRequest&)> page;
 };
 
 struct ServerOptions {

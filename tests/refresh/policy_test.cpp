@@ -250,10 +250,11 @@ TEST_CASE(
     CHECK(plan.active == 300);
     CHECK_FALSE(plan.beyond_budget);
     auto interval = [&](Dataset d) { return plan.interval[static_cast<std::size_t>(d)]; };
-    // The first in the stretch order give way first, up to their bounds.
-    CHECK(interval(Dataset::objects) == hours{24});
-    CHECK(interval(Dataset::layout) == hours{24});
-    CHECK(interval(Dataset::combined) == hours{2});
+    // The first in the stretch order give way first, up to just inside their bounds (a job may
+    // start a little after it is due when the budget is busy).
+    CHECK(interval(Dataset::objects) == seconds{hours{24}} * 85 / 100);
+    CHECK(interval(Dataset::layout) == seconds{hours{24}} * 85 / 100);
+    CHECK(interval(Dataset::combined) == seconds{hours{2}} * 85 / 100);
     CHECK(interval(Dataset::summary) > minutes{5});
     CHECK(interval(Dataset::summary) <= minutes{30});
     CHECK(interval(Dataset::sources) <= minutes{60});

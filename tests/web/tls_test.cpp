@@ -50,7 +50,11 @@ struct Served {
       return p;
     };
     h.ready = [] { return true; };
-    h.landing_html = [] { return std::string("<html>landing</html>"); };
+    h.page = [](const web::PageRequest& req) {
+      return req.path == "/"
+                 ? web::PageAnswer{200, "text/html; charset=utf-8", "<html>status</html>", ""}
+                 : web::PageAnswer{404, "text/plain; charset=utf-8", "Not found\n", ""};
+    };
     web::ServerOptions options;
     options.listen.host = "127.0.0.1";
     options.web = cfg;
