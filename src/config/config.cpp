@@ -156,6 +156,9 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--log.format", log_format, "logfmt or json")->check(CLI::IsMember(kLogFormats));
   app.add_flag("--demo", c.demo,
                "Start the embedded simulator on a loopback port and export its demo fleet");
+  app.add_option("--storage.path", c.storage_path,
+                 "Directory of the state file that lets a restart serve at once and skip the "
+                 "hierarchy (default: none, every start is cold)");
 
   // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
   const BackfillTimeValidator backfill_time;

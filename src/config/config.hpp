@@ -60,6 +60,7 @@ struct Config : RefreshSettings {
   util::log::Level log_level = util::log::Level::info;
   util::log::Format log_format = util::log::Format::logfmt;
   bool demo = false;
+  std::string storage_path;  // directory of the state file; empty: none (refresh/state_file.hpp)
   std::optional<BackfillConfig> backfill;  // set by the backfill subcommand
 };
 
