@@ -89,8 +89,12 @@ void Refresher::load_state() {
   restore.max_age = secs(options_.layout_interval);
   restore.max_staleness = secs(options_.max_staleness);
   restore.systems = options_.systems;
-  std::lock_guard lock(mutex_);
-  if (load_state_file(options_.state_path, restore, fleet_, policy_) > 0) dirty_ = true;
+  std::size_t restored = 0;
+  {
+    std::lock_guard lock(mutex_);
+    restored = load_state_file(options_.state_path, restore, fleet_, policy_);
+  }
+  if (restored > 0) publish_now();  // served before the first call to the API
 }
 
 void Refresher::save_state() {

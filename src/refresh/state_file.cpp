@@ -874,11 +874,12 @@ std::string serialize_state(const SavedState& state) {
   return std::move(j.out);
 }
 
-util::Result<SavedState> parse_state(std::string_view text) {
-  if (text.size() > kMaxStateFileBytes) return util::make_error("larger than the size limit");
+namespace {
+
+util::Result<SavedState> parse_padded(const simdjson::padded_string& padded) {
+  if (padded.size() > kMaxStateFileBytes) return util::make_error("larger than the size limit");
   // A parser per call: the file is read once at start (and by the fuzz targets).
   dom::parser parser(kMaxStateFileBytes);
-  const simdjson::padded_string padded(text);
   dom::element root;
   if (auto err = parser.parse(padded).get(root); err)
     return util::make_error(std::string("invalid JSON: ") + simdjson::error_message(err));
@@ -887,6 +888,13 @@ util::Result<SavedState> parse_state(std::string_view text) {
   } catch (const Invalid& e) {
     return util::make_error(e.what);
   }
+}
+
+}  // namespace
+
+util::Result<SavedState> parse_state(std::string_view text) {
+  if (text.size() > kMaxStateFileBytes) return util::make_error("larger than the size limit");
+  return parse_padded(simdjson::padded_string(text));
 }
 
 util::Result<std::size_t> restore_state(SavedState state, const RestoreOptions& o,
@@ -930,35 +938,28 @@ util::Result<SavedState> read_state_file(const std::string& path) {
     const int err = errno;
     return util::make_error(err == ENOENT ? "missing" : "cannot open: " + errno_text(err));
   }
-  std::string text;
   struct stat st {};
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (ok && static_cast<std::uint64_t>(st.st_size) > kMaxStateFileBytes) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return util::make_error("larger than the size limit (" + std::to_string(st.st_size) +
-                            " bytes)");
+    return util::make_error("not a regular file");
   }
-  if (ok) {
-    // Reads to the end (bounded), whatever the size said.
-    char buf[1 << 16];
-    for (;;) {
-      const auto n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        ok = false;
-        break;
-      }
-      if (n == 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      if (text.size() > kMaxStateFileBytes) {
-        ::close(fd);
-        return util::make_error("larger than the size limit");
-      }
-    }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > kMaxStateFileBytes) {
+    ::close(fd);
+    return util::make_error("larger than the size limit (" + std::to_string(size) + " bytes)");
+  }
+  // Straight into the parser's padded buffer: the file is in memory once.
+  simdjson::padded_string text(static_cast<std::size_t>(size));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const auto n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  if (!ok) return util::make_error("cannot read: not a regular file, or an I/O error");
-  return parse_state(text);
+  if (done != text.size()) return util::make_error("cannot read: shorter than its size");
+  return parse_padded(text);
 }
 
 util::Result<std::size_t> write_state_file(const std::string& path, std::string_view text) {

@@ -28,9 +28,9 @@
 namespace refresh {
 
 inline constexpr int kStateFormatVersion = 1;
-// Far above a fleet one account's budget can refresh (400 systems x 24 panels: ~3 MB), small
-// enough to read whole at start.
-inline constexpr std::size_t kMaxStateFileBytes = std::size_t{128} << 20;
+// Far above what one account's budget keeps fresh (400 systems of 24 panels: about 3 MB), and
+// small enough to read whole at start within the chart's memory limit.
+inline constexpr std::size_t kMaxStateFileBytes = std::size_t{64} << 20;
 inline constexpr std::chrono::minutes kStateSaveInterval{5};
 
 struct SavedSystem {

@@ -61,10 +61,9 @@ struct Exporter {
     const auto pw = dir.file(user + ".password", user + "\n");
     process = std::make_unique<Process>(
         std::vector<std::string>{TIGO_EXPORTER_BIN, "--tigo.api-url", api, "--tigo.username", user,
-                                 "--tigo.password-file", pw, "--web.listen-address",
-                                 "127.0.0.1:0", "--tigo.rate-limit", "100000",
-                                 "--refresh.panels-interval", "5s", "--storage.path",
-                                 dir.path() + "/state"},
+                                 "--tigo.password-file", pw, "--web.listen-address", "127.0.0.1:0",
+                                 "--tigo.rate-limit", "100000", "--refresh.panels-interval", "5s",
+                                 "--storage.path", dir.path() + "/state"},
         dir.path() + "/" + name + ".log");
     auto addr = process->wait_for_log(std::regex("msg=listening address=(\\S+)"), 10s);
     REQUIRE(addr.has_value());
@@ -128,8 +127,8 @@ TEST_CASE("restart with the state file: panel power at once, no hierarchy fetche
     INFO(second.process->log().substr(0, 3000));
     CHECK(after == before);
     CHECK(second.ready());
-    CHECK_THAT(second.process->log(), Catch::Contains("msg=\"state restored\"") &&
-                                          Catch::Contains("systems=6"));
+    CHECK_THAT(second.process->log(),
+               Catch::Contains("msg=\"state restored\"") && Catch::Contains("systems=6"));
     // A few more seconds of work: new data only, never the hierarchy.
     std::this_thread::sleep_for(3s);
     const auto samples = second.scrape();
@@ -148,8 +147,8 @@ TEST_CASE("restart with the state file: panel power at once, no hierarchy fetche
       std::this_thread::sleep_for(250ms);
     CHECK(calls(other.scrape(), "objects/system") >= 1);
     const auto log = other.process->log();
-    CHECK_THAT(log, Catch::Contains("state file not used: starting cold") &&
-                        Catch::Contains("foreign"));
+    CHECK_THAT(log,
+               Catch::Contains("state file not used: starting cold") && Catch::Contains("foreign"));
     CHECK(other.process->stop() == 0);
   }
 }
@@ -157,10 +156,10 @@ TEST_CASE("restart with the state file: panel power at once, no hierarchy fetche
 TEST_CASE("a --storage.path that cannot be a directory exits 2 with one line") {
   TempDir dir;
   const auto file = dir.file("not-a-dir", "x");
-  const auto [code, out] = testing::run_to_completion(
-      {TIGO_EXPORTER_BIN, "--demo", "--web.listen-address", "127.0.0.1:0", "--storage.path",
-       file + "/state"},
-      10s);
+  const auto [code, out] =
+      testing::run_to_completion({TIGO_EXPORTER_BIN, "--demo", "--web.listen-address",
+                                  "127.0.0.1:0", "--storage.path", file + "/state"},
+                                 10s);
   CHECK(code == 2);
   CHECK_THAT(out, Catch::Contains("--storage.path: cannot create"));
 }

@@ -327,6 +327,34 @@ TEST_CASE("a restored gateway's next batch is fetched on arrival, not probed fro
   CHECK(*first <= visible + minutes{2});
 }
 
+TEST_CASE("a night settled before the restart stays settled that night, not the next",
+          "[state_file]") {
+  // 02:00 PDT: the sun is far below the horizon in Los Angeles.
+  const Timestamp night = *util::parse_iso8601("2026-06-21T09:00:00Z");
+  refresh::Policy before(refresh::default_policy_options());
+  drain(before, night, std::nullopt);
+  before.add_system(kId, kLat, kLon);
+  const auto first = drain(before, night, night - hours{5});
+  REQUIRE(std::count_if(first.begin(), first.end(),
+                        [](const auto& c) { return c.dataset == Dataset::panels; }) == 1);
+  const auto learned = *before.learned(kId);
+  CHECK(learned.tracks[static_cast<std::size_t>(Dataset::panels)].settled_tonight);
+
+  const auto minute_data_jobs = [&](Timestamp restart) {
+    refresh::Policy p(refresh::default_policy_options());
+    p.add_system(kId, kLat, kLon);
+    p.restore(kId, learned, restart);
+    int n = 0;
+    for (auto t = restart; t < restart + minutes{30}; t += minutes{1})
+      for (const auto& job : drain(p, t, night - hours{5}))
+        n += job.dataset == Dataset::panels || job.dataset == Dataset::panel_details ||
+             job.dataset == Dataset::combined;
+    return n;
+  };
+  CHECK(minute_data_jobs(night + hours{1}) == 0);   // the same night: settled
+  CHECK(minute_data_jobs(night + hours{24}) == 3);  // the next night: settled once again
+}
+
 TEST_CASE("values older than max staleness are not served from the file; the hierarchy is",
           "[state_file]") {
   World w;
