@@ -8,8 +8,9 @@
 // Measured per planner: how long after a batch became visible at Tigo the exporter had it (panel
 // power, daylight batches only), calls in the busiest 60 s, the longest gap between successes
 // of each dataset during each system's daylight, and calls per system at night.
-#include <CLI/CLI.hpp>
 #include <date/tz.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -61,10 +62,10 @@ struct World {
 
 // What one planner did over the day.
 struct Record {
-  std::vector<int> calls_at;                                   // per second of the day
-  std::vector<std::vector<std::pair<Time, Time>>> pin_known;   // per site: (when, newest minute)
-  std::vector<std::map<int, std::vector<Time>>> successes;     // per site, per dataset
-  std::vector<int> night_calls;                                // per site
+  std::vector<int> calls_at;                                  // per second of the day
+  std::vector<std::vector<std::pair<Time, Time>>> pin_known;  // per site: (when, newest minute)
+  std::vector<std::map<int, std::vector<Time>>> successes;    // per site, per dataset
+  std::vector<int> night_calls;                               // per site
   long long total_calls = 0;
   std::map<int, long long> calls_by_dataset;
 };
@@ -147,11 +148,11 @@ Record run_policy(const World& w, const Options& o, Time start, Time end) {
         if (job->dataset == Dataset::panels) {
           out.newest_pin = w.newest_pin(s, t);
           if (static_cast<int>(job->system_id) == o.trace)
-            std::printf("  trace %s pin fetch: newest %s (visible last_min %s)\n",
-                        util::format_iso8601_utc(t).c_str(),
-                        out.newest_pin ? util::format_iso8601_utc(*out.newest_pin).c_str() : "-",
-                        util::format_iso8601_utc(sim::availability(s.ctx, t, w.uploads).last_min)
-                            .c_str());
+            std::printf(
+                "  trace %s pin fetch: newest %s (visible last_min %s)\n",
+                util::format_iso8601_utc(t).c_str(),
+                out.newest_pin ? util::format_iso8601_utc(*out.newest_pin).c_str() : "-",
+                util::format_iso8601_utc(sim::availability(s.ctx, t, w.uploads).last_min).c_str());
         }
         if (job->dataset == Dataset::panel_details) out.detail_calls = s.ctx.has_temp ? 4 : 3;
       }
@@ -181,16 +182,15 @@ Record run_baseline(const World& w, const Options& o, Time start, Time end) {
   r.successes.resize(w.sites.size());
   r.night_calls.assign(w.sites.size(), 0);
   // The old refresher's plan input (refresher.cpp before the policy): the flags' defaults.
-  const std::pair<B, long long> wanted[] = {{B::objects, 21600}, {B::layout, 21600},
-                                            {B::sources, 120},   {B::summary, 300},
-                                            {B::panels, 60},     {B::combined, 900},
-                                            {B::alerts, 600},    {B::system, 21600}};
+  const std::pair<B, long long> wanted[] = {
+      {B::objects, 21600}, {B::layout, 21600}, {B::sources, 120}, {B::summary, 300},
+      {B::panels, 60},     {B::combined, 900}, {B::alerts, 600},  {B::system, 21600}};
   baseline::PlanInput in;
   in.systems = w.sites.size();
   for (const auto& [d, every] : wanted) {
     const seconds base{every};
-    const auto cap = d == B::panels ? std::max(base, seconds{1800})
-                                    : std::max(base * 4, seconds{3600});
+    const auto cap =
+        d == B::panels ? std::max(base, seconds{1800}) : std::max(base * 4, seconds{3600});
     const double calls = d == B::panels ? 4.5 : d == B::combined ? 2 : d == B::system ? 0 : 1;
     in.costs[static_cast<std::size_t>(d)] = {calls, base, cap};
   }
@@ -236,8 +236,7 @@ Record run_baseline(const World& w, const Options& o, Time start, Time end) {
       bool skip = false;
       if (d == B::panels) {
         const bool night = w.elevation(s, t) < refresh::kNightElevationDeg;
-        const bool fresh =
-            !st.source_minute || !st.cursor || *st.source_minute > *st.cursor;
+        const bool fresh = !st.source_minute || !st.cursor || *st.source_minute > *st.cursor;
         skip = st.fetched_once && (night ? (st.settled || !fresh) : !fresh);
         if (!night) st.settled = false;
         calls = skip ? 0 : (s.ctx.has_temp ? 5 : 4);
@@ -288,7 +287,7 @@ struct Figures {
   std::size_t batches = 0, never = 0;
   int max_calls_60s = 0;
   double calls_per_system_day = 0, night_calls_per_system = 0;
-  std::map<int, std::vector<double>> gap_min;  // per dataset: longest daylight gap per system
+  std::map<int, std::vector<double>> gap_min;      // per dataset: longest daylight gap per system
   std::map<int, std::vector<double>> lag_by_hour;  // hour of the day the batch became visible
 };
 
@@ -298,7 +297,7 @@ Figures figures(const World& w, const Record& r, Time start, Time end) {
     const auto& s = w.sites[i];
     for (const auto& b : s.batches) {
       if (b.visible < start + hours{1} || b.visible >= end) continue;  // after the cold start
-      if (w.elevation(s, b.last_min) <= 0) continue;                 // daylight minutes only
+      if (w.elevation(s, b.last_min) <= 0) continue;                   // daylight minutes only
       ++f.batches;
       std::optional<Time> had;
       for (const auto& [when, newest] : r.pin_known[i])
@@ -391,10 +390,11 @@ int main(int argc, char** argv) {
     s.batches = sim::arrivals(s.ctx, start - hours{2}, end, w.uploads);
     stalled += sim::availability(s.ctx, start, w.uploads).stalled;
   }
-  std::printf("fleet: %d systems in %s, %s (local day from %s), budget %.0f/min, share %.2f, "
-              "%zu stalled gateways\n",
-              o.systems, o.zones.c_str(), o.date.c_str(), util::format_iso8601_utc(start).c_str(),
-              o.budget, o.share, stalled);
+  std::printf(
+      "fleet: %d systems in %s, %s (local day from %s), budget %.0f/min, share %.2f, "
+      "%zu stalled gateways\n",
+      o.systems, o.zones.c_str(), o.date.c_str(), util::format_iso8601_utc(start).c_str(), o.budget,
+      o.share, stalled);
 
   const auto old_run = run_baseline(w, o, start, end);
   const auto new_run = run_policy(w, o, start, end);
@@ -412,8 +412,7 @@ int main(int argc, char** argv) {
       quantile(b.lag_min, 0.5));
   row("  p95 (min)", quantile(a.lag_min, 0.95), quantile(b.lag_min, 0.95));
   row("  max (min)", quantile(a.lag_min, 1.0), quantile(b.lag_min, 1.0));
-  std::printf("%-58s %16d %16d\n", "calls in the busiest 60 s", a.max_calls_60s,
-              b.max_calls_60s);
+  std::printf("%-58s %16d %16d\n", "calls in the busiest 60 s", a.max_calls_60s, b.max_calls_60s);
   row("calls per system and day", a.calls_per_system_day, b.calls_per_system_day);
   row("  of which at night (sun below -12 degrees)", a.night_calls_per_system,
       b.night_calls_per_system);
@@ -422,13 +421,14 @@ int main(int argc, char** argv) {
       {Dataset::panel_details, "details"}, {Dataset::combined, "combined"},
       {Dataset::alerts, "alerts"},         {Dataset::objects, "objects"},
       {Dataset::layout, "layout"}};
-  std::printf("longest gap between successes in a system's daylight, p95 / max over systems "
-              "(min):\n");
+  std::printf(
+      "longest gap between successes in a system's daylight, p95 / max over systems "
+      "(min):\n");
   for (const auto& [d, name] : datasets) {
     auto get = [&](const Figures& f, double q) {
       // The old planner fetched the detail params with panel power.
-      const auto key = static_cast<int>(&f == &a && d == Dataset::panel_details ? Dataset::panels
-                                                                                 : d);
+      const auto key =
+          static_cast<int>(&f == &a && d == Dataset::panel_details ? Dataset::panels : d);
       auto it = f.gap_min.find(key);
       return it == f.gap_min.end() ? NAN : quantile(it->second, q);
     };

@@ -10,7 +10,8 @@ set -euo pipefail
 # The data flow: Config -> tigo client -> refresh -> snapshot -> metrics -> web, the simulator
 # a world of its own on the shared sun geometry; app wires everything (and alone starts the
 # simulator, for --demo). Files directly in src/ (main.cpp) count as app. refresh and backfill
-# see config for the one home of the defaults (config::RefreshSettings, BackfillConfig).
+# see config for the one home of the defaults (config::RefreshSettings, BackfillConfig). pages,
+# like metrics, draws the snapshot and never reaches the client: a page view never calls Tigo.
 # module   may include                                                  but never
 RULES='
 util       util
@@ -21,8 +22,9 @@ tigo       util tigo
 refresh    util sun config tigo refresh
 metrics    util tigo refresh metrics                                    tigo/client.hpp
 web        util web
+pages      util tigo refresh pages                                      tigo/client.hpp
 backfill   util config tigo refresh metrics backfill
-app        util sun tigo config refresh metrics web backfill sim app
+app        util sun tigo config refresh metrics web pages backfill sim app
 '
 
 src="${1:-$(cd "$(dirname "$0")/.." && pwd)/src}"

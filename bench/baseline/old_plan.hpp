@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstddef>
 
-
 namespace baseline {
 
 enum class Dataset { system, objects, layout, sources, summary, panels, combined, alerts };

@@ -2,28 +2,33 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "app/client_options.hpp"
-#include "app/landing.hpp"
 #include "build_revision.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/self_metrics.hpp"
+#include "pages/router.hpp"
 #include "refresh/refresher.hpp"
 #include "sim/clock.hpp"
 #include "sim/demo.hpp"
 #include "sim/fleet.hpp"
 #include "sim/server.hpp"
 #include "tigo/client.hpp"
+#include "util/duration.hpp"
 #include "util/gzip.hpp"
 #include "util/listen_address.hpp"
 #include "util/log.hpp"
 #include "util/shared_slot.hpp"
 #include "util/signals.hpp"
+#include "util/time.hpp"
 #include "web/server.hpp"
 
 namespace app {
@@ -66,12 +71,13 @@ std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
   return out;
 }
 
-// SIGHUP: --web.config.file is read again; a bad file keeps the one in use. The password and
-// token files are read at start only (the client holds its credentials).
-void reload(const config::Config& cfg, web::Server& server) {
-  util::log::info("reload requested",
-                  {{"web_config_file", cfg.web_config_file},
-                   {"credentials", "unchanged (password and token files are read at start)"}});
+// SIGHUP: --web.config.file is read again (a bad file keeps the one in use), and so are the
+// password and token files (the client logs what changed, never the secret).
+void reload(const config::Config& cfg, web::Server& server, tigo::Client& client) {
+  util::log::info("reload requested", {{"web_config_file", cfg.web_config_file},
+                                       {"password_file", cfg.password_file},
+                                       {"token_file", cfg.token_file}});
+  client.reload_credentials();
   if (cfg.web_config_file.empty()) return;
   auto loaded = web::load_web_config(cfg.web_config_file);
   if (!loaded) {
@@ -84,6 +90,49 @@ void reload(const config::Config& cfg, web::Server& server) {
                   {{"basic_auth_users", std::to_string(loaded->basic_auth_users.size())},
                    {"tls", same_tls ? "unchanged" : "changed: applies at the next start"}});
 }
+
+// One line about the API session for the status page: "Login (password): ok at ..., token
+// expires ...", or the last failure and, after a refusal, the next attempt. Never a secret.
+std::string login_line(const tigo::LoginState& login) {
+  std::string line = "Login (" + login.mode + "): ";
+  if (!login.last_attempt) {
+    line += login.mode == "token" ? "pre-issued token in use" : "not yet";
+  } else if (login.last_ok) {
+    line += "ok at " + util::format_iso8601_utc(*login.last_attempt);
+  } else {
+    line += "failed at " + util::format_iso8601_utc(*login.last_attempt) + ": " + login.last_error;
+  }
+  if (login.token_expires)
+    line += ", token expires " + util::format_iso8601_utc(*login.token_expires);
+  if (login.next_attempt)
+    line += ", next attempt not before " + util::format_iso8601_utc(*login.next_attempt);
+  return line + ".";
+}
+
+// A stop is bounded: requests in flight are aborted and the logout has its own deadline, but a
+// connect to an address that never answers cannot be interrupted, nor can a peer that holds the
+// web server. Once armed, the process exits after `limit` whatever is still running.
+class StopDeadline {
+ public:
+  explicit StopDeadline(std::chrono::milliseconds limit) : limit_(limit) {}
+  void arm() {
+    thread_ = std::jthread([limit = limit_](std::stop_token done) {
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lock(m);
+      cv.wait_for(lock, done, limit, [] { return false; });
+      if (done.stop_requested()) return;
+      util::log::warn("stop not finished in time: exiting without waiting further",
+                      {{"limit", util::format_duration(limit)}});
+      std::fflush(nullptr);
+      std::_Exit(0);
+    });
+  }
+
+ private:
+  std::chrono::milliseconds limit_;
+  std::jthread thread_;  // joined (and disarmed) when the stop finished in time
+};
 
 }  // namespace
 
@@ -109,6 +158,9 @@ int run(const config::Config& cfg) {
   const std::string version = TIGO_VERSION;
   util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
 
+  // After SIGTERM or SIGINT the process is gone within 5 s (Docker's grace period is 10 s).
+  StopDeadline stop_deadline(std::chrono::milliseconds{4'500});
+
   // --demo: the simulator runs in this process on a loopback port; everything else is as usual.
   std::unique_ptr<sim::Fleet> demo_fleet;
   std::unique_ptr<sim::Clock> demo_clock;
@@ -129,17 +181,22 @@ int run(const config::Config& cfg) {
     demo_server->start();
     client_options.base_url = demo_server->base_url();
     client_options.credentials = {"demo", "demo", ""};
+    client_options.password_file.clear();
+    client_options.token_file.clear();
     util::log::info("demo simulator running", {{"api_url", client_options.base_url},
                                                {"systems", std::to_string(demo_fleet->size())}});
   }
 
   metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
   client_options.observer = &self;
-  auto client = tigo::Client::create(client_options);
-  if (!client) {
-    util::log::error("bad API configuration", {{"err", client.error().message}});
+  auto created = tigo::Client::create(client_options);
+  if (!created) {
+    util::log::error("bad API configuration", {{"err", created.error().message}});
     return 2;
   }
+  // Shared with the refresher; declared after the demo simulator, so its keep-alive connections
+  // are closed before the simulator stops.
+  std::shared_ptr<tigo::Client> client = std::move(*created);
 
   // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread;
   // scrapes send the cached bytes and only serialize the small self-metrics.
@@ -161,7 +218,7 @@ int run(const config::Config& cfg) {
         cfg.demo ? refresh::state_identity("demo", "demo", "")
                  : refresh::state_identity(cfg.api_url, cfg.username, cfg.token);
   }
-  refresh::Refresher refresher(std::move(*client), refresh_options,
+  refresh::Refresher refresher(client, refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));
                                });
@@ -181,9 +238,17 @@ int run(const config::Config& cfg) {
     return p;
   };
   handlers.ready = [&] { return refresher.snapshot()->ready; };
-  handlers.landing_html = [&] {
-    return landing_html(*refresher.snapshot(), cfg.telemetry_path,
-                        "tigo_exporter " + version + " (revision " TIGO_REVISION ")");
+  pages::Site site;
+  site.telemetry_path = cfg.telemetry_path;
+  site.version = "tigo_exporter " + version + " (revision " TIGO_REVISION ")";
+  handlers.page = [&](const web::PageRequest& req) {
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    pages::Site with_session = site;  // per request: the session changes, the rest does not
+    with_session.session = login_line(client->login_state());
+    auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, with_session);
+    return web::PageAnswer{a.status, std::move(a.content_type), std::move(a.body),
+                           std::move(a.cache_control)};
   };
   const bool tls = web_config.tls.has_value();
   web::Server server({*listen, cfg.telemetry_path, std::move(web_config)}, handlers);
@@ -203,11 +268,12 @@ int run(const config::Config& cfg) {
   refresher.start();
   std::thread http_thread([&server] { server.run(); });
   int sig = util::wait_for_signal();
-  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, server);
+  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, server, *client);
   util::log::info("shutting down", {{"signal", std::to_string(sig)}});
+  stop_deadline.arm();
   server.stop();
   http_thread.join();
-  refresher.stop();
+  refresher.stop();  // aborts the requests in flight, then a logout within 2 s
   // The demo simulator stops in its destructor, after the refresher's: by then the client's
   // keep-alive connections are closed, so its workers need not wait them out (5 s).
   return 0;

@@ -47,8 +47,10 @@ struct Config : RefreshSettings {
   std::string web_config_file;
   std::string api_url = "https://api2.tigoenergy.com/api/v3/";
   std::string username;
-  std::string password;  // secret: read from a file or TIGO_PASSWORD, never printed
-  std::string token;     // secret: read from --tigo.token-file
+  std::string password;       // secret: read from a file or TIGO_PASSWORD, never printed
+  std::string token;          // secret: read from --tigo.token-file
+  std::string password_file;  // where `password` was read (empty: TIGO_PASSWORD or none)
+  std::string token_file;     // where `token` was read
   std::string ca_file;
   bool insecure_http = false;
   std::chrono::milliseconds timeout{std::chrono::seconds{30}};

@@ -218,16 +218,22 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
   announce(w, family_spec("tigo_panel_reporting"));
   for (std::size_t k = 0; k < panels.size(); ++k)
     w.sample_prerendered("tigo_panel_reporting", blocks[k], panels[k]->reporting ? 1 : 0);
+  // Power and the detail params are fetched on different cadences: each has its sample time.
   announce(w, family_spec("tigo_panel_sample_timestamp_seconds"));
+  for (std::size_t k = 0; k < panels.size(); ++k)
+    if (const auto& r = panels[k]->readings[tigo::PanelParam::power])
+      w.sample_prerendered("tigo_panel_sample_timestamp_seconds", blocks[k], seconds_of(r->sample));
+  announce(w, family_spec("tigo_panel_details_sample_timestamp_seconds"));
   for (std::size_t k = 0; k < panels.size(); ++k) {
     std::optional<refresh::Timestamp> newest;
-    for (auto param :
-         {tigo::PanelParam::power, tigo::PanelParam::voltage, tigo::PanelParam::current}) {
-      const auto& r = panels[k]->readings[param];
-      if (r && (!newest || r->sample > *newest)) newest = r->sample;
+    for (const auto& spec : tigo::kPanelParams) {
+      const auto& r = panels[k]->readings[spec.param];
+      if (spec.param != tigo::PanelParam::power && r && (!newest || r->sample > *newest))
+        newest = r->sample;
     }
     if (newest)
-      w.sample_prerendered("tigo_panel_sample_timestamp_seconds", blocks[k], seconds_of(*newest));
+      w.sample_prerendered("tigo_panel_details_sample_timestamp_seconds", blocks[k],
+                           seconds_of(*newest));
   }
 }
 

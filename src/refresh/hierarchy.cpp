@@ -67,8 +67,8 @@ Hierarchy resolve_hierarchy(const std::vector<tigo::Object>* objects,
     std::unordered_map<std::int64_t, const tigo::Object*> by_id;
     for (const auto& o : *objects) by_id[o.id] = &o;
     for (const auto& o : *objects) {
-      ObjectInfo info{o.id, o.parent_id, object_type_name(o.object_type_id, types), o.label,
-                      o.datasource};
+      ObjectInfo info{o.id,    o.parent_id,  object_type_name(o.object_type_id, types),
+                      o.label, o.datasource, o.ui};
       if (o.object_type_id == tigo::object_type::kSystem ||
           o.object_type_id == tigo::object_type::kInverter ||
           o.object_type_id == tigo::object_type::kString)

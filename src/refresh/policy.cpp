@@ -173,15 +173,15 @@ void Policy::replan(Timestamp now) {
     const double c = static_cast<double>(cadence(s).count());
     cadence_sum += c;
     // At least one fetch per batch.
-    p.power_per_minute +=
-        std::min(60.0 / static_cast<double>(options_.wanted[idx(Dataset::panels)].count()),
-                 60.0 / c);
+    p.power_per_minute += std::min(
+        60.0 / static_cast<double>(options_.wanted[idx(Dataset::panels)].count()), 60.0 / c);
     detail_calls += s.detail_calls;
   }
   if (p.active) p.power_cadence = seconds{static_cast<long long>(cadence_sum / p.active)};
   // What panel power really cost lately (probes for jitter, late and missed batches included),
   // with a tenth more for headroom.
-  while (!power_calls_.empty() && power_calls_.front() <= now - minutes{10}) power_calls_.pop_front();
+  while (!power_calls_.empty() && power_calls_.front() <= now - minutes{10})
+    power_calls_.pop_front();
   p.power_per_minute =
       1.1 * std::max(p.power_per_minute, static_cast<double>(power_calls_.size()) / 10.0);
   const double n = static_cast<double>(systems_.size());
@@ -294,8 +294,8 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
   // The first round ran for every system at once; the second is spread over the interval
   // (a fixed share per system and dataset), so the fleet's jobs do not come due together.
   if (t.successes == 1) {
-    const auto share = 0.2 + 0.8 * static_cast<double>((s.id * 7919 + idx(d) * 104729) % 1000) /
-                                 1000.0;
+    const auto share =
+        0.2 + 0.8 * static_cast<double>((s.id * 7919 + idx(d) * 104729) % 1000) / 1000.0;
     due = base + seconds{static_cast<long long>(static_cast<double>(every.count()) * share)};
   }
   const auto bound = bound_of(d).value_or(every);

@@ -192,7 +192,7 @@ class Policy {
   int in_flight_ = 0;
   BudgetPlan plan_;
   std::optional<Timestamp> planned_at_;
-  Timestamp last_now_{};          // the latest time the policy was told
+  Timestamp last_now_{};               // the latest time the policy was told
   std::deque<Timestamp> power_calls_;  // panel power fetches of the last 10 minutes
 };
 

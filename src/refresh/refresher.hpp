@@ -33,7 +33,7 @@ namespace refresh {
 struct RefresherOptions : config::RefreshSettings {
   std::chrono::milliseconds retry_interval{std::chrono::seconds{10}};  // after a failure
   SystemFilter systems;                                                // --tigo.systems, --shard.*
-  int workers = 4;            // jobs in progress at once (the client limits requests in flight too)
+  int workers = 4;  // jobs in progress at once (the client limits requests in flight too)
   // Of the governor's rate: the policy counts every call it starts in any 60 s, so little headroom
   // is needed (logins, and a clock a little off the API's).
   double budget_share = 0.97;

@@ -80,6 +80,7 @@ struct ObjectInfo {
   std::string object_type;  // objects/types name, e.g. "Panel"
   std::string label;
   std::string datasource;
+  std::optional<tigo::ObjectUi> ui;  // objects/system `ui`: the panel map's positions
 };
 
 // data/combined for system, inverter and string objects.

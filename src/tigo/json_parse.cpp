@@ -347,6 +347,20 @@ util::Result<std::vector<Object>> parse_objects(std::string_view body) {
     for_each_in(o, "children", [&](dom::element c) {
       if (auto cid = int_of(c)) obj.children.push_back(*cid);
     });
+    if (dom::object ui; o.at_key("ui").get_object().get(ui) == simdjson::SUCCESS) {
+      ObjectUi u;
+      u.x = number_field(ui, "X");
+      u.y = number_field(ui, "Y");
+      u.mp = number_field(ui, "MP");
+      u.op = number_field(ui, "OP");
+      u.x1 = number_field(ui, "X1");
+      u.y1 = number_field(ui, "Y1");
+      u.x2 = number_field(ui, "X2");
+      u.y2 = number_field(ui, "Y2");
+      u.rotation = number_field(ui, "R");
+      u.zoom = number_field(ui, "Z");
+      obj.ui = u;
+    }
     out.push_back(std::move(obj));
     return std::optional<util::Error>();
   });

@@ -107,6 +107,14 @@ struct Layout {
   std::vector<LayoutInverter> inverters;
 };
 
+// objects/system `ui`: where Tigo's app draws the object, in its canvas units. X/Y place it;
+// MP is the rated power in W (the system's total on the root); OP is the orientation (1 portrait,
+// 0 landscape); X1/Y1/X2/Y2 a line segment (string wiring); R a rotation in degrees and Z a zoom.
+// Every field is optional: absent, null or not a number is left empty.
+struct ObjectUi {
+  std::optional<double> x, y, mp, op, x1, y1, x2, y2, rotation, zoom;
+};
+
 // objects/system, flattened in answer order. parent_id is -1 on the root.
 struct Object {
   std::int64_t id = 0;
@@ -115,6 +123,7 @@ struct Object {
   std::string label;
   std::string datasource;              // "04C05B800ACE.panels.A1"; empty when null
   std::vector<std::int64_t> children;  // in the answer's order
+  std::optional<ObjectUi> ui;          // absent when the answer has no `ui` object
 };
 
 // Object type ids seen on the real API (objects/types names them).

@@ -13,6 +13,9 @@ namespace web {
 namespace {
 
 constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
+// httplib route patterns (regular expressions) of Handlers::page.
+constexpr const char* kPagePatterns[] = {"/", R"(/systems/[^/]+)", R"(/api/systems/[^/]+)",
+                                         R"(/static/[^/]+)"};
 
 std::unique_ptr<httplib::Server> make_http(const WebConfig& web) {
   if (web.tls)
@@ -148,9 +151,15 @@ Server::Server(ServerOptions options, Handlers handlers)
                       "text/plain; charset=utf-8");
     }
   });
-  http_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(handlers_.landing_html(), "text/html; charset=utf-8");
-  });
+  // The pages, behind the same TLS and basic auth as everything (the pre-routing handler).
+  const auto page = [this](const httplib::Request& req, httplib::Response& res) {
+    auto answer = handlers_.page({req.path, req.get_param_value("q")});
+    res.status = answer.status;
+    if (!answer.cache_control.empty()) res.set_header("Cache-Control", answer.cache_control);
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(answer.body, answer.content_type.c_str());
+  };
+  for (const auto* pattern : kPagePatterns) http_->Get(pattern, page);
   // Every served path answers other methods 405 naming the allowed ones (httplib answers 404
   // for a known path with an unrouted method); unknown paths stay 404.
   const auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
@@ -158,8 +167,9 @@ Server::Server(ServerOptions options, Handlers handlers)
     res.set_header("Allow", "GET, HEAD");
     res.set_content("Method Not Allowed\n", "text/plain; charset=utf-8");
   };
-  for (const std::string& path : {options_.telemetry_path, std::string("/-/healthy"),
-                                  std::string("/-/ready"), std::string("/")}) {
+  std::vector<std::string> paths = {options_.telemetry_path, "/-/healthy", "/-/ready"};
+  paths.insert(paths.end(), std::begin(kPagePatterns), std::end(kPagePatterns));
+  for (const std::string& path : paths) {
     http_->Post(path, not_allowed);
     http_->Put(path, not_allowed);
     http_->Patch(path, not_allowed);

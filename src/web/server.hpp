@@ -1,4 +1,4 @@
-// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and a landing page, with optional
+// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and the pages, with optional
 // TLS and basic auth (--web.config.file). Handlers only read what the refresher published;
 // nothing here calls the Tigo API.
 #pragma once
@@ -36,10 +36,22 @@ struct Payload {
   bool gzip = false;
 };
 
+// The pages: / (status), /systems/{id}, /api/systems/{id} and /static/{name}, all GET.
+struct PageRequest {
+  std::string path;
+  std::string query;  // the decoded ?q= value, empty if none
+};
+struct PageAnswer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::string cache_control;  // sent when not empty
+};
+
 struct Handlers {
   std::function<Payload(bool accepts_gzip)> metrics;
   std::function<bool()> ready;
-  std::function<std::string()> landing_html;
+  std::function<PageAnswer(const PageRequest&)> page;
 };
 
 struct ServerOptions {

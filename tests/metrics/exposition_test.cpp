@@ -48,8 +48,8 @@ refresh::Snapshot small_snapshot() {
       tigo::Summary{1000.5, 100.25, 10, 1234.5, util::parse_iso8601("2026-03-31T12:00:00Z")};
   e.state(refresh::Dataset::system) = {true, true, util::parse_iso8601("2026-03-31T12:00:10Z"), ""};
   e.state(refresh::Dataset::summary) = {true, false, std::nullopt, "data/summary: HTTP 500"};
-  e.objects.push_back({1, -1, "System", "Roof", ""});
-  e.objects.push_back({5, 1, "Panel", "A1", "04C05B800ACE.panels.A1"});
+  e.objects.push_back({1, -1, "System", "Roof", "", std::nullopt});
+  e.objects.push_back({5, 1, "Panel", "A1", "04C05B800ACE.panels.A1", std::nullopt});
   refresh::Panel p;
   p.object_id = 5;
   p.label = "A1";

@@ -219,6 +219,14 @@ TEST_CASE("objects/system flattened, with nulls, in order", "[tigo][json]") {
   CHECK((*o)[1].parent_id == 70);
   CHECK((*o)[1].datasource == "04C05B9D3A10.panels.B3");
   CHECK((*o)[1].children.empty());
+  // ui: positions and rating for the panel map; OP kept as sent.
+  REQUIRE((*o)[1].ui.has_value());
+  CHECK((*o)[1].ui->x == 170);
+  CHECK((*o)[1].ui->y == 135);
+  CHECK((*o)[1].ui->mp == 400);
+  CHECK((*o)[1].ui->op == 1);
+  CHECK_FALSE((*o)[1].ui->x1.has_value());
+  CHECK((*o)[0].ui->mp == 8400);
   auto doc = tigo::parse_objects(R"({"objects":[
     {"id":1,"label":"System","object_type_id":1,"parent_id":-1,"datasource":null,"children":[2,5],"ui":{"X":100}},
     {"id":"2","label":"String A","object_type_id":"3","parent_id":1,"children":["3"]},
@@ -229,6 +237,20 @@ TEST_CASE("objects/system flattened, with nulls, in order", "[tigo][json]") {
   CHECK((*doc)[1].object_type_id == 3);
   CHECK((*doc)[1].children == std::vector<std::int64_t>{3});
   CHECK((*doc)[2].datasource == "04C05B800ACE.panels.A1");
+  CHECK((*doc)[0].ui->x == 100);
+  CHECK_FALSE((*doc)[0].ui->y.has_value());
+  CHECK_FALSE((*doc)[1].ui.has_value());
+  auto segments = tigo::parse_objects(
+      R"({"objects":[{"id":9,"ui":{"X1":"10","Y1":20.5,"X2":null,"Y2":40,"R":90,"Z":1.5,"X":"x"}}]})");
+  REQUIRE(segments.ok());
+  const auto& su = *(*segments)[0].ui;
+  CHECK(su.x1 == 10);
+  CHECK(su.y1 == 20.5);
+  CHECK_FALSE(su.x2.has_value());
+  CHECK(su.y2 == 40);
+  CHECK(su.rotation == 90);
+  CHECK(su.zoom == 1.5);
+  CHECK_FALSE(su.x.has_value());
   auto no_id = tigo::parse_objects(R"({"objects":[{"id":1},{"label":"x"}]})");
   REQUIRE_FALSE(no_id.ok());
   CHECK(no_id.error().message == "objects/system: entry 1 of \"objects\" has no valid id");

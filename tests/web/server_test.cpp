@@ -55,7 +55,12 @@ struct Running {
       return p;
     };
     h.ready = [this] { return ready.load(); };
-    h.landing_html = [] { return std::string("<html>landing</html>"); };
+    h.page = [](const web::PageRequest& req) {
+      if (req.path == "/")
+        return web::PageAnswer{200, "text/html; charset=utf-8", "<html>landing</html>", ""};
+      return web::PageAnswer{404, "text/plain", "no page " + req.path + " q=" + req.query,
+                             "no-store"};
+    };
     // Built member by member: a braced temporary trips g++ 12's -Wmaybe-uninitialized at -O3.
     web::ServerOptions options;
     options.listen.host = std::move(host);
@@ -268,11 +273,20 @@ TEST_CASE("basic auth with bcrypt hashes guards every endpoint", "[web]") {
   CHECK(anonymous->get_header_value("WWW-Authenticate").find("Basic") == 0);
   CHECK(r.renders == 0);
   CHECK(c.Get("/-/ready")->status == 401);
+  // The pages too: the status page, panel maps, their JSON and the static assets.
+  for (const char* path : {"/", "/systems/1001", "/api/systems/1001", "/static/map.js"})
+    CHECK(c.Get(path)->status == 401);
   c.set_basic_auth("prom", "wrong");
   CHECK(c.Get("/metrics")->status == 401);
   c.set_basic_auth("prom", "scrape-me");
   CHECK(c.Get("/metrics")->status == 200);
   CHECK(c.Get("/metrics")->status == 200);  // second time from the verdict cache
+  const auto page = c.Get("/systems/1001?q=Barn%20%E2%98%80");
+  REQUIRE(page);
+  CHECK(page->status == 404);
+  CHECK(page->body == "no page /systems/1001 q=Barn \u2600");
+  CHECK(page->get_header_value("Cache-Control") == "no-store");
+  CHECK(page->get_header_value("X-Content-Type-Options") == "nosniff");
   c.set_basic_auth("other", "scrape-me");
   CHECK(c.Get("/metrics")->status == 401);
 }
