@@ -88,7 +88,9 @@ int serve(const std::string& variant) {
 
   if (variant == "event") {
     web::Handlers h;
-    h.metrics = [&](bool gz) { return web::Payload{{{gzip, true, text->size()}}, gz}; };
+    h.metrics = [&](bool gz, web::Format) {
+      return web::Payload{{{gzip, true, text->size()}}, gz};
+    };
     h.ready = [] { return true; };
     h.page = [](const web::PageRequest&) {
       return web::PageAnswer{200, "text/html", "<html></html>", ""};

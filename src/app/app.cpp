@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -19,15 +22,20 @@
 #include "sim/fleet.hpp"
 #include "sim/server.hpp"
 #include "tigo/client.hpp"
+#include "util/duration.hpp"
 #include "util/gzip.hpp"
 #include "util/listen_address.hpp"
 #include "util/log.hpp"
 #include "util/shared_slot.hpp"
 #include "util/signals.hpp"
+#include "util/time.hpp"
 #include "web/server.hpp"
 
 namespace app {
 namespace {
+
+// How often --web.config.file and the files it names are read for changes.
+constexpr std::chrono::seconds kWebConfigPoll{3};
 
 std::string compiler_name() {
 #if defined(__clang__)
@@ -39,51 +47,99 @@ std::string compiler_name() {
 #endif
 }
 
-// Only the gzip is kept (the text is ~12x its size); plain scrapes inflate it as they are sent.
-struct RenderedFleet {
-  std::string gzip;
-  std::size_t text_size = 0;
-};
-
-std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
+// Both formats' gzip members, made once per snapshot (metrics::CachedFleet); plain scrapes inflate
+// them as they are sent.
+std::shared_ptr<const metrics::CachedFleet> render(const refresh::Snapshot& snap) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  auto out = std::make_shared<RenderedFleet>();
-  std::string text;
-  metrics::render_fleet(snap, text);
-  const auto t1 = clock::now();
-  out->gzip = util::gzip_compress_parallel(text, 2);
-  out->text_size = text.size();
-  const auto t2 = clock::now();
-  const auto ms = [](clock::duration d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  };
+  auto out = metrics::cache_fleet(snap, 2);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - t0);
   util::log::debug("fleet rendered", {{"generation", std::to_string(snap.generation)},
                                       {"bytes", std::to_string(out->text_size)},
-                                      {"gzip_bytes", std::to_string(out->gzip.size())},
-                                      {"render_ms", ms(t1 - t0)},
-                                      {"gzip_ms", ms(t2 - t1)}});
+                                      {"gzip_bytes", std::to_string(out->gzip_size)},
+                                      {"render_gzip_ms", std::to_string(ms.count())}});
   return out;
 }
 
-// SIGHUP: --web.config.file is read again; a bad file keeps the one in use. The password and
-// token files are read at start only (the client holds its credentials).
-void reload(const config::Config& cfg, web::Server& server) {
-  util::log::info("reload requested",
-                  {{"web_config_file", cfg.web_config_file},
-                   {"credentials", "unchanged (password and token files are read at start)"}});
-  if (cfg.web_config_file.empty()) return;
-  auto loaded = web::load_web_config(cfg.web_config_file);
-  if (!loaded) {
-    util::log::error("web config not reloaded: the one in use is kept",
-                     {{"err", loaded.error().message}});
-    return;
-  }
-  const bool same_tls = server.update_web_config(*loaded);
-  util::log::info("web config reloaded",
-                  {{"basic_auth_users", std::to_string(loaded->basic_auth_users.size())},
-                   {"tls", same_tls ? "unchanged" : "changed: applies at the next start"}});
+// SIGHUP: the password and token files are read again (the client logs what changed, never the
+// secret), and so is --web.config.file (which is also followed by itself; a bad file keeps the
+// one in use).
+void reload(const config::Config& cfg, web::WebConfigWatcher& web_watcher,
+            const web::WebConfigWatcher::Apply& apply, tigo::Client& client) {
+  util::log::info("reload requested", {{"web_config_file", cfg.web_config_file},
+                                       {"password_file", cfg.password_file},
+                                       {"token_file", cfg.token_file}});
+  client.reload_credentials();
+  if (!cfg.web_config_file.empty()) web_watcher.check(true, apply);
 }
+
+// /metrics: the cached fleet in the negotiated format, then the self-metrics (serialized per
+// scrape: they change between scrapes), then OpenMetrics' `# EOF`.
+web::Payload metrics_payload(const std::shared_ptr<const metrics::CachedFleet>& fleet,
+                             const metrics::SelfMetrics& self, bool gzip, web::Format format) {
+  const bool om = web::is_openmetrics(format);
+  web::Payload p{{}, gzip};
+  const auto add = [&](const metrics::GzipPiece& piece) {
+    if (piece.plain_size > 0)
+      p.pieces.push_back(
+          {std::shared_ptr<const std::string>(fleet, &piece.bytes), true, piece.plain_size});
+  };
+  for (const auto& family : fleet->families) {
+    add(om ? family.openmetrics_header : family.text_header);
+    for (const auto& piece : family.samples) add(piece);
+  }
+  std::string own = self.render(om ? metrics::Format::openmetrics : metrics::Format::text);
+  if (om) own += metrics::kOpenMetricsEof;
+  if (gzip)
+    p.pieces.push_back(
+        {std::make_shared<const std::string>(util::gzip_compress(own)), true, own.size()});
+  else
+    p.pieces.push_back({std::make_shared<const std::string>(std::move(own))});
+  return p;
+}
+
+// One line about the API session for the status page: "Login (password): ok at ..., token
+// expires ...", or the last failure and, after a refusal, the next attempt. Never a secret.
+std::string login_line(const tigo::LoginState& login) {
+  std::string line = "Login (" + login.mode + "): ";
+  if (!login.last_attempt) {
+    line += login.mode == "token" ? "pre-issued token in use" : "not yet";
+  } else if (login.last_ok) {
+    line += "ok at " + util::format_iso8601_utc(*login.last_attempt);
+  } else {
+    line += "failed at " + util::format_iso8601_utc(*login.last_attempt) + ": " + login.last_error;
+  }
+  if (login.token_expires)
+    line += ", token expires " + util::format_iso8601_utc(*login.token_expires);
+  if (login.next_attempt)
+    line += ", next attempt not before " + util::format_iso8601_utc(*login.next_attempt);
+  return line + ".";
+}
+
+// A stop is bounded: requests in flight are aborted and the logout has its own deadline, but a
+// connect to an address that never answers cannot be interrupted, nor can a peer that holds the
+// web server. Once armed, the process exits after `limit` whatever is still running.
+class StopDeadline {
+ public:
+  explicit StopDeadline(std::chrono::milliseconds limit) : limit_(limit) {}
+  void arm() {
+    thread_ = std::jthread([limit = limit_](std::stop_token done) {
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lock(m);
+      cv.wait_for(lock, done, limit, [] { return false; });
+      if (done.stop_requested()) return;
+      util::log::warn("stop not finished in time: exiting without waiting further",
+                      {{"limit", util::format_duration(limit)}});
+      std::fflush(nullptr);
+      std::_Exit(0);
+    });
+  }
+
+ private:
+  std::chrono::milliseconds limit_;
+  std::jthread thread_;  // joined (and disarmed) when the stop finished in time
+};
 
 }  // namespace
 
@@ -96,8 +152,9 @@ int run(const config::Config& cfg) {
     return 2;
   }
   web::WebConfig web_config;
+  web::WebConfigWatcher web_watcher(cfg.web_config_file);
   if (!cfg.web_config_file.empty()) {
-    auto loaded = web::load_web_config(cfg.web_config_file);
+    auto loaded = web_watcher.load();
     if (!loaded) {
       std::fprintf(stderr, "tigo_exporter: --web.config.file: %s\n",
                    loaded.error().message.c_str());
@@ -109,14 +166,21 @@ int run(const config::Config& cfg) {
   const std::string version = TIGO_VERSION;
   util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
 
+  // --debug.time: a simulated instant is the exporter's now (and the demo simulator's).
+  std::shared_ptr<const sim::Clock> sim_clock;
+  if (cfg.debug_time)
+    sim_clock = std::make_shared<const sim::Clock>(cfg.debug_time, cfg.debug_speed);
+  // After SIGTERM or SIGINT the process is gone within 5 s (Docker's grace period is 10 s).
+  StopDeadline stop_deadline(std::chrono::milliseconds{4'500});
+
   // --demo: the simulator runs in this process on a loopback port; everything else is as usual.
   std::unique_ptr<sim::Fleet> demo_fleet;
-  std::unique_ptr<sim::Clock> demo_clock;
+  std::shared_ptr<const sim::Clock> demo_clock;
   std::unique_ptr<sim::Server> demo_server;
   tigo::ClientOptions client_options = app::client_options(cfg);
   if (cfg.demo) {
     demo_fleet = std::make_unique<sim::Fleet>(sim::demo_fleet_options());
-    demo_clock = std::make_unique<sim::Clock>();
+    demo_clock = sim_clock ? sim_clock : std::make_shared<const sim::Clock>();
     sim::ServerOptions sim_options;
     sim_options.host = "127.0.0.1";
     sim_options.port = 0;
@@ -129,43 +193,53 @@ int run(const config::Config& cfg) {
     demo_server->start();
     client_options.base_url = demo_server->base_url();
     client_options.credentials = {"demo", "demo", ""};
+    client_options.password_file.clear();
+    client_options.token_file.clear();
     util::log::info("demo simulator running", {{"api_url", client_options.base_url},
                                                {"systems", std::to_string(demo_fleet->size())}});
   }
 
   metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
   client_options.observer = &self;
-  auto client = tigo::Client::create(client_options);
-  if (!client) {
-    util::log::error("bad API configuration", {{"err", client.error().message}});
+  if (sim_clock) client_options.utc_now = [sim_clock] { return sim_clock->now(); };
+  auto created = tigo::Client::create(client_options);
+  if (!created) {
+    util::log::error("bad API configuration", {{"err", created.error().message}});
     return 2;
   }
+  // Shared with the refresher; declared after the demo simulator, so its keep-alive connections
+  // are closed before the simulator stops.
+  std::shared_ptr<tigo::Client> client = std::move(*created);
 
   // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread;
   // scrapes send the cached bytes and only serialize the small self-metrics.
-  util::SharedSlot<RenderedFleet> fleet{std::make_shared<const RenderedFleet>()};
+  util::SharedSlot<metrics::CachedFleet> fleet{std::make_shared<const metrics::CachedFleet>()};
   refresh::RefresherOptions refresh_options;
   static_cast<config::RefreshSettings&>(refresh_options) = cfg;
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
-  refresh::Refresher refresher(std::move(*client), refresh_options,
+  if (sim_clock) refresh_options.clock = [sim_clock] { return sim_clock->now(); };
+  if (!cfg.storage_path.empty()) {
+    // The state file (a restart serves at once and skips the hierarchy): a directory that cannot
+    // hold it is a setup error, said before anything runs.
+    if (auto dir = refresh::prepare_state_dir(cfg.storage_path); !dir) {
+      std::fprintf(stderr, "tigo_exporter: --storage.path: %s\n", dir.error().message.c_str());
+      return 2;
+    }
+    refresh_options.state_path =
+        cfg.storage_path + "/" + refresh::state_file_name(refresh_options.systems);
+    refresh_options.state_identity =
+        cfg.demo ? refresh::state_identity("demo", "demo", "")
+                 : refresh::state_identity(cfg.api_url, cfg.username, cfg.token);
+  }
+  refresh::Refresher refresher(client, refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));
                                });
 
   web::Handlers handlers;
-  handlers.metrics = [&](bool gzip) {
-    const auto cached = fleet.load();
-    web::Payload p{{}, gzip};
-    p.pieces.push_back(
-        {std::shared_ptr<const std::string>(cached, &cached->gzip), true, cached->text_size});
-    const std::string own = self.render();
-    if (gzip)
-      p.pieces.push_back(
-          {std::make_shared<const std::string>(util::gzip_compress(own)), true, own.size()});
-    else
-      p.pieces.push_back({std::make_shared<const std::string>(own)});
-    return p;
+  handlers.metrics = [&](bool gzip, web::Format format) {
+    return metrics_payload(fleet.load(), self, gzip, format);
   };
   handlers.ready = [&] { return refresher.snapshot()->ready; };
   pages::Site site;
@@ -174,7 +248,9 @@ int run(const config::Config& cfg) {
   handlers.page = [&](const web::PageRequest& req) {
     const auto now =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, site);
+    pages::Site with_session = site;  // per request: the session changes, the rest does not
+    with_session.session = login_line(client->login_state());
+    auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, with_session);
     return web::PageAnswer{a.status, std::move(a.content_type), std::move(a.body),
                            std::move(a.cache_control)};
   };
@@ -202,12 +278,20 @@ int run(const config::Config& cfg) {
 
   refresher.start();
   std::thread http_thread([&server] { server.run(); });
+  // --web.config.file is followed (certificates rotate without a restart) and read again on
+  // SIGHUP; a bad file keeps the one in use.
+  const web::WebConfigWatcher::Apply apply = [&server](const web::WebConfig& next) {
+    return server.update_web_config(next);
+  };
+  if (!cfg.web_config_file.empty()) web_watcher.start(kWebConfigPoll, apply);
   int sig = util::wait_for_signal();
-  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, server);
+  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, web_watcher, apply, *client);
   util::log::info("shutting down", {{"signal", std::to_string(sig)}});
+  stop_deadline.arm();
+  web_watcher.stop();
   server.stop();
   http_thread.join();
-  refresher.stop();
+  refresher.stop();  // aborts the requests in flight, then a logout within 2 s
   // The demo simulator stops in its destructor, after the refresher's: by then the client's
   // keep-alive connections are closed, so its workers need not wait them out (5 s).
   return 0;

@@ -3,11 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "util/duration.hpp"
 #include "util/listen_address.hpp"
+#include "util/secret_file.hpp"
 #include "util/time.hpp"
 #include "util/url.hpp"
 
@@ -49,16 +48,6 @@ struct BackfillTimeValidator : CLI::Validator {
   }
 };
 
-bool read_secret_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return true;
-}
-
 bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -83,7 +72,7 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   const ListenAddressValidator listen_address;
 
   // Text options start from Config's defaults, so --help shows them and an absent flag keeps them.
-  std::string password_file, token_file, systems_csv;
+  std::string systems_csv;
   std::string log_level = kLogLevels.at(static_cast<std::size_t>(c.log_level));
   std::string log_format = kLogFormats.at(static_cast<std::size_t>(c.log_format));
   const auto text = [](std::chrono::milliseconds d) { return util::format_duration(d); };
@@ -95,14 +84,16 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
       ->check(listen_address);
   app.add_option("--web.telemetry-path", c.telemetry_path, "Path of the metrics endpoint");
   app.add_option("--web.config.file", c.web_config_file,
-                 "YAML with tls_server_config (cert_file, key_file) and basic_auth_users (bcrypt)");
+                 "exporter-toolkit web config (YAML): TLS and client certificates, headers, "
+                 "rate_limit, basic_auth_users (bcrypt); followed for changes");
   app.add_option("--tigo.api-url", c.api_url, "Tigo API v3 base URL")->envname("TIGO_API_URL");
   app.add_option("--tigo.username", c.username, "Tigo account login")->envname("TIGO_USERNAME");
-  app.add_option("--tigo.password-file", password_file,
+  app.add_option("--tigo.password-file", c.password_file,
                  "File holding the password (TIGO_PASSWORD env also accepted)")
       ->envname("TIGO_PASSWORD_FILE");
-  app.add_option("--tigo.token-file", token_file,
-                 "File holding a pre-issued bearer token instead of username/password")
+  app.add_option("--tigo.token-file", c.token_file,
+                 "File holding a pre-issued bearer token, used first (with a username and "
+                 "password: they log in when the token is refused)")
       ->envname("TIGO_TOKEN_FILE");
   app.add_option("--tigo.ca-file", c.ca_file, "Extra CA bundle for the API's TLS");
   app.add_flag("--tigo.insecure-http", c.insecure_http,
@@ -156,6 +147,16 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--log.format", log_format, "logfmt or json")->check(CLI::IsMember(kLogFormats));
   app.add_flag("--demo", c.demo,
                "Start the embedded simulator on a loopback port and export its demo fleet");
+  std::string debug_time;
+  app.add_option("--debug.time", debug_time,
+                 "Run the exporter's clock from this ISO 8601 instant, for a tigo_sim started "
+                 "with --time (fixed unless --debug.speed); with --demo, its simulator's too");
+  app.add_option("--debug.speed", c.debug_speed,
+                 "With --debug.time, run that clock N times faster (0: fixed), as tigo_sim --speed")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--storage.path", c.storage_path,
+                 "Directory of the state file that lets a restart serve at once and skip the "
+                 "hierarchy (default: none, every start is cold)");
 
   // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
   const BackfillTimeValidator backfill_time;
@@ -220,6 +221,12 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   if (c.shard_index >= c.shard_count)
     return fail("--shard.index " + std::to_string(c.shard_index) + " must be below --shard.count " +
                 std::to_string(c.shard_count));
+  if (!debug_time.empty()) {
+    c.debug_time = util::parse_iso8601(debug_time);
+    if (!c.debug_time) return fail("--debug.time: \"" + debug_time + "\" is not an ISO 8601 time");
+  } else if (c.debug_speed != 0) {
+    return fail("--debug.speed needs --debug.time");
+  }
   util::log::parse_level(log_level, c.log_level);
   util::log::parse_format(log_format, c.log_format);
   if (c.telemetry_path.empty() || c.telemetry_path.front() != '/' || c.telemetry_path == "/")
@@ -265,21 +272,27 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
         "--tigo.api-url: http:// is allowed only for loopback hosts or with "
         "--tigo.insecure-http");
 
-  if (!token_file.empty()) {
-    if (!read_secret_file(token_file, c.token) || c.token.empty())
-      return fail("--tigo.token-file: cannot read a token from " + token_file);
-    return ParseOutcome{std::move(c), 0, {}};
+  // A token, a username with a password, or both (the token first, the password when the token
+  // is refused). The client reads the files again later (a login, a refused token, SIGHUP).
+  if (!c.token_file.empty()) {
+    auto token = util::read_secret_file(c.token_file);
+    if (!token) return fail("--tigo.token-file: " + token.error().message);
+    if (token->empty()) return fail("--tigo.token-file: " + c.token_file + " is empty");
+    c.token = std::move(*token);
   }
-  if (!password_file.empty()) {
-    if (!read_secret_file(password_file, c.password))
-      return fail("--tigo.password-file: cannot read " + password_file);
+  if (!c.password_file.empty()) {
+    auto password = util::read_secret_file(c.password_file);
+    if (!password) return fail("--tigo.password-file: " + password.error().message);
+    c.password = std::move(*password);
   } else if (const char* env = std::getenv("TIGO_PASSWORD")) {
     c.password = env;
   }
-  if (c.username.empty() || c.password.empty()) {
+  if (!c.password.empty() && c.username.empty())
+    return fail("a password (--tigo.password-file or TIGO_PASSWORD) needs --tigo.username");
+  if (c.token.empty() && (c.username.empty() || c.password.empty())) {
     return fail(
         "missing credential: give --tigo.username and --tigo.password-file (or TIGO_PASSWORD), "
-        "or --tigo.token-file, or run with --demo");
+        "or --tigo.token-file, or both, or run with --demo");
   }
   return ParseOutcome{std::move(c), 0, {}};
 }

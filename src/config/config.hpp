@@ -47,8 +47,10 @@ struct Config : RefreshSettings {
   std::string web_config_file;
   std::string api_url = "https://api2.tigoenergy.com/api/v3/";
   std::string username;
-  std::string password;  // secret: read from a file or TIGO_PASSWORD, never printed
-  std::string token;     // secret: read from --tigo.token-file
+  std::string password;       // secret: read from a file or TIGO_PASSWORD, never printed
+  std::string token;          // secret: read from --tigo.token-file
+  std::string password_file;  // where `password` was read (empty: TIGO_PASSWORD or none)
+  std::string token_file;     // where `token` was read
   std::string ca_file;
   bool insecure_http = false;
   std::chrono::milliseconds timeout{std::chrono::seconds{30}};
@@ -60,6 +62,11 @@ struct Config : RefreshSettings {
   util::log::Level log_level = util::log::Level::info;
   util::log::Format log_format = util::log::Format::logfmt;
   bool demo = false;
+  // --debug.time, --debug.speed: the exporter's clock (and the demo simulator's) from a simulated
+  // instant, as tigo_sim --time/--speed, so a pinned simulator's data is current; speed 0 holds it.
+  std::optional<std::chrono::sys_seconds> debug_time;
+  double debug_speed = 0;
+  std::string storage_path;  // directory of the state file; empty: none (refresh/state_file.hpp)
   std::optional<BackfillConfig> backfill;  // set by the backfill subcommand
 };
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "metrics/exposition.hpp"
 #include "tigo/call_observer.hpp"
 
 namespace metrics {
@@ -37,8 +38,9 @@ class SelfMetrics : public tigo::CallObserver {
   // A request the web server refused by basic auth: reason "missing" or "invalid".
   void on_web_auth_failure(std::string_view reason);
 
-  // Text format of every family in the registry.
-  std::string render() const;
+  // Every family in the registry, with the family table's metadata, in either format (without
+  // OpenMetrics' `# EOF`: these lines go at the end of the fleet's).
+  std::string render(Format format = Format::text) const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -35,6 +35,7 @@ Answer serve(const refresh::Snapshot& snap, Timestamp now, const Request& req, c
     o.thresholds = site.thresholds;
     o.telemetry_path = site.telemetry_path;
     o.version = site.version;
+    o.session = site.session;
     o.query = req.query;
     return {200, kHtml, status_html(snap, now, o), "no-store"};
   }

@@ -27,6 +27,7 @@ struct Site {
   std::string telemetry_path = "/metrics";
   std::string version;
   int refresh_seconds = 30;
+  std::string session;  // one line about the API session (login state), shown on /
 };
 
 Answer serve(const refresh::Snapshot& snap, Timestamp now, const Request& req, const Site& site);

@@ -136,6 +136,11 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
                (snap.ready ? ", ready" : ", not ready yet"));
   if (snap.user) out += card("account", snap.user->user_type, snap.user->company);
   out += "</div>";
+  if (!o.session.empty()) {
+    out += R"(<p id="session" class="muted">)";
+    append_html(out, o.session);
+    out += "</p>";
+  }
 
   // What the budget buys: the interval each dataset is refreshed at now.
   out += R"(<h2>Refresh intervals</h2><p class="intervals" id="intervals">)";

@@ -16,6 +16,7 @@ struct StatusOptions {
   Thresholds thresholds;
   std::string telemetry_path = "/metrics";
   std::string version;
+  std::string session;             // one line about the API session (login state)
   std::string query;               // ?q=: only systems matching every word (id, name, place)
   std::size_t failing_rows = 100;  // failing datasets listed at most; the rest are counted
 };

@@ -1,19 +1,31 @@
 #include "tigo/client.hpp"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "tigo/json_parse.hpp"
+#include "tigo/net_error.hpp"
+#include "util/duration.hpp"
+#include "util/listen_address.hpp"
 #include "util/log.hpp"
+#include "util/secret_file.hpp"
 #include "util/url.hpp"
 
 namespace tigo {
 namespace {
 
 using std::chrono::steady_clock;
+
+// How long a failed connect's second attempt (to learn the socket's reason) may take in all.
+constexpr std::chrono::milliseconds kProbeLimit{2'000};
 
 std::optional<double> header_number(const httplib::Headers& headers, const char* name) {
   auto it = headers.find(name);
@@ -139,28 +151,84 @@ std::string_view to_string(ErrorKind kind) {
   return "unknown";
 }
 
+// One keep-alive connection of the pool, used by one request at a time. A stop request from
+// another thread ends that request by shutting its socket down: httplib's own stop() would wait
+// for a connect in progress and misses a request that has not yet marked itself in flight.
+struct Connection {
+  std::unique_ptr<httplib::Client> http;
+  std::mutex mutex;      // guards the two below (the request's thread and a stopping thread)
+  int socket_copy = -1;  // a dup of httplib's current socket: shutting it down ends the request
+  bool aborted = false;  // the request's stop token fired
+
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    http.reset();
+    if (socket_copy >= 0) ::close(socket_copy);
+  }
+
+  // httplib made a new socket (in the request's thread, before connecting it).
+  void adopt(int fd) {
+    std::lock_guard lock(mutex);
+    if (socket_copy >= 0) ::close(socket_copy);
+    socket_copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (aborted) ::shutdown(fd, SHUT_RDWR);  // stopped before it connected: fail at once
+  }
+  // From the stopping thread.
+  void abort() {
+    std::lock_guard lock(mutex);
+    aborted = true;
+    if (socket_copy >= 0) ::shutdown(socket_copy, SHUT_RDWR);
+  }
+  // After a request: whether it was aborted. A socket httplib closed is let go, so the
+  // connection's end is not delayed by our copy.
+  bool finish() {
+    // Outside `mutex`: httplib calls adopt() holding its socket mutex, so taking that one inside
+    // ours would be the opposite order (same thread, but a lock-order inversion all the same).
+    const bool open = http->is_socket_open() != 0;
+    std::lock_guard lock(mutex);
+    const bool was = aborted;
+    aborted = false;
+    if (socket_copy >= 0 && !open) {
+      ::close(socket_copy);
+      socket_copy = -1;
+    }
+    return was;
+  }
+};
+
 struct Client::Impl {
   ClientOptions options;
   util::BaseUrl base;
+  int port = 0;
   std::shared_ptr<Governor> governor;
 
-  // Connection pool: `concurrency` keep-alive clients, each used by one request at a time.
+  // Connection pool: `concurrency` keep-alive connections, each used by one request at a time.
   std::mutex pool_mutex;
   std::condition_variable_any pool_cv;
-  std::vector<std::unique_ptr<httplib::Client>> idle;
+  std::vector<std::unique_ptr<Connection>> idle;
 
-  // Session.
+  // Session; everything below up to login_mutex is guarded by session_mutex.
   mutable std::mutex session_mutex;
-  std::string token;  // secret
+  Credentials creds;  // secret: the credentials in use, as last read from their files
+  std::string token;  // secret: the bearer token in use (the pre-issued one, or a login's)
   std::optional<Timestamp> expires;
   std::optional<Timestamp> renew_at;  // when to log in again ahead of `expires`
   std::int64_t user_id = 0;
-  std::mutex login_mutex;  // one login at a time; the others wait for its token
-  // After a refused login (guarded by login_mutex): no login before `login_allowed_at`.
+  // After a refused login: no login before `login_allowed_at`.
   std::shared_ptr<GovernorClock> clock;
   std::chrono::seconds login_backoff{0};  // 0: the last login was not refused
   std::optional<GovernorClock::time_point> login_allowed_at;
   std::optional<Error> login_refusal;
+  // For login_state().
+  std::optional<Timestamp> last_attempt;
+  bool last_ok = false;
+  std::string last_error;
+  // The last problem reading each file, so a lasting one is logged once.
+  std::string password_file_problem, token_file_problem;
+
+  std::mutex login_mutex;  // one login at a time; the others wait for its token
 
   mutable std::mutex payment_mutex;
   std::set<std::string, std::less<>> payment_required;
@@ -171,6 +239,7 @@ struct Client::Impl {
   };
 
   Impl(ClientOptions o, util::BaseUrl b) : options(std::move(o)), base(std::move(b)) {
+    port = port_of(base);
     governor = options.governor;
     if (!governor) {
       GovernorOptions g;
@@ -178,35 +247,44 @@ struct Client::Impl {
       governor = std::make_shared<Governor>(g);
     }
     const int n = std::max(1, options.concurrency);
-    for (int i = 0; i < n; ++i) idle.push_back(make_connection());
-    token = options.credentials.token;
+    for (int i = 0; i < n; ++i) idle.push_back(make_connection(options.timeout));
+    creds = options.credentials;
+    token = creds.token;
     clock = options.clock ? options.clock : steady_governor_clock();
   }
 
-  // Token-file mode: a pre-issued token and no username to log in with. (With both, the token
-  // is used first and the username logs in once it is refused.)
-  bool token_mode() const {
-    return !options.credentials.token.empty() && options.credentials.username.empty();
+  static int port_of(const util::BaseUrl& b) {
+    const std::string_view shp = b.scheme_host_port;
+    const auto authority = shp.substr(shp.find("://") + 3);
+    const auto colon = authority.rfind(':');
+    const auto bracket = authority.rfind(']');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket))
+      return std::atoi(std::string(authority.substr(colon + 1)).c_str());
+    return b.https ? 443 : 80;
   }
 
-  std::unique_ptr<httplib::Client> make_connection() const {
+  static bool can_login(const Credentials& c) { return !c.username.empty() && !c.password.empty(); }
+
+  std::unique_ptr<Connection> make_connection(std::chrono::milliseconds timeout) const {
+    auto conn = std::make_unique<Connection>();
     auto http = std::make_unique<httplib::Client>(base.scheme_host_port);
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(options.timeout);
-    const auto usecs =
-        std::chrono::duration_cast<std::chrono::microseconds>(options.timeout - secs);
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout - secs);
     http->set_connection_timeout(secs.count(), usecs.count());
     http->set_read_timeout(secs.count(), usecs.count());
     http->set_write_timeout(secs.count(), usecs.count());
     http->set_keep_alive(true);
     http->set_follow_location(false);
+    http->set_socket_options([c = conn.get()](socket_t fd) { c->adopt(fd); });
     if (base.https) {
       http->enable_server_certificate_verification(true);
       if (!options.ca_file.empty()) http->set_ca_cert_path(options.ca_file.c_str());
     }
-    return http;
+    conn->http = std::move(http);
+    return conn;
   }
 
-  std::unique_ptr<httplib::Client> lease(std::stop_token stop) {
+  std::unique_ptr<Connection> lease(std::stop_token stop) {
     std::unique_lock lock(pool_mutex);
     if (!pool_cv.wait(lock, stop, [this] { return !idle.empty(); })) return nullptr;
     auto c = std::move(idle.back());
@@ -214,7 +292,7 @@ struct Client::Impl {
     return c;
   }
 
-  void give_back(std::unique_ptr<httplib::Client> c) {
+  void give_back(std::unique_ptr<Connection> c) {
     {
       std::lock_guard lock(pool_mutex);
       idle.push_back(std::move(c));
@@ -222,18 +300,51 @@ struct Client::Impl {
     pool_cv.notify_one();
   }
 
-  // One HTTP GET through the pool and the governor; counts it with the observer.
-  Result<Answer> send(std::string_view endpoint, const std::string& path_and_query,
-                      const httplib::Headers& auth, std::stop_token stop) {
-    auto http = lease(stop);
-    if (!http)
-      return make_failure(ErrorKind::cancelled, endpoint, 0, std::string(endpoint) + ": cancelled");
-    struct Return {
-      Impl& self;
-      std::unique_ptr<httplib::Client>& c;
-      ~Return() { self.give_back(std::move(c)); }
-    } give_back_on_exit{*this, http};
+  // What happened to a request without an answer, in the words of whoever knows.
+  std::string transport_failure(httplib::Error error, const httplib::Client& http,
+                                double seconds) const {
+    const std::string where = util::host_port(base.host, port);
+    const std::string timeout = util::format_duration(options.timeout);
+    const std::string tls = take_openssl_error();
+    const auto with_tls = [&](const std::string& s) {
+      return tls.empty() ? s : s + " (TLS: " + tls + ")";
+    };
+    switch (error) {
+      case httplib::Error::Connection:
+        return explain_connect_failure(
+            base.host, port, std::min<std::chrono::milliseconds>(options.timeout, kProbeLimit));
+      case httplib::Error::ConnectionTimeout:
+        return "connect to " + where + ": timed out after " + timeout;
+      case httplib::Error::Read:
+        // The read timeout applies to each read: a shorter wait was the peer closing.
+        if (seconds >= 0.95 * std::chrono::duration<double>(options.timeout).count())
+          return with_tls("no answer from " + where + " within " + timeout);
+        return with_tls("connection to " + where + " closed before a complete answer");
+      case httplib::Error::Write:
+        return with_tls("sending the request to " + where + " failed: connection closed");
+      case httplib::Error::SSLConnection:
+        return "TLS handshake with " + where + " failed" + (tls.empty() ? "" : ": " + tls);
+      case httplib::Error::SSLLoadingCerts:
+        return "cannot load CA certificates from " +
+               (options.ca_file.empty() ? std::string("the system store") : options.ca_file) +
+               (tls.empty() ? "" : ": " + tls);
+      case httplib::Error::SSLServerVerification: {
+        const long result = http.get_openssl_verify_result();
+        if (result != 0) return "certificate verify failed: " + verify_result_text(result);
+        return "certificate verify failed: the certificate does not name " + base.host;
+      }
+      case httplib::Error::Compression:
+        return "cannot decompress the answer from " + where;
+      default:
+        return with_tls(httplib::to_string(error));
+    }
+  }
 
+  // One HTTP GET on `conn` through the governor; counts it with the observer. A stop request
+  // ends the wait for budget and the request in flight.
+  Result<Answer> exchange(Connection& conn, std::string_view endpoint,
+                          const std::string& path_and_query, const httplib::Headers& auth,
+                          std::stop_token stop) {
     if (governor->acquire(stop) != AcquireResult::granted) {
       return make_failure(ErrorKind::cancelled, endpoint, 0,
                           std::string(endpoint) + ": cancelled while waiting for rate budget");
@@ -243,23 +354,35 @@ struct Client::Impl {
     headers.emplace("Accept-Encoding", "gzip");
     Answer answer;
     bool too_large = false;
+    ERR_clear_error();  // this thread's OpenSSL queue then holds only this request's errors
     const auto start = steady_clock::now();
-    auto res =
-        http->Get(base.path_prefix + path_and_query, headers, [&](const char* data, size_t n) {
-          if (answer.body.size() + n > options.max_body_bytes) {
-            too_large = true;
-            return false;
-          }
-          answer.body.append(data, n);
-          return true;
-        });
+    httplib::Result res{nullptr, httplib::Error::Unknown};
+    {
+      std::stop_callback abort_on_stop(stop, [&conn] { conn.abort(); });
+      res = conn.http->Get(base.path_prefix + path_and_query, headers,
+                           [&](const char* data, size_t n) {
+                             if (answer.body.size() + n > options.max_body_bytes) {
+                               too_large = true;
+                               return false;
+                             }
+                             answer.body.append(data, n);
+                             return true;
+                           });
+    }
+    const bool aborted = conn.finish() || stop.stop_requested();
     const double seconds = std::chrono::duration<double>(steady_clock::now() - start).count();
     if (!res) {
-      governor->on_transport_error();
       if (options.observer) options.observer->on_call(endpoint, "error", seconds);
+      if (aborted) {
+        ERR_clear_error();
+        governor->on_abandoned();
+        return make_failure(ErrorKind::cancelled, endpoint, 0,
+                            std::string(endpoint) + ": cancelled (stopping)");
+      }
+      governor->on_transport_error();
       std::string why =
           too_large ? "answer larger than " + std::to_string(options.max_body_bytes) + " bytes"
-                    : httplib::to_string(res.error());
+                    : transport_failure(res.error(), *conn.http, seconds);
       return make_failure(ErrorKind::transport, endpoint, 0, std::string(endpoint) + ": " + why);
     }
     RateHeaders rh;
@@ -283,29 +406,108 @@ struct Client::Impl {
     return answer;
   }
 
+  // exchange() on a connection of the pool.
+  Result<Answer> send(std::string_view endpoint, const std::string& path_and_query,
+                      const httplib::Headers& auth, std::stop_token stop) {
+    auto conn = stop.stop_requested() ? nullptr : lease(stop);
+    if (!conn)
+      return make_failure(ErrorKind::cancelled, endpoint, 0, std::string(endpoint) + ": cancelled");
+    auto result = exchange(*conn, endpoint, path_and_query, auth, stop);
+    give_back(std::move(conn));
+    return result;
+  }
+
+  // Reads one credential file again into `value` (session_mutex held by the caller only around
+  // the update). Returns "changed", "unchanged", "not used" or the problem; a file that cannot
+  // be read or is empty keeps the value in use, and a lasting problem is logged once.
+  std::string reread(const std::string& path, std::string Credentials::*field,
+                     std::string Impl::*problem, std::string_view what) {
+    if (path.empty()) return "not used";
+    auto text = util::read_secret_file(path);
+    std::string trouble;
+    if (!text) {
+      trouble = text.error().message;
+    } else if (text->empty()) {
+      trouble = path + " is empty";
+    }
+    std::lock_guard lock(session_mutex);
+    if (!trouble.empty()) {
+      if (this->*problem != trouble) {
+        this->*problem = trouble;
+        util::log::warn(std::string(what) + " file not read again: the one in use is kept",
+                        {{"err", trouble}});
+      }
+      return "kept (" + trouble + ")";
+    }
+    (this->*problem).clear();
+    if (creds.*field == *text) return "unchanged";
+    creds.*field = std::move(*text);
+    return "changed";
+  }
+
+  struct Reread {
+    std::string password, token;
+  };
+
+  // The password and token files again. A changed password ends the login back-off (the
+  // operator fixed it); a changed token replaces the one in use.
+  Reread reread_files() {
+    Reread r;
+    r.password = reread(options.password_file, &Credentials::password, &Impl::password_file_problem,
+                        "password");
+    r.token = reread(options.token_file, &Credentials::token, &Impl::token_file_problem, "token");
+    std::lock_guard lock(session_mutex);
+    if (r.password == "changed") {
+      login_backoff = std::chrono::seconds{0};
+      login_allowed_at.reset();
+      login_refusal.reset();
+      util::log::info("password file changed: the next login uses it",
+                      {{"password_file", options.password_file}});
+    }
+    if (r.token == "changed") {
+      token = creds.token;
+      expires.reset();
+      renew_at.reset();
+      util::log::info("token file changed: the new token is used",
+                      {{"token_file", options.token_file}});
+    }
+    return r;
+  }
+
+  // Caller holds login_mutex.
   Result<Login> do_login(std::stop_token stop) {
-    if (token_mode() || options.credentials.username.empty()) {
+    reread_files();  // a fixed password file counts from this login on
+    Credentials c;
+    {
+      std::lock_guard lock(session_mutex);
+      c = creds;
+      // A refused password does not heal by retrying, and retries may lock the account.
+      if (login_allowed_at && clock->now() < *login_allowed_at) {
+        auto e = *login_refusal;
+        const auto left = std::chrono::ceil<std::chrono::seconds>(*login_allowed_at - clock->now());
+        e.message += " (login refused: next attempt in " + std::to_string(left.count()) + " s)";
+        return e;
+      }
+    }
+    if (!can_login(c)) {
       return make_failure(ErrorKind::unauthorized, "users/login", 0,
-                          "users/login: no username configured (a pre-issued token cannot be "
-                          "renewed)");
+                          "users/login: no username and password configured (a pre-issued "
+                          "token cannot be renewed)");
     }
-    // A refused password does not heal by retrying, and retries may lock the account.
-    if (login_allowed_at && clock->now() < *login_allowed_at) {
-      auto e = *login_refusal;
-      const auto left = std::chrono::ceil<std::chrono::seconds>(*login_allowed_at - clock->now());
-      e.message += " (login refused: next attempt in " + std::to_string(left.count()) + " s)";
-      return e;
-    }
-    httplib::Headers auth{httplib::make_basic_authentication_header(options.credentials.username,
-                                                                    options.credentials.password)};
+    httplib::Headers auth{httplib::make_basic_authentication_header(c.username, c.password)};
     auto res = send("users/login", "users/login", auth, stop);
     auto failed = [&](Error e) {
-      if (e.kind != ErrorKind::cancelled && options.observer)
-        options.observer->on_login(false, std::nullopt);
+      if (e.kind == ErrorKind::cancelled) return e;
+      if (options.observer) options.observer->on_login(false, std::nullopt);
+      std::lock_guard lock(session_mutex);
+      last_attempt = now_seconds();
+      last_ok = false;
+      last_error = e.message;
       return e;
     };
     if (!res) return failed(res.error());
-    if (res->status == 401) return failed(refused(status_failure("users/login", 401, res->body)));
+    if (res->status == 401)
+      return failed(refused(status_failure("users/login", 401, res->body), c.username));
     if (res->status != 200) return failed(status_failure("users/login", res->status, res->body));
     auto login = parsed(parse_login(res->body), "users/login");
     if (!login) return failed(login.error());
@@ -313,29 +515,39 @@ struct Client::Impl {
       std::lock_guard lock(session_mutex);
       token = login->token;
       expires = login->expires;
-      renew_at =
-          renewal_time(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()),
-                       login->expires);
+      renew_at = renewal_time(now_seconds(), login->expires);
       user_id = login->user_id;
+      login_backoff = std::chrono::seconds{0};
+      login_allowed_at.reset();
+      login_refusal.reset();
+      last_attempt = now_seconds();
+      last_ok = true;
+      last_error.clear();
     }
-    login_backoff = std::chrono::seconds{0};
-    login_allowed_at.reset();
-    login_refusal.reset();
     if (options.observer) options.observer->on_login(true, login->expires);
     return login;
   }
 
+  static Timestamp now_seconds() {
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  }
+
   // Records a 401 on users/login: the back-off grows, and the operator learns which user to fix.
-  Error refused(Error e) {
-    login_backoff = login_backoff.count() == 0
-                        ? options.login_backoff
-                        : std::min(login_backoff * 2, options.login_backoff_cap);
-    login_allowed_at = clock->now() + login_backoff;
-    login_refusal = e;
+  Error refused(Error e, const std::string& username) {
+    std::chrono::seconds backoff{};
+    {
+      std::lock_guard lock(session_mutex);
+      login_backoff = login_backoff.count() == 0
+                          ? options.login_backoff
+                          : std::min(login_backoff * 2, options.login_backoff_cap);
+      login_allowed_at = clock->now() + login_backoff;
+      login_refusal = e;
+      backoff = login_backoff;
+    }
     util::log::error("Tigo refused the login: check the username and password",
-                     {{"user", options.credentials.username},
+                     {{"user", username},
                       {"err", e.message},
-                      {"retry_in", std::to_string(login_backoff.count()) + "s"}});
+                      {"retry_in", std::to_string(backoff.count()) + "s"}});
     return e;
   }
 
@@ -349,9 +561,10 @@ struct Client::Impl {
     return *expiry - ahead;
   }
 
+  // A pre-issued token has no known expiry: it is used until refused.
   bool fresh_locked() const {
     if (token.empty()) return false;
-    if (!renew_at || token_mode()) return true;
+    if (!renew_at) return true;
     return std::chrono::system_clock::now() < *renew_at;
   }
 
@@ -371,19 +584,34 @@ struct Client::Impl {
     return l->token;
   }
 
-  // After a 401 with `refused`: log in again unless another thread already did.
-  Result<std::string> renew_after_401(std::string_view endpoint, const std::string& refused,
-                                      std::stop_token stop) {
+  // After a 401 with `refused`: the token another thread got meanwhile, a new token from the
+  // token file, or a login. Nullopt: nothing to try again with (a token and no password).
+  std::optional<Result<std::string>> renew_after_401(std::string_view endpoint,
+                                                     const std::string& refused,
+                                                     std::stop_token stop) {
     std::lock_guard login_lock(login_mutex);
     {
       std::lock_guard lock(session_mutex);
-      if (token != refused && !token.empty()) return token;
+      if (token != refused && !token.empty()) return Result<std::string>(token);
+    }
+    reread_files();
+    bool login = false;
+    {
+      std::lock_guard lock(session_mutex);
+      if (token != refused && !token.empty()) return Result<std::string>(token);
+      login = can_login(creds);
+      if (!login) {
+        last_attempt = now_seconds();
+        last_ok = false;
+        last_error = std::string(endpoint) + ": HTTP 401: the pre-issued token was refused";
+        return std::nullopt;
+      }
       token.clear();
     }
     util::log::info("token refused, logging in again", {{"endpoint", std::string(endpoint)}});
     auto l = do_login(stop);
-    if (!l) return l.error();
-    return l->token;
+    if (!l) return Result<std::string>(l.error());
+    return Result<std::string>(l->token);
   }
 
   Error payment_error(std::string_view endpoint) const {
@@ -406,10 +634,11 @@ struct Client::Impl {
       return httplib::Headers{{"Authorization", "Bearer " + t}};
     };
     auto res = send(endpoint, path_and_query, bearer(*tok), stop);
-    if (res && res->status == 401 && !token_mode()) {
-      auto renewed = renew_after_401(endpoint, *tok, stop);
-      if (!renewed) return renewed.error();
-      res = send(endpoint, path_and_query, bearer(*renewed), stop);
+    if (res && res->status == 401) {
+      if (auto renewed = renew_after_401(endpoint, *tok, stop)) {
+        if (!*renewed) return renewed->error();
+        res = send(endpoint, path_and_query, bearer(**renewed), stop);
+      }
     }
     if (!res) return res.error();
     if (res->status == 200) return std::move(res->body);
@@ -447,8 +676,11 @@ struct Client::Impl {
     if (!body) return body.error();
     CsvOptions o;
     if (zone) {
-      o.now = utc_to_local(
-          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), zone);
+      const auto now =
+          options.utc_now
+              ? options.utc_now()
+              : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+      o.now = utc_to_local(now, zone);
     }
     o.expected = expected;
     o.keep_rows = keep_rows;
@@ -478,34 +710,63 @@ void Client::logout() {
   {
     std::lock_guard lock(impl_->session_mutex);
     // A pre-issued token stays valid: it is not ours to end.
-    if (impl_->token_mode() || impl_->token.empty() ||
-        impl_->token == impl_->options.credentials.token)
-      return;
-    token = impl_->token;
-  }
-  // Shutdown must not hang on the rate budget (after a 429 it may be closed for a minute).
-  if (impl_->governor->wait_time() > std::chrono::seconds{5}) {
-    util::log::warn("logout skipped: no rate budget left", {{"endpoint", "users/logout"}});
-    std::lock_guard lock(impl_->session_mutex);
-    impl_->token.clear();
+    if (impl_->token.empty() || impl_->token == impl_->creds.token) return;
+    token = std::exchange(impl_->token, {});
     impl_->expires.reset();
     impl_->renew_at.reset();
+  }
+  // A stop must not wait for the API: everything (rate budget, connect, answer) within the
+  // deadline, on a connection of its own (the pool's may be busy or shut down).
+  const auto deadline = impl_->options.logout_deadline;
+  if (impl_->governor->wait_time() > deadline / 2) {
+    util::log::warn("logout skipped: no rate budget left", {{"endpoint", "users/logout"}});
     return;
   }
-  auto res = impl_->send("users/logout", "users/logout",
-                         httplib::Headers{{"Authorization", "Bearer " + token}}, {});
-  {
-    std::lock_guard lock(impl_->session_mutex);
-    impl_->token.clear();
-    impl_->expires.reset();
-    impl_->renew_at.reset();
-  }
+  std::stop_source give_up;
+  std::jthread timer([&give_up, deadline](std::stop_token done) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    if (!cv.wait_for(lock, done, deadline, [] { return false; }) && !done.stop_requested())
+      give_up.request_stop();
+  });
+  auto conn = impl_->make_connection(std::min(impl_->options.timeout, deadline));
+  auto res =
+      impl_->exchange(*conn, "users/logout", "users/logout",
+                      httplib::Headers{{"Authorization", "Bearer " + token}}, give_up.get_token());
+  timer.request_stop();
   if (!res) {
-    util::log::warn("logout failed", {{"err", res.error().message}});
+    util::log::warn("logout failed", {{"err", res.error().kind == ErrorKind::cancelled
+                                                  ? "users/logout: no answer within " +
+                                                        util::format_duration(deadline)
+                                                  : res.error().message}});
   } else if (res->status != 200) {
     util::log::warn("logout failed",
                     {{"err", status_failure("users/logout", res->status, res->body).message}});
   }
+}
+
+void Client::reload_credentials() {
+  const auto r = impl_->reread_files();
+  util::log::info("credentials reloaded", {{"password_file", r.password}, {"token_file", r.token}});
+}
+
+LoginState Client::login_state() const {
+  std::lock_guard lock(impl_->session_mutex);
+  LoginState s;
+  const bool login = Impl::can_login(impl_->creds);
+  const bool token = !impl_->creds.token.empty();
+  s.mode = token && login ? "token, then password" : token ? "token" : "password";
+  s.last_attempt = impl_->last_attempt;
+  s.last_ok = impl_->last_ok;
+  s.last_error = impl_->last_error;
+  if (impl_->login_allowed_at) {
+    const auto left = *impl_->login_allowed_at - impl_->clock->now();
+    if (left > left.zero())
+      s.next_attempt = Impl::now_seconds() + std::chrono::ceil<std::chrono::seconds>(left);
+  }
+  s.token_expires = impl_->expires;
+  return s;
 }
 
 Result<User> Client::user(std::stop_token stop) {

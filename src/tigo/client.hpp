@@ -6,18 +6,28 @@
 // holds whatever the callers do. A call blocks until its request may leave; pass a
 // std::stop_token to abandon the wait (the error kind is then `cancelled`).
 //
-// Session: GET users/login with basic auth, then `Authorization: Bearer`. The token is renewed
-// ahead of its `expires` and once on a 401 (one login for all threads that saw the 401). With
-// a pre-issued token (token-file mode) there is never a login, and 401 is `unauthorized`.
+// Session: GET users/login with basic auth, then `Authorization: Bearer`. Credentials are a
+// pre-issued token, a username and password, or both: the token is used first, and the password
+// logs in when it is refused. A login token is renewed ahead of its `expires` and once on a 401
+// (one login for all threads that saw the 401); every login sends the configured password. With
+// a token and no password, a refused token is `unauthorized`.
 // A refused login (401 on users/login) is a configuration error: logged as an error naming the
 // user, and no login is tried again for a growing back-off (calls fail `unauthorized` at once).
+// The password and token files are read again before each login, when a token is refused, and
+// on reload_credentials() (SIGHUP): a fixed file needs no restart, and a changed password ends
+// the back-off.
+//
+// Stopping: a call's std::stop_token also aborts its request in flight (the socket is shut
+// down), and logout() is bounded by `logout_deadline`, so a stop never waits for a slow API.
 //
 // Errors carry a kind the scheduler acts on (see ErrorKind) and a message naming the endpoint,
-// the HTTP status and an excerpt of the body: never a password or token.
+// the HTTP status and an excerpt of the body, or for no answer the resolver's, the socket's or
+// OpenSSL's own words: never a password or token.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -40,7 +50,7 @@ namespace tigo {
 struct Credentials {
   std::string username;
   std::string password;  // secret
-  std::string token;     // pre-issued bearer token instead of username/password; secret
+  std::string token;     // pre-issued bearer token, used before username/password; secret
 };
 
 enum class ErrorKind {
@@ -51,7 +61,7 @@ enum class ErrorKind {
                      // reports it once and answers later calls of that endpoint without asking
   rate_limited,      // 429; `retry_after` says how long (the governor already waits for it)
   unauthorized,      // 401 after re-login, bad credentials, or a refused pre-issued token
-  cancelled,         // the stop token was triggered while waiting for budget or a connection
+  cancelled,         // the stop token was triggered: while waiting, or its request was aborted
 };
 
 // "transport", "http_status", ... (for logs).
@@ -86,6 +96,25 @@ struct ClientOptions {
   std::chrono::seconds login_backoff_cap{600};
   // Time source of the login back-off; null: the steady clock (tests inject a fake one).
   std::shared_ptr<GovernorClock> clock;
+  // The UTC now CSV rows are judged by (future_row); null: the system clock. The exporter's
+  // --debug.time sets it to the simulated instant the refresher asks for data by.
+  std::function<Timestamp()> utc_now;
+  // Files `credentials.password` and `.token` came from, read again before each login, when a
+  // token is refused and on reload_credentials(). Empty: that credential is fixed.
+  std::string password_file;
+  std::string token_file;
+  // logout() in all (rate budget, connect, answer): a stop must not wait for a slow API.
+  std::chrono::milliseconds logout_deadline{2'000};
+};
+
+// The session as the status page shows it. Never a secret.
+struct LoginState {
+  std::string mode;                        // "password", "token" or "token, then password"
+  std::optional<Timestamp> last_attempt;   // the last login (with a token only: its refusal)
+  bool last_ok = false;                    // that attempt succeeded
+  std::string last_error;                  // its error when it failed
+  std::optional<Timestamp> next_attempt;   // after a refused login: none before this time
+  std::optional<Timestamp> token_expires;  // of the login token in use
 };
 
 // The aggregation levels asked for. The two data endpoints spell them differently: data/aggregate
@@ -155,7 +184,12 @@ class Client {
   // users/login now (calls made without a fresh token do this themselves).
   Result<Login> login(std::stop_token stop = {});
   // users/logout when logged in with username/password; a pre-issued token is kept valid.
+  // Bounded by ClientOptions::logout_deadline; a failure is logged, never waited out.
   void logout();
+  // Reads the password and token files again now (SIGHUP) and logs what changed, never the
+  // secret. A changed password ends the login back-off; a changed token is used at once.
+  void reload_credentials();
+  LoginState login_state() const;
 
   Result<User> user(std::stop_token stop = {});                              // users/get
   Result<std::vector<System>> systems(std::stop_token stop = {});            // all pages

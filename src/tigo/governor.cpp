@@ -147,6 +147,11 @@ void Governor::on_transport_error() {
   blocked_until_ = std::max(blocked_until_, clock_->now() + backoff_locked());
 }
 
+void Governor::on_abandoned() {
+  std::lock_guard lock(mutex_);
+  finish_locked();
+}
+
 steady_clock::duration Governor::wait_time() const {
   std::lock_guard lock(mutex_);
   return wait_locked(clock_->now());

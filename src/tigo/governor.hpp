@@ -85,6 +85,9 @@ class Governor {
   void on_answer(int status, const RateHeaders& headers);
   // The granted request failed in transport (no answer).
   void on_transport_error();
+  // The granted request was abandoned by its caller (a stop): no answer, and no fault of the
+  // API's, so no backoff.
+  void on_abandoned();
 
   // How long from now until a request could be granted (0 if now).
   std::chrono::steady_clock::duration wait_time() const;

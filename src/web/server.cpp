@@ -4,28 +4,38 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 
 #include "util/gzip.hpp"
+#include "web/rate_limiter.hpp"
+#include "web/tls.hpp"
 
 namespace web {
 namespace {
 
-constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kText = "text/plain; charset=utf-8";
 
-// The listener's TLS context from tls_server_config. The transport sets what it needs of each
-// connection itself (modes, no renegotiation), so this is only the certificate and its key.
-util::Result<std::shared_ptr<SSL_CTX>> tls_context(const TlsConfig& tls) {
+// The listener's SSL_CTX, prepared by TlsContext (tls.hpp: settings applied per handshake, so a
+// reload rotates certificates). The transport sets what it needs of each connection itself.
+std::shared_ptr<SSL_CTX> tls_context(TlsContext& tls) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
-  const bool ok =
-      ctx && SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) == 1 &&
-      SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) == 1 &&
-      SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
-      SSL_CTX_check_private_key(ctx.get()) == 1;
+  const bool ok = ctx && tls.setup(*ctx);
   ERR_clear_error();
-  if (!ok)
-    return util::make_error("cannot start TLS: check tls_server_config cert_file and key_file");
-  return ctx;
+  return ok ? ctx : nullptr;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 // A payload's pieces in order, a chunk at a time; gzipped pieces are inflated on the way for a
@@ -85,11 +95,11 @@ class PayloadSource : public BodySource {
   std::string buffer_;
 };
 
-HttpResponse payload_response(Payload payload) {
+HttpResponse payload_response(Payload payload, Format format) {
   HttpResponse res;
-  res.set_header("Content-Type", kExpositionType);
+  res.set_header("Content-Type", std::string(content_type(format)));
   if (payload.gzip) res.set_header("Content-Encoding", "gzip");
-  res.set_header("Vary", "Accept-Encoding");
+  res.set_header("Vary", "Accept, Accept-Encoding");
   res.stream = std::make_unique<PayloadSource>(std::move(payload));
   return res;
 }
@@ -102,6 +112,64 @@ HttpResponse text(int status, std::string body) {
 }
 
 }  // namespace
+
+Format negotiate_format(std::string_view accept) {
+  struct Entry {
+    std::string_view type, version;
+    double q = 1;
+  };
+  std::vector<Entry> entries;
+  for (std::size_t pos = 0; pos <= accept.size();) {
+    auto end = accept.find(',', pos);
+    if (end == std::string_view::npos) end = accept.size();
+    std::string_view item = accept.substr(pos, end - pos);
+    pos = end + 1;
+    Entry e;
+    auto semi = item.find(';');
+    e.type = trim(item.substr(0, semi));
+    while (semi != std::string_view::npos) {
+      item.remove_prefix(semi + 1);
+      semi = item.find(';');
+      const auto param = trim(item.substr(0, semi));
+      const auto eq = param.find('=');
+      if (eq == std::string_view::npos) continue;
+      const auto key = trim(param.substr(0, eq));
+      auto value = trim(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      if (iequals(key, "version")) e.version = value;
+      if (iequals(key, "q")) {
+        double q = 0;
+        const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), q);
+        e.q = ec == std::errc{} && ptr == value.data() + value.size() ? q : 0;
+      }
+    }
+    if (!e.type.empty() && e.q > 0) entries.push_back(e);
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.q > b.q; });
+  for (const auto& e : entries) {
+    if (iequals(e.type, "text/plain") && (e.version.empty() || e.version == "0.0.4"))
+      return Format::text_0_0_4;
+    if (iequals(e.type, "application/openmetrics-text")) {
+      if (e.version == "1.0.0") return Format::openmetrics_1_0_0;
+      if (e.version.empty() || e.version == "0.0.1") return Format::openmetrics_0_0_1;
+    }
+  }
+  return Format::text_0_0_4;
+}
+
+std::string_view content_type(Format format) {
+  switch (format) {
+    case Format::openmetrics_1_0_0:
+      return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    case Format::openmetrics_0_0_1:
+      return "application/openmetrics-text; version=0.0.1; charset=utf-8";
+    case Format::text_0_0_4:
+      break;
+  }
+  return "text/plain; version=0.0.4; charset=utf-8";
+}
 
 bool accepts_gzip(std::string_view v) {
   for (std::size_t pos = 0; pos < v.size();) {
@@ -126,14 +194,15 @@ Server::Server(ServerOptions options, Handlers handlers)
     : options_(std::move(options)),
       handlers_(std::move(handlers)),
       routes_(routes()),
-      auth_(std::make_shared<BasicAuth>(options_.web.basic_auth_users)),
+      rules_(make_rules(options_.web, nullptr)),
+      tls_(options_.web.tls_settings ? std::make_shared<TlsContext>(options_.web.tls_settings)
+                                     : nullptr),
       http_(options_.limits, [this](const HttpRequest& req) { return handle(req); }) {
-  if (options_.web.tls) {
-    auto ctx = tls_context(*options_.web.tls);
-    if (ctx) {
-      http_.set_tls(*ctx);
+  if (tls_) {
+    if (auto ctx = tls_context(*tls_)) {
+      http_.set_tls(std::move(ctx));
     } else {
-      tls_error_ = ctx.error().message;
+      tls_error_ = "cannot start TLS: the listener's SSL context could not be made";
     }
   }
 }
@@ -143,8 +212,10 @@ Server::~Server() { stop(); }
 std::vector<Server::Route> Server::routes() {
   std::vector<Route> out;
   out.push_back({options_.telemetry_path, [this](const HttpRequest& req) {
+                   const auto format = negotiate_format(req.header("Accept"));
                    return payload_response(
-                       handlers_.metrics(accepts_gzip(req.header("Accept-Encoding"))));
+                       handlers_.metrics(accepts_gzip(req.header("Accept-Encoding")), format),
+                       format);
                  }});
   out.push_back({"/-/healthy", [](const HttpRequest&) { return text(200, "Healthy.\n"); }});
   out.push_back({"/-/ready", [this](const HttpRequest&) {
@@ -158,7 +229,7 @@ std::vector<Server::Route> Server::routes() {
     HttpResponse res;
     res.status = answer.status;
     if (!answer.cache_control.empty()) res.set_header("Cache-Control", answer.cache_control);
-    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("X-Content-Type-Options", "nosniff");  // unless the config's headers say
     res.set_content(std::move(answer.body), std::move(answer.content_type));
     return res;
   };
@@ -169,10 +240,19 @@ std::vector<Server::Route> Server::routes() {
 }
 
 HttpResponse Server::handle(const HttpRequest& req) {
+  const auto rules = this->rules();
+  HttpResponse res = checked(req, *rules);
+  // The security headers of http_server_config go on every answer, refusals included.
+  for (const auto& [name, value] : rules->headers) res.set_header(name, value);
+  return res;
+}
+
+HttpResponse Server::checked(const HttpRequest& req, const Rules& rules) {
+  // The rate limit counts every request, authenticated or not, as the toolkit's.
+  if (rules.limiter && !rules.limiter->allow()) return text(429, "Too Many Requests\n");
   // Every path, known or not, is behind basic auth when users are configured.
-  if (const auto auth = this->auth(); auth->enabled()) {
-    const auto header = req.header("Authorization");
-    const auto verdict = auth->check(header);
+  if (rules.auth->enabled()) {
+    const auto verdict = rules.auth->check(req.header("Authorization"));
     if (verdict != BasicAuth::Verdict::ok) {
       if (options_.on_auth_failure)
         options_.on_auth_failure(verdict == BasicAuth::Verdict::missing ? "missing" : "invalid");
@@ -197,20 +277,33 @@ HttpResponse Server::handle(const HttpRequest& req) {
   return route->get(req);
 }
 
-std::shared_ptr<BasicAuth> Server::auth() const {
-  std::lock_guard lock(auth_mutex_);
-  return auth_;
+std::shared_ptr<const Server::Rules> Server::rules() const {
+  std::lock_guard lock(rules_mutex_);
+  return rules_;
+}
+
+std::shared_ptr<const Server::Rules> Server::make_rules(const WebConfig& web,
+                                                        const Rules* previous) {
+  auto rules = std::make_shared<Rules>();
+  rules->auth = std::make_shared<BasicAuth>(web.basic_auth_users);
+  rules->headers = web.headers;
+  // An unchanged limit keeps its bucket: a fresh one would hand out a new burst on every reload.
+  if (previous != nullptr && previous->limiter && previous->limiter->limit() == web.rate_limit)
+    rules->limiter = previous->limiter;
+  else if (web.rate_limit.enabled())
+    rules->limiter = std::make_shared<RateLimiter>(web.rate_limit);
+  return rules;
 }
 
 bool Server::update_web_config(const WebConfig& next) {
-  auto auth = std::make_shared<BasicAuth>(next.basic_auth_users);
+  auto rules = make_rules(next, this->rules().get());
   {
-    std::lock_guard lock(auth_mutex_);
-    auth_.swap(auth);
+    std::lock_guard lock(rules_mutex_);
+    rules_.swap(rules);
   }
-  const auto& now = options_.web.tls;
-  return now.has_value() == next.tls.has_value() &&
-         (!now || (now->cert_file == next.tls->cert_file && now->key_file == next.tls->key_file));
+  if ((tls_ != nullptr) != (next.tls_settings != nullptr)) return false;
+  if (tls_) tls_->update(next.tls_settings);
+  return true;
 }
 
 util::Result<int> Server::bind() {

@@ -1,7 +1,7 @@
-// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and the pages, with optional
-// TLS and basic auth (--web.config.file), served by web::HttpServer (http_server.hpp: why slow
-// and idle clients cannot hold it up). Handlers only read what the refresher published; nothing
-// here calls the Tigo API.
+// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and the pages, with what
+// --web.config.file asks for: TLS (tls.hpp), basic auth, security headers and a rate limit;
+// served by web::HttpServer (http_server.hpp: why slow and idle clients cannot hold it up).
+// Handlers only read what the refresher published; nothing here calls the Tigo API.
 #pragma once
 
 #include <functional>
@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/listen_address.hpp"
@@ -19,6 +20,9 @@
 #include "web/web_config.hpp"
 
 namespace web {
+
+class RateLimiter;
+class TlsContext;
 
 // A /metrics body as shared pieces sent back to back (no copy of the big cached part). When
 // gzip is set every piece is a complete gzip member, so the concatenation is valid gzip. In a
@@ -33,6 +37,14 @@ struct Payload {
   std::vector<Piece> pieces;
   bool gzip = false;
 };
+
+// The exposition formats /metrics offers, chosen from the scraper's Accept header.
+enum class Format { text_0_0_4, openmetrics_1_0_0, openmetrics_0_0_1 };
+// Prometheus' own negotiation (client_golang's expfmt): the most preferred acceptable entry of
+// Accept wins; OpenMetrics only when asked for by name, text 0.0.4 otherwise.
+Format negotiate_format(std::string_view accept);
+std::string_view content_type(Format format);
+inline bool is_openmetrics(Format f) { return f != Format::text_0_0_4; }
 
 // The pages: / (status), /systems/{id}, /api/systems/{id} and /static/{name}, all GET.
 struct PageRequest {
@@ -49,7 +61,7 @@ struct PageAnswer {
 // What the endpoints answer, given by app. A new endpoint: a member here and its route in
 // Server::routes() (server.cpp).
 struct Handlers {
-  std::function<Payload(bool accepts_gzip)> metrics;
+  std::function<Payload(bool accepts_gzip, Format format)> metrics;
   std::function<bool()> ready;
   std::function<PageAnswer(const PageRequest&)> page;
 };
@@ -79,9 +91,10 @@ class Server {
   void run();   // blocks until stop(); returns at once after a stop()
   void stop();  // from any thread
 
-  // A re-read --web.config.file (SIGHUP): its basic auth users answer from the next request
-  // on. TLS keeps what the listener started with (its certificate is loaded when the server is
-  // made): false when the new file's TLS settings differ from those.
+  // A re-read --web.config.file: users, headers and the rate limit apply from the next request,
+  // TLS settings (certificate, client auth, versions...) from the next handshake. Whether the
+  // listener speaks TLS at all is fixed at start: false when `next` switches it on or off (the
+  // rest is applied, the TLS settings in use are kept).
   bool update_web_config(const WebConfig& next);
 
   HttpStats stats() const { return http_.stats(); }
@@ -92,16 +105,25 @@ class Server {
     std::function<HttpResponse(const HttpRequest&)> get;  // also answers HEAD
     bool one_segment_below = false;  // path is a prefix: "/systems/" serves "/systems/{id}"
   };
+  // What a request is checked against, replaced whole on reload (a request keeps what it took).
+  struct Rules {
+    std::shared_ptr<BasicAuth> auth;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::shared_ptr<RateLimiter> limiter;  // null: no limit
+  };
   std::vector<Route> routes();
   HttpResponse handle(const HttpRequest& req);
-  std::shared_ptr<BasicAuth> auth() const;
+  HttpResponse checked(const HttpRequest& req, const Rules& rules);
+  std::shared_ptr<const Rules> rules() const;
+  static std::shared_ptr<const Rules> make_rules(const WebConfig& web, const Rules* previous);
 
   ServerOptions options_;
   Handlers handlers_;
   std::vector<Route> routes_;
-  mutable std::mutex auth_mutex_;
-  std::shared_ptr<BasicAuth> auth_;  // replaced whole on reload; requests keep the one they took
-  std::optional<std::string> tls_error_;  // the certificate or key could not be loaded
+  mutable std::mutex rules_mutex_;
+  std::shared_ptr<const Rules> rules_;
+  std::shared_ptr<TlsContext> tls_;       // set for a TLS listener; outlives http_
+  std::optional<std::string> tls_error_;  // its SSL_CTX could not be made
   HttpServer http_;
 };
 

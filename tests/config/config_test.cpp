@@ -76,6 +76,45 @@ TEST_CASE("an unreadable secret file exits 2 naming the flag") {
   CHECK(out.output.find("--tigo.password-file") != std::string::npos);
 }
 
+TEST_CASE("a token file and a password file are both read, with their paths") {
+  unsetenv("TIGO_PASSWORD");
+  TempFile pw("s3cret-pass\n");
+  TempFile token("pre-issued-token\r\n");
+  auto both = parse({"--tigo.username", "me", "--tigo.password-file", pw.path.c_str(),
+                     "--tigo.token-file", token.path.c_str()});
+  REQUIRE(both.config.has_value());
+  CHECK(both.config->token == "pre-issued-token");
+  CHECK(both.config->password == "s3cret-pass");
+  CHECK(both.config->token_file == token.path);
+  CHECK(both.config->password_file == pw.path);
+  // A token alone, with or without a username.
+  auto alone = parse({"--tigo.token-file", token.path.c_str()});
+  REQUIRE(alone.config.has_value());
+  CHECK(alone.config->password.empty());
+  CHECK(
+      parse({"--tigo.username", "me", "--tigo.token-file", token.path.c_str()}).config.has_value());
+}
+
+TEST_CASE("a password without a username, or an empty token file, exits 2") {
+  unsetenv("TIGO_PASSWORD");
+  TempFile pw("s3cret-pass\n");
+  TempFile token("pre-issued-token\n");
+  auto no_user =
+      parse({"--tigo.password-file", pw.path.c_str(), "--tigo.token-file", token.path.c_str()});
+  CHECK(no_user.exit_code == 2);
+  CHECK(no_user.output.find("needs --tigo.username") != std::string::npos);
+  CHECK(no_user.output.find("s3cret") == std::string::npos);
+  TempFile empty("\n");
+  auto empty_token = parse({"--tigo.token-file", empty.path.c_str()});
+  CHECK(empty_token.exit_code == 2);
+  CHECK(empty_token.output.find("--tigo.token-file: " + empty.path + " is empty") !=
+        std::string::npos);
+  auto missing = parse({"--tigo.token-file", "/nonexistent/token"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.output.find("--tigo.token-file: cannot read /nonexistent/token: No such file") !=
+        std::string::npos);
+}
+
 TEST_CASE("TIGO_PASSWORD is accepted when no file is given") {
   setenv("TIGO_PASSWORD", "from-env", 1);
   auto out = parse({"--tigo.username", "me"});
@@ -251,4 +290,29 @@ TEST_CASE("backfill: --help lists the subcommand, and its own help its flags") {
   CHECK(sub.exit_code == 0);
   for (const char* flag : {"--from", "--to", "--output", "--chunk", "--tigo."})
     CHECK(sub.output.find(flag) != std::string::npos);
+}
+
+TEST_CASE(
+    "debug clock: --debug.time sets the exporter's clock, --debug.speed runs it; speed alone exits "
+    "2") {
+  auto none = parse({"--demo"});
+  REQUIRE(none.config.has_value());
+  CHECK_FALSE(none.config->debug_time.has_value());
+  auto pinned = parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z"});
+  REQUIRE(pinned.config.has_value());
+  CHECK(pinned.config->debug_time ==
+        std::chrono::sys_days{std::chrono::June / 21 / 2026} + std::chrono::hours{12});
+  CHECK(pinned.config->debug_speed == 0);
+  auto fast = parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z", "--debug.speed", "60"});
+  REQUIRE(fast.config.has_value());
+  CHECK(fast.config->debug_speed == 60);
+  auto alone = parse({"--demo", "--debug.speed", "60"});
+  CHECK(alone.exit_code == 2);
+  CHECK(alone.output == "tigo_exporter: --debug.speed needs --debug.time");
+  auto bad = parse({"--demo", "--debug.time", "noon"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("--debug.time") != std::string::npos);
+  CHECK(
+      parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z", "--debug.speed", "-1"}).exit_code ==
+      2);
 }

@@ -182,8 +182,11 @@ def build(now=None):
                 add("tigo_panel_input_current_amperes", "gauge", "Iin.", lab, round(w / vin, 3) if vin else 0)
                 add("tigo_panel_rssi", "gauge", "RSSI raw 0-255.", lab, 120 + 7 * (i % 5))
                 add("tigo_panel_temperature_celsius", "gauge", "Temp.", lab, 12 if night else 41)
-                add("tigo_panel_sample_timestamp_seconds", "gauge", "Minute of the readings.", lab,
+                add("tigo_panel_sample_timestamp_seconds", "gauge", "Minute of the power reading.", lab,
                     minute - (6 * 3600 if night else 0))
+                # The detail params come less often than power (up to 2 h when the budget is short).
+                add("tigo_panel_details_sample_timestamp_seconds", "gauge",
+                    "Minute of the detail readings.", lab, minute - (6 * 3600 if night else 3600))
         gw = f"gw-{sid}"
         add("tigo_gateway_info", "gauge", "Gateways (sources/system).",
             {"system_id": sid, "source_id": gw, "name": f"CCA {sid}", "serial": f"04C05B80{sid}",

@@ -313,6 +313,7 @@ TEST_CASE("status page: fleet figures, failing datasets first, search, links", "
   failing.last_error = "data/aggregate: HTTP 503 <html>busy</html>";
   pages::StatusOptions o;
   o.version = "tigo_exporter test";
+  o.session = "Login (password): failed at 2026-06-21T12:00:00Z: users/login: HTTP 401 <b>";
   snap.budget_plan = "100 requests a minute buy minute data every 10 min";
   snap.beyond_budget = true;
   const auto html = pages::status_html(snap, kNow, o);
@@ -322,6 +323,9 @@ TEST_CASE("status page: fleet figures, failing datasets first, search, links", "
         std::string::npos);
   CHECK(html.find("more requests than the rate budget allows") != std::string::npos);
   CHECK(html.find("HTTP 503 &lt;html&gt;busy&lt;/html&gt;") != std::string::npos);
+  CHECK(html.find("<p id=\"session\" class=\"muted\">Login (password): failed at "
+                  "2026-06-21T12:00:00Z: users/login: HTTP 401 &lt;b&gt;</p>") !=
+        std::string::npos);
   CHECK(html.find("<script>alert") == std::string::npos);
   CHECK(html.find("href=\"./metrics\"") != std::string::npos);
   CHECK(html.find("href=\"./-/healthy\"") != std::string::npos);

@@ -1,8 +1,12 @@
 // The exporter's client against a running simulator over HTTP.
 #include "tigo/client.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -360,4 +364,163 @@ TEST_CASE("threads that all see a refused token cause one re-login", "[tigo][cli
   CHECK(ok == 40);
   CHECK(f.recorder.logins_ok == 1);
   CHECK(f.recorder.calls["data/summary 200"] == 40);
+}
+
+namespace {
+
+// Credential files in a fresh directory, removed afterwards.
+struct SecretFiles {
+  std::filesystem::path dir;
+  SecretFiles() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tigo-creds-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    dir = tmpl;
+  }
+  ~SecretFiles() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::string write(const std::string& name, const std::string& content) const {
+    const auto path = (dir / name).string();
+    std::ofstream(path, std::ios::trunc) << content << "\n";
+    return path;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("token and password: the token first, the password when the token is refused",
+          "[tigo][client][credentials]") {
+  Fixture f(2);
+  auto issuer = f.client();
+  auto issued = issuer->login();
+  REQUIRE(issued.ok());
+  SecretFiles files;
+  auto o = f.options({"demo", "demo", issued->token});
+  o.password_file = files.write("password", "demo");
+  o.token_file = files.write("token", issued->token);
+  auto c = tigo::Client::create(o).value();
+  CHECK(c->login_state().mode == "token, then password");
+  REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.logins_ok == 1);  // the issuer's only: the token was used
+  issuer->logout();                  // the server forgets the pre-issued token
+  REQUIRE(c->summary(1001).ok());    // 401, then a login with the configured password
+  CHECK(f.recorder.calls["data/summary 401"] == 1);
+  CHECK(f.recorder.logins_ok == 2);
+  CHECK(f.recorder.logins_failed == 0);
+  const auto state = c->login_state();
+  CHECK(state.last_ok);
+  CHECK(state.last_attempt.has_value());
+  CHECK(state.token_expires.has_value());
+  c->logout();  // ends the login token, not the file's (already gone here)
+  REQUIRE(c->summary(1002).ok());
+  CHECK(f.recorder.logins_ok == 3);
+}
+
+TEST_CASE("a login token that expires is renewed with the password, again and again",
+          "[tigo][client][credentials]") {
+  sim::ServerOptions so;
+  so.token_ttl = seconds{1};
+  Fixture f(1, so);
+  auto issued = f.client()->login();
+  REQUIRE(issued.ok());
+  auto o = f.options({"demo", "demo", issued->token});
+  o.renew_ahead = seconds{0};
+  auto c = tigo::Client::create(o).value();
+  for (int round = 0; round < 3; ++round) {
+    std::this_thread::sleep_for(milliseconds{1100});  // past the 1 s lifetime
+    INFO("round " << round);
+    REQUIRE(c->summary(1001).ok());
+  }
+  CHECK(f.recorder.logins_ok == 4);  // the issuer's and one per expiry
+  CHECK(f.recorder.logins_failed == 0);
+  CHECK(f.recorder.calls["data/summary 200"] == 3);
+}
+
+TEST_CASE("a fixed password file ends the login back-off without a restart",
+          "[tigo][client][credentials]") {
+  Fixture f(1);
+  SecretFiles files;
+  auto clock = std::make_shared<FakeClock>();
+  auto o = f.options({"demo", "wrong-secret-pw", ""});
+  o.password_file = files.write("password", "wrong-secret-pw");
+  o.clock = clock;
+  auto c = tigo::Client::create(o).value();
+  auto refused = c->summary(1001);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == tigo::ErrorKind::unauthorized);
+  auto state = c->login_state();
+  CHECK_FALSE(state.last_ok);
+  CHECK(state.last_error.find("users/login: HTTP 401") == 0);
+  CHECK(state.next_attempt.has_value());
+  REQUIRE_FALSE(c->summary(1001).ok());  // backing off: not asked again
+  CHECK(f.recorder.calls["users/login 401"] == 1);
+
+  files.write("password", "demo");  // the clock has not moved: only the change ends the wait
+  REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.calls["users/login 401"] == 1);
+  CHECK(f.recorder.calls["users/login 200"] == 1);
+  state = c->login_state();
+  CHECK(state.last_ok);
+  CHECK_FALSE(state.next_attempt.has_value());
+  CHECK(state.last_error.empty());
+}
+
+TEST_CASE("a new token file is used when the token is refused, and at once on reload",
+          "[tigo][client][credentials]") {
+  Fixture f(1);
+  auto issuer = f.client();
+  auto first = issuer->login();
+  REQUIRE(first.ok());
+  SecretFiles files;
+  auto o = f.options({"", "", first->token});
+  o.token_file = files.write("token", first->token);
+  auto c = tigo::Client::create(o).value();
+  CHECK(c->login_state().mode == "token");
+  REQUIRE(c->summary(1001).ok());
+
+  // Refused and the file unchanged: unauthorized, and the state says so.
+  issuer->logout();
+  auto refused = c->summary(1001);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == tigo::ErrorKind::unauthorized);
+  CHECK(refused.error().message.find(first->token) == std::string::npos);
+  CHECK(c->login_state().last_error.find("token was refused") != std::string::npos);
+
+  // The operator writes a new token: the next refusal reads it, no restart.
+  auto second = issuer->login();
+  REQUIRE(second.ok());
+  files.write("token", second->token);
+  REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.calls["data/summary 401"] == 2);
+
+  // On reload (SIGHUP) a changed file is used before anything is refused.
+  auto third = f.client()->login();
+  REQUIRE(third.ok());
+  files.write("token", third->token);
+  c->reload_credentials();
+  issuer->logout();  // ends the second token: no longer in use
+  REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.calls["data/summary 401"] == 2);
+  c->logout();  // a pre-issued token is not ours to end
+  REQUIRE(c->summary(1001).ok());
+}
+
+TEST_CASE("a credential file that cannot be read keeps the credential in use",
+          "[tigo][client][credentials]") {
+  Fixture f(1);
+  SecretFiles files;
+  auto o = f.options({"demo", "demo", ""});
+  o.password_file = files.write("password", "demo");
+  auto c = tigo::Client::create(o).value();
+  REQUIRE(c->summary(1001).ok());
+  std::filesystem::remove(o.password_file);
+  c->reload_credentials();
+  c->logout();                     // the next call logs in: the file is gone, "demo" is kept
+  REQUIRE(c->summary(1001).ok());  // with the password in use
+  files.write("password", "");     // empty: kept too
+  c->logout();
+  REQUIRE(c->summary(1001).ok());
+  CHECK(f.recorder.logins_ok == 3);
+  CHECK(f.recorder.logins_failed == 0);
 }
