@@ -84,7 +84,8 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
       ->check(listen_address);
   app.add_option("--web.telemetry-path", c.telemetry_path, "Path of the metrics endpoint");
   app.add_option("--web.config.file", c.web_config_file,
-                 "YAML with tls_server_config (cert_file, key_file) and basic_auth_users (bcrypt)");
+                 "exporter-toolkit web config (YAML): TLS and client certificates, headers, "
+                 "rate_limit, basic_auth_users (bcrypt); followed for changes");
   app.add_option("--tigo.api-url", c.api_url, "Tigo API v3 base URL")->envname("TIGO_API_URL");
   app.add_option("--tigo.username", c.username, "Tigo account login")->envname("TIGO_USERNAME");
   app.add_option("--tigo.password-file", c.password_file,
@@ -153,6 +154,9 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--debug.speed", c.debug_speed,
                  "With --debug.time, run that clock N times faster (0: fixed), as tigo_sim --speed")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--storage.path", c.storage_path,
+                 "Directory of the state file that lets a restart serve at once and skip the "
+                 "hierarchy (default: none, every start is cold)");
 
   // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
   const BackfillTimeValidator backfill_time;

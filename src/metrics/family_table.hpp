@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string_view>
 
+#include "metrics/exposition.hpp"
 #include "tigo/panel_param.hpp"
 
 namespace metrics {
@@ -44,6 +45,11 @@ struct FamilySpec {
   bool backfilled = false;          // also written by `tigo_exporter backfill`
   std::string_view api_param = {};  // data/aggregate param= of a panel value family
 };
+
+// A family's metadata lines, as the exposition writes them in either format.
+constexpr FamilyHeader header_of(const FamilySpec& f) {
+  return {f.name, type_name(f.type), f.unit, f.help};
+}
 
 inline constexpr std::string_view kPanelLabels =
     "system_id, object_id, inverter, mppt, string, panel";
