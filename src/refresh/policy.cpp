@@ -141,6 +141,14 @@ seconds Policy::interval(const SystemPlan& s, Dataset d) const {
   return std::max(planned, options_.wanted[idx(d)]);
 }
 
+std::optional<seconds> Policy::system_interval(std::int64_t id, Dataset d) const {
+  const auto it = systems_.find(id);
+  if (it == systems_.end() || d == Dataset::panels || d == Dataset::system) return std::nullopt;
+  const auto held = interval(it->second, d);
+  if (held == plan_.interval[idx(d)]) return std::nullopt;
+  return held;
+}
+
 void Policy::replan(Timestamp now) {
   planned_at_ = now;
   BudgetPlan p;

@@ -116,6 +116,9 @@ class Policy {
   void finished(const Choice& job, Timestamp now, const Outcome& outcome);
 
   const BudgetPlan& plan() const { return plan_; }
+  // The interval held for one system's dataset where it differs from the plan's (at night
+  // summaries and gateways are asked for at their bound): the staleness rule judges by it.
+  std::optional<std::chrono::seconds> system_interval(std::int64_t id, Dataset d) const;
   // Re-plans the cadences (next() does it once a minute of `now`).
   void replan(Timestamp now);
 

@@ -138,13 +138,19 @@ void Refresher::publisher(std::stop_token stop) {
   // second, and render+gzip must not take a core away from scrapes.
   auto pause = std::chrono::milliseconds{1000};
   util::lower_current_thread_priority();  // the publish callback renders and gzips here
+  // Values expire with time alone (the staleness rule): an idle refresher (an outage in backoff)
+  // still re-judges them this often.
+  constexpr auto kRejudgeEvery = std::chrono::seconds{10};
+  auto published_at = steady_clock::now();
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, stop, pause, [] { return false; });
-      if (!dirty_ || stop.stop_requested()) continue;
+      if (stop.stop_requested()) continue;
+      if (!dirty_ && steady_clock::now() - published_at < kRejudgeEvery) continue;
     }
     const auto t0 = steady_clock::now();
+    published_at = t0;
     publish_now();
     const auto took =
         std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0);
@@ -168,6 +174,12 @@ void Refresher::publish_now() {
           static_cast<double>(plan.interval[static_cast<std::size_t>(d)].count());
     build.intervals[static_cast<std::size_t>(Dataset::panels)] =
         static_cast<double>(plan.power_cadence.count());
+    // At night the policy asks for summaries and gateways less often: judge them by that.
+    for (const auto& [id, sys] : fleet_.systems)
+      for (auto d : {Dataset::summary, Dataset::sources})
+        if (const auto every = policy_.system_interval(id, d))
+          build.system_intervals[id][static_cast<std::size_t>(d)] =
+              static_cast<double>(every->count());
     build.budget_plan = plan.describe();
     build.beyond_budget = plan.beyond_budget;
     // Said at start and whenever the fleet or its fit in the budget changes, not every minute.

@@ -36,7 +36,8 @@ struct RefresherOptions : config::RefreshSettings {
   // Of the governor's rate: the policy counts every call it starts in any 60 s, so little headroom
   // is needed (logins, and a clock a little off the API's).
   double budget_share = 0.97;
-  // The exporter's clock (UTC): tests and benchmarks may pin it.
+  // The exporter's clock (UTC): what "now" is when asking for data windows and judging the data's
+  // age. Null: the system clock; tests, benchmarks and --debug.time pin it.
   std::function<Timestamp()> clock;
 };
 
