@@ -293,7 +293,7 @@ TEST_CASE("backfill: --help lists the subcommand, and its own help its flags") {
 }
 
 TEST_CASE(
-    "debug clock: --debug.time sets the exporter's clock, --debug.speed runs it; speed alone exits "
+    "debug clock: --debug.time sets the exporter's clock, --debug.speed runs it, speed alone exits "
     "2") {
   auto none = parse({"--demo"});
   REQUIRE(none.config.has_value());

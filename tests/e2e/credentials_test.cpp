@@ -135,7 +135,7 @@ TEST_CASE("credentials: a token file with a password file, 20 s tokens, data aft
   CHECK(exporter->stop() == 0);
 }
 
-TEST_CASE("credentials: a fixed password file is used without a restart; SIGHUP logs the reload") {
+TEST_CASE("credentials: a fixed password file is used without a restart, SIGHUP logs the reload") {
   TempDir dir;
   Sim sim(dir, {"--systems", "1", "--users", "demo:right-pass-5160"});
   const auto password_file = dir.file("password", "wrong-pass-2274\n");

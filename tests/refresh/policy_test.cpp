@@ -162,7 +162,7 @@ TEST_CASE("at night minute data is fetched once to settle the day, then not unti
   CHECK(has(morning, 1, Dataset::panels));
 }
 
-TEST_CASE("402 Payment Required: the dataset is not asked for again; others go on", "[policy]") {
+TEST_CASE("402 Payment Required: the dataset is not asked for again, others go on", "[policy]") {
   std::optional<Timestamp> newest = kNoon - minutes{11};
   auto p = one_system(kNoon, newest);
   auto answer = [&](const Choice& c) {

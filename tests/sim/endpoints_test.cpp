@@ -460,7 +460,7 @@ TEST_CASE("commissioned is the midnight of turn_on_date, in Tigo's zone or the s
         "2023-12-14T00:00:00-07:00");
 }
 
-TEST_CASE("sources print Tigo's zone too; last_day is the site's day at Pacific midnight",
+TEST_CASE("sources print Tigo's zone too, last_day is the site's day at Pacific midnight",
           "[sim]") {
   RunningSim sim({}, 10, at_utc(2026, 1, 15, 20));
   for (int id = 1001; id <= 1010; ++id) {

@@ -219,7 +219,7 @@ TEST_CASE("/sim/faults: every system's planted fault, its labels, sun and Tigo a
 }
 
 TEST_CASE(
-    "/sim/faults: before the onset a fault is inactive and has raised nothing; out of "
+    "/sim/faults: before the onset a fault is inactive and has raised nothing, out of "
     "the afternoon a shaded panel is not in shadow",
     "[sim]") {
   const sim::Fleet fleet({1, 10, 24});

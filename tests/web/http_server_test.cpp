@@ -192,7 +192,7 @@ TEST_CASE("parse: a request line, headers and nothing more", "[web][http]") {
   CHECK(req.body.empty());
 }
 
-TEST_CASE("parse: incomplete until the blank line; bare LF lines and leading blank lines taken",
+TEST_CASE("parse: incomplete until the blank line, bare LF lines and leading blank lines taken",
           "[web][http]") {
   const std::string text = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   for (std::size_t n = 0; n < text.size(); ++n) {
@@ -258,7 +258,7 @@ TEST_CASE("parse: limits on headers and bodies", "[web][http]") {
                   limits) == web::ParseStatus::body_too_large);
 }
 
-TEST_CASE("parse: bodies by length and chunked; pipelined requests one at a time", "[web][http]") {
+TEST_CASE("parse: bodies by length and chunked, pipelined requests one at a time", "[web][http]") {
   web::HttpRequest req;
   const std::string first = "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
   const std::string second = "GET /b HTTP/1.1\r\n\r\n";
