@@ -47,7 +47,13 @@ for mode in $MODES; do
     server_pid=$!
     for _ in $(seq 600); do grep -q '^port' "$work/serve.out" && break; sleep 0.1; done
     port=$(awk '/^port/ {print $2}' "$work/serve.out")
-    [[ -n $port ]] || { echo "slow_clients: $variant did not start:" >&2; cat "$work/serve.err" >&2; exit 1; }
+    if [[ -z $port ]]; then
+      status="still running after 60 s"
+      kill -0 "$server_pid" 2>/dev/null || { wait "$server_pid" && status="exited 0" || status="exited $?"; }
+      echo "slow_clients: $variant did not print its port ($status):" >&2
+      cat "$work/serve.err" >&2
+      exit 1
+    fi
     # The server's threads, sampled while the load runs (RSS: its high-water mark at the end).
     (max=0; while kill -0 "$server_pid" 2>/dev/null; do
        t=$(awk '/^Threads:/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0)
