@@ -49,7 +49,7 @@ while time.time() - start < minutes * 60:
         newest[sid] = max(newest.get(sid, 0), float(v))
     for sid in newest:
         first_power.setdefault(sid, t0 - start)
-    r429 = sum(float(v) for v in re.findall(r'^tigo_api_requests_total\{[^}]*status="429"[^}]*\} (\S+)$', text, re.M))
+    r429 = sum(float(v) for v in re.findall(r'^tigo_api_requests_total\{[^}]*code="429"[^}]*\} (\S+)$', text, re.M))
     elapsed_min = (t0 - start) / 60
     if elapsed_min >= warm:
         # Systems in daylight: a panel reading in the last 90 minutes (at night the gateways still
