@@ -18,8 +18,15 @@
 //     address for silent-one-address), and meanwhile scrapes /metrics from 127.0.0.1 every 100 ms
 //     on a new connection each time (as Prometheus does once idle connections are closed),
 //     5 s timeout. Prints one line: scrapes, failures, p50/p90/p99/max in ms, attack counters.
+//   slow_clients_bench attack PORT [--slowloris N] [--idle N] [--silent N] [--sources K]
+//                               [--interval MS] [--seconds S] [--report S]
+//     The attack alone, all three kinds at once, against any server on 127.0.0.1:PORT (the soak,
+//     bench/soak.sh, points it at the exporter): from 127.0.0.2.., idle clients asking for
+//     /-/healthy, until S seconds (0: until SIGTERM or SIGINT). Prints its counters every
+//     --report seconds (60) and once at the end.
 #include <httplib.h>
 #include <signal.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -222,15 +229,74 @@ int load(int argc, char** argv) {
   return 0;
 }
 
+void print_attack(const testing::SlowClients& clients, double seconds) {
+  using testing::SlowMode;
+  std::printf(
+      "attack t_s=%.0f open=%zu connects=%llu closed_by_server_slowloris=%llu "
+      "closed_by_server_idle=%llu closed_by_server_silent=%llu idle_answers=%llu\n",
+      seconds, clients.open_now(), static_cast<unsigned long long>(clients.connects()),
+      static_cast<unsigned long long>(clients.closed_by_server(SlowMode::slowloris)),
+      static_cast<unsigned long long>(clients.closed_by_server(SlowMode::idle)),
+      static_cast<unsigned long long>(clients.closed_by_server(SlowMode::silent)),
+      static_cast<unsigned long long>(clients.idle_answers()));
+  std::fflush(stdout);
+}
+
+int attack(int argc, char** argv) {
+  util::block_termination_signals();
+  testing::SlowClientsOptions options;
+  options.port = std::stoi(argv[2]);
+  options.path = "/-/healthy";  // idle clients stand for connections kept open, not for load
+  std::size_t sources = 10;
+  long seconds = 0, report_s = 60;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const long value = std::stol(argv[i + 1]);
+    if (flag == "--slowloris") options.slowloris = static_cast<std::size_t>(value);
+    if (flag == "--idle") options.idle = static_cast<std::size_t>(value);
+    if (flag == "--silent") options.silent = static_cast<std::size_t>(value);
+    if (flag == "--sources") sources = static_cast<std::size_t>(value);
+    if (flag == "--interval") options.line_interval = std::chrono::milliseconds{value};
+    if (flag == "--seconds") seconds = value;
+    if (flag == "--report") report_s = std::max(1L, value);
+  }
+  options.sources.clear();
+  for (std::size_t i = 0; i < sources; ++i)
+    options.sources.push_back("127.0.0." + std::to_string(2 + i));
+  util::raise_open_files_limit(options.slowloris + options.idle + options.silent + 256);
+
+  const auto start = Clock::now();
+  testing::SlowClients clients(options);
+  const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  auto next_report = start + std::chrono::seconds{report_s};
+  while (seconds == 0 || elapsed() < static_cast<double>(seconds)) {
+    const timespec second{1, 0};
+    if (sigtimedwait(&set, nullptr, &second) > 0) break;
+    if (Clock::now() >= next_report) {
+      print_attack(clients, elapsed());
+      next_report += std::chrono::seconds{report_s};
+    }
+  }
+  print_attack(clients, elapsed());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc >= 3 && std::strcmp(argv[1], "serve") == 0) return serve(argv[2]);
   if (argc >= 4 && std::strcmp(argv[1], "load") == 0) return load(argc, argv);
+  if (argc >= 3 && std::strcmp(argv[1], "attack") == 0) return attack(argc, argv);
   std::fprintf(stderr,
                "usage: slow_clients_bench serve httplib-main|httplib-tuned|httplib-threads|event\n"
                "       slow_clients_bench load PORT "
                "none|slowloris|slowloris-fast|idle|silent|silent-one-address "
-               "[--connections N] [--sources K] [--interval MS] [--warmup S] [--duration S]\n");
+               "[--connections N] [--sources K] [--interval MS] [--warmup S] [--duration S]\n"
+               "       slow_clients_bench attack PORT [--slowloris N] [--idle N] [--silent N] "
+               "[--sources K] [--interval MS] [--seconds S] [--report S]\n");
   return 2;
 }
