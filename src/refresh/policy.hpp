@@ -66,7 +66,7 @@ struct PolicyOptions {
   std::chrono::seconds arrival_margin{120};
   std::chrono::seconds probe_step{120};
   int close_probes = 1;
-  std::chrono::seconds max_probe{300};
+  std::chrono::seconds max_probe{420};
   std::chrono::seconds stalled_after{std::chrono::hours{2}};  // daylight without a new minute
   std::chrono::seconds stalled_probe{std::chrono::hours{1}};
   // Calls of one refresh (panel details: the detail params a system answers).

@@ -117,7 +117,7 @@ TEST_CASE("panel power is fetched just after the next batch is expected, not bef
   CHECK_FALSE(has(quiet, 1, Dataset::panels));
 }
 
-TEST_CASE("nothing new at the expected arrival: one close probe, the next slot, then every 5 min",
+TEST_CASE("nothing new at the expected arrival: one close probe, the next slot, then every 7 min",
           "[policy]") {
   std::optional<Timestamp> newest = kNoon - minutes{11};
   auto p = one_system(kNoon, newest);
@@ -136,7 +136,7 @@ TEST_CASE("nothing new at the expected arrival: one close probe, the next slot, 
   CHECK(asked[0] - kNoon == minutes{11});
   CHECK(gaps[0] == minutes{2});  // the close probe
   CHECK(gaps[1] == minutes{8});  // the next slot: 12:09 + 10 + 2
-  for (std::size_t i = 2; i < gaps.size(); ++i) CHECK(gaps[i] == minutes{5});
+  for (std::size_t i = 2; i < gaps.size(); ++i) CHECK(gaps[i] == minutes{7});
 }
 
 namespace {
@@ -328,7 +328,7 @@ TEST_CASE("a gateway silent for hours of daylight is probed hourly, not on every
                                   [&](Timestamp t) { return t > morning + hours{3}; });
   CHECK(late >= 2);
   CHECK(late <= 4);
-  CHECK(asked.size() <= 30);  // every 5 min for the first two hours, then hourly
+  CHECK(asked.size() <= 24);  // every 7 min for the first two hours, then hourly
 }
 
 TEST_CASE(
