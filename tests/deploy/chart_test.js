@@ -715,7 +715,7 @@ check('webConfig with TLS and basic auth: probes over HTTPS with probeAuthorizat
   const c = exporterContainer(one(r, 'Deployment'));
   for (const [name, p] of probesOf(c)) {
     assert.equal(p.httpGet.scheme, 'HTTPS', `${name} scheme`);
-    assert.deepEqual(p.httpGet.httpHeaders, [{ name: 'Authorization', value: 'Basic cHJvYmU6' }], `${name} header`);
+    assert.deepEqual(p.httpGet.httpHeaders, [{ name: 'Authorization', value: webValues.webConfig.probeAuthorization }], `${name} header`);
     assert.equal(p.httpGet.port, 'http');
   }
   assert.equal(c.livenessProbe.httpGet.path, '/-/healthy');
