@@ -2,7 +2,8 @@
 // Runs the exporter the way the chart's rendered pods would: the exact arguments and environment
 // of the rendered containers, on loopback. Catches a chart passing a flag the exporter does not
 // know, the credentials path (Secret -> mounted file -> --tigo.password-file, username from the
-// Secret) not working against tigo_sim, and shards not splitting the fleet by pod name.
+// Secret) not working against tigo_sim, shards not splitting the fleet by pod name, and the
+// rendered probes failing against a web config with TLS and basic auth.
 //
 // Usage: node chart_run_test.js RENDERER CHART_DIR VALUES_DIR TIGO_EXPORTER TIGO_SIM
 
