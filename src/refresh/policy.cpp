@@ -49,6 +49,23 @@ seconds first_round_slack(Dataset d, bool active) {
   }
 }
 
+// A fixed share of `over` per system and dataset, in [0.2, 1): spreads jobs that would otherwise
+// come due for the whole fleet at once.
+seconds spread(std::int64_t id, Dataset d, seconds over) {
+  const auto share = 0.2 + 0.8 * static_cast<double>((id * 7919 + idx(d) * 104729) % 1000) / 1000.0;
+  return seconds{static_cast<long long>(static_cast<double>(over.count()) * share)};
+}
+
+// A fixed share in [0, 1) per system.
+double system_share(std::int64_t id) {
+  return static_cast<double>(static_cast<std::uint64_t>(id) * 2654435761ULL % 1000) / 1000.0;
+}
+
+// The first round's calls per system that readiness waits for (summary, objects, layout,
+// gateways, alerts), and the share of the budget they may take while panel power flows.
+constexpr double kFirstRoundCalls = 5;
+constexpr double kFirstRoundShare = 0.6;
+
 // The lower median: with two samples, the smaller.
 template <typename Seq>
 seconds median(Seq v) {
@@ -369,7 +386,22 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
     return Candidate{due, due + every};
   }
   if (d == Dataset::panels) return power_candidate(s, now);
-  if (!t.last_attempt) return Candidate{s.added, s.added + first_round_slack(d, s.active)};
+  if (!t.last_attempt) {
+    // Not needed to serve (nor for readiness): spread over their interval from the start.
+    if (d == Dataset::panel_details || d == Dataset::combined) {
+      const auto bound = bound_of(d).value_or(every);
+      const auto due = s.added + spread(s.id, d, std::min(every, bound * 17 / 20));
+      return Candidate{due, due + bound};
+    }
+    // The first round of a large fleet keeps the budget busy for many minutes: its deadlines are
+    // spread over that time (a share per system), so panel power of the systems already known
+    // keeps flowing instead of waiting behind the whole round.
+    const double round_minutes = static_cast<double>(systems_.size()) * kFirstRoundCalls /
+                                 (kFirstRoundShare * std::max(options_.budget_per_minute, 1.0));
+    const auto share = seconds{std::llround(60.0 * round_minutes * system_share(s.id))};
+    const auto slack = first_round_slack(d, s.active);
+    return Candidate{s.added, s.added + slack + (slack > seconds{0} ? share : seconds{0})};
+  }
   if (minute_data(d) && !s.active) {
     if (t.settled_tonight) return std::nullopt;
     const auto due = *t.last_attempt + options_.wanted[idx(d)];
@@ -380,11 +412,6 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
   // A fixed share of the interval per system and dataset, to spread jobs that would otherwise
   // come due for the whole fleet at once.
   const auto bound = bound_of(d).value_or(every);
-  const auto spread = [&](seconds over) {
-    const auto share =
-        0.2 + 0.8 * static_cast<double>((s.id * 7919 + idx(d) * 104729) % 1000) / 1000.0;
-    return seconds{static_cast<long long>(static_cast<double>(over.count()) * share)};
-  };
   if (minute_data(d) && s.latitude && s.longitude &&
       !(s.lit_since && t.last_success >= s.lit_since)) {
     // The morning: nothing new until the day's first batch; then spread over the interval from
@@ -392,11 +419,11 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
     // its panel power), within the bound.
     if (!s.lit_since || first_batch_of_day(s)) return std::nullopt;
     due = std::max(s.day_first_seen.value_or(*s.newest_seen_at),
-                   *s.lit_since + spread(std::min(every, bound * 17 / 20)));
+                   *s.lit_since + spread(s.id, d, std::min(every, bound * 17 / 20)));
     return Candidate{due, *s.lit_since + bound};
   }
   // The first round ran for every system at once; the second is spread over the interval.
-  if (t.successes == 1) due = base + spread(every);
+  if (t.successes == 1) due = base + spread(s.id, d, every);
   return Candidate{due, base + std::max(every, bound)};
 }
 
