@@ -39,6 +39,7 @@ def login():
 def iso(t):
     # Site-local with an offset, as Tigo writes it.
     return datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+power_re = re.compile(r'^tigo_panel_power_watts\{system_id="(\d+)".*\} (\S+)$', re.M)
 sample_re = re.compile(r'^tigo_panel_sample_timestamp_seconds\{system_id="(\d+)".*\} (\S+)$', re.M)
 token = login()
 start = time.time()
@@ -54,6 +55,7 @@ while time.time() - start < minutes * 60:
         newest[sid] = max(newest.get(sid, 0), float(v))
     for sid in newest:
         first_power.setdefault(sid, t0 - start)
+    producing = {sid for sid, v in power_re.findall(text) if float(v) > 0}
     r429 = sum(float(v) for v in re.findall(r'^tigo_api_requests_total\{[^}]*code="429"[^}]*\} (\S+)$', text, re.M))
     still = []
     for sid, lm, arrived in pending:
@@ -64,8 +66,8 @@ while time.time() - start < minutes * 60:
     pending = still
     if t0 >= next_watch:
         if not watched:
-            # Systems in daylight: a panel reading in the last 30 minutes.
-            watched = [sid for sid in sorted(newest, key=int) if newest[sid] > t0 - 1800][:40]
+            # Systems in daylight: some panel produces.
+            watched = [sid for sid in sorted(newest, key=int) if sid in producing][:40]
         for sid in watched:
             try:
                 src = json.loads(get(api + f"sources/system?system_id={sid}", token))
@@ -75,9 +77,13 @@ while time.time() - start < minutes * 60:
                       for s in src_.get("sets", []) if s.get("last_min")), default=None)
             if lm is None:
                 continue
-            if sid in last_min and lm > last_min[sid] and newest.get(sid, 0) < lm:
-                # Arrived since the previous look, a minute ago: counted from the middle.
-                pending.append((sid, lm, t0 - 30))
+            if sid in last_min and lm > last_min[sid]:
+                # Arrived since the previous look, a minute ago: counted from the middle (already
+                # served: within that minute).
+                if newest.get(sid, 0) >= lm:
+                    lags.append(0.5)
+                else:
+                    pending.append((sid, lm, t0 - 30))
             last_min[sid] = lm
         next_watch = t0 + 60
         print(f"min {(t0 - start) / 60:5.1f}: {len(newest)} systems with panel power, "

@@ -387,20 +387,23 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
   }
   if (d == Dataset::panels) return power_candidate(s, now);
   if (!t.last_attempt) {
-    // Not needed to serve (nor for readiness): spread over their interval from the start.
-    if (d == Dataset::panel_details || d == Dataset::combined) {
-      const auto bound = bound_of(d).value_or(every);
-      const auto due = s.added + spread(s.id, d, std::min(every, bound * 17 / 20));
-      return Candidate{due, due + bound};
-    }
     // The first round of a large fleet keeps the budget busy for many minutes: its deadlines are
     // spread over that time (a share per system), so panel power of the systems already known
-    // keeps flowing instead of waiting behind the whole round.
+    // keeps flowing instead of waiting behind the whole round. Details and strings (not needed
+    // to serve, nor for readiness) are spread over three times as long, within their interval.
     const double round_minutes = static_cast<double>(systems_.size()) * kFirstRoundCalls /
                                  (kFirstRoundShare * std::max(options_.budget_per_minute, 1.0));
-    const auto share = seconds{std::llround(60.0 * round_minutes * system_share(s.id))};
+    const seconds round{std::llround(60.0 * round_minutes)};
     const auto slack = first_round_slack(d, s.active);
-    return Candidate{s.added, s.added + slack + (slack > seconds{0} ? share : seconds{0})};
+    if (slack == seconds{0}) return Candidate{s.added, s.added};
+    if (d == Dataset::panel_details || d == Dataset::combined) {
+      const auto bound = bound_of(d).value_or(every);
+      const auto over = std::min({every, bound * 17 / 20, 3 * round});
+      return Candidate{s.added, s.added + slack + spread(s.id, d, over)};
+    }
+    const auto share =
+        seconds{std::llround(static_cast<double>(round.count()) * system_share(s.id))};
+    return Candidate{s.added, s.added + slack + share};
   }
   if (minute_data(d) && !s.active) {
     if (t.settled_tonight) return std::nullopt;
