@@ -21,7 +21,7 @@ printf demo >"$work/pw"
   --tigo.username demo --tigo.password-file "$work/pw" --tigo.rate-limit 100 \
   --web.listen-address "127.0.0.1:$exp_port" >"$work/exporter.log" 2>&1 &
 python3 - "$sim_port" "$exp_port" "$MINUTES" "$WARM" <<'EOF'
-import json, re, sys, time, urllib.request
+import datetime, json, re, sys, time, urllib.request
 sim, exp, minutes, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 api = f"http://127.0.0.1:{sim}/api/v3/"
 def get(url, token=None):
@@ -35,7 +35,8 @@ def login():
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())["user"]["auth"]
 def iso(t):
-    return time.mktime(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    # Site-local with an offset, as Tigo writes it.
+    return datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
 token = login()
 start = time.time()
 first_power, lags, r429 = {}, [], 0
@@ -68,9 +69,12 @@ while time.time() - start < minutes * 60:
     time.sleep(max(0, 60 - (time.time() - t0)))
 lags.sort()
 q = lambda p: lags[min(len(lags) - 1, int(p * len(lags)))] if lags else float("nan")
-by10 = sum(1 for v in first_power.values() if v <= 600)
-print(f"systems with panel power: {len(first_power)}, of them by 10 min after start: {by10}; "
-      f"by 5 min: {sum(1 for v in first_power.values() if v <= 300)}")
+# Systems in daylight at the end: a reading in the last 90 minutes.
+lit = [sid for sid in newest if newest[sid] > time.time() - 5400]
+by10 = sum(1 for sid in lit if first_power[sid] <= 600)
+by5 = sum(1 for sid in lit if first_power[sid] <= 300)
+print(f"systems with panel power: {len(first_power)}; in daylight at the end: {len(lit)}, "
+      f"of them with panel power by 5 min after start: {by5}, by 10 min: {by10}")
 print(f"panel power behind sources/system last_min over the last {minutes - warm} min "
       f"({len(lags)} samples): p50 {q(0.5):.1f} min, p95 {q(0.95):.1f} min, max {q(1.0):.1f} min")
 print(f"429 answers to the exporter: {r429:.0f}")

@@ -165,7 +165,7 @@ stop_pid "$EXP_PID"
 
 # ---- 3: background render+gzip per snapshot on the same fleet ----------------------------------
 if [[ $SKIP_SNAPSHOT != 1 ]]; then
-  log "snapshot_bench: the Refresher against the same tigo_sim; render+gzip as app.cpp's render()"
+  log "snapshot_bench: the Refresher against the same tigo_sim; render+gzip as app.cpp's render() (cache_fleet) and the text-only work before it"
   "$SNAPSHOT" --api-url "$SIM_URL" --panels "$want" --min-power $((${power:-0} * 8 / 10)) --snapshots 5 --timeout "$WAIT_MAX" \
     --concurrency "$CONCURRENCY" | grep -v '^snapshot ' | sed 's/^/    /' || true
 fi

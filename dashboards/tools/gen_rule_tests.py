@@ -56,7 +56,8 @@ def system(sid, *, lon=DAY_LON, tz="Etc/GMT-10", rating=1800.0, power=1200.0, la
            last_min=None, state="on", tigo_alerts=None, refresh_ok=True, with_panels=True):
     """Series of one system. panels: {"A": [W, W, W], "B": [...]}; a None reading means the
     panel has no power/sample series (a dead optimizer); reporting and sample override per panel
-    name ("A2": 0); lag is how far panel data trails test time."""
+    name ("A2": 0); lag is how far panel data trails test time; power None: no power series (the
+    exporter serves none from a summary older than its staleness limit)."""
     sid = str(sid)
     summary_lag = lag if summary_lag is None else summary_lag
     last_min = -lag if last_min is None else last_min
@@ -67,7 +68,7 @@ def system(sid, *, lon=DAY_LON, tz="Etc/GMT-10", rating=1800.0, power=1200.0, la
         series("tigo_system_location_longitude_degrees", {"system_id": sid}, const(lon)),
         series("tigo_system_location_latitude_degrees", {"system_id": sid}, const(-40)),
         series("tigo_system_power_rating_watts", {"system_id": sid}, const(rating)),
-        series("tigo_system_dc_power_watts", {"system_id": sid}, const(power)),
+        series("tigo_system_dc_power_watts", {"system_id": sid}, const(power) if power is not None else None),
         series("tigo_system_summary_updated_timestamp_seconds", {"system_id": sid},
                clock(-summary_lag) if isinstance(summary_lag, (int, float)) else summary_lag),
         series("tigo_gateway_last_checkin_timestamp_seconds", {"system_id": sid, "source_id": f"g{sid}"},
@@ -77,6 +78,7 @@ def system(sid, *, lon=DAY_LON, tz="Etc/GMT-10", rating=1800.0, power=1200.0, la
         series("tigo_gateway_control_state", {"system_id": sid, "source_id": f"g{sid}", "state": state},
                const(1)),
     ]
+    out = [x for x in out if x["values"] is not None]
     for ds in ("summary", "panels", "sources"):
         ok = refresh_ok if ds == "panels" else True
         out.append(series("tigo_refresh_success", {"system_id": sid, "dataset": ds}, const(1 if ok else 0)))
@@ -216,8 +218,10 @@ def day_faulty():
         "TigoStringDown": [fires("TigoStringDown", string_labels(4, "B")),
                            fires("TigoStringDown", string_labels(5, "B"))],
         "TigoStringUnderperforming": [fires("TigoStringUnderperforming", string_labels(6, "B"), 0.5)],
+        # 12: no reading at Tigo for 6 h at noon, peers producing: nothing is known to be produced.
         "TigoSystemProducingNothing": [fires("TigoSystemProducingNothing", {"system_id": "7"}),
-                                       fires("TigoSystemProducingNothing", {"system_id": "8"})],
+                                       fires("TigoSystemProducingNothing", {"system_id": "8"}),
+                                       fires("TigoSystemProducingNothing", {"system_id": "12"})],
         "TigoPvOffEngaged": [fires("TigoPvOffEngaged", {"system_id": "9", "source_id": "g9", "state": "off"})],
         "TigoGatewayNotCheckingIn": [fires("TigoGatewayNotCheckingIn", {"system_id": "10", "source_id": "g10"},
                                            T + 10800)],
@@ -230,6 +234,44 @@ def day_faulty():
     }
     return {"name": "day: one fault planted per system, each alert fires on its fault only",
             "series": s, "alerts": exp}
+
+
+STALL_AGE = 900000  # seconds (10 days) since a stalled gateway's last check-in and summary
+
+
+def stalled_gateway(lon, name):
+    """Seed 13's system 1002 (tigo_sim --systems 3 --seed 13): the gateway stopped checking in
+    months ago, Tigo still answers with the summary of that moment, and the exporter serves no
+    current power, no energy of today and no panel readings for it (panels say reporting 0)."""
+    s = []
+    if lon == DAY_LON:
+        s += system(1, lon=lon)  # a peer under the same sun, producing
+    else:
+        s += system(1, lon=lon, power=0, panels={"A": [0, 0, 0], "B": [0, 0, 0]})
+    s += system(2, lon=lon, power=None, summary_lag=const(-STALL_AGE), checkin=-STALL_AGE,
+                last_min=-STALL_AGE, panels={"A": [None, None, None], "B": [None, None, None]})
+    s += exporter()
+    return {"name": name, "series": s}
+
+
+def day_stalled_gateway():
+    sc = stalled_gateway(DAY_LON, "day: a stalled gateway's system (no power served) produces nothing")
+    sc["alerts"] = {
+        "TigoSystemProducingNothing": [fires("TigoSystemProducingNothing", {"system_id": "2"})],
+        "TigoGatewayNotCheckingIn": [fires("TigoGatewayNotCheckingIn", {"system_id": "2", "source_id": "g2"},
+                                           T + STALL_AGE)],
+        "TigoDataStale": [fires("TigoDataStale", {"system_id": "2"}, T + STALL_AGE)],
+    }
+    return sc
+
+
+def night_stalled_gateway():
+    sc = stalled_gateway(NIGHT_LON, "night: a stalled gateway is not checking in, producing nothing is not news")
+    sc["alerts"] = {
+        "TigoGatewayNotCheckingIn": [fires("TigoGatewayNotCheckingIn", {"system_id": "2", "source_id": "g2"},
+                                           T + STALL_AGE)],
+    }
+    return sc
 
 
 def day_throttled():
@@ -364,7 +406,7 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(RULES_DIR, "tests", "tigo-rules-test.yaml")
     groups = []
     scenarios = [day_faulty(), day_throttled(), day_healthy(), night(), late(), late_faults(), dark_region(),
-                 weak_strings()]
+                 weak_strings(), day_stalled_gateway(), night_stalled_gateway()]
     for sc in scenarios:
         tests = expect(sc["alerts"], sc["name"])
         if sc.get("only_listed"):

@@ -34,6 +34,9 @@
 namespace app {
 namespace {
 
+// How often --web.config.file and the files it names are read for changes.
+constexpr std::chrono::seconds kWebConfigPoll{3};
+
 std::string compiler_name() {
 #if defined(__clang__)
   return "clang " __clang_version__;
@@ -44,51 +47,55 @@ std::string compiler_name() {
 #endif
 }
 
-// Only the gzip is kept (the text is ~12x its size); plain scrapes inflate it as they are sent.
-struct RenderedFleet {
-  std::string gzip;
-  std::size_t text_size = 0;
-};
-
-std::shared_ptr<const RenderedFleet> render(const refresh::Snapshot& snap) {
+// Both formats' gzip members, made once per snapshot (metrics::CachedFleet); plain scrapes inflate
+// them as they are sent.
+std::shared_ptr<const metrics::CachedFleet> render(const refresh::Snapshot& snap) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  auto out = std::make_shared<RenderedFleet>();
-  std::string text;
-  metrics::render_fleet(snap, text);
-  const auto t1 = clock::now();
-  out->gzip = util::gzip_compress_parallel(text, 2);
-  out->text_size = text.size();
-  const auto t2 = clock::now();
-  const auto ms = [](clock::duration d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  };
+  auto out = metrics::cache_fleet(snap, 2);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - t0);
   util::log::debug("fleet rendered", {{"generation", std::to_string(snap.generation)},
                                       {"bytes", std::to_string(out->text_size)},
-                                      {"gzip_bytes", std::to_string(out->gzip.size())},
-                                      {"render_ms", ms(t1 - t0)},
-                                      {"gzip_ms", ms(t2 - t1)}});
+                                      {"gzip_bytes", std::to_string(out->gzip_size)},
+                                      {"render_gzip_ms", std::to_string(ms.count())}});
   return out;
 }
 
-// SIGHUP: --web.config.file is read again (a bad file keeps the one in use), and so are the
-// password and token files (the client logs what changed, never the secret).
-void reload(const config::Config& cfg, web::Server& server, tigo::Client& client) {
+// SIGHUP: the password and token files are read again (the client logs what changed, never the
+// secret), and so is --web.config.file (which is also followed by itself; a bad file keeps the
+// one in use).
+void reload(const config::Config& cfg, web::WebConfigWatcher& web_watcher,
+            const web::WebConfigWatcher::Apply& apply, tigo::Client& client) {
   util::log::info("reload requested", {{"web_config_file", cfg.web_config_file},
                                        {"password_file", cfg.password_file},
                                        {"token_file", cfg.token_file}});
   client.reload_credentials();
-  if (cfg.web_config_file.empty()) return;
-  auto loaded = web::load_web_config(cfg.web_config_file);
-  if (!loaded) {
-    util::log::error("web config not reloaded: the one in use is kept",
-                     {{"err", loaded.error().message}});
-    return;
+  if (!cfg.web_config_file.empty()) web_watcher.check(true, apply);
+}
+
+// /metrics: the cached fleet in the negotiated format, then the self-metrics (serialized per
+// scrape: they change between scrapes), then OpenMetrics' `# EOF`.
+web::Payload metrics_payload(const std::shared_ptr<const metrics::CachedFleet>& fleet,
+                             const metrics::SelfMetrics& self, bool gzip, web::Format format) {
+  const bool om = web::is_openmetrics(format);
+  web::Payload p{{}, gzip};
+  const auto add = [&](const metrics::GzipPiece& piece) {
+    if (piece.plain_size > 0)
+      p.pieces.push_back(
+          {std::shared_ptr<const std::string>(fleet, &piece.bytes), true, piece.plain_size});
+  };
+  for (const auto& family : fleet->families) {
+    add(om ? family.openmetrics_header : family.text_header);
+    for (const auto& piece : family.samples) add(piece);
   }
-  const bool same_tls = server.update_web_config(*loaded);
-  util::log::info("web config reloaded",
-                  {{"basic_auth_users", std::to_string(loaded->basic_auth_users.size())},
-                   {"tls", same_tls ? "unchanged" : "changed: applies at the next start"}});
+  std::string own = self.render(om ? metrics::Format::openmetrics : metrics::Format::text);
+  if (om) own += metrics::kOpenMetricsEof;
+  if (gzip)
+    p.pieces.push_back(
+        {std::make_shared<const std::string>(util::gzip_compress(own)), true, own.size()});
+  else
+    p.pieces.push_back({std::make_shared<const std::string>(std::move(own))});
+  return p;
 }
 
 // One line about the API session for the status page: "Login (password): ok at ..., token
@@ -145,8 +152,9 @@ int run(const config::Config& cfg) {
     return 2;
   }
   web::WebConfig web_config;
+  web::WebConfigWatcher web_watcher(cfg.web_config_file);
   if (!cfg.web_config_file.empty()) {
-    auto loaded = web::load_web_config(cfg.web_config_file);
+    auto loaded = web_watcher.load();
     if (!loaded) {
       std::fprintf(stderr, "tigo_exporter: --web.config.file: %s\n",
                    loaded.error().message.c_str());
@@ -158,17 +166,21 @@ int run(const config::Config& cfg) {
   const std::string version = TIGO_VERSION;
   util::log::info("starting tigo_exporter", {{"version", version}, {"revision", TIGO_REVISION}});
 
+  // --debug.time: a simulated instant is the exporter's now (and the demo simulator's).
+  std::shared_ptr<const sim::Clock> sim_clock;
+  if (cfg.debug_time)
+    sim_clock = std::make_shared<const sim::Clock>(cfg.debug_time, cfg.debug_speed);
   // After SIGTERM or SIGINT the process is gone within 5 s (Docker's grace period is 10 s).
   StopDeadline stop_deadline(std::chrono::milliseconds{4'500});
 
   // --demo: the simulator runs in this process on a loopback port; everything else is as usual.
   std::unique_ptr<sim::Fleet> demo_fleet;
-  std::unique_ptr<sim::Clock> demo_clock;
+  std::shared_ptr<const sim::Clock> demo_clock;
   std::unique_ptr<sim::Server> demo_server;
   tigo::ClientOptions client_options = app::client_options(cfg);
   if (cfg.demo) {
     demo_fleet = std::make_unique<sim::Fleet>(sim::demo_fleet_options());
-    demo_clock = std::make_unique<sim::Clock>();
+    demo_clock = sim_clock ? sim_clock : std::make_shared<const sim::Clock>();
     sim::ServerOptions sim_options;
     sim_options.host = "127.0.0.1";
     sim_options.port = 0;
@@ -189,6 +201,7 @@ int run(const config::Config& cfg) {
 
   metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
   client_options.observer = &self;
+  if (sim_clock) client_options.utc_now = [sim_clock] { return sim_clock->now(); };
   auto created = tigo::Client::create(client_options);
   if (!created) {
     util::log::error("bad API configuration", {{"err", created.error().message}});
@@ -200,42 +213,20 @@ int run(const config::Config& cfg) {
 
   // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread;
   // scrapes send the cached bytes and only serialize the small self-metrics.
-  util::SharedSlot<RenderedFleet> fleet{std::make_shared<const RenderedFleet>()};
+  util::SharedSlot<metrics::CachedFleet> fleet{std::make_shared<const metrics::CachedFleet>()};
   refresh::RefresherOptions refresh_options;
   static_cast<config::RefreshSettings&>(refresh_options) = cfg;
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
-  if (!cfg.storage_path.empty()) {
-    // The state file (a restart serves at once and skips the hierarchy): a directory that cannot
-    // hold it is a setup error, said before anything runs.
-    if (auto dir = refresh::prepare_state_dir(cfg.storage_path); !dir) {
-      std::fprintf(stderr, "tigo_exporter: --storage.path: %s\n", dir.error().message.c_str());
-      return 2;
-    }
-    refresh_options.state_path =
-        cfg.storage_path + "/" + refresh::state_file_name(refresh_options.systems);
-    refresh_options.state_identity =
-        cfg.demo ? refresh::state_identity("demo", "demo", "")
-                 : refresh::state_identity(cfg.api_url, cfg.username, cfg.token);
-  }
+  if (sim_clock) refresh_options.clock = [sim_clock] { return sim_clock->now(); };
   refresh::Refresher refresher(client, refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));
                                });
 
   web::Handlers handlers;
-  handlers.metrics = [&](bool gzip) {
-    const auto cached = fleet.load();
-    web::Payload p{{}, gzip};
-    p.pieces.push_back(
-        {std::shared_ptr<const std::string>(cached, &cached->gzip), true, cached->text_size});
-    const std::string own = self.render();
-    if (gzip)
-      p.pieces.push_back(
-          {std::make_shared<const std::string>(util::gzip_compress(own)), true, own.size()});
-    else
-      p.pieces.push_back({std::make_shared<const std::string>(own)});
-    return p;
+  handlers.metrics = [&](bool gzip, web::Format format) {
+    return metrics_payload(fleet.load(), self, gzip, format);
   };
   handlers.ready = [&] { return refresher.snapshot()->ready; };
   pages::Site site;
@@ -267,10 +258,17 @@ int run(const config::Config& cfg) {
 
   refresher.start();
   std::thread http_thread([&server] { server.run(); });
+  // --web.config.file is followed (certificates rotate without a restart) and read again on
+  // SIGHUP; a bad file keeps the one in use.
+  const web::WebConfigWatcher::Apply apply = [&server](const web::WebConfig& next) {
+    return server.update_web_config(next);
+  };
+  if (!cfg.web_config_file.empty()) web_watcher.start(kWebConfigPoll, apply);
   int sig = util::wait_for_signal();
-  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, server, *client);
+  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, web_watcher, apply, *client);
   util::log::info("shutting down", {{"signal", std::to_string(sig)}});
   stop_deadline.arm();
+  web_watcher.stop();
   server.stop();
   http_thread.join();
   refresher.stop();  // aborts the requests in flight, then a logout within 2 s

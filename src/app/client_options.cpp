@@ -1,5 +1,8 @@
 #include "app/client_options.hpp"
 
+#include <algorithm>
+#include <memory>
+
 namespace app {
 
 tigo::ClientOptions client_options(const config::Config& cfg) {
@@ -12,6 +15,13 @@ tigo::ClientOptions client_options(const config::Config& cfg) {
   o.ca_file = cfg.ca_file;
   o.concurrency = cfg.concurrency;
   o.rate_limit = cfg.rate_limit;
+  // Transport errors and 5xx back off exponentially, but never past the shortest refresh
+  // interval: once the API is back, every dataset recovers within one of its intervals.
+  tigo::GovernorOptions g;
+  g.requests_per_minute = cfg.rate_limit;
+  g.backoff_cap = std::min({g.backoff_cap, cfg.panels_interval, cfg.sources_interval,
+                            cfg.summary_interval, cfg.combined_interval, cfg.alerts_interval});
+  o.governor = std::make_shared<tigo::Governor>(g);
   return o;
 }
 

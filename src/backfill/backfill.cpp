@@ -38,9 +38,7 @@ constexpr std::size_t kFamilyCount = kObjectEnergy + 1;
 constexpr int kMaxFailedChunks = 3;
 
 // Names, units and HELP as /metrics has them: both come from the family table.
-Family output_family(const metrics::FamilySpec& f) {
-  return {f.name, metrics::type_name(f.type), f.unit, f.help};
-}
+Family output_family(const metrics::FamilySpec& f) { return metrics::header_of(f); }
 
 std::vector<Family> output_families() {
   std::vector<Family> f(kFamilyCount);

@@ -7,24 +7,7 @@
 namespace backfill {
 
 void append_family_header(std::string& out, const Family& f) {
-  out += "# TYPE ";
-  out += f.name;
-  out += ' ';
-  out += f.type;
-  out += '\n';
-  if (!f.unit.empty()) {
-    out += "# UNIT ";
-    out += f.name;
-    out += ' ';
-    out += f.unit;
-    out += '\n';
-  }
-  out += "# HELP ";
-  out += f.name;
-  out += ' ';
-  // OpenMetrics escapes HELP like a label value (backslash, quote, newline).
-  metrics::append_escaped_label_value(out, f.help);
-  out += '\n';
+  metrics::append_family_header(out, f, metrics::Format::openmetrics);
 }
 
 void append_sample(std::string& out, std::string_view name, std::string_view labels, double value,

@@ -7,18 +7,17 @@
 #include <string>
 #include <string_view>
 
+#include "metrics/exposition.hpp"
+
 namespace backfill {
 
 using Timestamp = std::chrono::sys_seconds;
 
-struct Family {
-  std::string_view name;  // the family table's name (metrics/family_table.hpp)
-  std::string_view type;  // "gauge" (counters would need the _total sample suffix of OpenMetrics)
-  std::string_view unit;  // the name's unit suffix ("watts"), or empty
-  std::string_view help;  // one line
-};
+// The family table's row as the metadata lines need it (metrics::header_of).
+using Family = metrics::FamilyHeader;
 
-// `# TYPE`, `# UNIT` (when set) and `# HELP`, in the order OpenMetrics recommends.
+// `# TYPE`, `# UNIT` (when set) and `# HELP` by /metrics' own rules for OpenMetrics
+// (metrics::append_family_header).
 void append_family_header(std::string& out, const Family& family);
 
 // `name{labels} value timestamp` with the timestamp in Unix seconds. `labels` is a rendered,
@@ -27,6 +26,6 @@ void append_sample(std::string& out, std::string_view name, std::string_view lab
                    Timestamp at);
 
 // The last line of every exposition.
-inline constexpr std::string_view kEof = "# EOF\n";
+inline constexpr std::string_view kEof = metrics::kOpenMetricsEof;
 
 }  // namespace backfill

@@ -84,7 +84,8 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
       ->check(listen_address);
   app.add_option("--web.telemetry-path", c.telemetry_path, "Path of the metrics endpoint");
   app.add_option("--web.config.file", c.web_config_file,
-                 "YAML with tls_server_config (cert_file, key_file) and basic_auth_users (bcrypt)");
+                 "exporter-toolkit web config (YAML): TLS and client certificates, headers, "
+                 "rate_limit, basic_auth_users (bcrypt); followed for changes");
   app.add_option("--tigo.api-url", c.api_url, "Tigo API v3 base URL")->envname("TIGO_API_URL");
   app.add_option("--tigo.username", c.username, "Tigo account login")->envname("TIGO_USERNAME");
   app.add_option("--tigo.password-file", c.password_file,
@@ -146,9 +147,13 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--log.format", log_format, "logfmt or json")->check(CLI::IsMember(kLogFormats));
   app.add_flag("--demo", c.demo,
                "Start the embedded simulator on a loopback port and export its demo fleet");
-  app.add_option("--storage.path", c.storage_path,
-                 "Directory of the state file that lets a restart serve at once and skip the "
-                 "hierarchy (default: none, every start is cold)");
+  std::string debug_time;
+  app.add_option("--debug.time", debug_time,
+                 "Run the exporter's clock from this ISO 8601 instant, for a tigo_sim started "
+                 "with --time (fixed unless --debug.speed); with --demo, its simulator's too");
+  app.add_option("--debug.speed", c.debug_speed,
+                 "With --debug.time, run that clock N times faster (0: fixed), as tigo_sim --speed")
+      ->check(CLI::NonNegativeNumber);
 
   // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
   const BackfillTimeValidator backfill_time;
@@ -213,6 +218,12 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   if (c.shard_index >= c.shard_count)
     return fail("--shard.index " + std::to_string(c.shard_index) + " must be below --shard.count " +
                 std::to_string(c.shard_count));
+  if (!debug_time.empty()) {
+    c.debug_time = util::parse_iso8601(debug_time);
+    if (!c.debug_time) return fail("--debug.time: \"" + debug_time + "\" is not an ISO 8601 time");
+  } else if (c.debug_speed != 0) {
+    return fail("--debug.speed needs --debug.time");
+  }
   util::log::parse_level(log_level, c.log_level);
   util::log::parse_format(log_format, c.log_format);
   if (c.telemetry_path.empty() || c.telemetry_path.front() != '/' || c.telemetry_path == "/")

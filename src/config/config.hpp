@@ -62,7 +62,10 @@ struct Config : RefreshSettings {
   util::log::Level log_level = util::log::Level::info;
   util::log::Format log_format = util::log::Format::logfmt;
   bool demo = false;
-  std::string storage_path;  // directory of the state file; empty: none (refresh/state_file.hpp)
+  // --debug.time, --debug.speed: the exporter's clock (and the demo simulator's) from a simulated
+  // instant, as tigo_sim --time/--speed, so a pinned simulator's data is current; speed 0 holds it.
+  std::optional<std::chrono::sys_seconds> debug_time;
+  double debug_speed = 0;
   std::optional<BackfillConfig> backfill;  // set by the backfill subcommand
 };
 

@@ -1,11 +1,15 @@
 #include "metrics/collector.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "metrics/exposition.hpp"
 #include "metrics/families.hpp"
 #include "metrics/family_table.hpp"
+#include "util/gzip.hpp"
 
 namespace metrics {
 namespace {
@@ -26,9 +30,14 @@ std::optional<double> seconds_of(const std::optional<std::chrono::sys_seconds>& 
   return seconds_of(*t);
 }
 
-// TYPE and HELP of `f` from the family table; returns the name its samples carry.
+// A figure of the systems list, while the list confirms it.
+std::optional<double> listed(const SystemEntry& e, const std::optional<double>& v) {
+  return e.info_current ? v : std::nullopt;
+}
+
+// The metadata of `f` from the family table; returns the name its samples carry.
 std::string_view announce(TextWriter& w, const FamilySpec& f) {
-  w.family(f.name, type_name(f.type), f.help);
+  w.family(header_of(f));
   return f.name;
 }
 
@@ -70,6 +79,7 @@ void render_account(const Snapshot& snap, TextWriter& w) {
 void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, TextWriter& w) {
   announce(w, family_spec("tigo_system_info"));
   for (const auto& e : snap.systems) {
+    if (!e.info_current) continue;
     const auto& s = e.system;
     w.sample("tigo_system_info",
              {{"system_id", std::to_string(s.system_id)},
@@ -88,13 +98,13 @@ void render_systems(const Snapshot& snap, const std::vector<std::string>& ids, T
   };
   static const Gauge kGauges[] = {
       {&family_spec("tigo_system_location_latitude_degrees"),
-       [](const SystemEntry& e) { return e.system.latitude; }},
+       [](const SystemEntry& e) { return listed(e, e.system.latitude); }},
       {&family_spec("tigo_system_location_longitude_degrees"),
-       [](const SystemEntry& e) { return e.system.longitude; }},
+       [](const SystemEntry& e) { return listed(e, e.system.longitude); }},
       {&family_spec("tigo_system_power_rating_watts"),
-       [](const SystemEntry& e) { return e.system.power_rating_w; }},
+       [](const SystemEntry& e) { return listed(e, e.system.power_rating_w); }},
       {&family_spec("tigo_system_turn_on_timestamp_seconds"),
-       [](const SystemEntry& e) { return seconds_of(e.system.turn_on_date); }},
+       [](const SystemEntry& e) { return listed(e, seconds_of(e.system.turn_on_date)); }},
       {&family_spec("tigo_system_dc_power_watts"),
        [](const SystemEntry& e) -> std::optional<double> {
          return e.summary ? e.summary->last_power_w : std::nullopt;
@@ -324,12 +334,7 @@ std::size_t size_hint(const Snapshot& snap) {
   return n;
 }
 
-}  // namespace
-
-void render_fleet(const Snapshot& snap, std::string& out) {
-  out.clear();
-  out.reserve(size_hint(snap));
-  TextWriter w(out);
+void render_all(const Snapshot& snap, TextWriter& w) {
   const auto ids = system_blocks(snap);
   render_account(snap, w);
   render_systems(snap, ids, w);
@@ -337,6 +342,80 @@ void render_fleet(const Snapshot& snap, std::string& out) {
   render_panels(snap, ids, w);
   render_object_readings(snap, ids, w);
   render_gateways(snap, ids, w);
+}
+
+// Big families are cut into members of about this size: work for every thread, whatever the
+// families' sizes, at a negligible cost in compression.
+constexpr std::size_t kPieceSize = std::size_t{4} << 20;
+
+}  // namespace
+
+void render_fleet(const Snapshot& snap, std::string& out) {
+  out.clear();
+  out.reserve(size_hint(snap));
+  TextWriter w(out);
+  render_all(snap, w);
+}
+
+void render_fleet(const Snapshot& snap, std::string& samples, std::vector<FamilySpan>& families) {
+  samples.clear();
+  samples.reserve(size_hint(snap));
+  families.clear();
+  TextWriter w(samples, families);
+  render_all(snap, w);
+}
+
+std::shared_ptr<const CachedFleet> cache_fleet(const Snapshot& snap, int threads) {
+  std::string samples;
+  std::vector<FamilySpan> spans;
+  render_fleet(snap, samples, spans);
+
+  auto out = std::make_shared<CachedFleet>();
+  out->families.resize(spans.size());
+  std::vector<std::string> headers(2 * spans.size());
+  struct Job {
+    std::string_view text;
+    GzipPiece* piece;
+  };
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    auto& family = out->families[i];
+    append_family_header(headers[2 * i], spans[i].header, Format::text);
+    append_family_header(headers[2 * i + 1], spans[i].header, Format::openmetrics);
+    jobs.push_back({headers[2 * i], &family.text_header});
+    jobs.push_back({headers[2 * i + 1], &family.openmetrics_header});
+    const std::size_t end = i + 1 < spans.size() ? spans[i + 1].begin : samples.size();
+    std::string_view rest = std::string_view(samples).substr(spans[i].begin, end - spans[i].begin);
+    out->text_size += headers[2 * i].size() + rest.size();
+    std::vector<std::string_view> cuts;
+    while (!rest.empty()) {
+      std::size_t n = rest.size();
+      if (n > kPieceSize) {
+        const auto nl = rest.find('\n', kPieceSize);
+        n = nl == std::string_view::npos ? rest.size() : nl + 1;
+      }
+      cuts.push_back(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
+    family.samples.resize(cuts.size());  // sized before the jobs point into it
+    for (std::size_t k = 0; k < cuts.size(); ++k) jobs.push_back({cuts[k], &family.samples[k]});
+  }
+  // Largest first, taken in turn by the threads: they finish close together.
+  std::stable_sort(jobs.begin(), jobs.end(),
+                   [](const Job& a, const Job& b) { return a.text.size() > b.text.size(); });
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+      jobs[j].piece->bytes = util::gzip_compress(jobs[j].text);
+      jobs[j].piece->plain_size = jobs[j].text.size();
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  for (const auto& job : jobs) out->gzip_size += job.piece->bytes.size();
+  return out;
 }
 
 }  // namespace metrics

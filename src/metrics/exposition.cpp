@@ -43,16 +43,53 @@ void append_value(std::string& out, double value) {
   out.append(buf, static_cast<std::size_t>(format_value(buf, value) - buf));
 }
 
-void TextWriter::family(std::string_view name, std::string_view type, std::string_view help) {
-  out_ += "# HELP ";
-  out_ += name;
-  out_ += ' ';
-  out_ += help;
-  out_ += "\n# TYPE ";
-  out_ += name;
-  out_ += ' ';
-  out_ += type;
-  out_ += '\n';
+void append_family_header(std::string& out, const FamilyHeader& f, Format format) {
+  if (format == Format::text) {
+    out += "# HELP ";
+    out += f.name;
+    out += ' ';
+    // Text 0.0.4 escapes backslash and newline in HELP, not quotes.
+    for (const char c : f.help) {
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
+    }
+    out += "\n# TYPE ";
+    out += f.name;
+    out += ' ';
+    out += f.type;
+    out += '\n';
+    return;
+  }
+  std::string_view name = f.name;
+  if (f.type == "counter" && name.ends_with("_total")) name.remove_suffix(6);
+  out += "# TYPE ";
+  out += name;
+  out += ' ';
+  out += f.type;
+  out += '\n';
+  if (!f.unit.empty()) {
+    out += "# UNIT ";
+    out += name;
+    out += ' ';
+    out += f.unit;
+    out += '\n';
+  }
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  append_escaped_label_value(out, f.help);
+  out += '\n';
+}
+
+void TextWriter::family(const FamilyHeader& f) {
+  if (families_ != nullptr)
+    families_->push_back({f, out_.size()});
+  else
+    append_family_header(out_, f, Format::text);
 }
 
 void TextWriter::sample(std::string_view name, std::initializer_list<Label> labels, double value) {

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string_view>
 
+#include "metrics/exposition.hpp"
 #include "tigo/panel_param.hpp"
 
 namespace metrics {
@@ -45,9 +46,19 @@ struct FamilySpec {
   std::string_view api_param = {};  // data/aggregate param= of a panel value family
 };
 
+// A family's metadata lines, as the exposition writes them in either format.
+constexpr FamilyHeader header_of(const FamilySpec& f) {
+  return {f.name, type_name(f.type), f.unit, f.help};
+}
+
 inline constexpr std::string_view kPanelLabels =
     "system_id, object_id, inverter, mppt, string, panel";
 inline constexpr std::string_view kObjectLabels = "system_id, object_id, object_type, label";
+
+// When minute readings (panels, objects) are absent by the staleness rule, beyond its general
+// case (a dataset unconfirmed for longer than its limit, docs/METRICS.md "Staleness").
+inline constexpr std::string_view kGatewaySilentAbsent =
+    "while the system's gateway has not checked in for an hour (or the staleness limit, if longer)";
 
 // A panel value family, from its row of tigo::kPanelParams.
 constexpr FamilySpec panel_value_family(tigo::PanelParam p) {
@@ -59,7 +70,9 @@ constexpr FamilySpec panel_value_family(tigo::PanelParam p) {
           kPanelLabels,
           "data/aggregate level=min",
           "Live: the newest non-empty minute of the panel's column; backfill: every minute.",
-          s.optional ? "on systems that do not answer this param" : "",
+          s.optional ? "on systems that do not answer this param, and while the system's gateway "
+                       "has not checked in for an hour (or the staleness limit, if longer)"
+                     : kGatewaySilentAbsent,
           Scope::object,
           true,
           s.api_name};
@@ -131,17 +144,21 @@ inline constexpr FamilySpec kFamilies[] = {
      "systems list `turn_on_date`", "", "", Scope::system},
     {"tigo_system_dc_power_watts", MetricType::gauge, "watts",
      "DC power of the system (live: data/summary last_power_dc; backfill: data/combined level=minute).",
-     "system_id", "data/summary `last_power_dc`", "", "", Scope::system, true},
+     "system_id", "data/summary `last_power_dc`", "",
+     "while the summary's `updated_on` is over an hour old (or the staleness limit, if longer): a gateway that stopped checking in",
+     Scope::system, true},
     {"tigo_system_dc_energy_joules_total", MetricType::counter, "joules",
      "Lifetime DC energy of the system (data/summary lifetime_energy_dc).", "system_id",
      "data/summary `lifetime_energy_dc` x 3600", "", "", Scope::system},
     {"tigo_system_dc_energy_today_joules", MetricType::gauge, "joules",
      "DC energy of the system since site-local midnight (live: data/summary daily_energy_dc; backfill: data/combined level=hour).",
      "system_id", "data/summary `daily_energy_dc` x 3600",
-     "The backfill stamps it at the end of each hour.", "", Scope::system, true},
+     "The backfill stamps it at the end of each hour.",
+     "when the summary's `updated_on` is of an earlier site-local day", Scope::system, true},
     {"tigo_system_dc_energy_year_joules", MetricType::gauge, "joules",
      "DC energy of the system this year to date (data/summary ytd_energy_dc).", "system_id",
-     "data/summary `ytd_energy_dc` x 3600", "", "", Scope::system},
+     "data/summary `ytd_energy_dc` x 3600", "",
+     "when the summary's `updated_on` is of an earlier site-local year", Scope::system},
     {"tigo_system_summary_updated_timestamp_seconds", MetricType::gauge, "seconds",
      "When Tigo last updated the system's summary, Unix time (data/summary updated_on).",
      "system_id", "data/summary `updated_on`", "", "", Scope::system},
@@ -179,27 +196,29 @@ inline constexpr FamilySpec kFamilies[] = {
     {"tigo_panel_reporting", MetricType::gauge, "",
      "1 if the panel has a reading in the newest minute its gateway delivered, else 0.",
      kPanelLabels, "data/aggregate param=Pin",
-     "0 on a panel whose siblings reported and it did not (a dead optimizer); at night all panels of a system are 0.",
+     "0 on a panel whose siblings reported and it did not (a dead optimizer), and on every panel whose readings the exporter cannot confirm (an outage, a gateway that stopped checking in: see Staleness). Through the night it keeps the answer of the day's last readings.",
      "", Scope::object},
     {"tigo_panel_sample_timestamp_seconds", MetricType::gauge, "seconds",
      "The minute the panel's newest power reading belongs to, Unix time.",
      kPanelLabels, "data/aggregate param=Pin",
      "Power's age: samples in /metrics carry no timestamp. Panel power follows each gateway batch; "
      "voltage, current, RSSI and temperature come less often (tigo_panel_details_sample_timestamp_seconds).",
-     "", Scope::object},
+     kGatewaySilentAbsent, Scope::object},
     {"tigo_panel_details_sample_timestamp_seconds", MetricType::gauge, "seconds",
      "The minute the panel's newest voltage, current, RSSI or temperature reading belongs to, Unix time.",
      kPanelLabels, "data/aggregate param=Vin,Iin,RSSI,Temp",
      "Their age: fetched less often than power when the budget is short (up to 2 h), so a dashboard "
      "can tell an old voltage from a current one.",
-     "", Scope::object},
+     kGatewaySilentAbsent, Scope::object},
     {"tigo_object_power_watts", MetricType::gauge, "watts",
      "Power of a system, inverter or string object (data/combined level=minute).",
-     kObjectLabels, "data/combined level=minute", "", "", Scope::object, true},
+     kObjectLabels, "data/combined level=minute", "", kGatewaySilentAbsent, Scope::object, true},
     {"tigo_object_energy_today_joules", MetricType::gauge, "joules",
      "Energy of a system, inverter or string object since site-local midnight (live: data/combined level=day; backfill: level=hour).",
      kObjectLabels, "data/combined level=day x 3600",
-     "The backfill stamps it at the end of each hour.", "", Scope::object, true},
+     "The backfill stamps it at the end of each hour.",
+     "until data/combined has a row of today (site-local), and while the system's gateway has not checked in for an hour (or the staleness limit, if longer)",
+     Scope::object, true},
 
     // Per gateway (Cloud Connect), from sources/system.
     {"tigo_gateway_info", MetricType::gauge, "",

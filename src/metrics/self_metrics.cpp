@@ -1,8 +1,6 @@
 #include "metrics/self_metrics.hpp"
 
-#include <prometheus/text_serializer.h>
-
-#include <sstream>
+#include <prometheus/metric_family.h>
 
 #include "metrics/family_table.hpp"
 #include "tigo/csv.hpp"
@@ -82,10 +80,45 @@ void SelfMetrics::on_csv_anomaly(std::string_view endpoint, std::string_view kin
       .Increment(static_cast<double>(count));
 }
 
-std::string SelfMetrics::render() const {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
-  return out.str();
+std::string SelfMetrics::render(Format format) const {
+  std::string out;
+  TextWriter w(out);
+  for (const auto& family : registry_->Collect()) {
+    const FamilySpec* spec = find_family(family.name);
+    const std::string_view type = family.type == prometheus::MetricType::Counter     ? "counter"
+                                  : family.type == prometheus::MetricType::Histogram ? "histogram"
+                                                                                     : "gauge";
+    append_family_header(
+        out, spec != nullptr ? header_of(*spec) : FamilyHeader{family.name, type, "", family.help},
+        format);
+    for (const auto& m : family.metric) {
+      LabelBlock labels;
+      for (const auto& l : m.label) labels.add(l.name, l.value);
+      switch (family.type) {
+        case prometheus::MetricType::Counter:
+          w.sample_prerendered(family.name, labels.str(), m.counter.value);
+          break;
+        case prometheus::MetricType::Histogram: {
+          const std::string bucket = family.name + "_bucket";
+          for (const auto& b : m.histogram.bucket) {
+            LabelBlock with_le = labels;
+            std::string le;
+            append_value(le, b.upper_bound);
+            with_le.add("le", le);
+            w.sample_prerendered(bucket, with_le.str(), static_cast<double>(b.cumulative_count));
+          }
+          w.sample_prerendered(family.name + "_sum", labels.str(), m.histogram.sample_sum);
+          w.sample_prerendered(family.name + "_count", labels.str(),
+                               static_cast<double>(m.histogram.sample_count));
+          break;
+        }
+        default:
+          w.sample_prerendered(family.name, labels.str(), m.gauge.value);
+          break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace metrics

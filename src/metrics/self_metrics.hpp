@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "metrics/exposition.hpp"
 #include "tigo/call_observer.hpp"
 
 namespace metrics {
@@ -33,8 +34,9 @@ class SelfMetrics : public tigo::CallObserver {
   void on_csv_anomaly(std::string_view endpoint, std::string_view kind,
                       std::uint64_t count) override;
 
-  // Text format of every family in the registry.
-  std::string render() const;
+  // Every family in the registry, with the family table's metadata, in either format (without
+  // OpenMetrics' `# EOF`: these lines go at the end of the fleet's).
+  std::string render(Format format = Format::text) const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace refresh {
 namespace {
@@ -15,10 +16,43 @@ std::optional<std::int64_t> column_id(std::string_view name) {
   return id;
 }
 
-// A dataset's data is served while its last refresh succeeded, and while it has been failing for
-// no longer than max_staleness (the hierarchy refreshes every 6 h: age alone says nothing).
-bool fresh(const DatasetState& st, Timestamp now, std::chrono::milliseconds max_staleness) {
-  return st.last_success && (st.success || now - *st.last_success <= max_staleness);
+// Rule 1: the dataset's last success is within `limit` of now.
+bool confirmed(const std::optional<Timestamp>& at, Timestamp now, std::chrono::seconds limit) {
+  return at && now - *at <= limit;
+}
+
+// When the minute readings of `d` (panels: power; panel_details: the other params) were last
+// confirmed. Nothing is fetched while sources/system shows no newer minute (or at night): the
+// sources answer is what confirms them then. A failing dataset counts from its own success only.
+std::optional<Timestamp> readings_confirmed_at(const SystemState& s, Dataset d) {
+  const auto& readings = s.state(d);
+  const auto& sources = s.state(Dataset::sources);
+  if (!readings.last_success || !readings.success || !sources.last_success)
+    return readings.last_success;
+  return std::max(*readings.last_success, *sources.last_success);
+}
+
+// Whether the system's gateways still deliver: the newest check-in within the allowance.
+// No gateway known (sources never answered): nothing to judge by.
+bool gateway_checking_in(const SystemState& s, Timestamp now, std::chrono::seconds limit) {
+  std::optional<Timestamp> newest;
+  for (const auto& src : s.sources)
+    if (src.last_checkin && (!newest || *src.last_checkin > *newest)) newest = src.last_checkin;
+  return !newest || now - *newest <= std::max<std::chrono::seconds>(limit, kTigoTimeAllowance);
+}
+
+date::year local_year(Timestamp t, const date::time_zone* zone) {
+  return date::year_month_day{tigo::local_day(t, zone)}.year();
+}
+
+// Rule 2 for the summary: each figure only while the time it is true for covers now.
+tigo::Summary current_summary(tigo::Summary sum, Timestamp as_of, Timestamp now,
+                              const date::time_zone* zone, std::chrono::seconds limit) {
+  if (now - as_of > std::max<std::chrono::seconds>(limit, kTigoTimeAllowance))
+    sum.last_power_w.reset();
+  if (tigo::local_day(as_of, zone) != tigo::local_day(now, zone)) sum.daily_energy_wh.reset();
+  if (local_year(as_of, zone) != local_year(now, zone)) sum.ytd_energy_wh.reset();
+  return sum;  // the lifetime counter is true for all time up to updated_on
 }
 
 // The datasets a system's first round asks for at once. Panels and combined wait for the
@@ -36,10 +70,39 @@ bool first_round_attempted(const SystemState& s) {
 
 }  // namespace
 
-void mark_success(DatasetState& s, Timestamp now) {
+namespace {
+
+// The longer of the staleness and kIntervalsPerLimit times `every` (seconds), if known.
+std::chrono::seconds limit_for(std::optional<double> every, const BuildOptions& o) {
+  auto limit = std::chrono::duration_cast<std::chrono::seconds>(o.max_staleness);
+  if (every)
+    limit = std::max(limit, std::chrono::seconds{
+                                static_cast<std::int64_t>(std::ceil(*every * kIntervalsPerLimit))});
+  return limit;
+}
+
+std::optional<double> interval_of(Dataset d, const BuildOptions& o, std::int64_t system_id) {
+  const auto i = static_cast<std::size_t>(d);
+  if (const auto it = o.system_intervals.find(system_id);
+      it != o.system_intervals.end() && it->second[i])
+    return it->second[i];
+  return o.intervals[i];
+}
+
+}  // namespace
+
+std::chrono::seconds value_limit(Dataset d, const BuildOptions& o, std::int64_t system_id) {
+  return limit_for(interval_of(d, o, system_id), o);
+}
+
+std::chrono::seconds readings_limit(const BuildOptions& o, std::int64_t system_id) {
+  return limit_for(interval_of(Dataset::sources, o, system_id), o);
+}
+
+void mark_success(DatasetState& s, Timestamp at) {
   s.attempted = true;
   s.success = true;
-  s.last_success = now;
+  s.last_success = s.last_success ? std::max(*s.last_success, at) : at;
   s.last_error.clear();
 }
 
@@ -110,15 +173,30 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     e.system = s.system;
     e.states = s.states;
     ready = ready && first_round_attempted(s);
+    const auto limit = [&, system_id = id](Dataset d) { return value_limit(d, o, system_id); };
     // Init-capture: clang 14 (clang-tidy) cannot capture a structured binding.
-    auto ok = [&, &sys = s](Dataset d) { return fresh(sys.state(d), now, o.max_staleness); };
+    auto ok = [&, &sys = s](Dataset d) {
+      return confirmed(sys.state(d).last_success, now, limit(d));
+    };
+    const auto minute_limit = readings_limit(o, id);
+    const bool gateway_ok = gateway_checking_in(s, now, minute_limit);
+    const auto readings_ok = [&, &sys = s](Dataset d) {
+      return gateway_ok && confirmed(readings_confirmed_at(sys, d), now, minute_limit);
+    };
+    const bool power_ok = readings_ok(Dataset::panels);
+    const bool details_ok = readings_ok(Dataset::panel_details);
 
-    if (ok(Dataset::summary)) e.summary = s.summary;
+    e.info_current = ok(Dataset::system);
+    if (ok(Dataset::summary) && s.summary) {
+      // Without updated_on the figures are as of the answer.
+      const auto as_of = s.summary->updated_on.value_or(*s.state(Dataset::summary).last_success);
+      e.summary = current_summary(*s.summary, as_of, now, s.zone, limit(Dataset::summary));
+    }
     if (ok(Dataset::objects) || ok(Dataset::layout)) {
       e.objects = s.hierarchy.objects;
       e.panels = s.hierarchy.panels;
     }
-    if (ok(Dataset::panels)) {
+    if (power_ok || details_ok) {
       // The newest minute over the system's panels only: a gateway (CCA) sensor column is
       // fresher than the panels and would make every panel look behind.
       std::optional<Timestamp> newest_minute;
@@ -131,16 +209,16 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
       for (auto& p : e.panels) {
         const auto it = s.panel_values.find(p.object_id);
         if (it == s.panel_values.end()) continue;
-        p.readings = it->second;
+        for (const auto& spec : tigo::kPanelParams)
+          if (spec.param == tigo::PanelParam::power ? power_ok : details_ok)
+            p.readings[spec.param] = it->second[spec.param];
         // Columns are not filled on the same row: a few minutes behind the newest is still
         // reporting; a dead optimizer is hours behind or has no reading at all.
         const auto& pin = p.readings[tigo::PanelParam::power];
         p.reporting = pin && newest_minute && *newest_minute - pin->sample <= kReportingSlack;
       }
-    } else {
-      for (auto& p : e.panels) p.reporting = false;
     }
-    if (ok(Dataset::combined)) {
+    if (ok(Dataset::combined) && gateway_ok) {
       const auto today = tigo::local_day(now, s.zone);
       for (const auto& obj : s.hierarchy.combined_objects) {
         ObjectReading r{obj.object_id, obj.object_type, obj.label, std::nullopt, std::nullopt};

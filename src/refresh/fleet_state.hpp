@@ -64,7 +64,8 @@ struct FleetState {
   std::vector<std::int64_t> unlisted_systems;  // SystemFilter::unlisted of the last list
 };
 
-void mark_success(DatasetState& s, Timestamp now);
+// Records a success at `at`, the time the answer arrived; the time never goes back.
+void mark_success(DatasetState& s, Timestamp at);
 void mark_failure(DatasetState& s, std::string error);
 
 void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>& types);
@@ -79,13 +80,40 @@ void apply_combined_day(SystemState& s, const tigo::CsvTable& table);
 struct BuildOptions {
   std::chrono::milliseconds max_staleness = config::RefreshSettings{}.max_staleness;
   std::chrono::milliseconds alerts_window = config::RefreshSettings{}.alerts_window;
-  std::array<std::optional<double>, kDatasetCount> intervals{};
+  std::array<std::optional<double>, kDatasetCount> intervals{};  // effective, seconds
+  // Per system, intervals held that differ from `intervals` (at night summaries and gateways are
+  // asked for less often), seconds.
+  std::map<std::int64_t, std::array<std::optional<double>, kDatasetCount>> system_intervals;
   std::string budget_plan;
   bool beyond_budget = false;
 };
 
-// The immutable view of `fleet` at `now`: hierarchy resolved, stale datasets dropped, panel
-// reporting decided, alerts counted inside the window.
+// The staleness rule (README "Staleness", docs/METRICS.md): every value is served only while
+//  1. the exporter confirmed it with the API within its dataset's limit, the longer of
+//     --refresh.max-staleness and kIntervalsPerLimit of the dataset's own intervals (a failed
+//     refresh drops nothing by itself; data refreshed every 6 h outlives one failure), and
+//  2. the time it is true for still covers now: current power only while the summary's
+//     `updated_on` is recent, today's energy on today's site-local date, this year's in this
+//     year. Minute readings (panels, objects) are the newest a gateway delivered, kept through
+//     the night, but only while that gateway checks in.
+// Tigo's own times (a summary's updated_on, a gateway's last check-in) move only as a gateway's
+// uploads arrive, minutes apart and often most of an hour late: they are judged against the
+// longer of kTigoTimeAllowance and the limit, so a short --refresh.max-staleness (tests) does
+// not make every healthy system look stalled.
+inline constexpr int kIntervalsPerLimit = 3;
+inline constexpr std::chrono::hours kTigoTimeAllowance{1};
+
+// How long values of dataset `d` (of system `system_id`, if its interval differs) may go
+// unconfirmed (rule 1).
+std::chrono::seconds value_limit(Dataset d, const BuildOptions& options,
+                                 std::int64_t system_id = 0);
+// The same for minute readings (panel power and details). Power follows the gateways' batches
+// (minutes apart, at night not at all) and details come every 15 minutes; what confirms them
+// between fetches is the gateways' answer (sources/system), so its interval counts.
+std::chrono::seconds readings_limit(const BuildOptions& options, std::int64_t system_id = 0);
+
+// The immutable view of `fleet` at `now`: hierarchy resolved, values the staleness rule does not
+// vouch for left out, panel reporting decided, alerts counted inside the window.
 Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptions& options);
 
 }  // namespace refresh

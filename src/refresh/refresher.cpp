@@ -64,12 +64,9 @@ Refresher::~Refresher() { stop(); }
 Timestamp Refresher::now() const { return options_.clock(); }
 
 void Refresher::start() {
-  if (!options_.state_path.empty()) load_state();
   for (int i = 0; i < std::max(1, options_.workers); ++i)
     threads_.emplace_back([this](std::stop_token st) { worker(st); });
   threads_.emplace_back([this](std::stop_token st) { publisher(st); });
-  if (!options_.state_path.empty())
-    threads_.emplace_back([this](std::stop_token st) { saver(st); });
 }
 
 void Refresher::stop() {
@@ -77,59 +74,7 @@ void Refresher::stop() {
   for (auto& t : threads_) t.request_stop();
   wake_.notify_all();
   threads_.clear();  // joins
-  if (!options_.state_path.empty()) save_state();
   client_->logout();
-}
-
-void Refresher::load_state() {
-  RestoreOptions restore;
-  restore.identity = options_.state_identity;
-  restore.now = now();
-  // Older than the hierarchy's interval, the file would save nothing but stale values.
-  restore.max_age = secs(options_.layout_interval);
-  restore.max_staleness = secs(options_.max_staleness);
-  restore.systems = options_.systems;
-  std::size_t restored = 0;
-  {
-    std::lock_guard lock(mutex_);
-    restored = load_state_file(options_.state_path, restore, fleet_, policy_);
-  }
-  if (restored > 0) publish_now();  // served before the first call to the API
-}
-
-void Refresher::save_state() {
-  const auto t0 = steady_clock::now();
-  SavedState state;
-  {
-    std::lock_guard lock(mutex_);
-    // Nothing learned yet (the list never answered, nothing restored): keep whatever is there.
-    if (fleet_.systems.empty() && !fleet_.listed_at) return;
-    state = capture_state(fleet_, policy_, options_.state_identity, now());
-  }
-  const auto text = serialize_state(state);
-  if (auto written = write_state_file(options_.state_path, text); !written) {
-    util::log::warn("state file not written; the previous one is kept",
-                    {{"path", options_.state_path}, {"err", written.error().message}});
-    return;
-  }
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0).count();
-  util::log::debug("state file written", {{"path", options_.state_path},
-                                          {"systems", std::to_string(state.systems.size())},
-                                          {"bytes", std::to_string(text.size())},
-                                          {"ms", std::to_string(ms)}});
-}
-
-void Refresher::saver(std::stop_token stop) {
-  util::lower_current_thread_priority();
-  std::mutex m;
-  std::condition_variable_any never_notified;  // the stop token ends the wait
-  std::unique_lock lock(m);
-  while (!stop.stop_requested()) {
-    never_notified.wait_for(lock, stop, options_.state_save_interval, [] { return false; });
-    if (stop.stop_requested()) return;
-    save_state();
-  }
 }
 
 bool Refresher::wanted(std::int64_t id) const { return options_.systems.wanted(id); }
@@ -193,13 +138,19 @@ void Refresher::publisher(std::stop_token stop) {
   // second, and render+gzip must not take a core away from scrapes.
   auto pause = std::chrono::milliseconds{1000};
   util::lower_current_thread_priority();  // the publish callback renders and gzips here
+  // Values expire with time alone (the staleness rule): an idle refresher (an outage in backoff)
+  // still re-judges them this often.
+  constexpr auto kRejudgeEvery = std::chrono::seconds{10};
+  auto published_at = steady_clock::now();
   while (!stop.stop_requested()) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, stop, pause, [] { return false; });
-      if (!dirty_ || stop.stop_requested()) continue;
+      if (stop.stop_requested()) continue;
+      if (!dirty_ && steady_clock::now() - published_at < kRejudgeEvery) continue;
     }
     const auto t0 = steady_clock::now();
+    published_at = t0;
     publish_now();
     const auto took =
         std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0);
@@ -223,6 +174,12 @@ void Refresher::publish_now() {
           static_cast<double>(plan.interval[static_cast<std::size_t>(d)].count());
     build.intervals[static_cast<std::size_t>(Dataset::panels)] =
         static_cast<double>(plan.power_cadence.count());
+    // At night the policy asks for summaries and gateways less often: judge them by that.
+    for (const auto& [id, sys] : fleet_.systems)
+      for (auto d : {Dataset::summary, Dataset::sources})
+        if (const auto every = policy_.system_interval(id, d))
+          build.system_intervals[id][static_cast<std::size_t>(d)] =
+              static_cast<double>(every->count());
     build.budget_plan = plan.describe();
     build.beyond_budget = plan.beyond_budget;
     // Said at start and whenever the fleet or its fit in the budget changes, not every minute.

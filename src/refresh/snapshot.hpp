@@ -71,7 +71,9 @@ struct Panel {
   // Hierarchy labels, empty where the system has no such level.
   std::string inverter, mppt, string;
   PanelReadings readings;
-  bool reporting = false;  // has a reading in the newest minute its gateway delivered
+  // Has a reading in the newest minute its gateway delivered, and the readings are confirmed
+  // (the staleness rule, fleet_state.hpp): never 1 on data the exporter cannot vouch for.
+  bool reporting = false;
 };
 
 struct ObjectInfo {
@@ -115,9 +117,13 @@ struct AlertCount {
   std::optional<Timestamp> last_generated;
 };
 
+// Only what the staleness rule (fleet_state.hpp) still vouches for: a value that is not true
+// now is left out, never served as current.
 struct SystemEntry {
   tigo::System system;
-  std::optional<tigo::Summary> summary;  // last good answer
+  bool info_current = true;  // the systems list confirmed the system within its limit
+  // Last good answer; power, today's and this year's energy only while updated_on covers now.
+  std::optional<tigo::Summary> summary;
   std::vector<ObjectInfo> objects;
   std::vector<Panel> panels;  // ordered by inverter, mppt, string, panel label
   std::vector<ObjectReading> object_readings;

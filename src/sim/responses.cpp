@@ -308,6 +308,13 @@ std::string system_object_json(const Fleet& fleet, const SystemSpec& s, sys_seco
   return out;
 }
 
+std::int64_t page_start(std::int64_t page, std::int64_t per_page, std::int64_t total) {
+  if (page <= 1 || per_page < 1) return 0;
+  if (page - 1 > total / per_page)
+    return total;  // past the end; (page - 1) * per_page may overflow
+  return std::min(total, (page - 1) * per_page);
+}
+
 std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& indices,
                          const Paging& paging, sys_seconds now, const Quirks& quirks) {
   const auto total = static_cast<std::int64_t>(indices.size());
@@ -315,7 +322,7 @@ std::string systems_json(const Fleet& fleet, const std::vector<std::size_t>& ind
   const std::int64_t page_count = (total + per_page - 1) / per_page;
   const std::int64_t page = std::max<std::int64_t>(1, paging.page);
   std::string out = "{\"systems\":[";
-  const std::int64_t begin = std::min(total, (page - 1) * per_page);
+  const std::int64_t begin = page_start(page, per_page, total);
   const std::int64_t end = std::min(total, begin + per_page);
   for (std::int64_t i = begin; i < end; ++i) {
     if (i != begin) out += ',';
@@ -334,7 +341,7 @@ std::string systems_json(const Fleet& fleet, const Paging& paging, sys_seconds n
   const auto total = static_cast<std::int64_t>(fleet.size());
   const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
   const std::int64_t page = std::max<std::int64_t>(1, paging.page);
-  const std::int64_t begin = std::min(total, (page - 1) * per_page);
+  const std::int64_t begin = page_start(page, per_page, total);
   const std::int64_t end = std::min(total, begin + per_page);
   std::vector<std::size_t> slice;
   for (std::int64_t i = begin; i < end; ++i) slice.push_back(static_cast<std::size_t>(i));
@@ -553,7 +560,7 @@ std::string alerts_json(const SystemContext& c, const std::vector<Alert>& alerts
   const auto total = static_cast<std::int64_t>(alerts.size());
   const std::int64_t per_page = std::max<std::int64_t>(1, paging.per_page);
   const std::int64_t page = std::max<std::int64_t>(1, paging.page);
-  const std::int64_t begin = std::min(total, (page - 1) * per_page);
+  const std::int64_t begin = page_start(page, per_page, total);
   const std::int64_t end = std::min(total, begin + per_page);
   std::string out = "{\"alerts\":[";
   for (std::int64_t i = begin; i < end; ++i) {

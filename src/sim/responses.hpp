@@ -23,6 +23,10 @@ struct Paging {
   std::int64_t per_page = 50;
 };
 
+// Position of the first entry of `page` (1-based, of `per_page` >= 1 entries) in a list of
+// `total`, at most `total`: any page number a client sends, without overflow.
+std::int64_t page_start(std::int64_t page, std::int64_t per_page, std::int64_t total);
+
 std::string error_json(int status, std::string_view name, std::string_view message);
 std::string login_json(std::int64_t user_id, std::string_view token,
                        std::chrono::sys_seconds expires, std::string_view user_type,

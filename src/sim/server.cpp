@@ -192,6 +192,50 @@ bool close_connection_now(const httplib::Request& req) {
   return replaced;
 }
 
+// A request read from memory and its answer written there: what cpp-httplib reads and writes
+// instead of a socket in Server::answer_raw.
+class MemoryStream final : public httplib::Stream {
+ public:
+  explicit MemoryStream(std::string_view request) : request_(request) {}
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const std::size_t n = std::min(size, request_.size());
+    std::copy_n(request_.data(), n, ptr);
+    request_.remove_prefix(n);
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    answer_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 0;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 0;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+  std::string take_answer() { return std::move(answer_); }
+
+ private:
+  std::string_view request_;
+  std::string answer_;
+};
+
+// cpp-httplib's server with its processing of one request (protected) reachable from memory.
+class HttpServer final : public httplib::Server {
+ public:
+  std::string answer(std::string_view request) {
+    MemoryStream stream(request);
+    bool connection_closed = false;
+    process_request(stream, true, connection_closed, nullptr);
+    return stream.take_answer();
+  }
+};
+
 }  // namespace
 
 util::Result<std::vector<Account>> parse_accounts(std::string_view text) {
@@ -244,7 +288,7 @@ Server::Server(const Fleet& fleet, const Clock& clock, ServerOptions options)
       clock_(clock),
       model_(fleet),
       options_(std::move(options)),
-      http_(std::make_unique<httplib::Server>()),
+      http_(std::make_unique<HttpServer>()),
       budgets_(options_.accounts.size()) {
   // The answers' zones (systems', and login's America/Los_Angeles) loaded before any thread
   // serves: the date library loads them lazily.
@@ -292,6 +336,10 @@ void Server::stop() {
     http_->stop();
   }
   if (thread_.joinable()) thread_.join();
+}
+
+std::string Server::answer_raw(std::string_view request) {
+  return static_cast<HttpServer&>(*http_).answer(request);
 }
 
 std::string Server::base_url() const {
@@ -754,7 +802,7 @@ void Server::systems_list(Call& c) {
   }
   // Only the requested page is materialised, so a large fleet costs a page, not a list.
   const auto total = static_cast<std::int64_t>(order ? order->size() : fleet_.size());
-  const std::int64_t begin = std::min(total, (paging.page - 1) * paging.per_page);
+  const std::int64_t begin = page_start(paging.page, paging.per_page, total);
   const std::int64_t end = std::min(total, begin + paging.per_page);
   std::vector<std::size_t> indices;
   for (std::int64_t i = begin; i < end; ++i) {

@@ -89,6 +89,10 @@ class Server {
   // http://HOST:PORT/api/v3/
   std::string base_url() const;
   const Stats& stats() const { return stats_; }
+  // Answers one HTTP request given as raw bytes, in memory, through cpp-httplib's parsing and
+  // the same routes and handlers as a connection's; the raw answer. For the fuzz target of the
+  // query parsing (fuzz/sim_query.cpp), which needs no socket.
+  std::string answer_raw(std::string_view request);
   UploadOptions upload_options() const;
 
  private:

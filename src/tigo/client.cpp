@@ -676,8 +676,11 @@ struct Client::Impl {
     if (!body) return body.error();
     CsvOptions o;
     if (zone) {
-      o.now = utc_to_local(
-          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), zone);
+      const auto now =
+          options.utc_now
+              ? options.utc_now()
+              : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+      o.now = utc_to_local(now, zone);
     }
     o.expected = expected;
     o.keep_rows = keep_rows;

@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -95,6 +96,9 @@ struct ClientOptions {
   std::chrono::seconds login_backoff_cap{600};
   // Time source of the login back-off; null: the steady clock (tests inject a fake one).
   std::shared_ptr<GovernorClock> clock;
+  // The UTC now CSV rows are judged by (future_row); null: the system clock. The exporter's
+  // --debug.time sets it to the simulated instant the refresher asks for data by.
+  std::function<Timestamp()> utc_now;
   // Files `credentials.password` and `.token` came from, read again before each login, when a
   // token is refused and on reload_credentials(). Empty: that credential is fixed.
   std::string password_file;

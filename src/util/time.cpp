@@ -9,8 +9,11 @@
 namespace util {
 namespace {
 
+// Exactly `digits` decimal digits: from_chars alone would take a sign ("-066" as a year).
 bool read_int(std::string_view& s, size_t digits, int& out) {
   if (s.size() < digits) return false;
+  for (size_t k = 0; k < digits; ++k)
+    if (s[k] < '0' || s[k] > '9') return false;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + digits, out);
   if (ec != std::errc{} || ptr != s.data() + digits) return false;
   s.remove_prefix(digits);
@@ -84,9 +87,13 @@ std::string format_iso8601_in_zone(std::chrono::sys_seconds t, std::string_view 
   } catch (const std::exception&) {
     return {};
   }
-  const auto info = zone->get_info(t);
-  const auto local = date::local_seconds{(t + info.offset).time_since_epoch()};
-  const auto off_min = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
+  // An offset is written in whole minutes, but local mean time (before a zone's standard time)
+  // has seconds (+10:36:20): the wall time written is that of the offset written, so that the
+  // text still denotes `t`.
+  const auto offset_min =
+      std::chrono::duration_cast<std::chrono::minutes>(zone->get_info(t).offset);
+  const auto local = date::local_seconds{(t + offset_min).time_since_epoch()};
+  const auto off_min = offset_min.count();
   const long abs_min = off_min < 0 ? -off_min : off_min;
   char offset[40];
   std::snprintf(offset, sizeof offset, "%c%02ld:%02ld", off_min < 0 ? '-' : '+', abs_min / 60,

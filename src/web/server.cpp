@@ -3,25 +3,42 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <thread>
 
 #include "util/gzip.hpp"
+#include "web/rate_limiter.hpp"
+#include "web/tls.hpp"
 
 namespace web {
 namespace {
 
-constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
 // httplib route patterns (regular expressions) of Handlers::page.
 constexpr const char* kPagePatterns[] = {"/", R"(/systems/[^/]+)", R"(/api/systems/[^/]+)",
                                          R"(/static/[^/]+)"};
 
-std::unique_ptr<httplib::Server> make_http(const WebConfig& web) {
-  if (web.tls)
-    return std::make_unique<httplib::SSLServer>(web.tls->cert_file.c_str(),
-                                                web.tls->key_file.c_str());
+// A TLS listener prepares its SSL_CTX through TlsContext (certificates reloadable), a plain one
+// is plain.
+std::unique_ptr<httplib::Server> make_http(const std::shared_ptr<TlsContext>& tls) {
+  if (tls)
+    return std::make_unique<httplib::SSLServer>([tls](SSL_CTX& ctx) { return tls->setup(ctx); });
   return std::make_unique<httplib::Server>();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 // Sends the payload in order; httplib asks for the bytes sequentially.
@@ -86,18 +103,76 @@ class PayloadStream {
 
 // Served through a sized content provider: httplib neither copies nor re-compresses those (it
 // would gzip a set_content body again on its own).
-void send_payload(httplib::Response& res, Payload payload) {
+void send_payload(httplib::Response& res, Payload payload, Format format) {
   if (payload.gzip) res.set_header("Content-Encoding", "gzip");
-  res.set_header("Vary", "Accept-Encoding");
+  res.set_header("Vary", "Accept, Accept-Encoding");
   auto stream = std::make_shared<PayloadStream>(std::move(payload));
   res.set_content_provider(
-      stream->size(), kExpositionType,
+      stream->size(), std::string(content_type(format)),
       [stream](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
         return stream->write(offset, length, sink);
       });
 }
 
 }  // namespace
+
+Format negotiate_format(std::string_view accept) {
+  struct Entry {
+    std::string_view type, version;
+    double q = 1;
+  };
+  std::vector<Entry> entries;
+  for (std::size_t pos = 0; pos <= accept.size();) {
+    auto end = accept.find(',', pos);
+    if (end == std::string_view::npos) end = accept.size();
+    std::string_view item = accept.substr(pos, end - pos);
+    pos = end + 1;
+    Entry e;
+    auto semi = item.find(';');
+    e.type = trim(item.substr(0, semi));
+    while (semi != std::string_view::npos) {
+      item.remove_prefix(semi + 1);
+      semi = item.find(';');
+      const auto param = trim(item.substr(0, semi));
+      const auto eq = param.find('=');
+      if (eq == std::string_view::npos) continue;
+      const auto key = trim(param.substr(0, eq));
+      auto value = trim(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      if (iequals(key, "version")) e.version = value;
+      if (iequals(key, "q")) {
+        double q = 0;
+        const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), q);
+        e.q = ec == std::errc{} && ptr == value.data() + value.size() ? q : 0;
+      }
+    }
+    if (!e.type.empty() && e.q > 0) entries.push_back(e);
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.q > b.q; });
+  for (const auto& e : entries) {
+    if (iequals(e.type, "text/plain") && (e.version.empty() || e.version == "0.0.4"))
+      return Format::text_0_0_4;
+    if (iequals(e.type, "application/openmetrics-text")) {
+      if (e.version == "1.0.0") return Format::openmetrics_1_0_0;
+      if (e.version.empty() || e.version == "0.0.1") return Format::openmetrics_0_0_1;
+    }
+  }
+  return Format::text_0_0_4;
+}
+
+std::string_view content_type(Format format) {
+  switch (format) {
+    case Format::openmetrics_1_0_0:
+      return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    case Format::openmetrics_0_0_1:
+      return "application/openmetrics-text; version=0.0.1; charset=utf-8";
+    case Format::text_0_0_4:
+      break;
+  }
+  return "text/plain; version=0.0.4; charset=utf-8";
+}
 
 bool accepts_gzip(std::string_view v) {
   for (std::size_t pos = 0; pos < v.size();) {
@@ -121,15 +196,24 @@ bool accepts_gzip(std::string_view v) {
 Server::Server(ServerOptions options, Handlers handlers)
     : options_(std::move(options)),
       handlers_(std::move(handlers)),
-      auth_(std::make_shared<BasicAuth>(options_.web.basic_auth_users)),
-      http_(make_http(options_.web)) {
+      rules_(make_rules(options_.web, nullptr)),
+      tls_(options_.web.tls_settings ? std::make_shared<TlsContext>(options_.web.tls_settings)
+                                     : nullptr),
+      http_(make_http(tls_)) {
   http_->set_socket_options(util::set_exclusive_listen_options);
   http_->set_read_timeout(10, 0);
   http_->set_write_timeout(30, 0);
-  // Installed even without users: a reload may add them.
+  // Installed even without rules: a reload may add them. The security headers go on every
+  // answer; the rate limit counts every request, authenticated or not, as the toolkit's.
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    const auto auth = this->auth();
-    if (!auth->enabled() || auth->check(req.get_header_value("Authorization")))
+    const auto rules = this->rules();
+    for (const auto& [name, value] : rules->headers) res.set_header(name, value);
+    if (rules->limiter && !rules->limiter->allow()) {
+      res.status = 429;
+      res.set_content("Too Many Requests\n", "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!rules->auth->enabled() || rules->auth->check(req.get_header_value("Authorization")))
       return httplib::Server::HandlerResponse::Unhandled;
     res.status = 401;
     res.set_header("WWW-Authenticate", "Basic realm=\"tigo_exporter\"");
@@ -137,7 +221,10 @@ Server::Server(ServerOptions options, Handlers handlers)
     return httplib::Server::HandlerResponse::Handled;
   });
   http_->Get(options_.telemetry_path, [this](const httplib::Request& req, httplib::Response& res) {
-    send_payload(res, handlers_.metrics(accepts_gzip(req.get_header_value("Accept-Encoding"))));
+    const auto format = negotiate_format(req.get_header_value("Accept"));
+    send_payload(res,
+                 handlers_.metrics(accepts_gzip(req.get_header_value("Accept-Encoding")), format),
+                 format);
   });
   http_->Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("Healthy.\n", "text/plain; charset=utf-8");
@@ -156,7 +243,8 @@ Server::Server(ServerOptions options, Handlers handlers)
     auto answer = handlers_.page({req.path, req.get_param_value("q")});
     res.status = answer.status;
     if (!answer.cache_control.empty()) res.set_header("Cache-Control", answer.cache_control);
-    res.set_header("X-Content-Type-Options", "nosniff");
+    if (!res.has_header("X-Content-Type-Options"))  // the web config's headers may have it
+      res.set_header("X-Content-Type-Options", "nosniff");
     res.set_content(answer.body, answer.content_type.c_str());
   };
   for (const auto* pattern : kPagePatterns) http_->Get(pattern, page);
@@ -180,25 +268,38 @@ Server::Server(ServerOptions options, Handlers handlers)
 
 Server::~Server() { stop(); }
 
-std::shared_ptr<BasicAuth> Server::auth() const {
-  std::lock_guard lock(auth_mutex_);
-  return auth_;
+std::shared_ptr<const Server::Rules> Server::rules() const {
+  std::lock_guard lock(rules_mutex_);
+  return rules_;
+}
+
+std::shared_ptr<const Server::Rules> Server::make_rules(const WebConfig& web,
+                                                        const Rules* previous) {
+  auto rules = std::make_shared<Rules>();
+  rules->auth = std::make_shared<BasicAuth>(web.basic_auth_users);
+  rules->headers = web.headers;
+  // An unchanged limit keeps its bucket: a fresh one would hand out a new burst on every reload.
+  if (previous != nullptr && previous->limiter && previous->limiter->limit() == web.rate_limit)
+    rules->limiter = previous->limiter;
+  else if (web.rate_limit.enabled())
+    rules->limiter = std::make_shared<RateLimiter>(web.rate_limit);
+  return rules;
 }
 
 bool Server::update_web_config(const WebConfig& next) {
-  auto auth = std::make_shared<BasicAuth>(next.basic_auth_users);
+  auto rules = make_rules(next, this->rules().get());
   {
-    std::lock_guard lock(auth_mutex_);
-    auth_.swap(auth);
+    std::lock_guard lock(rules_mutex_);
+    rules_.swap(rules);
   }
-  const auto& now = options_.web.tls;
-  return now.has_value() == next.tls.has_value() &&
-         (!now || (now->cert_file == next.tls->cert_file && now->key_file == next.tls->key_file));
+  if ((tls_ != nullptr) != (next.tls_settings != nullptr)) return false;
+  if (tls_) tls_->update(next.tls_settings);
+  return true;
 }
 
 util::Result<int> Server::bind() {
   if (!http_->is_valid())
-    return util::make_error("cannot start TLS: check tls_server_config cert_file and key_file");
+    return util::make_error("cannot start TLS: the listener's SSL context could not be made");
   std::string reason;
   for (const auto& host : util::bind_hosts(options_.listen)) {
     const int want = options_.listen.port;

@@ -1,6 +1,6 @@
-// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and the pages, with optional
-// TLS and basic auth (--web.config.file). Handlers only read what the refresher published;
-// nothing here calls the Tigo API.
+// The exporter's HTTP endpoints: /metrics, /-/healthy, /-/ready and the pages, with what
+// --web.config.file asks for: TLS (tls.hpp), basic auth, security headers and a rate limit.
+// Handlers only read what the refresher published; nothing here calls the Tigo API.
 #pragma once
 
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/listen_address.hpp"
@@ -21,6 +22,9 @@ class Server;
 }
 
 namespace web {
+
+class RateLimiter;
+class TlsContext;
 
 // A /metrics body as shared pieces sent back to back (no copy of the big cached part). When
 // gzip is set every piece is a complete gzip member, so the concatenation is valid gzip. In a
@@ -36,6 +40,14 @@ struct Payload {
   bool gzip = false;
 };
 
+// The exposition formats /metrics offers, chosen from the scraper's Accept header.
+enum class Format { text_0_0_4, openmetrics_1_0_0, openmetrics_0_0_1 };
+// Prometheus' own negotiation (client_golang's expfmt): the most preferred acceptable entry of
+// Accept wins; OpenMetrics only when asked for by name, text 0.0.4 otherwise.
+Format negotiate_format(std::string_view accept);
+std::string_view content_type(Format format);
+inline bool is_openmetrics(Format f) { return f != Format::text_0_0_4; }
+
 // The pages: / (status), /systems/{id}, /api/systems/{id} and /static/{name}, all GET.
 struct PageRequest {
   std::string path;
@@ -49,7 +61,7 @@ struct PageAnswer {
 };
 
 struct Handlers {
-  std::function<Payload(bool accepts_gzip)> metrics;
+  std::function<Payload(bool accepts_gzip, Format format)> metrics;
   std::function<bool()> ready;
   std::function<PageAnswer(const PageRequest&)> page;
 };
@@ -75,18 +87,27 @@ class Server {
   void run();  // blocks until stop()
   void stop();
 
-  // A re-read --web.config.file (SIGHUP): its basic auth users answer from the next request
-  // on. TLS keeps what the listener started with (its certificate is loaded when the server is
-  // made): false when the new file's TLS settings differ from those.
+  // A re-read --web.config.file: users, headers and the rate limit apply from the next request,
+  // TLS settings (certificate, client auth, versions...) from the next handshake. Whether the
+  // listener speaks TLS at all is fixed at start: false when `next` switches it on or off (the
+  // rest is applied, the TLS settings in use are kept).
   bool update_web_config(const WebConfig& next);
 
  private:
+  // What a request is checked against, replaced whole on reload (a request keeps what it took).
+  struct Rules {
+    std::shared_ptr<BasicAuth> auth;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::shared_ptr<RateLimiter> limiter;  // null: no limit
+  };
+  std::shared_ptr<const Rules> rules() const;
+  static std::shared_ptr<const Rules> make_rules(const WebConfig& web, const Rules* previous);
+
   ServerOptions options_;
   Handlers handlers_;
-  std::shared_ptr<BasicAuth> auth() const;
-
-  mutable std::mutex auth_mutex_;
-  std::shared_ptr<BasicAuth> auth_;  // replaced whole on reload; requests keep the one they took
+  mutable std::mutex rules_mutex_;
+  std::shared_ptr<const Rules> rules_;
+  std::shared_ptr<TlsContext> tls_;  // set for a TLS listener; outlives http_
   std::unique_ptr<httplib::Server> http_;
   // httplib's stop() is a no-op until the accept loop runs, and the loop would then run for
   // ever: stop() waits for the loop to start or for run() to give up (stop_requested_ first).

@@ -291,3 +291,28 @@ TEST_CASE("backfill: --help lists the subcommand, and its own help its flags") {
   for (const char* flag : {"--from", "--to", "--output", "--chunk", "--tigo."})
     CHECK(sub.output.find(flag) != std::string::npos);
 }
+
+TEST_CASE(
+    "debug clock: --debug.time sets the exporter's clock, --debug.speed runs it; speed alone exits "
+    "2") {
+  auto none = parse({"--demo"});
+  REQUIRE(none.config.has_value());
+  CHECK_FALSE(none.config->debug_time.has_value());
+  auto pinned = parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z"});
+  REQUIRE(pinned.config.has_value());
+  CHECK(pinned.config->debug_time ==
+        std::chrono::sys_days{std::chrono::June / 21 / 2026} + std::chrono::hours{12});
+  CHECK(pinned.config->debug_speed == 0);
+  auto fast = parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z", "--debug.speed", "60"});
+  REQUIRE(fast.config.has_value());
+  CHECK(fast.config->debug_speed == 60);
+  auto alone = parse({"--demo", "--debug.speed", "60"});
+  CHECK(alone.exit_code == 2);
+  CHECK(alone.output == "tigo_exporter: --debug.speed needs --debug.time");
+  auto bad = parse({"--demo", "--debug.time", "noon"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("--debug.time") != std::string::npos);
+  CHECK(
+      parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z", "--debug.speed", "-1"}).exit_code ==
+      2);
+}

@@ -43,6 +43,19 @@ std::map<std::string, double> query(httplib::Client& prom, const std::string& ex
   return out;
 }
 
+// Prometheus' metadata of a metric family: {type, unit} (the unit only comes with OpenMetrics).
+std::pair<std::string, std::string> metadata(httplib::Client& prom, const std::string& family) {
+  auto res = prom.Get("/api/v1/metadata", httplib::Params{{"metric", family}}, httplib::Headers{});
+  if (!res || res->status != 200) return {};
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(res->body).get(doc)) return {};
+  std::string_view type, unit;
+  if (doc["data"][family].at(0)["type"].get_string().get(type)) return {};
+  if (doc["data"][family].at(0)["unit"].get_string().get(unit)) unit = "";
+  return {std::string(type), std::string(unit)};
+}
+
 struct SimClient {
   httplib::Client http;
   std::string token;
@@ -70,8 +83,8 @@ struct SimClient {
 }  // namespace
 
 TEST_CASE(
-    "Prometheus scrapes the exporter: every family queryable, each system's power equal to the "
-    "simulator's") {
+    "Prometheus scrapes the exporter (OpenMetrics, as its Accept header asks): every family "
+    "queryable, each system's power equal to the simulator's") {
   REQUIRE(access(kPrometheus, X_OK) == 0);  // installed by scripts/setup.sh
   TempDir dir;
   // Seed 5: system 1002's shaded panel raises a Tigo alert on sunny afternoons; a week's alerts
@@ -144,6 +157,13 @@ TEST_CASE(
   CHECK(query(prom, "tigo_system_info").size() == 4);
   CHECK(query(prom, "tigo_system_dc_energy_joules_total").size() == 4);
   CHECK(query(prom, "tigo_system_dc_energy_today_joules").size() == 4);
+  // Prometheus asked for OpenMetrics and got it: units are known, a counter by its family name.
+  CHECK(metadata(prom, "tigo_system_dc_power_watts") ==
+        std::pair<std::string, std::string>{"gauge", "watts"});
+  CHECK(metadata(prom, "tigo_system_dc_energy_joules") ==
+        std::pair<std::string, std::string>{"counter", "joules"});
+  CHECK(metadata(prom, "tigo_api_request_duration_seconds") ==
+        std::pair<std::string, std::string>{"histogram", "seconds"});
 
   // Each system's value in Prometheus equals the simulator's data/summary at that moment. The
   // simulator moves on each minute, so compare with its answers just before and just after.

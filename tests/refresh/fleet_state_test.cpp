@@ -105,6 +105,8 @@ TEST_CASE("stale datasets are dropped from the snapshot, fresh ones kept", "[fle
   refresh::mark_failure(s.state(Dataset::summary), "data/summary: HTTP 500");
   refresh::BuildOptions o;
   o.max_staleness = hours{1};
+  // The hierarchy is refreshed every 6 h: its limit is 18 h.
+  o.intervals[static_cast<std::size_t>(Dataset::objects)] = 6 * 3600;
   auto soon = refresh::build_snapshot(fleet, then + minutes{30}, o);
   CHECK(soon.systems[0].panels[0].readings[tigo::PanelParam::power].has_value());  // failing, but
                                                                                    // not stale yet
@@ -112,9 +114,9 @@ TEST_CASE("stale datasets are dropped from the snapshot, fresh ones kept", "[fle
   auto late = refresh::build_snapshot(fleet, then + minutes{61}, o);
   CHECK_FALSE(late.systems[0].panels[0].readings[tigo::PanelParam::power].has_value());
   CHECK_FALSE(late.systems[0].summary.has_value());
-  CHECK(late.systems[0].panels.size() == 3);  // the hierarchy's last refresh succeeded
+  CHECK(late.systems[0].panels.size() == 3);  // the hierarchy is within its limit
   refresh::mark_success(s.state(Dataset::panels), then + minutes{90});
-  CHECK(refresh::build_snapshot(fleet, then + hours{5}, o)
+  CHECK(refresh::build_snapshot(fleet, then + minutes{120}, o)
             .systems[0]
             .panels[0]
             .readings[tigo::PanelParam::power]);
@@ -196,7 +198,9 @@ TEST_CASE("object energy today only while it is today at the system", "[fleet]")
   CHECK(snap.systems[0].object_readings[0].energy_today_wh == 12000);
   CHECK(snap.systems[0].object_readings[0].power_w == 2500);
   CHECK(snap.systems[0].object_readings[1].object_type == "String");
+  refresh::mark_success(s.state(Dataset::combined), now + hours{12});  // confirmed, but yesterday's
   const auto next_day = refresh::build_snapshot(fleet, now + hours{12}, {});
+  REQUIRE(next_day.systems[0].object_readings.size() == 2);
   CHECK_FALSE(next_day.systems[0].object_readings[0].energy_today_wh.has_value());
 }
 
@@ -253,4 +257,378 @@ TEST_CASE("a fresher non-panel column does not make the panels look behind", "[f
                                "2026/07/01 12:59:00,,,,8\n"));
   const auto snap = refresh::build_snapshot(fleet, now, {});
   for (const auto& p : snap.systems[0].panels) CHECK(p.reporting);
+}
+
+// The staleness rule (fleet_state.hpp), family by family: each value is aged across its limit.
+namespace {
+
+constexpr auto idx = [](Dataset d) { return static_cast<std::size_t>(d); };
+
+// Staleness 1 h, the default intervals (the limit is 3 intervals where that is longer: 18 h for
+// the 6-hourly structural datasets).
+refresh::BuildOptions default_options() {
+  refresh::BuildOptions o;
+  o.max_staleness = hours{1};
+  o.intervals[idx(Dataset::system)] = 6 * 3600;
+  o.intervals[idx(Dataset::objects)] = 6 * 3600;
+  o.intervals[idx(Dataset::layout)] = 6 * 3600;
+  o.intervals[idx(Dataset::sources)] = 120;
+  o.intervals[idx(Dataset::summary)] = 300;
+  o.intervals[idx(Dataset::panels)] = 60;
+  o.intervals[idx(Dataset::combined)] = 900;
+  o.intervals[idx(Dataset::alerts)] = 600;
+  return o;
+}
+
+// one_system with every dataset refreshed at `at`, a gateway that checked in then, panel
+// readings of the minute before and a summary updated then.
+refresh::FleetState refreshed_system(sys_seconds at) {
+  auto fleet = one_system(at);
+  auto& s = fleet.systems[7];
+  for (auto d : refresh::kAllDatasets) refresh::mark_success(s.state(d), at);
+  tigo::Source gw;
+  gw.source_id = 70;
+  gw.last_checkin = at;
+  gw.sets.push_back({"panels_avg", at - minutes{1}, std::nullopt, std::nullopt});
+  s.sources = {gw};
+  for (auto id : {4, 5, 6})
+    s.panel_values[id][tigo::PanelParam::power] = refresh::Reading{300, at - minutes{1}};
+  s.summary = tigo::Summary{1.0e6, 2.0e5, 1.5e4, 2500, at};
+  s.object_power[1] = refresh::Reading{2500, at - minutes{1}};
+  s.object_energy_today[1] = {15000, tigo::local_day(at, s.zone)};
+  return fleet;
+}
+
+bool all_reporting(const refresh::SystemEntry& e) {
+  return std::all_of(e.panels.begin(), e.panels.end(),
+                     [](const refresh::Panel& p) { return p.reporting; });
+}
+
+bool any_reading(const refresh::SystemEntry& e) {
+  return std::any_of(e.panels.begin(), e.panels.end(), [](const refresh::Panel& p) {
+    return p.readings[tigo::PanelParam::power].has_value();
+  });
+}
+
+}  // namespace
+
+TEST_CASE("each dataset's limit: the staleness, or three of its intervals if longer",
+          "[fleet][staleness]") {
+  const auto o = default_options();
+  CHECK(refresh::value_limit(Dataset::summary, o) == hours{1});
+  CHECK(refresh::value_limit(Dataset::panels, o) == hours{1});
+  CHECK(refresh::value_limit(Dataset::layout, o) == hours{18});
+  CHECK(refresh::value_limit(Dataset::system, o) == hours{18});
+  refresh::BuildOptions bare;  // no intervals known: the staleness alone
+  bare.max_staleness = seconds{40};
+  CHECK(refresh::value_limit(Dataset::layout, bare) == seconds{40});
+  bare.intervals[idx(Dataset::layout)] = 90;
+  CHECK(refresh::value_limit(Dataset::layout, bare) == seconds{270});
+  // Minute readings: between fetches (power follows the gateways' 10-minute batches) the
+  // gateways' answers confirm them, so the sources' interval counts (asked every 2 s here).
+  bare.max_staleness = seconds{10};
+  bare.intervals[idx(Dataset::panels)] = 600;
+  CHECK(refresh::value_limit(Dataset::panels, bare) == seconds{1800});
+  CHECK(refresh::readings_limit(bare) == seconds{10});  // sources unknown: the staleness
+  bare.intervals[idx(Dataset::sources)] = 2;
+  CHECK(refresh::readings_limit(bare) == seconds{10});
+  bare.intervals[idx(Dataset::sources)] = 120;
+  CHECK(refresh::readings_limit(bare) == seconds{360});
+}
+
+TEST_CASE("current power only while the summary's updated_on is within the limit",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");  // 13:00 in Los Angeles
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  const auto o = default_options();
+  // Tigo keeps answering (the dataset is confirmed) but its summary froze at t: a stalled gateway.
+  refresh::mark_success(s.state(Dataset::summary), t + minutes{59});
+  const auto before = refresh::build_snapshot(fleet, t + minutes{59}, o).systems[0].summary;
+  REQUIRE(before.has_value());
+  CHECK(before->last_power_w == 2500);
+  refresh::mark_success(s.state(Dataset::summary), t + minutes{61});
+  const auto after = refresh::build_snapshot(fleet, t + minutes{61}, o).systems[0].summary;
+  REQUIRE(after.has_value());
+  CHECK_FALSE(after->last_power_w.has_value());
+  // Its other figures are still true: today's energy so far, this year's, the lifetime counter,
+  // and the time they are true for.
+  CHECK(after->daily_energy_wh == 1.5e4);
+  CHECK(after->ytd_energy_wh == 2.0e5);
+  CHECK(after->lifetime_energy_wh == 1.0e6);
+  CHECK(after->updated_on == t);
+  // Tigo's updated_on moves as uploads arrive: with a short staleness limit it still has an hour.
+  auto short_limit = o;
+  short_limit.max_staleness = seconds{20};
+  short_limit.intervals = {};
+  auto other = refreshed_system(t);
+  auto& summary_state = other.systems[7].state(Dataset::summary);
+  refresh::mark_success(summary_state, t + minutes{59});
+  CHECK(refresh::build_snapshot(other, t + minutes{59}, short_limit)
+            .systems[0]
+            .summary->last_power_w == 2500);
+  refresh::mark_success(summary_state, t + minutes{61});
+  CHECK_FALSE(refresh::build_snapshot(other, t + minutes{61}, short_limit)
+                  .systems[0]
+                  .summary->last_power_w.has_value());
+}
+
+TEST_CASE("today's energy only on its site-local day, this year's only in its year",
+          "[fleet][staleness]") {
+  // 2026-12-31 23:30 in Los Angeles (PST, UTC-8) is 2027-01-01 07:30 UTC.
+  const auto t = *util::parse_iso8601("2027-01-01T07:30:00Z");
+  const auto fleet = refreshed_system(t);
+  auto o = default_options();
+  o.max_staleness = hours{48};  // so that only the day and the year decide
+  // 23:59 local: still the day and the year of updated_on (though already 2027 in UTC).
+  auto sum = refresh::build_snapshot(fleet, t + minutes{29}, o).systems[0].summary;
+  REQUIRE(sum.has_value());
+  CHECK(sum->daily_energy_wh == 1.5e4);
+  CHECK(sum->ytd_energy_wh == 2.0e5);
+  // 00:01 local on New Year's day: neither is today's or this year's any more.
+  sum = refresh::build_snapshot(fleet, t + minutes{31}, o).systems[0].summary;
+  REQUIRE(sum.has_value());
+  CHECK_FALSE(sum->daily_energy_wh.has_value());
+  CHECK_FALSE(sum->ytd_energy_wh.has_value());
+  CHECK(sum->last_power_w == 2500);  // within the (long) limit
+  CHECK(sum->lifetime_energy_wh == 1.0e6);
+  // A new day but not a new year: only today's goes.
+  const auto june = *util::parse_iso8601("2026-06-15T18:00:00Z");  // 11:00 PDT
+  const auto fleet2 = refreshed_system(june);
+  sum = refresh::build_snapshot(fleet2, june + hours{14}, o).systems[0].summary;  // 01:00 PDT
+  REQUIRE(sum.has_value());
+  CHECK_FALSE(sum->daily_energy_wh.has_value());
+  CHECK(sum->ytd_energy_wh == 2.0e5);
+}
+
+TEST_CASE("a summary from last July is no current power nor today's or this year's energy",
+          "[fleet][staleness]") {
+  // Seed 13's system 1002: the gateway stalled on 2025-07-09; the API still answers every time.
+  const auto now = *util::parse_iso8601("2026-03-02T12:30:00Z");
+  auto fleet = refreshed_system(now);
+  fleet.systems[7].summary =
+      tigo::Summary{3.1e7, 6.4e6, 1.77e4, 5936.313, *util::parse_iso8601("2025-07-09T15:07:00Z")};
+  const auto sum = refresh::build_snapshot(fleet, now, default_options()).systems[0].summary;
+  REQUIRE(sum.has_value());
+  CHECK_FALSE(sum->last_power_w.has_value());
+  CHECK_FALSE(sum->daily_energy_wh.has_value());
+  CHECK_FALSE(sum->ytd_energy_wh.has_value());
+  CHECK(sum->lifetime_energy_wh == 3.1e7);
+  CHECK(sum->updated_on == util::parse_iso8601("2025-07-09T15:07:00Z"));
+}
+
+TEST_CASE("a summary the exporter cannot confirm goes whole after the limit",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  refresh::mark_failure(fleet.systems[7].state(Dataset::summary), "data/summary: HTTP 503");
+  const auto o = default_options();
+  CHECK(refresh::build_snapshot(fleet, t + minutes{60}, o).systems[0].summary.has_value());
+  CHECK_FALSE(refresh::build_snapshot(fleet, t + minutes{61}, o).systems[0].summary.has_value());
+}
+
+TEST_CASE("structural data outlives failed refreshes up to three of its intervals",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  // The systems list, objects and layout fail from now on; the rest keeps working.
+  for (auto d : {Dataset::system, Dataset::objects, Dataset::layout})
+    refresh::mark_failure(s.state(d), "HTTP 503");
+  auto o = default_options();
+  o.max_staleness = seconds{40};  // the issue's --refresh.max-staleness 40s
+  o.intervals[idx(Dataset::system)] = o.intervals[idx(Dataset::objects)] =
+      o.intervals[idx(Dataset::layout)] = 90;  // --refresh.layout-interval 90s
+  const auto keep_measured = [&](sys_seconds now) {
+    for (auto d :
+         {Dataset::sources, Dataset::summary, Dataset::panels, Dataset::combined, Dataset::alerts})
+      refresh::mark_success(s.state(d), now);
+    s.sources[0].last_checkin = now;
+    s.summary->updated_on = now;
+  };
+  keep_measured(t + seconds{269});
+  auto snap = refresh::build_snapshot(fleet, t + seconds{269}, o);
+  CHECK(snap.systems[0].info_current);
+  CHECK(snap.systems[0].panels.size() == 3);
+  CHECK(snap.systems[0].objects.size() == 5);
+  CHECK(any_reading(snap.systems[0]));
+  keep_measured(t + seconds{271});
+  snap = refresh::build_snapshot(fleet, t + seconds{271}, o);
+  CHECK_FALSE(snap.systems[0].info_current);
+  CHECK(snap.systems[0].panels.empty());
+  CHECK(snap.systems[0].objects.empty());
+  // Either of objects and layout keeps the hierarchy.
+  refresh::mark_success(s.state(Dataset::layout), t + seconds{200});
+  snap = refresh::build_snapshot(fleet, t + seconds{271}, o);
+  CHECK(snap.systems[0].panels.size() == 3);
+}
+
+TEST_CASE("system info leaves the output only when the list is older than its limit",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  refresh::mark_failure(fleet.systems[7].state(Dataset::system), "systems/list: HTTP 500");
+  const auto o = default_options();
+  CHECK(refresh::build_snapshot(fleet, t + hours{18}, o).systems[0].info_current);
+  CHECK_FALSE(
+      refresh::build_snapshot(fleet, t + hours{18} + seconds{1}, o).systems[0].info_current);
+}
+
+TEST_CASE("panel readings through the night: kept while the sources confirm them",
+          "[fleet][staleness]") {
+  // The day's last readings at 20:00 local; the panels job skips all night (nothing new), the
+  // sources answer every two minutes and the gateway checks in.
+  const auto dusk = *util::parse_iso8601("2026-07-02T03:00:00Z");  // 20:00 PDT
+  auto fleet = refreshed_system(dusk);
+  auto& s = fleet.systems[7];
+  const auto o = default_options();
+  const auto night = dusk + hours{6};
+  refresh::mark_success(s.state(Dataset::sources), night);
+  s.sources[0].last_checkin = night - minutes{10};
+  const auto snap = refresh::build_snapshot(fleet, night, o);
+  CHECK(any_reading(snap.systems[0]));
+  CHECK(snap.systems[0].panels[0].readings[tigo::PanelParam::power]->sample == dusk - minutes{1});
+  CHECK(all_reporting(snap.systems[0]));
+}
+
+TEST_CASE("panel readings of an outage: reporting 0 and no values after the limit",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  // The API is gone: sources fail, the panels job finds nothing new to fetch (its last success
+  // stands, its state says success), so only the age of the confirmations can tell.
+  refresh::mark_failure(s.state(Dataset::sources), "sources/system: connection refused");
+  const auto o = default_options();
+  auto snap = refresh::build_snapshot(fleet, t + minutes{60}, o);
+  CHECK(all_reporting(snap.systems[0]));
+  CHECK(any_reading(snap.systems[0]));
+  snap = refresh::build_snapshot(fleet, t + minutes{61}, o);
+  CHECK(snap.systems[0].panels.size() == 3);  // structural: kept
+  for (const auto& p : snap.systems[0].panels) {
+    CHECK_FALSE(p.reporting);
+    CHECK_FALSE(p.readings[tigo::PanelParam::power].has_value());
+  }
+  // The API is back: one sources answer (the gateway checked in meanwhile) confirms them again.
+  refresh::mark_success(s.state(Dataset::sources), t + minutes{62});
+  s.sources[0].last_checkin = t + minutes{55};
+  CHECK(all_reporting(refresh::build_snapshot(fleet, t + minutes{62}, o).systems[0]));
+}
+
+TEST_CASE("panel readings: a failing panels dataset counts from its own last success",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  refresh::mark_failure(s.state(Dataset::panels), "data/aggregate: HTTP 500");
+  const auto o = default_options();
+  // The sources keep answering, but they cannot vouch for minutes the exporter failed to fetch.
+  refresh::mark_success(s.state(Dataset::sources), t + minutes{61});
+  s.sources[0].last_checkin = t + minutes{60};
+  CHECK(all_reporting(refresh::build_snapshot(fleet, t + minutes{60}, o).systems[0]));
+  const auto snap = refresh::build_snapshot(fleet, t + minutes{61}, o);
+  CHECK_FALSE(any_reading(snap.systems[0]));
+  CHECK_FALSE(snap.systems[0].panels[0].reporting);
+}
+
+TEST_CASE("panel and object readings of a gateway that stopped checking in", "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  refresh::mark_success(s.state(Dataset::combined), t);
+  // The API answers on time, but the gateway's last check-in stays at t.
+  const auto o = default_options();
+  const auto asked = [&](sys_seconds now) {
+    for (auto d : {Dataset::sources, Dataset::combined}) refresh::mark_success(s.state(d), now);
+    return refresh::build_snapshot(fleet, now, o);
+  };
+  auto snap = asked(t + minutes{60});
+  CHECK(all_reporting(snap.systems[0]));
+  CHECK(snap.systems[0].object_readings.size() == 1);
+  snap = asked(t + minutes{61});
+  CHECK_FALSE(any_reading(snap.systems[0]));
+  CHECK_FALSE(snap.systems[0].panels[0].reporting);
+  CHECK(snap.systems[0].object_readings.empty());
+  CHECK(snap.systems[0].gateways.size() == 1);  // the gateway itself, with its last check-in
+  // With a short staleness limit the gateway still has an hour: its uploads are minutes apart.
+  auto short_limit = o;
+  short_limit.max_staleness = seconds{20};
+  short_limit.intervals = {};
+  auto other = refreshed_system(t);
+  refresh::mark_success(other.systems[7].state(Dataset::sources), t + minutes{59});
+  CHECK(all_reporting(refresh::build_snapshot(other, t + minutes{59}, short_limit).systems[0]));
+}
+
+TEST_CASE("object readings, gateways and alerts go after their limits", "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  fleet.alert_types[12] = tigo::AlertType{1, 12, "Module not reporting", ""};
+  for (auto d : {Dataset::combined, Dataset::sources, Dataset::alerts})
+    refresh::mark_failure(s.state(d), "HTTP 502");
+  refresh::mark_success(s.state(Dataset::panels), t + minutes{61});  // readings still confirmed
+  s.sources[0].last_checkin = t + minutes{50};
+  const auto o = default_options();
+  auto e = refresh::build_snapshot(fleet, t + minutes{60}, o).systems[0];
+  CHECK(e.object_readings.size() == 1);
+  CHECK(e.gateways.size() == 1);
+  CHECK(e.alerts.size() == 1);
+  e = refresh::build_snapshot(fleet, t + minutes{61}, o).systems[0];
+  CHECK(e.object_readings.empty());
+  CHECK(e.gateways.empty());
+  CHECK(e.alerts.empty());
+  CHECK(any_reading(e));
+}
+
+TEST_CASE("the last success is when the answer came, and never goes back", "[fleet]") {
+  refresh::DatasetState st;
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  refresh::mark_success(st, t);
+  refresh::mark_success(st, t - seconds{30});  // a slow job started before the last one ended
+  CHECK(st.last_success == t);
+  refresh::mark_success(st, t + seconds{5});
+  CHECK(st.last_success == t + seconds{5});
+}
+
+TEST_CASE("panel details (voltage, current, RSSI, temperature) go after their own limit",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = refreshed_system(t);
+  auto& s = fleet.systems[7];
+  for (auto id : {4, 5, 6})
+    s.panel_values[id][tigo::PanelParam::voltage] = refresh::Reading{35, t - minutes{1}};
+  refresh::mark_failure(s.state(Dataset::panel_details), "data/aggregate: HTTP 500");
+  const auto o = default_options();
+  // Power keeps being confirmed (fetches and gateway answers); the details fail from t on.
+  for (auto d : {Dataset::panels, Dataset::sources})
+    refresh::mark_success(s.state(d), t + minutes{61});
+  s.sources[0].last_checkin = t + minutes{60};
+  auto e = refresh::build_snapshot(fleet, t + minutes{60}, o).systems[0];
+  CHECK(e.panels[0].readings[tigo::PanelParam::voltage]->value == 35);
+  e = refresh::build_snapshot(fleet, t + minutes{61}, o).systems[0];
+  CHECK_FALSE(e.panels[0].readings[tigo::PanelParam::voltage].has_value());
+  CHECK(e.panels[0].readings[tigo::PanelParam::power]->value == 300);
+  CHECK(all_reporting(e));
+}
+
+TEST_CASE("a system asked for less often (night) is judged by its own interval",
+          "[fleet][staleness]") {
+  const auto t = *util::parse_iso8601("2026-07-02T10:00:00Z");  // 03:00 in Los Angeles
+  auto fleet = refreshed_system(t);
+  auto o = default_options();
+  o.max_staleness = seconds{10};
+  o.intervals[idx(Dataset::sources)] = o.intervals[idx(Dataset::summary)] = 2;
+  o.intervals[idx(Dataset::panels)] = 600;
+  // By the fleet's 2 s the summary and the readings would be long unconfirmed after a minute...
+  auto e = refresh::build_snapshot(fleet, t + minutes{1}, o).systems[0];
+  CHECK_FALSE(e.summary.has_value());
+  CHECK_FALSE(any_reading(e));
+  // ...but at night the scheduler asks for them every 30 and 60 minutes.
+  o.system_intervals[7][idx(Dataset::summary)] = 1800;
+  o.system_intervals[7][idx(Dataset::sources)] = 3600;
+  e = refresh::build_snapshot(fleet, t + minutes{1}, o).systems[0];
+  CHECK(e.summary.has_value());
+  CHECK(any_reading(e));
+  CHECK(refresh::value_limit(Dataset::sources, o, 7) == hours{3});
+  CHECK(refresh::value_limit(Dataset::sources, o) == seconds{10});
 }

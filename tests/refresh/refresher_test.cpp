@@ -63,14 +63,19 @@ TEST_CASE("refresher: a ready snapshot with hierarchy, panels, gateways and summ
   std::shared_ptr<const refresh::Snapshot> snap;
   for (int i = 0; i < 300; ++i) {
     snap = refresher.snapshot();
-    std::size_t with_panels = 0;
-    for (const auto& e : snap->systems)
+    // Panel power and the detail params come in separate fetches: wait for both.
+    std::size_t with_panels = 0, details_pending = 0;
+    for (const auto& e : snap->systems) {
       for (const auto& p : e.panels)
         if (p.readings[tigo::PanelParam::power]) {
           ++with_panels;
           break;
         }
-    if (snap->ready && with_panels >= 4) break;
+      for (const auto& p : e.panels)
+        details_pending += p.readings[tigo::PanelParam::power].has_value() &&
+                           !p.readings[tigo::PanelParam::voltage].has_value();
+    }
+    if (snap->ready && with_panels >= 4 && details_pending == 0) break;
     std::this_thread::sleep_for(100ms);
   }
   refresher.stop();

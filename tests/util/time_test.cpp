@@ -34,3 +34,21 @@ TEST_CASE("wall time in an IANA zone follows DST") {
         "2026-06-01T05:30:00+05:30");
   CHECK(util::format_iso8601_in_zone(utc(2026, 6, 1, 0, 0), "Not/AZone").empty());
 }
+
+TEST_CASE("fields of a timestamp are digits, never signed (found by fuzz_time)") {
+  for (const char* bad :
+       {"-066-04-05T01:45:00Z", "2026--1-01", "2026-01--1", "2026-01-01T-1:00Z",
+        "2026-01-01T10:-5Z", "2026-01-01T10:00:-1Z", "2026-01-01T10:00+-1:00", "+026-01-01"}) {
+    INFO(bad);
+    CHECK_FALSE(util::parse_iso8601(bad).has_value());
+  }
+}
+
+TEST_CASE("an offset of local mean time still denotes the instant (found by fuzz_time)") {
+  // Before 1895 Lord Howe Island kept local mean time, +10:36:20: the offset is written in whole
+  // minutes (+10:36), and the wall time with it, so the text reads back as the same instant.
+  const auto t = utc(1013, 4, 5, 1, 45);
+  const std::string text = util::format_iso8601_in_zone(t, "Australia/Lord_Howe");
+  CHECK(text == "1013-04-05T12:21:00+10:36");
+  CHECK(util::parse_iso8601(text) == t);
+}

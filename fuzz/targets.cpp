@@ -1,0 +1,31 @@
+#include "targets.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace fuzz {
+namespace {
+
+constexpr Target kTargets[] = {
+    {"json", run_json},
+    {"csv", run_csv},
+    {"web_config", run_web_config},
+    {"basic_auth", run_basic_auth},
+    {"duration", run_duration},
+    {"time", run_time},
+    {"url", run_url},
+    {"listen_address", run_listen_address},
+    {"sim_query", run_sim_query},
+};
+
+}  // namespace
+
+std::span<const Target> targets() { return kTargets; }
+
+const Target* find_target(std::string_view name) {
+  const auto* it = std::find_if(std::begin(kTargets), std::end(kTargets),
+                                [&](const Target& t) { return t.name == name; });
+  return it == std::end(kTargets) ? nullptr : it;
+}
+
+}  // namespace fuzz
