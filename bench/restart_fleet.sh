@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Issue 10's restart check: tigo_sim with SYSTEMS (default 400, spread around the globe) at 100
 # requests a minute; the exporter with its defaults and --storage.path runs WARM minutes (default
-# 20, time for its whole first round), is stopped (SIGTERM: the state file is written) and
-# started again from the file; then a third start without the file, the cold case, side by side
-# in the same run against the same simulator. "Full data": every system the first run had at its stop is back with its panels
+# 25), is stopped (SIGTERM: the state file is written) and started again from the file; then a
+# third start without the file, the cold case, side by side in the same run against the same
+# simulator. "Full data": every system the first run had at its stop is back with its panels
 # (tigo_panel_info), its summary (tigo_system_dc_power_watts), its gateways (tigo_gateway_info)
 # and, where the first run had it, panel power (tigo_panel_power_watts). Prints, for each start,
-# the seconds to full data, to /-/ready, and the calls of its first 2 minutes by endpoint
-# (tigo_api_requests_total), the hierarchy's (objects/system, systems/layout) above all; and the
-# state file's size. A cold start that is not full after MAX minutes (default 30) says so.
+# the seconds to full data and to /-/ready, the calls of its first 2 minutes by endpoint
+# (tigo_api_requests_total), and how many systems whose objects or layout the first run had got
+# them fetched again (tigo_refresh_last_success_timestamp_seconds moved); and the state file's
+# size. A cold start that is not full after MAX minutes (default 30) says so.
 # Contacts only 127.0.0.1. Usage: bench/restart_fleet.sh [build-dir]
 set -euo pipefail
 build="${1:-build}"
-SYSTEMS="${SYSTEMS:-400}" WARM="${WARM:-20}" MAX="${MAX:-30}"
+SYSTEMS="${SYSTEMS:-400}" WARM="${WARM:-25}" MAX="${MAX:-30}"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 sim_port=$((20000 + RANDOM % 10000)) exp_port=$((sim_port + 1))
@@ -54,6 +55,12 @@ def sets(text):
         out[f] = set(re.findall(r'^' + f + r'\{[^}]*system_id="(\d+)"', text, re.M))
     return out
 
+def hierarchy_times(text):
+    # (system, dataset) -> last success of objects and layout
+    return {(sid, d): float(v) for d, sid, v in re.findall(
+        r'^tigo_refresh_last_success_timestamp_seconds\{(?=[^}]*dataset="(objects|layout)")(?=[^}]*system_id="(\d+)")[^}]*\} (\S+)$',
+        text, re.M)}
+
 def calls(text):
     by = {}
     for ep, v in re.findall(r'^tigo_api_requests_total\{[^}]*endpoint="([^"]+)"[^}]*\} (\S+)$', text, re.M):
@@ -75,7 +82,9 @@ while time.time() - t0 < warm * 60:
           ", ".join(f"{f} {len(s[f])}" for f in FAMILIES), flush=True)
 _, text = get("/metrics")
 reference = sets(text)
-print(f"first run's calls: {fmt_calls(calls(text))}")
+known = hierarchy_times(text)
+print(f"first run's calls: {fmt_calls(calls(text))}; objects and layout known for "
+      f"{sum(1 for k in known if k[1] == 'objects')} and {sum(1 for k in known if k[1] == 'layout')} systems")
 stop(p)
 size = os.path.getsize(f"{work}/state/state.json")
 written = re.findall(r'msg="state file written".* ms=(\d+)', open(f"{work}/first.log").read())
@@ -96,6 +105,9 @@ def measure(name, state, limit_s):
         _, text = get("/metrics")
         if early is None and el >= 120:
             early = calls(text)
+            again = hierarchy_times(text)
+            # Systems whose objects or layout the first run had and this one fetched again.
+            refetched = sum(1 for k, t in known.items() if again.get(k, t) > t)
         if full is None:
             s = sets(text)
             if all(reference[f] <= s[f] for f in FAMILIES):
@@ -103,7 +115,10 @@ def measure(name, state, limit_s):
         if full is not None and early is not None:
             break
     if early is None:
-        early = calls(get("/metrics")[1])
+        text = get("/metrics")[1]
+        early = calls(text)
+        again = hierarchy_times(text)
+        refetched = sum(1 for k, t in known.items() if again.get(k, t) > t)
     stop(p)
     log = open(f"{work}/{name}.log").read()
     restored = re.search(r'msg="state restored".*systems=(\d+)', log)
@@ -113,7 +128,8 @@ def measure(name, state, limit_s):
     full_s = f"{full:.0f} s" if full is not None else f"not within {limit_s / 60:.0f} min"
     ready_s = f"{ready:.0f} s" if ready is not None else "never"
     print(f"{name}: {how}; full data after {full_s}, ready after {ready_s}; "
-          f"calls in the first 2 min: {fmt_calls(early)}", flush=True)
+          f"calls in the first 2 min: {fmt_calls(early)}; objects or layout the first run had, "
+          f"fetched again: {refetched} of {len(known)}", flush=True)
 
 measure("restart with the state file", True, 10 * 60)
 measure("restart without it (cold)", False, max_min * 60)

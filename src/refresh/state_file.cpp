@@ -220,7 +220,24 @@ void write_objects(Json& j, const std::vector<tigo::Object>& objects) {
         .field("datasource", o.datasource);
     j.key("children").begin_array();
     for (auto c : o.children) j.value(c);
-    j.end_array().end_object();
+    j.end_array();
+    if (o.ui) {
+      const auto& u = *o.ui;
+      j.key("ui")
+          .begin_object()
+          .field("x", u.x)
+          .field("y", u.y)
+          .field("mp", u.mp)
+          .field("op", u.op)
+          .field("x1", u.x1)
+          .field("y1", u.y1)
+          .field("x2", u.x2)
+          .field("y2", u.y2)
+          .field("rotation", u.rotation)
+          .field("zoom", u.zoom)
+          .end_object();
+    }
+    j.end_object();
   }
   j.end_array();
 }
@@ -541,6 +558,13 @@ std::vector<tigo::Object> read_objects(const Fields& parent, dom::array list) {
     o.label = f.text("label");
     o.datasource = f.text("datasource");
     for (auto c : f.list("children")) o.children.push_back(int_of(c, f.name("children[]")));
+    if (auto ui = optional_field(f.o, "ui")) {
+      const auto fu = f.sub(*ui, "ui");
+      o.ui = tigo::ObjectUi{fu.number_opt("x"),   fu.number_opt("y"),  fu.number_opt("mp"),
+                            fu.number_opt("op"),  fu.number_opt("x1"), fu.number_opt("y1"),
+                            fu.number_opt("x2"),  fu.number_opt("y2"), fu.number_opt("rotation"),
+                            fu.number_opt("zoom")};
+    }
     out.push_back(std::move(o));
   }
   return out;

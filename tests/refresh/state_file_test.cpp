@@ -107,6 +107,11 @@ struct World {
         std::vector<tigo::Object>{obj(1, -1, 1, "Home"), obj(2, 1, 4, "Inv A"), obj(3, 2, 3, "A"),
                                   obj(10, 3, 2, "A1"), obj(11, 3, 2, "A2")};
     (*s.objects)[0].children = {2};
+    tigo::ObjectUi ui;
+    ui.x = 120.5;
+    ui.y = -40;
+    ui.rotation = 90;
+    (*s.objects)[3].ui = ui;  // panel A1 on the map
     tigo::Layout layout;
     layout.system_id = kId;
     tigo::LayoutInverter inv;
@@ -211,6 +216,12 @@ TEST_CASE("state file: what is written reads back the same", "[state_file]") {
   CHECK(s.system.power_rating_w == 9600.5);
   CHECK(s.objects->size() == 5);
   CHECK(s.objects->at(0).children == std::vector<std::int64_t>{2});
+  REQUIRE(s.objects->at(3).ui.has_value());
+  CHECK(s.objects->at(3).ui->x == 120.5);
+  CHECK(s.objects->at(3).ui->y == -40);
+  CHECK(s.objects->at(3).ui->rotation == 90);
+  CHECK_FALSE(s.objects->at(3).ui->zoom.has_value());
+  CHECK_FALSE(s.objects->at(0).ui.has_value());
   CHECK(s.layout->inverters.at(0).mppts.at(0).strings.at(0).panels.at(1).serial == "SN-A2");
   CHECK(s.summary->daily_energy_wh == 12345.25);
   CHECK(s.sources.at(0).sets.at(0).last_min == kNoon - minutes{11});
