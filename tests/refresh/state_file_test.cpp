@@ -591,10 +591,10 @@ struct DemoApi {
   }
   ~DemoApi() { server->stop(); }
 
-  std::shared_ptr<tigo::Client> client() const {
+  std::shared_ptr<tigo::Client> client(const std::string& password = "demo") const {
     tigo::ClientOptions co;
     co.base_url = server->base_url();
-    co.credentials = {"demo", "demo", ""};
+    co.credentials = {"demo", password, ""};
     co.rate_limit = 100000;
     co.timeout = 10s;
     auto client = tigo::Client::create(co);
@@ -635,6 +635,7 @@ TEST_CASE("refresher: a restart from the state file serves at once and fetches n
   ro.panels_interval = 2s;
   ro.state_path = dir.file("state.json");
   ro.state_identity = refresh::state_identity(api.server->base_url(), "demo", "");
+  ro.state_save_interval = 1s;
 
   std::size_t before = 0;
   {
@@ -646,7 +647,13 @@ TEST_CASE("refresher: a restart from the state file serves at once and fetches n
       if (snap->ready && before >= 4) break;
       std::this_thread::sleep_for(100ms);
     }
-    first.stop();  // writes the file
+    // Written while running, not only at stop.
+    for (int i = 0; i < 50 && !std::filesystem::exists(ro.state_path); ++i)
+      std::this_thread::sleep_for(100ms);
+    auto saved = refresh::read_state_file(ro.state_path);
+    REQUIRE(saved.ok());
+    CHECK(saved->systems.size() == 6);
+    first.stop();  // writes it once more
   }
   REQUIRE(before >= 4);
   REQUIRE(std::filesystem::exists(ro.state_path));
@@ -682,4 +689,20 @@ TEST_CASE("refresher: a restart from the state file serves at once and fetches n
     third.stop();
   }
   CHECK(api.requests("objects/system") > objects);
+}
+
+TEST_CASE("refresher: nothing learned, nothing written (a refused login leaves the file alone)",
+          "[state_file][refresher]") {
+  DemoApi api;
+  const ScratchDir dir;
+  refresh::RefresherOptions ro;
+  ro.state_path = dir.file("state.json");
+  ro.state_identity = refresh::state_identity(api.server->base_url(), "demo", "");
+  ro.state_save_interval = 1s;
+  refresh::Refresher refresher(api.client("wrong"), ro, {});
+  refresher.start();
+  std::this_thread::sleep_for(1500ms);
+  refresher.stop();
+  CHECK(api.requests("users/login") >= 1);
+  CHECK_FALSE(std::filesystem::exists(ro.state_path));
 }
