@@ -164,6 +164,8 @@ struct World {
       for (const auto& job : drain(policy, now, newest)) {
         if (job.system_id != kId) continue;
         refresh::mark_success(s.state(job.dataset), now);
+        // The gateway keeps checking in (a silent one would confirm no readings).
+        if (job.dataset == Dataset::sources) s.sources[0].last_checkin = now - minutes{1};
         if (job.dataset == Dataset::panels) {
           s.panels_cursor = newest;
           s.panel_values[10][tigo::PanelParam::power] = refresh::Reading{301.5, newest};
@@ -183,6 +185,15 @@ struct World {
     return refresh::serialize_state(refresh::capture_state(fleet, policy, kIdentity, now));
   }
 };
+
+// Build options as the refresher gives them: the hierarchy and the list held every 6 h (their
+// values last three intervals, docs/METRICS.md "Staleness").
+refresh::BuildOptions refresher_build() {
+  refresh::BuildOptions b;
+  for (auto d : {Dataset::system, Dataset::objects, Dataset::layout})
+    b.intervals[static_cast<std::size_t>(d)] = 6 * 3600;
+  return b;
+}
 
 refresh::RestoreOptions restore_at(Timestamp now) {
   refresh::RestoreOptions o;
@@ -261,7 +272,7 @@ TEST_CASE("a restore serves the hierarchy and the values, and fetches no hierarc
   CHECK(*restored == 1);
 
   // Served at once: labelled panels with their readings, the summary, the gateway.
-  const auto snap = refresh::build_snapshot(fleet, restart, {});
+  const auto snap = refresh::build_snapshot(fleet, restart, refresher_build());
   REQUIRE(snap.systems.size() == 1);
   const auto& e = snap.systems[0];
   REQUIRE(e.panels.size() == 2);
@@ -374,7 +385,7 @@ TEST_CASE("values older than max staleness are not served from the file; the hie
   refresh::FleetState fleet;
   refresh::Policy policy(refresh::default_policy_options());
   REQUIRE(refresh::restore_state(*refresh::parse_state(w.text()), o, fleet, policy).ok());
-  refresh::BuildOptions build;
+  auto build = refresher_build();
   build.max_staleness = o.max_staleness;  // the same flag
   const auto snap = refresh::build_snapshot(fleet, o.now, build);
   REQUIRE(snap.systems.size() == 1);
