@@ -87,7 +87,6 @@ void Refresher::load_state() {
   restore.now = now();
   // Older than the hierarchy's interval, the file would save nothing but stale values.
   restore.max_age = secs(options_.layout_interval);
-  restore.max_staleness = secs(options_.max_staleness);
   restore.systems = options_.systems;
   std::size_t restored = 0;
   {

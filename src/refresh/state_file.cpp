@@ -941,18 +941,16 @@ util::Result<std::size_t> restore_state(SavedState state, const RestoreOptions& 
     auto& s = fleet.systems[id] = std::move(saved.state);
     if (auto zone = tigo::find_zone(s.system.timezone)) s.zone = *zone;
     update_hierarchy(s, fleet.object_types);
-    // The hierarchy is served as it was (it is refreshed by its interval); values older than
-    // max_staleness are not: they would have been dropped had the exporter kept running.
-    for (auto d : kAllDatasets) {
-      if (d == Dataset::system || d == Dataset::objects || d == Dataset::layout) continue;
-      auto& st = s.state(d);
-      if (st.success && st.last_success && o.now - *st.last_success > o.max_staleness)
-        st.success = false;
-    }
+    // Values keep their own times (when the API confirmed them, Tigo's check-ins and updated_on):
+    // the staleness rule judges them as if the exporter had never stopped. Success flags stay as
+    // the last refresh left them: tigo_refresh_success says whether refreshing works, not age.
     policy.add_system(id, s.system.latitude, s.system.longitude);
     policy.restore(id, saved.learned, o.now);
     ++restored;
   }
+  // Planned now, not at the first job: the snapshot published before any call judges values by
+  // the intervals the fleet gets (an hour-old hierarchy is fresh at a 6 h interval).
+  if (restored > 0) policy.next_wake(o.now);
   return restored;
 }
 

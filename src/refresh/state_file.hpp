@@ -68,14 +68,14 @@ util::Result<SavedState> parse_state(std::string_view text);
 struct RestoreOptions {
   std::string identity;
   Timestamp now{};
-  std::chrono::seconds max_age{std::chrono::hours{6}};        // older files are stale
-  std::chrono::seconds max_staleness{std::chrono::hours{1}};  // older values are not served
+  std::chrono::seconds max_age{std::chrono::hours{6}};  // older files are stale
   SystemFilter systems;
 };
 
 // Into an empty fleet and policy: checks identity and age, then restores the wanted systems
-// (hierarchy resolved again, values older than max_staleness not served). Returns the systems
-// restored, or why the state is not used.
+// (hierarchy resolved again; values with the times they were confirmed at, for the staleness
+// rule of build_snapshot to judge) and plans the budget. Returns the systems restored, or why
+// the state is not used.
 util::Result<std::size_t> restore_state(SavedState state, const RestoreOptions& options,
                                         FleetState& fleet, Policy& policy);
 

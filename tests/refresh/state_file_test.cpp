@@ -166,6 +166,7 @@ struct World {
         refresh::mark_success(s.state(job.dataset), now);
         // The gateway keeps checking in (a silent one would confirm no readings).
         if (job.dataset == Dataset::sources) s.sources[0].last_checkin = now - minutes{1};
+        if (job.dataset == Dataset::summary) s.summary->updated_on = now - minutes{2};
         if (job.dataset == Dataset::panels) {
           s.panels_cursor = newest;
           s.panel_values[10][tigo::PanelParam::power] = refresh::Reading{301.5, newest};
@@ -193,6 +194,52 @@ refresh::BuildOptions refresher_build() {
   for (auto d : {Dataset::system, Dataset::objects, Dataset::layout})
     b.intervals[static_cast<std::size_t>(d)] = 6 * 3600;
   return b;
+}
+
+std::size_t idx(Dataset d) { return static_cast<std::size_t>(d); }
+
+// Build options as Refresher::publish_now makes them: the plan's intervals, panel power at the
+// learned cadence, a system's own interval where it differs.
+refresh::BuildOptions build_from(const refresh::Policy& policy, const refresh::FleetState& fleet) {
+  refresh::BuildOptions b;
+  const auto& plan = policy.plan();
+  for (auto d : refresh::kAllDatasets)
+    b.intervals[idx(d)] = static_cast<double>(plan.interval[idx(d)].count());
+  b.intervals[idx(Dataset::panels)] = static_cast<double>(plan.power_cadence.count());
+  for (const auto& [id, sys] : fleet.systems)
+    for (auto d : {Dataset::summary, Dataset::sources})
+      if (const auto every = policy.system_interval(id, d))
+        b.system_intervals[id][idx(d)] = static_cast<double>(every->count());
+  return b;
+}
+
+// What a snapshot serves of the one system, in one line (compared whole; read on failure).
+std::string served(const refresh::Snapshot& snap) {
+  REQUIRE(snap.systems.size() == 1);
+  const auto& e = snap.systems[0];
+  std::ostringstream o;
+  const auto value = [&](const std::optional<refresh::Reading>& r) {
+    if (r)
+      o << r->value;
+    else
+      o << '-';
+  };
+  o << "panels=" << e.panels.size() << " power=";
+  for (const auto& p : e.panels) {
+    value(p.readings[tigo::PanelParam::power]);
+    o << ',';
+  }
+  o << " voltage=";
+  for (const auto& p : e.panels) {
+    value(p.readings[tigo::PanelParam::voltage]);
+    o << ',';
+  }
+  o << " summary=" << e.summary.has_value()
+    << " last_power=" << (e.summary && e.summary->last_power_w.has_value())
+    << " gateways=" << e.gateways.size() << " objects=" << e.object_readings.size()
+    << " alerts=" << e.alerts.size() << " success=";
+  for (auto d : refresh::kAllDatasets) o << e.states[idx(d)].success;
+  return o.str();
 }
 
 refresh::RestoreOptions restore_at(Timestamp now) {
@@ -380,18 +427,94 @@ TEST_CASE("a night settled before the restart stays settled that night, not the 
 TEST_CASE("values older than max staleness are not served from the file; the hierarchy is",
           "[state_file]") {
   World w;
-  auto o = restore_at(w.now + minutes{50});
-  o.max_staleness = minutes{30};
+  const auto o = restore_at(w.now + minutes{50});
   refresh::FleetState fleet;
   refresh::Policy policy(refresh::default_policy_options());
   REQUIRE(refresh::restore_state(*refresh::parse_state(w.text()), o, fleet, policy).ok());
   auto build = refresher_build();
-  build.max_staleness = o.max_staleness;  // the same flag
+  build.max_staleness = minutes{30};
   const auto snap = refresh::build_snapshot(fleet, o.now, build);
   REQUIRE(snap.systems.size() == 1);
   CHECK(snap.systems[0].panels.size() == 2);         // hierarchy: 6 h interval
   CHECK_FALSE(snap.systems[0].summary.has_value());  // last success more than 30 min ago
   CHECK(snap.systems[0].panels[0].readings[tigo::PanelParam::power] == std::nullopt);
+  // Not served, but nothing failed: tigo_refresh_success stays 1 (an alert on it must not fire
+  // after every restart).
+  CHECK(snap.systems[0].states[idx(Dataset::summary)].success);
+  CHECK(snap.systems[0].states[idx(Dataset::panels)].success);
+}
+
+TEST_CASE("restored values are judged by the staleness rule as if the exporter had not stopped",
+          "[state_file]") {
+  World w;
+  auto& kept = w.fleet.systems.at(kId);
+  const auto restart = w.now + minutes{10};
+  std::string expected;
+
+  SECTION("10 minutes down at noon: everything is served") {
+    expected =
+        "panels=2 power=301.5,0.3, voltage=35.25,-, summary=1 last_power=1 gateways=1 objects=1 "
+        "alerts=1 success=111111111";
+  }
+  SECTION("at night: panel power fetched hours ago, kept while the gateway checks in") {
+    // The night's last batch was fetched at dusk; since then the gateways' answers confirm it.
+    kept.state(Dataset::panels).last_success = w.now - hours{3};
+    kept.state(Dataset::panel_details).last_success = w.now - hours{3};
+    kept.state(Dataset::combined).last_success = w.now - hours{3};
+    expected =
+        "panels=2 power=301.5,0.3, voltage=35.25,-, summary=1 last_power=1 gateways=1 objects=0 "
+        "alerts=1 success=111111111";
+  }
+  SECTION("a gateway silent for two hours before the stop: no panel power, file or not") {
+    kept.sources[0].last_checkin = w.now - hours{2};
+    expected =
+        "panels=2 power=-,-, voltage=-,-, summary=1 last_power=1 gateways=1 objects=0 alerts=1 "
+        "success=111111111";
+  }
+
+  const auto text = w.text();
+  refresh::FleetState fleet;
+  refresh::Policy policy(refresh::default_policy_options());
+  REQUIRE(
+      refresh::restore_state(*refresh::parse_state(text), restore_at(restart), fleet, policy).ok());
+  // Planned at the restore: the first snapshot, before any call, judges by the fleet's intervals.
+  CHECK(policy.plan().systems == 1);
+  CHECK(policy.plan().interval[idx(Dataset::objects)] == hours{6});
+  const auto build = build_from(policy, fleet);
+  const auto restored = served(refresh::build_snapshot(fleet, restart, build));
+  CHECK(restored == expected);
+  // The same as the fleet that was saved, judged at the same time: the file adds nothing the
+  // rule would drop and drops nothing it would serve.
+  CHECK(restored == served(refresh::build_snapshot(w.fleet, restart, build)));
+}
+
+TEST_CASE("a restart after a day serves no stale power", "[state_file]") {
+  World w;
+  const auto restart = w.now + hours{24};
+  const auto text = w.text();
+  refresh::FleetState fleet;
+
+  SECTION("with the default layout interval (6 h) the file is stale: a cold start") {
+    refresh::Policy policy(refresh::default_policy_options());
+    const auto r =
+        refresh::restore_state(*refresh::parse_state(text), restore_at(restart), fleet, policy);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("stale") != std::string::npos);
+    CHECK(fleet.systems.empty());
+  }
+  SECTION("with --refresh.layout-interval 48h: the hierarchy, and no value of yesterday") {
+    auto po = refresh::default_policy_options();
+    po.wanted[idx(Dataset::objects)] = po.wanted[idx(Dataset::layout)] = hours{48};
+    refresh::Policy policy(po);
+    auto o = restore_at(restart);
+    o.max_age = hours{48};
+    REQUIRE(refresh::restore_state(*refresh::parse_state(text), o, fleet, policy).ok());
+    const auto snap = refresh::build_snapshot(fleet, restart, build_from(policy, fleet));
+    CHECK(served(snap) ==
+          "panels=2 power=-,-, voltage=-,-, summary=0 last_power=0 gateways=0 objects=0 alerts=0 "
+          "success=111111111");
+    CHECK(snap.systems[0].panels[0].label == "A1");
+  }
 }
 
 TEST_CASE("a foreign, stale, future or other shard's file is not used", "[state_file]") {
@@ -647,6 +770,9 @@ TEST_CASE("refresher: a restart from the state file serves at once and fetches n
   ro.state_path = dir.file("state.json");
   ro.state_identity = refresh::state_identity(api.server->base_url(), "demo", "");
   ro.state_save_interval = 1s;
+  // Values live by their datasets' intervals alone (three of them), not by this flag: the
+  // restored hierarchy is seconds old at the restart, the snapshot before any call serves it.
+  ro.max_staleness = 1ms;
 
   std::size_t before = 0;
   {
@@ -675,6 +801,8 @@ TEST_CASE("refresher: a restart from the state file serves at once and fetches n
   {
     refresh::Refresher second(api.client(), ro, {});
     second.start();
+    // Published by start(), before any call: labelled panels with their power.
+    CHECK(systems_with_power(*second.snapshot()) >= before);
     std::shared_ptr<const refresh::Snapshot> snap;
     for (int i = 0; i < 100; ++i) {
       snap = second.snapshot();
