@@ -16,6 +16,7 @@ constexpr Target kTargets[] = {
     {"url", run_url},
     {"listen_address", run_listen_address},
     {"sim_query", run_sim_query},
+    {"state_file", run_state_file},
 };
 
 }  // namespace

@@ -37,5 +37,6 @@ void run_time(std::string_view input);
 void run_url(std::string_view input);
 void run_listen_address(std::string_view input);
 void run_sim_query(std::string_view input);
+void run_state_file(std::string_view input);
 
 }  // namespace fuzz
