@@ -6,7 +6,8 @@
 # simulator. "Full data": every system the first run had at its stop is back with its panels
 # (tigo_panel_info), its summary (tigo_system_dc_power_watts), its gateways (tigo_gateway_info)
 # and, where the first run had it, panel power (tigo_panel_power_watts). Prints, for each start,
-# the seconds to full data and to /-/ready, the calls of its first 2 minutes by endpoint
+# the seconds to full data (and per family; what a start that is not full by then still misses)
+# and to /-/ready, the calls of its first 2 minutes by endpoint
 # (tigo_api_requests_total), and how many systems whose objects or layout the first run had got
 # them fetched again (tigo_refresh_last_success_timestamp_seconds moved); and the state file's
 # size. A cold start that is not full after MAX minutes (default 30) says so.
@@ -96,6 +97,9 @@ def measure(name, state, limit_s):
     p, t0 = start(name, state)
     full = ready = None
     early = None
+    # Per family: when every system the first run had in it was back; what was still missing.
+    family_at = {f: None for f in FAMILIES}
+    missing = {f: len(reference[f]) for f in FAMILIES}
     step = 1 if state else 5
     while time.time() - t0 < limit_s:
         time.sleep(step)
@@ -110,6 +114,10 @@ def measure(name, state, limit_s):
             refetched = sum(1 for k, t in known.items() if again.get(k, t) > t)
         if full is None:
             s = sets(text)
+            for f in FAMILIES:
+                missing[f] = len(reference[f] - s[f])
+                if family_at[f] is None and not missing[f]:
+                    family_at[f] = el
             if all(reference[f] <= s[f] for f in FAMILIES):
                 full = el
         if full is not None and early is not None:
@@ -126,6 +134,9 @@ def measure(name, state, limit_s):
     how = f"restored {restored.group(1)} systems" if restored else (
         f"cold ({cold.group(1)})" if cold else "cold (no --storage.path)")
     full_s = f"{full:.0f} s" if full is not None else f"not within {limit_s / 60:.0f} min"
+    full_s += " (" + ", ".join(
+        f"{f} {family_at[f]:.0f} s" if family_at[f] is not None else f"{f} {missing[f]} missing"
+        for f in FAMILIES) + ")"
     ready_s = f"{ready:.0f} s" if ready is not None else "never"
     print(f"{name}: {how}; full data after {full_s}, ready after {ready_s}; "
           f"calls in the first 2 min: {fmt_calls(early)}; objects or layout the first run had, "
