@@ -68,6 +68,7 @@ struct Record {
   std::vector<int> night_calls;                               // per site
   long long total_calls = 0;
   std::map<int, long long> calls_by_dataset;
+  long long pin_new = 0, pin_empty_day = 0, pin_empty_night = 0;  // panel power fetches
 };
 
 struct Options {
@@ -81,6 +82,8 @@ struct Options {
   std::uint64_t seed = 1;
   bool verbose = false;
   int trace = 0;
+  // The policy's panel power probing (PolicyOptions), for trying other settings side by side.
+  int margin = 0, step = 0, close = -1, max_probe = 0;
 };
 
 Time day_start(const Options& o, const World& w) {
@@ -110,6 +113,10 @@ Record run_policy(const World& w, const Options& o, Time start, Time end) {
   auto opts = refresh::default_policy_options();
   opts.budget_per_minute = o.budget * o.share;
   opts.max_in_flight = o.workers;
+  if (o.margin > 0) opts.arrival_margin = seconds{o.margin};
+  if (o.step > 0) opts.probe_step = seconds{o.step};
+  if (o.close >= 0) opts.close_probes = o.close;
+  if (o.max_probe > 0) opts.max_probe = seconds{o.max_probe};
   refresh::Policy p(opts);
   struct Flight {
     Time done;
@@ -147,6 +154,13 @@ Record run_policy(const World& w, const Options& o, Time start, Time end) {
         if (job->dataset == Dataset::objects) out.panels_known = true;
         if (job->dataset == Dataset::panels) {
           out.newest_pin = w.newest_pin(s, t);
+          if (out.newest_pin &&
+              (r.pin_known[site].empty() || *out.newest_pin > r.pin_known[site].back().second))
+            ++r.pin_new;
+          else if (w.elevation(s, t) > 0)
+            ++r.pin_empty_day;
+          else
+            ++r.pin_empty_night;
           if (static_cast<int>(job->system_id) == o.trace)
             std::printf(
                 "  trace %s pin fetch: newest %s (visible last_min %s)\n",
@@ -283,7 +297,8 @@ double quantile(std::vector<double> v, double q) {
 }
 
 struct Figures {
-  std::vector<double> lag_min;  // per daylight batch
+  std::vector<double> lag_min;                               // per daylight batch
+  std::vector<std::tuple<double, std::size_t, Time>> worst;  // lag, site, visible
   std::size_t batches = 0, never = 0;
   int max_calls_60s = 0;
   double calls_per_system_day = 0, night_calls_per_system = 0;
@@ -310,6 +325,7 @@ Figures figures(const World& w, const Record& r, Time start, Time end) {
         had = end;
       }
       f.lag_min.push_back(static_cast<double>((*had - b.visible).count()) / 60.0);
+      f.worst.emplace_back(f.lag_min.back(), i + 1, b.visible);
       f.lag_by_hour[static_cast<int>(duration_cast<hours>(b.visible - start).count())].push_back(
           f.lag_min.back());
     }
@@ -321,7 +337,14 @@ Figures figures(const World& w, const Record& r, Time start, Time end) {
         lit_to = t;
       }
     if (!lit_from) continue;
+    // Minute data (details, strings) has nothing new from dusk to sunrise: its gaps count from
+    // the first minute with power.
+    std::optional<Time> sunrise;
+    for (Time t = *lit_from; t < *lit_to && !sunrise; t += minutes{1})
+      if (w.elevation(s, t) > 0) sunrise = t;
     for (const auto& [d, times] : r.successes[i]) {
+      const bool minute_data =
+          d == static_cast<int>(Dataset::panel_details) || d == static_cast<int>(Dataset::combined);
       double worst = 0;
       std::optional<Time> prev;
       for (auto t : times) {
@@ -329,6 +352,7 @@ Figures figures(const World& w, const Record& r, Time start, Time end) {
           prev = t;
           continue;
         }
+        if (prev && minute_data && sunrise) prev = std::max(*prev, *sunrise);
         if (prev) worst = std::max(worst, static_cast<double>((t - *prev).count()) / 60.0);
         prev = t;
       }
@@ -364,6 +388,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "the fleet's seed");
   app.add_option("--trace", o.trace, "print every panel power fetch of this system (1-based)");
   app.add_flag("--verbose", o.verbose, "print the policy's plan every two hours");
+  app.add_option("--margin", o.margin, "policy: seconds after the expected arrival to ask");
+  app.add_option("--step", o.step, "policy: seconds between the close probes");
+  app.add_option("--close", o.close, "policy: close probes after a miss");
+  app.add_option("--max-probe", o.max_probe, "policy: seconds between the later probes");
   CLI11_PARSE(app, argc, argv);
 
   sim::FleetOptions fo;
@@ -441,12 +469,22 @@ int main(int argc, char** argv) {
       std::printf(" %s %.1f", std::string(refresh::dataset_name(static_cast<Dataset>(d))).c_str(),
                   static_cast<double>(n) / 1440.0);
     std::printf("\n");
+    std::printf(
+        "policy's panel power fetches: %lld with a new batch, %lld without (sun up), %lld "
+        "without (sun down)\n",
+        new_run.pin_new, new_run.pin_empty_day, new_run.pin_empty_night);
     std::printf("panel power lag by local hour, p50 / p95 (min):\n");
     for (const auto& [h, v] : b.lag_by_hour) {
       const auto& old = a.lag_by_hour.at(h);
       std::printf("  %02d  %7.1f / %6.1f %7.1f / %6.1f  (%zu batches)\n", h, quantile(old, 0.5),
                   quantile(old, 0.95), quantile(v, 0.5), quantile(v, 0.95), v.size());
     }
+    auto worst = b.worst;
+    std::sort(worst.rbegin(), worst.rend());
+    std::printf("policy's slowest batches (lag min, system, visible at):\n");
+    for (std::size_t k = 0; k < std::min<std::size_t>(8, worst.size()); ++k)
+      std::printf("  %6.1f  %4zu  %s\n", std::get<0>(worst[k]), std::get<1>(worst[k]),
+                  util::format_iso8601_utc(std::get<2>(worst[k])).c_str());
   }
   return 0;
 }

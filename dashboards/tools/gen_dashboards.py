@@ -324,12 +324,20 @@ def system_dash():
         th=thresholds(("blue", None))), 24, 9)
     L.add(timeseries("Panel power", [target(f"tigo_panel_power_watts{{{ONE}, {STR}}}", "{{string}} {{panel}}")],
                      "watt", "Power of each panel (Tigo Pin), at its sample minute."), 12, 9)
+    # Voltage, current, RSSI and temperature have their own, slower cadence (issue 10): say so.
+    details = ("fetched with voltage, current and RSSI in their own call, less often than power (every "
+               "15 min for a small fleet, up to 2 h for a large one: the exporter's log and status page "
+               "say which). The minute a reading belongs to is tigo_panel_details_sample_timestamp_seconds: "
+               "a flat line between two points is an old reading, not a steady one.")
     L.add(timeseries("Panel input voltage", [target(f"tigo_panel_input_voltage_volts{{{ONE}, {STR}}}",
-                                                    "{{string}} {{panel}}")], "volt"), 12, 9)
+                                                    "{{string}} {{panel}}")], "volt",
+                     "Input voltage (Vin) of each optimizer, " + details), 12, 9)
     L.add(timeseries("Panel input current", [target(f"tigo_panel_input_current_amperes{{{ONE}, {STR}}}",
-                                                    "{{string}} {{panel}}")], "amp"), 12, 9)
+                                                    "{{string}} {{panel}}")], "amp",
+                     "Input current (Iin) of each optimizer, " + details), 12, 9)
     L.add(timeseries("Panel RSSI", [target(f"tigo_panel_rssi{{{ONE}, {STR}}}", "{{string}} {{panel}}")], "short",
-                     "Radio signal of each optimizer as Tigo reports it (raw 0-255, higher is better)."), 12, 9)
+                     "Radio signal of each optimizer as Tigo reports it (raw 0-255, higher is better), "
+                     + details), 12, 9)
     L.add(table("Panels not reporting", [target(f"tigo_panel_reporting{{{ONE}}} == 0", instant=True, fmt="table")],
                 "Panels without a reading in the newest minute while their siblings have one (dead "
                 "optimizer, lost radio). At night no panel is listed.",

@@ -6,16 +6,16 @@
 #include <string>
 #include <string_view>
 
+#include "util/json_string.hpp"
+
 namespace pages {
 
 // For HTML text and double- or single-quoted attribute values.
 std::string html_escape(std::string_view s);
 void append_html(std::string& out, std::string_view s);
 
-// A JSON string literal, quotes included. Besides what JSON requires, <, >, & and U+2028/2029
-// are escaped, so the text is also inert if someone pastes it into HTML or a script. Invalid
-// UTF-8 bytes become U+FFFD: the document stays valid JSON whatever Tigo sent.
-std::string json_string(std::string_view s);
-void append_json_string(std::string& out, std::string_view s);
+// JSON strings: util/json_string.hpp (the same escaping as the logs and the simulator).
+using util::append_json_string;
+using util::json_string;
 
 }  // namespace pages

@@ -13,6 +13,11 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
+// Datasets are planned this far inside their bound: a job runs some minutes after it is due when
+// the budget is busy (the morning, when a region's whole fleet wakes), and the bound is the
+// promise.
+constexpr double kPlannedShareOfBound = 0.85;
+
 constexpr std::size_t idx(Dataset d) { return static_cast<std::size_t>(d); }
 
 std::optional<seconds> bound_of(Dataset d) {
@@ -44,8 +49,26 @@ seconds first_round_slack(Dataset d, bool active) {
   }
 }
 
+// A fixed share of `over` per system and dataset, in [0.2, 1): spreads jobs that would otherwise
+// come due for the whole fleet at once.
+seconds spread(std::int64_t id, Dataset d, seconds over) {
+  const auto share = 0.2 + 0.8 * static_cast<double>((id * 7919 + idx(d) * 104729) % 1000) / 1000.0;
+  return seconds{static_cast<long long>(static_cast<double>(over.count()) * share)};
+}
+
+// A fixed share in [0, 1) per system.
+double system_share(std::int64_t id) {
+  return static_cast<double>(static_cast<std::uint64_t>(id) * 2654435761ULL % 1000) / 1000.0;
+}
+
+// The first round's calls per system that readiness waits for (summary, objects, layout,
+// gateways, alerts), and the share of the budget they may take while panel power flows.
+constexpr double kFirstRoundCalls = 5;
+constexpr double kFirstRoundShare = 0.6;
+
 // The lower median: with two samples, the smaller.
-seconds median(std::deque<seconds> v) {
+template <typename Seq>
+seconds median(Seq v) {
   std::sort(v.begin(), v.end());
   return v[(v.size() - 1) / 2];
 }
@@ -106,17 +129,60 @@ bool Policy::active_at(const SystemPlan& s, Timestamp t) const {
 }
 
 seconds Policy::cadence(const SystemPlan& s) const {
-  if (s.spacings.empty()) return minutes{10};
-  // The lower quartile: a fetch that came late sees two batches at once, and their doubled
-  // spacing must not stretch the estimate (which would make the next fetch later still).
-  auto v = s.spacings;
+  // Until a few batches were seen, a spacing may hide a missed upload: not longer than the default.
+  if (s.spacings.size() < 3) {
+    if (s.spacings.empty()) return minutes{10};
+    return std::clamp(*std::min_element(s.spacings.begin(), s.spacings.end()), seconds{minutes{5}},
+                      seconds{minutes{10}});
+  }
+  // A missed upload (or a fetch that came late) shows two batches as one, doubling a spacing:
+  // only spacings under 1.6 times the lower quartile are single uploads.
+  std::vector<seconds> v(s.spacings.begin(), s.spacings.end());
   std::sort(v.begin(), v.end());
-  return std::clamp(v[(v.size() - 1) / 4], seconds{minutes{5}}, seconds{minutes{30}});
+  const auto quartile = v[(v.size() - 1) / 4];
+  std::erase_if(v, [&](seconds x) { return x * 10 >= quartile * 16; });
+  return std::clamp(median(v), seconds{minutes{5}}, seconds{minutes{30}});
 }
 
 seconds Policy::lag(const SystemPlan& s) const {
   if (s.lags.empty()) return minutes{10};
   return std::max(seconds{0}, median(s.lags));
+}
+
+bool Policy::first_batch_of_day(const SystemPlan& s) const {
+  return s.lit_since && (!s.newest_pin || *s.newest_pin < *s.lit_since);
+}
+
+Timestamp Policy::next_batch_end(const SystemPlan& s) const {
+  const auto c = cadence(s);
+  const std::size_t n = std::min(s.run, s.spacings.size());
+  if (n < 2) return *s.newest_pin + c;
+  // Walk back from the newest minute: slot index (a doubled spacing: a missed upload) and time.
+  std::vector<std::pair<double, double>> points{{0.0, 0.0}};
+  double k = 0, t = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto gap = s.spacings[s.spacings.size() - 1 - i];
+    k -= std::max(1.0,
+                  std::round(static_cast<double>(gap.count()) / static_cast<double>(c.count())));
+    t -= static_cast<double>(gap.count());
+    points.emplace_back(k, t);
+  }
+  // Least squares t = a + b k; the next slot is k = 1.
+  double mk = 0, mt = 0;
+  for (const auto& [pk, pt] : points) {
+    mk += pk;
+    mt += pt;
+  }
+  mk /= static_cast<double>(points.size());
+  mt /= static_cast<double>(points.size());
+  double skk = 0, skt = 0;
+  for (const auto& [pk, pt] : points) {
+    skk += (pk - mk) * (pk - mk);
+    skt += (pk - mk) * (pt - mt);
+  }
+  const double b = std::clamp(skk > 0 ? skt / skk : static_cast<double>(c.count()), 300.0, 1800.0);
+  const double next = mt + b * (1.0 - mk);
+  return *s.newest_pin + seconds{std::llround(std::max(next, 60.0))};
 }
 
 int Policy::calls(const SystemPlan& s, Dataset d) const {
@@ -170,8 +236,25 @@ void Policy::replan(Timestamp now) {
     }
     if (s.active && !was_active) {
       s.active_since = now;
+      s.lit_since.reset();
+      s.day_first_seen.reset();
       for (auto& t : s.tracks) t.settled_tonight = false;  // a new day
     }
+    if (s.active && !s.before_sunrise && !s.lit_since && s.latitude && s.longitude &&
+        sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg > 0) {
+      // Sunrise, to the minute (a system first seen at noon has been lit since the morning).
+      auto rise = std::chrono::floor<minutes>(now);
+      for (int i = 0;
+           i < 24 * 60 &&
+           sun::sun_position(*s.latitude, *s.longitude, rise - minutes{1}).elevation_deg > 0;
+           ++i)
+        rise -= minutes{1};
+      s.lit_since = rise;
+    }
+    if (!s.active) s.dark_since.reset();
+    if (s.active && s.lit_since && !s.dark_since && s.latitude && s.longitude &&
+        sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg < 0)
+      s.dark_since = now;
     if (!s.active) {
       night += 1;
       continue;
@@ -190,6 +273,9 @@ void Policy::replan(Timestamp now) {
   // with a tenth more for headroom.
   while (!power_calls_.empty() && power_calls_.front() <= now - minutes{10})
     power_calls_.pop_front();
+  // Probes are spent only while the budget has room (earliest deadline first puts a dataset at
+  // its bound before them): what must fit is one fetch per batch.
+  const double power_floor = p.power_per_minute;
   p.power_per_minute =
       1.1 * std::max(p.power_per_minute, static_cast<double>(power_calls_.size()) / 10.0);
   const double n = static_cast<double>(systems_.size());
@@ -223,7 +309,7 @@ void Policy::replan(Timestamp now) {
     for (auto d : kStretchOrder) {
       // Planned a little inside the bound: a job runs a few minutes after it is due when the
       // budget is busy, and the bound is what the user was promised.
-      const double bound = std::max(s[idx(d)], 0.85 * double(bound_of(d)->count()));
+      const double bound = std::max(s[idx(d)], kPlannedShareOfBound * double(bound_of(d)->count()));
       // Bisection on this dataset's interval: demand falls as it grows.
       double lo = s[idx(d)], hi = bound;
       s[idx(d)] = hi;
@@ -235,9 +321,10 @@ void Policy::replan(Timestamp now) {
       s[idx(d)] = hi;
       break;
     }
-    if (total() > budget * (1 + 1e-9)) {
+    const double probes = p.power_per_minute - power_floor;
+    if (total() - probes > budget * (1 + 1e-9)) {
       p.beyond_budget = true;
-      const double rest = budget - account - p.power_per_minute;
+      const double rest = budget - account - power_floor;
       double others = 0;
       for (auto d : kStretchOrder) others += demand_of(d, s[idx(d)]);
       const double factor = rest > 0 ? others / rest : 4.0;
@@ -267,15 +354,23 @@ std::optional<Policy::Candidate> Policy::power_candidate(const SystemPlan& s, Ti
     return Candidate{due, due + minutes{5}};
   }
   // A gateway silent for hours of daylight has stalled: ask now and then, not on every batch.
-  const auto quiet_since = std::max(*s.newest_seen_at, s.active_since);
+  // Daylight counts from sunrise: twilight holds no power to deliver.
+  const auto quiet_since = std::max(*s.newest_seen_at, s.lit_since.value_or(s.active_since));
   if (now - quiet_since > options_.stalled_after) {
     const auto due = *t.last_attempt + options_.stalled_probe;
     return Candidate{due, due + minutes{30}};
   }
-  const auto expected = *s.newest_pin + cadence(s) + lag(s) + seconds{60};
-  auto due = std::max(earliest, expected);
+  // After sunset: once the batch with the day's last lit minute came, the day is done (the
+  // night's one fetch settles what is left).
+  if (s.dark_since && *s.newest_pin >= *s.dark_since - minutes{2}) return std::nullopt;
+  auto due = next_batch_end(s) + lag(s) + options_.arrival_margin;
+  // The day's first batch comes with the first upload after sunrise, anywhere in one cadence:
+  // asked for halfway through it, then at its end (the whole fleet starts at once; probing
+  // each system every few minutes would spend the morning's budget on empty answers).
+  if (first_batch_of_day(s)) due = *s.lit_since + lag(s) + cadence(s) / 2;
+  due = std::max(due, earliest);
   if (s.next_probe) due = std::max(due, *s.next_probe);
-  return Candidate{due, due + (s.probes == 0 ? seconds{60} : minutes{5})};
+  return Candidate{due, due + (s.probes <= options_.close_probes ? seconds{60} : minutes{5})};
 }
 
 std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset d,
@@ -291,7 +386,25 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
     return Candidate{due, due + every};
   }
   if (d == Dataset::panels) return power_candidate(s, now);
-  if (!t.last_attempt) return Candidate{s.added, s.added + first_round_slack(d, s.active)};
+  if (!t.last_attempt) {
+    // The first round of a large fleet keeps the budget busy for many minutes: its deadlines are
+    // spread over that time (a share per system), so panel power of the systems already known
+    // keeps flowing instead of waiting behind the whole round. Details and strings (not needed
+    // to serve, nor for readiness) are spread over three times as long, within their interval.
+    const double round_minutes = static_cast<double>(systems_.size()) * kFirstRoundCalls /
+                                 (kFirstRoundShare * std::max(options_.budget_per_minute, 1.0));
+    const seconds round{std::llround(60.0 * round_minutes)};
+    const auto slack = first_round_slack(d, s.active);
+    if (slack == seconds{0}) return Candidate{s.added, s.added};
+    if (d == Dataset::panel_details || d == Dataset::combined) {
+      const auto bound = bound_of(d).value_or(every);
+      const auto over = std::min({every, bound * 17 / 20, 3 * round});
+      return Candidate{s.added, s.added + slack + spread(s.id, d, over)};
+    }
+    const auto share =
+        seconds{std::llround(static_cast<double>(round.count()) * system_share(s.id))};
+    return Candidate{s.added, s.added + slack + share};
+  }
   if (minute_data(d) && !s.active) {
     if (t.settled_tonight) return std::nullopt;
     const auto due = *t.last_attempt + options_.wanted[idx(d)];
@@ -299,14 +412,21 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
   }
   const auto base = t.last_success.value_or(*t.last_attempt);
   auto due = base + every;
-  // The first round ran for every system at once; the second is spread over the interval
-  // (a fixed share per system and dataset), so the fleet's jobs do not come due together.
-  if (t.successes == 1) {
-    const auto share =
-        0.2 + 0.8 * static_cast<double>((s.id * 7919 + idx(d) * 104729) % 1000) / 1000.0;
-    due = base + seconds{static_cast<long long>(static_cast<double>(every.count()) * share)};
-  }
+  // A fixed share of the interval per system and dataset, to spread jobs that would otherwise
+  // come due for the whole fleet at once.
   const auto bound = bound_of(d).value_or(every);
+  if (minute_data(d) && s.latitude && s.longitude &&
+      !(s.lit_since && t.last_success >= s.lit_since)) {
+    // The morning: nothing new until the day's first batch; then spread over the interval from
+    // sunrise (every system of a region wakes at once; their detail fetches must not crowd out
+    // its panel power), within the bound.
+    if (!s.lit_since || first_batch_of_day(s)) return std::nullopt;
+    due = std::max(s.day_first_seen.value_or(*s.newest_seen_at),
+                   *s.lit_since + spread(s.id, d, std::min(every, bound * 17 / 20)));
+    return Candidate{due, *s.lit_since + bound};
+  }
+  // The first round ran for every system at once; the second is spread over the interval.
+  if (t.successes == 1) due = base + spread(s.id, d, every);
   return Candidate{due, base + std::max(every, bound)};
 }
 
@@ -423,13 +543,28 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
         // its last minute; a first-try hit may have been early enough to try earlier next time.
         if (s->newest_pin && *outcome.newest_pin - *s->newest_pin <= minutes{45}) {
           keep_last(s->spacings, *outcome.newest_pin - *s->newest_pin);
-          const auto step =
-              s->probes == 0
-                  ? seconds{60}
-                  : std::min<seconds>(options_.max_probe,
-                                      options_.first_probe * (1LL << std::min(s->probes - 1, 10))) /
-                        2;
-          keep_last(s->lags, now - *outcome.newest_pin - step);
+          s->run = std::min(s->run + 1, s->spacings.size());
+          // The batch became visible after the last fetch that missed it and at most when this
+          // one saw it: the middle of that bracket. Seen on the first try, only the upper end is
+          // known: it counts when it shows the delay shorter than believed.
+          const auto seen_after = now - *outcome.newest_pin;
+          if (s->last_empty_at && s->newest_seen_at && *s->last_empty_at > *s->newest_seen_at &&
+              now - *s->last_empty_at <= options_.max_probe)
+            keep_last(s->lags,
+                      *s->last_empty_at + (now - *s->last_empty_at) / 2 - *outcome.newest_pin);
+          else if (seen_after < lag(*s))
+            keep_last(s->lags, seen_after);
+        } else {
+          s->run = 0;  // a new run of batches (morning, after a silence)
+        }
+        if (first_batch_of_day(*s)) {
+          s->day_first_seen = now;
+        } else if (s->newest_pin) {
+          // Seen only after its next slot had passed too: a held-back batch; how late it was.
+          const auto expected = next_batch_end(*s) + lag(*s);
+          if (now > expected + cadence(*s) + options_.arrival_margin + options_.probe_step &&
+              now - expected < hours{2})
+            keep_last(s->late_by, now - expected, 3);
         }
         s->newest_pin = outcome.newest_pin;
         s->newest_seen_at = now;
@@ -437,9 +572,29 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
         s->next_probe.reset();
       } else {
         ++s->probes;
-        s->next_probe =
-            now + std::min<seconds>(options_.max_probe,
-                                    options_.first_probe * (1LL << std::min(s->probes - 1, 10)));
+        s->last_empty_at = now;
+        s->next_probe = now + options_.max_probe;
+        if (first_batch_of_day(*s)) {
+          if (s->probes == 1)
+            s->next_probe =
+                std::max(now + options_.probe_step,
+                         *s->lit_since + lag(*s) + cadence(*s) + options_.arrival_margin);
+        } else if (s->newest_pin) {
+          // Nothing at the expected arrival: a little late (the close probes), or the upload was
+          // missed and its minutes come with the next one (ask at the next slot), or the batch
+          // is held back (ask when this gateway's late batches came before, else every few
+          // minutes).
+          const auto expected = next_batch_end(*s) + lag(*s);
+          const auto next_slot = expected + cadence(*s) + options_.arrival_margin;
+          if (s->probes <= options_.close_probes)
+            s->next_probe = now + options_.probe_step;
+          else if (now < next_slot)
+            s->next_probe = next_slot;
+          else if (!s->late_by.empty() &&
+                   expected + median(s->late_by) - options_.probe_step > now + options_.probe_step)
+            s->next_probe = std::min(expected + median(s->late_by) - options_.probe_step,
+                                     now + 3 * options_.max_probe);
+        }
       }
       break;
     default:

@@ -9,10 +9,12 @@
 // a panel probe, and nothing is planned for data that cannot exist: minute data at night (one
 // fetch after dusk settles the day), a stalled gateway (probed hourly).
 //
-// Fetch on arrival: panel power (`Pin`) is fetched just after the gateway's next batch is
-// expected, learned from the minutes it delivered (cadence: median spacing of the last batches;
-// delay: the smallest observed gap between a batch's last minute and the fetch that saw it). A
-// fetch that finds nothing new backs off (1, 2, 4, 8, then every 10 minutes) until it does.
+// Fetch on arrival: panel power (`Pin`) is fetched a little after the gateway's next batch is
+// expected, learned from the minutes it delivered (cadence: median spacing of consecutive
+// batches; delay: from a batch's last minute to when it became visible, bracketed by the fetch
+// that missed it and the one that saw it). The margin covers one upload's jitter, so most batches
+// are seen on the first try; a fetch that finds nothing new probes again soon (the jitter's other
+// side), then every few minutes: a missed upload comes with the next, a late one half an hour on.
 #pragma once
 
 #include <array>
@@ -59,8 +61,12 @@ struct PolicyOptions {
   // shortest spacing of two fetches of one system. Dataset::system: the systems list.
   std::array<std::chrono::seconds, kDatasetCount> wanted{};
   std::chrono::seconds retry{10};  // after a failure, doubling up to the dataset's interval
-  std::chrono::seconds first_probe{60};
-  std::chrono::seconds max_probe{600};
+  // Panel power: first ask this long after the expected arrival, then `close_probes` asks
+  // `probe_step` apart, then every `max_probe` until the batch comes.
+  std::chrono::seconds arrival_margin{120};
+  std::chrono::seconds probe_step{120};
+  int close_probes = 1;
+  std::chrono::seconds max_probe{420};
   std::chrono::seconds stalled_after{std::chrono::hours{2}};  // daylight without a new minute
   std::chrono::seconds stalled_probe{std::chrono::hours{1}};
   // Calls of one refresh (panel details: the detail params a system answers).
@@ -164,11 +170,21 @@ class Policy {
     bool panels_known = false;
     bool active = true;  // in daylight (recomputed at each replan)
     Timestamp active_since{};
-    bool before_sunrise = false;  // dawn twilight: minute data flows, panel power not yet
+    bool before_sunrise = false;         // dawn twilight: minute data flows, panel power not yet
+    std::optional<Timestamp> lit_since;  // sunrise today (the first minute with power)
     std::array<Track, kDatasetCount> tracks{};
-    // Panel power arrivals.
-    std::optional<Timestamp> newest_pin, newest_seen_at;
+    // Panel power arrivals: newest minute, when it was seen, and the last fetch that found nothing
+    // new (the lower end of the next batch's arrival). spacings: between the newest minutes of
+    // consecutive batches, oldest first, the last `run` of them unbroken up to newest_pin;
+    // lags: from a batch's newest minute to when it became visible.
+    std::optional<Timestamp> newest_pin, newest_seen_at, last_empty_at;
     std::deque<std::chrono::seconds> spacings, lags;
+    std::size_t run = 0;
+    std::optional<Timestamp> dark_since;
+    std::optional<Timestamp> day_first_seen;  // when the day's first batch was seen
+    std::deque<std::chrono::seconds>
+        late_by;  // held-back batches: seen this long after expected  // sunset today (the last
+                  // minute with power has passed)
     std::optional<Timestamp> next_probe;
     int probes = 0;
     int detail_calls = 4;
@@ -183,6 +199,11 @@ class Policy {
   std::chrono::seconds interval(const SystemPlan& s, Dataset d) const;
   std::chrono::seconds cadence(const SystemPlan& s) const;
   std::chrono::seconds lag(const SystemPlan& s) const;
+  // The newest minute the gateway's next batch will hold: its upload slots fitted to the run of
+  // batches seen (slot index against time), so one upload's jitter does not move the next.
+  Timestamp next_batch_end(const SystemPlan& s) const;
+  // Sunrise has passed and no batch with its minutes has been seen yet.
+  bool first_batch_of_day(const SystemPlan& s) const;
   bool active_at(const SystemPlan& s, Timestamp t) const;
   bool night_throughout(const SystemPlan& s, Timestamp from, Timestamp to) const;
   void forget_old_calls(Timestamp now);

@@ -4,39 +4,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include "util/json_string.hpp"
+
 namespace sim::json {
 
-void append_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+void append_string(std::string& out, std::string_view s) { util::append_json_string(out, s); }
 
 void append_fixed(std::string& out, double v, int decimals) {
   if (!std::isfinite(v)) v = 0;

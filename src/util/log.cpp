@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "util/json_string.hpp"
+
 namespace util::log {
 namespace {
 
@@ -62,38 +64,6 @@ void append_logfmt_value(std::string& out, std::string_view v) {
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-void append_json_string(std::string& out, std::string_view v) {
-  out += '"';
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
           out += buf;
         } else {
           out += c;

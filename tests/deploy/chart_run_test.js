@@ -2,7 +2,8 @@
 // Runs the exporter the way the chart's rendered pods would: the exact arguments and environment
 // of the rendered containers, on loopback. Catches a chart passing a flag the exporter does not
 // know, the credentials path (Secret -> mounted file -> --tigo.password-file, username from the
-// Secret) not working against tigo_sim, and shards not splitting the fleet by pod name.
+// Secret) not working against tigo_sim, shards not splitting the fleet by pod name, and the
+// rendered probes failing against a web config with TLS and basic auth.
 //
 // Usage: node chart_run_test.js RENDERER CHART_DIR VALUES_DIR TIGO_EXPORTER TIGO_SIM
 
@@ -10,6 +11,7 @@ const assert = require('assert/strict');
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const net = require('net');
 const os = require('os');
 const path = require('path');
@@ -74,13 +76,15 @@ function freePort() {
   });
 }
 
-function get(url) {
+// HTTPS as the kubelet probes: the certificate is not verified.
+function get(url, headers = {}) {
   return new Promise((resolve) => {
-    const req = http.get(url, (res) => {
+    const mod = url.startsWith('https:') ? https : http;
+    const req = mod.get(url, { headers, rejectUnauthorized: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
     });
     req.on('error', () => resolve({ status: 0, body: '' }));
     req.setTimeout(5000, () => req.destroy());
@@ -89,7 +93,7 @@ function get(url) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Starts the exporter with a rendered container's args and env, listening on a loopback port.
-async function runContainer(container, { env = {}, files = {} } = {}) {
+async function runContainer(container, { env = {}, files = {}, scheme = 'http' } = {}) {
   const port = await freePort();
   const args = container.args.map((a) => {
     if (a.startsWith('--web.listen-address=')) return `--web.listen-address=127.0.0.1:${port}`;
@@ -103,14 +107,22 @@ async function runContainer(container, { env = {}, files = {} } = {}) {
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${scheme}://127.0.0.1:${port}`;
   const deadline = Date.now() + 60000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exporter exited ${child.exitCode} with ${args.join(' ')}:\n${log.slice(-1500)}`);
-    if ((await get(`${base}/-/ready`)).status === 200) return { child, base, args, log: () => log };
+    // The rendered readiness probe, as the kubelet runs it (scheme, headers).
+    if ((await probe(container.readinessProbe, port)).status === 200) return { child, base, port, args, log: () => log };
     await sleep(200);
   }
   throw new Error(`not ready within 60 s with ${args.join(' ')}:\n${log.slice(-1500)}`);
+}
+
+// An httpGet probe of the pod spec, run as the kubelet would on the pod's port.
+function probe(p, port) {
+  const g = p.httpGet;
+  const headers = Object.fromEntries((g.httpHeaders || []).map((h) => [h.name, h.value]));
+  return get(`${(g.scheme || 'HTTP').toLowerCase()}://127.0.0.1:${port}${g.path}`, headers);
 }
 
 async function stop(run) {
@@ -148,6 +160,15 @@ function mountSecrets(container, docs, existing = {}) {
     if (!vol.secret) continue;
     const s = docs.find((o) => o.kind === 'Secret' && o.metadata.name === vol.secret.secretName);
     const data = s ? s.data : existing[vol.secret.secretName];
+    assert.ok(data, `volume ${vol.name}: Secret ${vol.secret.secretName} not found`);
+    if (!vol.secret.items) {
+      // The whole Secret as a directory, one file per key (the tlsSecrets).
+      const dir = path.join(scratch, vol.name);
+      fs.mkdirSync(dir);
+      for (const [key, value] of Object.entries(data)) fs.writeFileSync(path.join(dir, key), Buffer.from(value, 'base64'), { mode: 0o400 });
+      files[m.mountPath] = dir;
+      continue;
+    }
     for (const item of vol.secret.items) {
       const f = path.join(scratch, `${vol.name}-${item.path}`);
       fs.writeFileSync(f, Buffer.from(data[item.key], 'base64'), { mode: 0o400 });
@@ -303,6 +324,40 @@ async function startSim() {
       }
     } finally {
       for (const r of runs) await stop(r);
+    }
+  });
+
+  await check('webConfig: TLS (an openssl certificate in the TLS Secret), basic auth and headers; the rendered probes pass', async () => {
+    const { url } = await startSim();
+    const docs = render(['webconfig.yaml'], { tigo: { username: 'demo', password: 'demo', apiUrl: url } });
+    const c = containerOf(docs);
+    const crt = path.join(scratch, 'tls.crt');
+    const key = path.join(scratch, 'tls.key');
+    const ossl = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', key, '-out', crt, '-days', '1', '-subj', '/CN=tigo-tigo-exporter.monitoring.svc'], { encoding: 'utf8' });
+    assert.equal(ossl.status, 0, ossl.stderr);
+    const existing = { 'tigo-exporter-tls': { 'tls.crt': fs.readFileSync(crt).toString('base64'), 'tls.key': fs.readFileSync(key).toString('base64') } };
+    const files = mountSecrets(c, docs, existing);
+    // The web config names files under the TLS Secret's mountPath: here, its scratch directory.
+    const webFile = files['/etc/tigo-exporter/web/web-config.yml'];
+    assert.ok(webFile && files['/etc/tigo-exporter/tls'], `mounts: ${Object.keys(files)}`);
+    const web = fs.readFileSync(webFile, 'utf8').replaceAll('/etc/tigo-exporter/tls/', `${files['/etc/tigo-exporter/tls']}/`);
+    fs.rmSync(webFile);
+    fs.writeFileSync(webFile, web, { mode: 0o400 });
+    const run = await runContainer(c, { env: resolveEnv(c, docs, 'x'), files, scheme: 'https' });
+    try {
+      assert.equal((await probe(c.livenessProbe, run.port)).status, 200, 'the rendered liveness probe');
+      const anon = await get(`${run.base}/metrics`);
+      assert.equal(anon.status, 401, 'no credentials: 401');
+      assert.equal(anon.headers['x-content-type-options'], 'nosniff', 'headers on the 401 too');
+      const auth = { Authorization: `Basic ${Buffer.from('prometheus:prom-not-a-real-password').toString('base64')}` };
+      const m = await get(`${run.base}/metrics`, auth);
+      assert.equal(m.status, 200);
+      assert.equal(systemIds(m.body).size, 4, 'the 4 simulated systems over HTTPS with basic auth');
+      assert.notEqual((await get(`http://127.0.0.1:${run.port}/-/healthy`)).status, 200, 'plain HTTP refused');
+      assert.ok(!/not-a-real-password/.test(run.log()), 'a password in the log');
+    } finally {
+      await stop(run);
     }
   });
 

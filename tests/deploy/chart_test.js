@@ -115,8 +115,9 @@ const KEYS = {
     'supplementalGroups', 'fsGroupChangePolicy'],
   securityContext: ['allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'runAsNonRoot', 'runAsUser',
     'runAsGroup', 'capabilities', 'seccompProfile', 'privileged'],
-  probe: ['httpGet', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold',
+  probe: ['httpGet', 'tcpSocket', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold',
     'initialDelaySeconds'],
+  httpGet: ['path', 'port', 'scheme', 'httpHeaders', 'host'],
   deploymentSpec: ['replicas', 'revisionHistoryLimit', 'strategy', 'selector', 'template'],
   statefulSetSpec: ['replicas', 'serviceName', 'podManagementPolicy', 'revisionHistoryLimit',
     'updateStrategy', 'selector', 'template', 'volumeClaimTemplates'],
@@ -124,7 +125,7 @@ const KEYS = {
   serviceSpec: ['type', 'clusterIP', 'publishNotReadyAddresses', 'ports', 'selector'],
   servicePort: ['name', 'port', 'targetPort', 'protocol'],
   serviceMonitorSpec: ['endpoints', 'namespaceSelector', 'selector', 'targetLabels', 'jobLabel'],
-  endpoint: ['port', 'path', 'scheme', 'interval', 'scrapeTimeout', 'tlsConfig', 'relabelings',
+  endpoint: ['port', 'path', 'scheme', 'interval', 'scrapeTimeout', 'tlsConfig', 'basicAuth', 'relabelings',
     'metricRelabelings'],
   ruleGroup: ['name', 'interval', 'rules', 'limit'],
   rule: ['alert', 'record', 'expr', 'for', 'labels', 'annotations', 'keep_firing_for'],
@@ -146,7 +147,10 @@ function checkStructure(o, where) {
     for (const c of pod.containers) {
       keysIn(c, KEYS.container, `${where} container ${c.name}`);
       keysIn(c.securityContext, KEYS.securityContext, `${where} container ${c.name} securityContext`);
-      for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) keysIn(c[p], KEYS.probe, `${where} ${p}`);
+      for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+        keysIn(c[p], KEYS.probe, `${where} ${p}`);
+        if (c[p] && c[p].httpGet) keysIn(c[p].httpGet, KEYS.httpGet, `${where} ${p}.httpGet`);
+      }
     }
   }
   if (o.kind === 'Deployment') keysIn(o.spec, KEYS.deploymentSpec, `${where} spec`);
@@ -661,6 +665,167 @@ check('shards with demo: a StatefulSet of demo pods, no Secret', () => {
   assert.equal(find(r, 'Secret').length, 0);
 });
 
+// ---- webConfig: the exporter's --web.config.file ----------------------------------------------------
+const webValues = readValues('webconfig.yaml');
+const webSecretName = 'tigo-tigo-exporter-web-config';
+const probesOf = (c) => ['livenessProbe', 'readinessProbe'].map((p) => [p, c[p]]);
+function webConfigOf(r, name = webSecretName) {
+  const s = find(r, 'Secret', name)[0];
+  assert.ok(s, `Secret ${name} rendered`);
+  assert.deepEqual(Object.keys(s.data), ['web-config.yml'], 'the web config Secret holds the file only');
+  assert.ok(!s.stringData, 'no stringData');
+  return YAML.parse(Buffer.from(s.data['web-config.yml'], 'base64').toString());
+}
+// The arg names the file in the mounted Secret (a directory mount: subPath mounts are never updated).
+function assertWebConfigMounted(w, { secretName = webSecretName, tls = [] } = {}) {
+  const c = exporterContainer(w);
+  const pod = w.spec.template.spec;
+  const where = `${w.kind}/${w.metadata.name}`;
+  assert.ok(c.args.includes('--web.config.file=/etc/tigo-exporter/web/web-config.yml'), `${where}: ${c.args}`);
+  const mount = c.volumeMounts.find((m) => m.mountPath === '/etc/tigo-exporter/web');
+  assert.ok(mount && mount.readOnly === true && !mount.subPath, `${where}: web config mounted read-only, no subPath`);
+  const vol = pod.volumes.find((v) => v.name === mount.name);
+  assert.equal(vol.secret.secretName, secretName);
+  assert.deepEqual(vol.secret.items, [{ key: 'web-config.yml', path: 'web-config.yml' }]);
+  assert.ok(vol.secret.defaultMode <= 0o440);
+  for (const t of tls) {
+    const m = c.volumeMounts.find((x) => x.mountPath === t.mountPath);
+    assert.ok(m && m.readOnly === true, `${where}: ${t.name} mounted read-only at ${t.mountPath}`);
+    const v = pod.volumes.find((x) => x.name === m.name);
+    assert.equal(v.secret.secretName, t.name);
+    assert.ok(v.secret.defaultMode <= 0o440, `${where}: key file mode ${v.secret.defaultMode.toString(8)}`);
+  }
+  assert.ok(!Object.keys(w.spec.template.metadata.annotations || {}).some((k) => /web/.test(k)),
+    'no checksum of the web config: the exporter re-reads it');
+  return c;
+}
+
+check('webConfig: TLS, basic auth, headers, rate limit: the Secret round-trips the config, mounted with the TLS Secret', () => {
+  const r = mustRender({ files: ['webconfig.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  assert.deepEqual(webConfigOf(r), webValues.webConfig.config);
+  const d = one(r, 'Deployment');
+  assertExporterPod(d);
+  assertWebConfigMounted(d, { tls: webValues.webConfig.tlsSecrets });
+  assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });
+  // The bcrypt hashes live in the Secret only.
+  for (const doc of r.docs.filter((x) => x.obj.kind !== 'Secret')) {
+    for (const h of Object.values(webValues.webConfig.config.basic_auth_users)) assert.ok(!doc.text.includes(h), `${doc.source}: hash inlined`);
+  }
+});
+check('webConfig with TLS and basic auth: probes over HTTPS with probeAuthorization; no helm test pod; NOTES say https', () => {
+  const r = mustRender({ files: ['webconfig.yaml'] });
+  const c = exporterContainer(one(r, 'Deployment'));
+  for (const [name, p] of probesOf(c)) {
+    assert.equal(p.httpGet.scheme, 'HTTPS', `${name} scheme`);
+    assert.deepEqual(p.httpGet.httpHeaders, [{ name: 'Authorization', value: webValues.webConfig.probeAuthorization }], `${name} header`);
+    assert.equal(p.httpGet.port, 'http');
+  }
+  assert.equal(c.livenessProbe.httpGet.path, '/-/healthy');
+  assert.equal(c.readinessProbe.httpGet.path, '/-/ready');
+  assert.equal(find(r, 'Pod').length, 0, 'busybox wget cannot pass TLS and basic auth: no test pod');
+  assert.match(r.notes, /curl -sk -u USER https:\/\/127\.0\.0\.1:9980\/metrics/);
+  assert.match(r.notes, /helm test` has no test pod/);
+  assert.doesNotMatch(r.notes, /WARNING/);
+});
+check('webConfig: the ServiceMonitor scrapes with serviceMonitor.scheme, tlsConfig and basicAuth; NOTES warn on a mismatch', () => {
+  const r = mustRender({ files: ['webconfig.yaml'] });
+  const ep = assertServiceMonitor(r).spec.endpoints[0];
+  assert.equal(ep.scheme, 'https');
+  assert.deepEqual(ep.tlsConfig, webValues.serviceMonitor.tlsConfig);
+  assert.deepEqual(ep.basicAuth, webValues.serviceMonitor.basicAuth);
+  const bad = mustRender({ files: ['webconfig.yaml'], set: ['serviceMonitor.scheme=http'], values: { serviceMonitor: { basicAuth: null } } });
+  assert.match(bad.notes, /WARNING: the exporter speaks TLS but serviceMonitor\.scheme is http/);
+  assert.match(bad.notes, /WARNING: the exporter asks for basic auth but serviceMonitor\.basicAuth is empty/);
+});
+check('webConfig: basic auth without probeAuthorization, or required client certificates: tcpSocket probes on the same port', () => {
+  const clientCerts = { webConfig: { config: { tls_server_config: { client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: '/etc/tigo-exporter/tls/ca.crt' } } } };
+  for (const [what, values] of [['no probeAuthorization', { webConfig: { probeAuthorization: '' } }], ['client certificates', clientCerts]]) {
+    const r = mustRender({ files: ['webconfig.yaml'], values });
+    assert.equal(schemaErrors(r.values), '', what);
+    validateAll(r);
+    for (const [name, p] of probesOf(exporterContainer(one(r, 'Deployment')))) {
+      assert.deepEqual(p.tcpSocket, { port: 'http' }, `${what}: ${name}`);
+      assert.equal(p.httpGet, undefined, `${what}: ${name} keeps no httpGet`);
+      assert.equal(p.periodSeconds, name === 'livenessProbe' ? 30 : 10, `${what}: ${name} keeps its timing`);
+    }
+    assert.match(r.notes, /probes: tcpSocket/);
+  }
+  // A probe of the user's own (exec) is left alone.
+  const own = mustRender({ files: ['webconfig.yaml'], values: { livenessProbe: { httpGet: null, exec: { command: ['true'] } } } });
+  assert.deepEqual(exporterContainer(one(own, 'Deployment')).livenessProbe.exec, { command: ['true'] });
+});
+check('webConfig with TLS only: HTTPS probes without a header; headers and rate limit only: plain probes and the helm test pod', () => {
+  const tlsOnly = mustRender({ files: ['credentials.yaml'], values: { webConfig: { config: { tls_server_config: webValues.webConfig.config.tls_server_config }, tlsSecrets: webValues.webConfig.tlsSecrets } } });
+  validateAll(tlsOnly);
+  for (const [name, p] of probesOf(exporterContainer(one(tlsOnly, 'Deployment')))) {
+    assert.equal(p.httpGet.scheme, 'HTTPS', name);
+    assert.equal(p.httpGet.httpHeaders, undefined, name);
+  }
+  const plain = { http_server_config: webValues.webConfig.config.http_server_config, rate_limit: webValues.webConfig.config.rate_limit };
+  const r = mustRender({ files: ['credentials.yaml'], values: { webConfig: { config: plain } } });
+  validateAll(r);
+  assert.deepEqual(webConfigOf(r), plain);
+  const c = assertWebConfigMounted(one(r, 'Deployment'));
+  for (const [name, p] of probesOf(c)) assert.deepEqual(p.httpGet, { path: name === 'livenessProbe' ? '/-/healthy' : '/-/ready', port: 'http' });
+  assert.equal(one(r, 'Pod').metadata.annotations['helm.sh/hook'], 'test', 'plain HTTP: the test pod stays');
+});
+check('webConfig.existingSecret: no web config Secret rendered, the user\'s mounted; tls/basicAuth say what it holds', () => {
+  const r = mustRender({ files: ['credentials.yaml'], values: { webConfig: { existingSecret: 'my-web-config', tls: true, basicAuth: true, probeAuthorization: 'Basic eDp5' } } });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  assert.equal(find(r, 'Secret', webSecretName).length, 0);
+  const c = assertWebConfigMounted(one(r, 'Deployment'), { secretName: 'my-web-config' });
+  for (const [name, p] of probesOf(c)) {
+    assert.equal(p.httpGet.scheme, 'HTTPS', name);
+    assert.deepEqual(p.httpGet.httpHeaders, [{ name: 'Authorization', value: 'Basic eDp5' }], name);
+  }
+  const tcp = mustRender({ files: ['credentials.yaml'], values: { webConfig: { existingSecret: 'my-web-config', basicAuth: true } } });
+  assert.deepEqual(exporterContainer(one(tcp, 'Deployment')).readinessProbe.tcpSocket, { port: 'http' });
+  const none = mustRender({ files: ['credentials.yaml'], values: { webConfig: { existingSecret: 'my-web-config' } } });
+  assert.equal(exporterContainer(one(none, 'Deployment')).readinessProbe.httpGet.scheme, undefined, 'nothing said: plain HTTP');
+});
+check('webConfig with shards: every StatefulSet pod gets the file, the mounts and the HTTPS probes', () => {
+  const r = mustRender({ files: ['webconfig.yaml'], values: { shards: 3 } });
+  validateAll(r);
+  const c = assertWebConfigMounted(one(r, 'StatefulSet'), { tls: webValues.webConfig.tlsSecrets });
+  assert.equal(c.readinessProbe.httpGet.scheme, 'HTTPS');
+  assert.ok(c.args.includes('--shard.count=3'));
+});
+check('webConfig off by default: no arg, no mount, no Secret; misuse fails with a clear message', () => {
+  const r = mustRender({ files: ['credentials.yaml'] });
+  const c = exporterContainer(one(r, 'Deployment'));
+  assert.ok(!c.args.some((a) => a.startsWith('--web.config.file')));
+  assert.ok(!c.volumeMounts.some((m) => m.name.startsWith('web-')));
+  assert.equal(find(r, 'Secret', webSecretName).length, 0);
+  for (const [files, values, message] of [
+    [['webconfig.yaml'], { webConfig: { existingSecret: 'mine' } }, /webConfig\.config and webConfig\.existingSecret are both set: give the web config one way/],
+    [['credentials.yaml'], { webConfig: { tls: true } }, /webConfig\.tls is set but there is no web config: set webConfig\.config or webConfig\.existingSecret/],
+    [['credentials.yaml'], { webConfig: { tlsSecrets: [{ name: 'x', mountPath: '/x' }] } }, /webConfig\.tlsSecrets is set but there is no web config/],
+    [['credentials.yaml'], { webConfig: { config: { rate_limit: { interval: '1s', burst: 5 } }, probeAuthorization: 'Basic eDp5' } },
+      /webConfig\.probeAuthorization is set but the web config has no basic_auth_users/],
+  ]) {
+    const f = render({ files, values });
+    assert.notEqual(f.status, 0, `rendered with ${JSON.stringify(values)}`);
+    assert.match(f.stderr, message);
+  }
+});
+check('values.schema.json: webConfig rejects both sources, unknown fields, plain passwords and a tlsSecret without mountPath', () => {
+  const base = YAML.parse(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
+  const wc = { ...base.webConfig, ...webValues.webConfig };
+  assert.equal(schemaErrors({ ...base, webConfig: wc }), '');
+  const bad = {
+    'config and existingSecret': { ...wc, existingSecret: 'mine' },
+    'config.tls_config (unknown)': { ...wc, config: { tls_config: {} } },
+    'basic_auth_users plain password': { ...wc, config: { basic_auth_users: { prometheus: 'secret' } } },
+    'tlsSecrets without mountPath': { ...wc, tlsSecrets: [{ name: 'x' }] },
+    'tls: "yes"': { ...wc, tls: 'yes' },
+    'webConfig.certFile (unknown)': { ...wc, certFile: '/x' },
+  };
+  for (const [name, w] of Object.entries(bad)) assert.notEqual(schemaErrors({ ...base, webConfig: w }), '', `accepted ${name}`);
+});
+
 // ---- everything enabled -------------------------------------------------------------------------
 const chartFiles = (sub, ext) => {
   const dir = path.join(chartDir, 'files', sub);
@@ -695,7 +860,8 @@ check('everything enabled: every kind renders valid and consistent', () => {
   const c = assertExporterPod(s);
   assert.equal(c.image, 'registry.example.com/tigo-exporter:1.2.3');
   for (const a of ['--tigo.rate-limit=45', '--shard.count=2', '--tigo.systems=1234567,42',
-    '--tigo.api-url=https://api2.tigoenergy.com/api/v3/', '--refresh.panels-interval=120s']) {
+    '--tigo.api-url=https://api2.tigoenergy.com/api/v3/', '--refresh.panels-interval=120s',
+    '--web.config.file=/etc/tigo-exporter/web/web-config.yml']) {
     assert.ok(c.args.includes(a), `missing ${a}: ${c.args}`);
   }
   assert.ok(c.env.some((e) => e.name === 'TZ' && e.value === 'UTC'));
@@ -709,6 +875,8 @@ check('everything enabled: every kind renders valid and consistent', () => {
   assert.equal(stateOf(s).template.spec.storageClassName, 'standard', 'a claim per shard');
   assertServiceSelectsExporterOnly(r);
   assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });
+  assert.deepEqual(webConfigOf(r), readValues('all.yaml').webConfig.config);
+  assertWebConfigMounted(s);
 });
 check('everything enabled: the ServiceMonitor selects the Service and its port', () => {
   const r = mustRender({ files: ['all.yaml'] });

@@ -223,6 +223,9 @@ containers:
       {{- end }}
       - --log.level={{ .Values.log.level }}
       - --log.format={{ .Values.log.format }}
+      {{- if include "tigo-exporter.webConfig.enabled" . }}
+      - --web.config.file={{ .Values.webConfig.mountPath }}/web-config.yml
+      {{- end }}
       {{- range .Values.extraArgs }}
       - {{ . | quote }}
       {{- end }}
@@ -236,15 +239,15 @@ containers:
         protocol: TCP
     {{- with .Values.livenessProbe }}
     livenessProbe:
-      {{- toYaml . | nindent 6 }}
+      {{- include "tigo-exporter.webConfig.probe" (dict "root" $ "probe" .) | nindent 6 }}
     {{- end }}
     {{- with .Values.readinessProbe }}
     readinessProbe:
-      {{- toYaml . | nindent 6 }}
+      {{- include "tigo-exporter.webConfig.probe" (dict "root" $ "probe" .) | nindent 6 }}
     {{- end }}
     {{- with .Values.startupProbe }}
     startupProbe:
-      {{- toYaml . | nindent 6 }}
+      {{- include "tigo-exporter.webConfig.probe" (dict "root" $ "probe" .) | nindent 6 }}
     {{- end }}
     {{- with .Values.resources }}
     resources:
@@ -265,6 +268,9 @@ containers:
       {{- if .Values.state.enabled }}
       - name: state
         mountPath: {{ .Values.state.mountPath }}
+      {{- end }}
+      {{- with include "tigo-exporter.webConfig.volumeMounts" . }}
+      {{- . | trim | nindent 6 }}
       {{- end }}
       {{- with .Values.extraVolumeMounts }}
       {{- toYaml . | nindent 6 }}
@@ -299,6 +305,9 @@ volumes:
       claimName: {{ include "tigo-exporter.stateClaimName" . }}
   {{- end }}
   {{- /* Persistent with shards: each pod's claim comes from the StatefulSet's volumeClaimTemplates. */}}
+  {{- end }}
+  {{- with include "tigo-exporter.webConfig.volumes" . }}
+  {{- . | trim | nindent 2 }}
   {{- end }}
   {{- with .Values.extraVolumes }}
   {{- toYaml . | nindent 2 }}
@@ -355,4 +364,137 @@ checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha25
 {{- with .Values.podAnnotations }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{- /* ---- webConfig: the exporter's --web.config.file (TLS, basic auth, headers, rate limit) ---- */}}
+
+{{/*
+"true" when the exporter runs with a web config: the chart's Secret (webConfig.config) or the
+user's (webConfig.existingSecret). Fails on both, and on settings that need one of them.
+*/}}
+{{- define "tigo-exporter.webConfig.enabled" -}}
+{{- $w := .Values.webConfig }}
+{{- if and $w.config $w.existingSecret }}
+{{- fail "webConfig.config and webConfig.existingSecret are both set: give the web config one way (config: the chart makes the Secret; existingSecret: yours, key web-config.yml)" }}
+{{- end }}
+{{- if or $w.config $w.existingSecret }}true
+{{- else }}
+{{- range $key := list "tls" "basicAuth" "clientCertRequired" "tlsSecrets" "probeAuthorization" }}
+{{- if index $w $key }}
+{{- fail (printf "webConfig.%s is set but there is no web config: set webConfig.config or webConfig.existingSecret" $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tigo-exporter.webConfig.secretName" -}}
+{{- .Values.webConfig.existingSecret | default (printf "%s-web-config" (include "tigo-exporter.fullname" . | trunc 52 | trimSuffix "-")) }}
+{{- end }}
+
+{{/*
+"true" when the listener speaks TLS: the toolkit turns it on when tls_server_config names a
+certificate, key, client CA or client auth type (versions alone leave it off).
+*/}}
+{{- define "tigo-exporter.webConfig.tls" -}}
+{{- $w := .Values.webConfig }}
+{{- $t := (($w.config | default dict).tls_server_config) | default dict }}
+{{- if or $w.tls $w.clientCertRequired $t.cert_file $t.cert $t.key_file $t.key $t.client_ca_file $t.client_ca $t.client_auth_type }}true{{ end }}
+{{- end }}
+
+{{- define "tigo-exporter.webConfig.basicAuth" -}}
+{{- if or .Values.webConfig.basicAuth ((.Values.webConfig.config | default dict).basic_auth_users) }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when every client must show a certificate: the kubelet has none to show.
+*/}}
+{{- define "tigo-exporter.webConfig.clientCertRequired" -}}
+{{- $t := ((.Values.webConfig.config | default dict).tls_server_config) | default dict }}
+{{- if or .Values.webConfig.clientCertRequired (has ($t.client_auth_type | default "") (list "RequireAnyClientCert" "RequireClientCert" "RequireAndVerifyClientCert")) }}true{{ end }}
+{{- end }}
+
+{{/*
+How the kubelet reaches the probe endpoints: "http" (no web config, or one without TLS and auth),
+"https" (TLS; basic auth answered with webConfig.probeAuthorization), or "tcp" (a client
+certificate is required, or basic auth without probeAuthorization: an httpGet probe would get
+401 and the pod would never be ready; the kubelet cannot read a header from a Secret).
+*/}}
+{{- define "tigo-exporter.webConfig.probeMode" -}}
+{{- $auth := include "tigo-exporter.webConfig.basicAuth" . }}
+{{- if and .Values.webConfig.probeAuthorization (not $auth) }}
+{{- fail "webConfig.probeAuthorization is set but the web config has no basic_auth_users (with existingSecret: set webConfig.basicAuth: true)" }}
+{{- end }}
+{{- if not (include "tigo-exporter.webConfig.enabled" .) }}http
+{{- else if or (include "tigo-exporter.webConfig.clientCertRequired" .) (and $auth (not .Values.webConfig.probeAuthorization)) }}tcp
+{{- else if include "tigo-exporter.webConfig.tls" . }}https
+{{- else }}http
+{{- end }}
+{{- end }}
+
+{{/*
+A probe of the values, fitted to the web config: HTTPS when TLS is on, the Authorization header
+with basic auth, or a tcpSocket probe on the same port (see probeMode). Probes without httpGet
+(the user's own exec or tcpSocket) are left as given. Called with (dict "root" $ "probe" ...).
+*/}}
+{{- define "tigo-exporter.webConfig.probe" -}}
+{{- $probe := deepCopy .probe }}
+{{- $mode := include "tigo-exporter.webConfig.probeMode" .root }}
+{{- if $probe.httpGet }}
+{{- if eq $mode "tcp" }}
+{{- $_ := set $probe "tcpSocket" (dict "port" $probe.httpGet.port) }}
+{{- $_ = unset $probe "httpGet" }}
+{{- else }}
+{{- if eq $mode "https" }}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" }}
+{{- end }}
+{{- with .root.Values.webConfig.probeAuthorization }}
+{{- $headers := append ($probe.httpGet.httpHeaders | default list) (dict "name" "Authorization" "value" .) }}
+{{- $_ := set $probe.httpGet "httpHeaders" $headers }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toYaml $probe }}
+{{- end }}
+
+{{/*
+The web config's volume mounts: its Secret as a directory (no subPath: a subPath mount is never
+updated, and the exporter follows the file's changes) and the tlsSecrets.
+*/}}
+{{- define "tigo-exporter.webConfig.volumeMounts" -}}
+{{- if include "tigo-exporter.webConfig.enabled" . }}
+- name: web-config
+  mountPath: {{ .Values.webConfig.mountPath }}
+  readOnly: true
+{{- range $i, $s := .Values.webConfig.tlsSecrets }}
+- name: web-tls-{{ $i }}
+  mountPath: {{ required (printf "webConfig.tlsSecrets[%d].mountPath is required" $i) $s.mountPath }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tigo-exporter.webConfig.volumes" -}}
+{{- if include "tigo-exporter.webConfig.enabled" . }}
+- name: web-config
+  secret:
+    secretName: {{ include "tigo-exporter.webConfig.secretName" . }}
+    defaultMode: 288
+    items:
+      - key: web-config.yml
+        path: web-config.yml
+{{- range $i, $s := .Values.webConfig.tlsSecrets }}
+- name: web-tls-{{ $i }}
+  secret:
+    secretName: {{ required (printf "webConfig.tlsSecrets[%d].name is required" $i) $s.name }}
+    defaultMode: 288
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when the exporter answers plain HTTP without credentials (no web config, or one with only
+headers and a rate limit): what the busybox `helm test` pod can check.
+*/}}
+{{- define "tigo-exporter.webConfig.plainHttp" -}}
+{{- if not (or (include "tigo-exporter.webConfig.tls" .) (include "tigo-exporter.webConfig.basicAuth" .)) }}true{{ end }}
 {{- end }}
