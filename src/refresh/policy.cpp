@@ -564,7 +564,7 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
           const auto expected = next_batch_end(*s) + lag(*s);
           if (now > expected + cadence(*s) + options_.arrival_margin + options_.probe_step &&
               now - expected < hours{2})
-            keep_last(s->late_by, now - expected, 3);
+            keep_last(s->late_by, now - expected, kLateSamples);
         }
         s->newest_pin = outcome.newest_pin;
         s->newest_seen_at = now;
@@ -612,6 +612,8 @@ std::optional<LearnedSystem> Policy::learned(std::int64_t id) const {
   l.newest_seen_at = s.newest_seen_at;
   l.spacings.assign(s.spacings.begin(), s.spacings.end());
   l.lags.assign(s.lags.begin(), s.lags.end());
+  l.run = s.run;
+  l.late_by.assign(s.late_by.begin(), s.late_by.end());
   l.detail_calls = s.detail_calls;
   for (auto d : kAllDatasets) {
     const auto& t = s.tracks[idx(d)];
@@ -642,6 +644,9 @@ void Policy::restore(std::int64_t id, const LearnedSystem& l, Timestamp now) {
   s.lags.clear();
   for (auto x : l.spacings) keep_last(s.spacings, x);
   for (auto x : l.lags) keep_last(s.lags, x);
+  s.run = std::min(l.run, s.spacings.size());
+  s.late_by.clear();
+  for (auto x : l.late_by) keep_last(s.late_by, x, kLateSamples);
   s.detail_calls = std::max(1, l.detail_calls);
   for (auto d : kAllDatasets) {
     if (d == Dataset::system) continue;

@@ -116,10 +116,13 @@ struct LearnedSystem {
   bool panels_known = false;
   std::optional<Timestamp> newest_pin, newest_seen_at;
   std::vector<std::chrono::seconds> spacings, lags;  // oldest first, at most kLearnedSamples
+  std::size_t run = 0;  // the last `run` spacings are consecutive batches up to newest_pin
+  std::vector<std::chrono::seconds> late_by;  // held-back batches: how late, at most kLateSamples
   int detail_calls = 4;
   std::array<DatasetTrack, kDatasetCount> tracks{};  // Dataset::system unused
 };
 inline constexpr std::size_t kLearnedSamples = 7;
+inline constexpr std::size_t kLateSamples = 3;
 
 class Policy {
  public:

@@ -14,6 +14,7 @@
 #include <limits>
 #include <set>
 
+#include "util/json_string.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
 
@@ -40,9 +41,9 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 // ---- writing ---------------------------------------------------------------------------------
 
-// A small JSON writer: objects, arrays, escaped strings (bytes that are not UTF-8 become U+FFFD,
-// so a label Tigo sent oddly cannot make the file unreadable), integers, shortest round-trip
-// doubles (non-finite ones as null).
+// A small JSON writer: objects, arrays, strings in the project's one escaping (util/json_string:
+// bytes that are not UTF-8 become U+FFFD, so a label Tigo sent oddly cannot make the file
+// unreadable), integers, shortest round-trip doubles (non-finite ones as null).
 class Json {
  public:
   std::string out;
@@ -135,55 +136,7 @@ class Json {
     }
     comma();
   }
-  void quoted(std::string_view s) {
-    out += '"';
-    for (std::size_t i = 0; i < s.size();) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c < 0x80) {
-        if (c == '"' || c == '\\') {
-          out += '\\';
-          out += static_cast<char>(c);
-        } else if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-        ++i;
-        continue;
-      }
-      const std::size_t n = utf8_length(s.substr(i));
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";
-        ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
-      }
-    }
-    out += '"';
-  }
-  // The length of the valid UTF-8 sequence `s` starts with (RFC 3629), or 0.
-  static std::size_t utf8_length(std::string_view s) {
-    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    const auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
-    const auto c = b(0);
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-      if (!cont(1) || !cont(2)) return 0;
-      if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-      if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogates
-      return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-      if (!cont(1) || !cont(2) || !cont(3)) return 0;
-      if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
-      if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-      return 4;
-    }
-    return 0;
-  }
+  void quoted(std::string_view s) { util::append_json_string(out, s); }
 
   std::vector<bool> first_;
   bool after_key_ = false;
@@ -415,6 +368,8 @@ void write_saved_system(Json& j, const SavedSystem& saved) {
   for (auto x : l.spacings) j.value(static_cast<std::int64_t>(x.count()));
   j.end_array().key("lags").begin_array();
   for (auto x : l.lags) j.value(static_cast<std::int64_t>(x.count()));
+  j.end_array().field("run", static_cast<std::int64_t>(l.run)).key("late_by").begin_array();
+  for (auto x : l.late_by) j.value(static_cast<std::int64_t>(x.count()));
   j.end_array().end_object();
   j.end_object();
 }
@@ -760,6 +715,10 @@ SavedSystem read_saved_system(const Fields& f) {
   l.detail_calls = static_cast<int>(fa.integer("detail_calls", 1, 64));
   l.spacings = read_durations(fa, "spacings");
   l.lags = read_durations(fa, "lags");
+  l.run =
+      static_cast<std::size_t>(fa.integer("run", 0, static_cast<std::int64_t>(l.spacings.size())));
+  l.late_by = read_durations(fa, "late_by");
+  if (l.late_by.size() > kLateSamples) invalid(fa.name("late_by") + ": too many values");
   return saved;
 }
 
