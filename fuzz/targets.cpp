@@ -17,6 +17,7 @@ constexpr Target kTargets[] = {
     {"listen_address", run_listen_address},
     {"sim_query", run_sim_query},
     {"http_request", run_http_request},
+    {"state_file", run_state_file},
 };
 
 }  // namespace

@@ -38,5 +38,6 @@ void run_url(std::string_view input);
 void run_listen_address(std::string_view input);
 void run_sim_query(std::string_view input);
 void run_http_request(std::string_view input);
+void run_state_file(std::string_view input);
 
 }  // namespace fuzz

@@ -219,6 +219,19 @@ int run(const config::Config& cfg) {
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
   if (sim_clock) refresh_options.clock = [sim_clock] { return sim_clock->now(); };
+  if (!cfg.storage_path.empty()) {
+    // The state file (a restart serves at once and skips the hierarchy): a directory that cannot
+    // hold it is a setup error, said before anything runs.
+    if (auto dir = refresh::prepare_state_dir(cfg.storage_path); !dir) {
+      std::fprintf(stderr, "tigo_exporter: --storage.path: %s\n", dir.error().message.c_str());
+      return 2;
+    }
+    refresh_options.state_path =
+        cfg.storage_path + "/" + refresh::state_file_name(refresh_options.systems);
+    refresh_options.state_identity =
+        cfg.demo ? refresh::state_identity("demo", "demo", "")
+                 : refresh::state_identity(cfg.api_url, cfg.username, cfg.token);
+  }
   refresh::Refresher refresher(client, refresh_options,
                                [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
                                  fleet.store(render(*snap));

@@ -154,6 +154,9 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--debug.speed", c.debug_speed,
                  "With --debug.time, run that clock N times faster (0: fixed), as tigo_sim --speed")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--storage.path", c.storage_path,
+                 "Directory of the state file that lets a restart serve at once and skip the "
+                 "hierarchy (default: none, every start is cold)");
 
   // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
   const BackfillTimeValidator backfill_time;

@@ -66,6 +66,7 @@ struct Config : RefreshSettings {
   // instant, as tigo_sim --time/--speed, so a pinned simulator's data is current; speed 0 holds it.
   std::optional<std::chrono::sys_seconds> debug_time;
   double debug_speed = 0;
+  std::string storage_path;  // directory of the state file; empty: none (refresh/state_file.hpp)
   std::optional<BackfillConfig> backfill;  // set by the backfill subcommand
 };
 

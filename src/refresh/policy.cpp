@@ -73,7 +73,7 @@ seconds median(Seq v) {
   return v[(v.size() - 1) / 2];
 }
 
-void keep_last(std::deque<seconds>& v, seconds x, std::size_t n = 7) {
+void keep_last(std::deque<seconds>& v, seconds x, std::size_t n = kLearnedSamples) {
   v.push_back(x);
   while (v.size() > n) v.pop_front();
 }
@@ -564,7 +564,7 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
           const auto expected = next_batch_end(*s) + lag(*s);
           if (now > expected + cadence(*s) + options_.arrival_margin + options_.probe_step &&
               now - expected < hours{2})
-            keep_last(s->late_by, now - expected, 3);
+            keep_last(s->late_by, now - expected, kLateSamples);
         }
         s->newest_pin = outcome.newest_pin;
         s->newest_seen_at = now;
@@ -600,6 +600,66 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
     default:
       break;
   }
+}
+
+std::optional<LearnedSystem> Policy::learned(std::int64_t id) const {
+  const auto it = systems_.find(id);
+  if (it == systems_.end()) return std::nullopt;
+  const auto& s = it->second;
+  LearnedSystem l;
+  l.panels_known = s.panels_known;
+  l.newest_pin = s.newest_pin;
+  l.newest_seen_at = s.newest_seen_at;
+  l.spacings.assign(s.spacings.begin(), s.spacings.end());
+  l.lags.assign(s.lags.begin(), s.lags.end());
+  l.run = s.run;
+  l.late_by.assign(s.late_by.begin(), s.late_by.end());
+  l.detail_calls = s.detail_calls;
+  for (auto d : kAllDatasets) {
+    const auto& t = s.tracks[idx(d)];
+    l.tracks[idx(d)] = {t.last_success, t.successes, t.settled_tonight};
+  }
+  return l;
+}
+
+bool Policy::night_throughout(const SystemPlan& s, Timestamp from, Timestamp to) const {
+  if (to < from || to - from > hours{16}) return false;
+  for (auto t = from; t < to; t += minutes{20})
+    if (active_at(s, t)) return false;
+  return !active_at(s, to);
+}
+
+void Policy::restore(std::int64_t id, const LearnedSystem& l, Timestamp now) {
+  const auto it = systems_.find(id);
+  if (it == systems_.end()) return;
+  last_now_ = std::max(last_now_, now);
+  auto& s = it->second;
+  s.added = now;
+  // Daylight is counted from the restart: a gateway quiet since last evening is not stalled.
+  s.active_since = now;
+  s.panels_known = l.panels_known;
+  s.newest_pin = l.newest_pin;
+  s.newest_seen_at = l.newest_seen_at;
+  s.spacings.clear();
+  s.lags.clear();
+  for (auto x : l.spacings) keep_last(s.spacings, x);
+  for (auto x : l.lags) keep_last(s.lags, x);
+  s.run = std::min(l.run, s.spacings.size());
+  s.late_by.clear();
+  for (auto x : l.late_by) keep_last(s.late_by, x, kLateSamples);
+  s.detail_calls = std::max(1, l.detail_calls);
+  for (auto d : kAllDatasets) {
+    if (d == Dataset::system) continue;
+    const auto& from = l.tracks[idx(d)];
+    auto& t = s.tracks[idx(d)];
+    // A success counts as the last attempt too: the next one is due an interval after it.
+    t.last_attempt = from.last_success;
+    t.last_success = from.last_success;
+    t.successes = from.last_success ? std::max(1, from.successes) : 0;
+    t.settled_tonight =
+        from.settled_tonight && from.last_success && night_throughout(s, *from.last_success, now);
+  }
+  planned_at_.reset();
 }
 
 std::string BudgetPlan::describe() const {

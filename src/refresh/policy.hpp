@@ -104,6 +104,26 @@ struct BudgetPlan {
   std::string describe() const;
 };
 
+// What the policy learned of one system, kept across restarts (refresh/state_file): whether it
+// has panels, its gateway's arrivals, and when each dataset last succeeded (so a restart fetches
+// nothing that is still fresh, the hierarchy above all).
+struct LearnedSystem {
+  struct DatasetTrack {
+    std::optional<Timestamp> last_success;
+    int successes = 0;
+    bool settled_tonight = false;  // minute data: fetched once since dusk
+  };
+  bool panels_known = false;
+  std::optional<Timestamp> newest_pin, newest_seen_at;
+  std::vector<std::chrono::seconds> spacings, lags;  // oldest first, at most kLearnedSamples
+  std::size_t run = 0;  // the last `run` spacings are consecutive batches up to newest_pin
+  std::vector<std::chrono::seconds> late_by;  // held-back batches: how late, at most kLateSamples
+  int detail_calls = 4;
+  std::array<DatasetTrack, kDatasetCount> tracks{};  // Dataset::system unused
+};
+inline constexpr std::size_t kLearnedSamples = 7;
+inline constexpr std::size_t kLateSamples = 3;
+
 class Policy {
  public:
   explicit Policy(PolicyOptions options);
@@ -120,6 +140,11 @@ class Policy {
   // When next() may have something: the earliest due job or budget release after `now`.
   Timestamp next_wake(Timestamp now);
   void finished(const Choice& job, Timestamp now, const Outcome& outcome);
+
+  // Export and import of what was learned of a system (restore: after add_system; `now` is when
+  // the restart happens: a night's settled minute data counts only within that same night).
+  std::optional<LearnedSystem> learned(std::int64_t id) const;
+  void restore(std::int64_t id, const LearnedSystem& learned, Timestamp now);
 
   const BudgetPlan& plan() const { return plan_; }
   // The interval held for one system's dataset where it differs from the plan's (at night
@@ -183,6 +208,7 @@ class Policy {
   // Sunrise has passed and no batch with its minutes has been seen yet.
   bool first_batch_of_day(const SystemPlan& s) const;
   bool active_at(const SystemPlan& s, Timestamp t) const;
+  bool night_throughout(const SystemPlan& s, Timestamp from, Timestamp to) const;
   void forget_old_calls(Timestamp now);
 
   PolicyOptions options_;

@@ -64,9 +64,12 @@ Refresher::~Refresher() { stop(); }
 Timestamp Refresher::now() const { return options_.clock(); }
 
 void Refresher::start() {
+  if (!options_.state_path.empty()) load_state();
   for (int i = 0; i < std::max(1, options_.workers); ++i)
     threads_.emplace_back([this](std::stop_token st) { worker(st); });
   threads_.emplace_back([this](std::stop_token st) { publisher(st); });
+  if (!options_.state_path.empty())
+    threads_.emplace_back([this](std::stop_token st) { saver(st); });
 }
 
 void Refresher::stop() {
@@ -74,7 +77,58 @@ void Refresher::stop() {
   for (auto& t : threads_) t.request_stop();
   wake_.notify_all();
   threads_.clear();  // joins
+  if (!options_.state_path.empty()) save_state();
   client_->logout();
+}
+
+void Refresher::load_state() {
+  RestoreOptions restore;
+  restore.identity = options_.state_identity;
+  restore.now = now();
+  // Older than the hierarchy's interval, the file would save nothing but stale values.
+  restore.max_age = secs(options_.layout_interval);
+  restore.systems = options_.systems;
+  std::size_t restored = 0;
+  {
+    std::lock_guard lock(mutex_);
+    restored = load_state_file(options_.state_path, restore, fleet_, policy_);
+  }
+  if (restored > 0) publish_now();  // served before the first call to the API
+}
+
+void Refresher::save_state() {
+  const auto t0 = steady_clock::now();
+  SavedState state;
+  {
+    std::lock_guard lock(mutex_);
+    // Nothing learned yet (the list never answered, nothing restored): keep whatever is there.
+    if (fleet_.systems.empty() && !fleet_.listed_at) return;
+    state = capture_state(fleet_, policy_, options_.state_identity, now());
+  }
+  const auto text = serialize_state(state);
+  if (auto written = write_state_file(options_.state_path, text); !written) {
+    util::log::warn("state file not written; the previous one is kept",
+                    {{"path", options_.state_path}, {"err", written.error().message}});
+    return;
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - t0).count();
+  util::log::debug("state file written", {{"path", options_.state_path},
+                                          {"systems", std::to_string(state.systems.size())},
+                                          {"bytes", std::to_string(text.size())},
+                                          {"ms", std::to_string(ms)}});
+}
+
+void Refresher::saver(std::stop_token stop) {
+  util::lower_current_thread_priority();
+  std::mutex m;
+  std::condition_variable_any never_notified;  // the stop token ends the wait
+  std::unique_lock lock(m);
+  while (!stop.stop_requested()) {
+    never_notified.wait_for(lock, stop, options_.state_save_interval, [] { return false; });
+    if (stop.stop_requested()) return;
+    save_state();
+  }
 }
 
 bool Refresher::wanted(std::int64_t id) const { return options_.systems.wanted(id); }

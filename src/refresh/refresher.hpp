@@ -22,6 +22,7 @@
 #include "refresh/fleet_state.hpp"
 #include "refresh/policy.hpp"
 #include "refresh/snapshot.hpp"
+#include "refresh/state_file.hpp"
 #include "refresh/system_filter.hpp"
 #include "tigo/client.hpp"
 #include "util/shared_slot.hpp"
@@ -39,6 +40,11 @@ struct RefresherOptions : config::RefreshSettings {
   // The exporter's clock (UTC): what "now" is when asking for data windows and judging the data's
   // age. Null: the system clock; tests, benchmarks and --debug.time pin it.
   std::function<Timestamp()> clock;
+  // The state file (--storage.path, refresh/state_file.hpp); empty: none. Read at start, written
+  // every state_save_interval and at stop. state_identity: state_identity() of API and account.
+  std::string state_path;
+  std::string state_identity;
+  std::chrono::seconds state_save_interval = kStateSaveInterval;
 };
 
 class Refresher {
@@ -48,8 +54,8 @@ class Refresher {
   Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions options, PublishFn on_publish);
   ~Refresher();
 
-  void start();
-  void stop();  // joins; logs out of the API
+  void start();  // restores the state file first, if there is one
+  void stop();   // joins; writes the state file; logs out of the API
   std::shared_ptr<const Snapshot> snapshot() const { return current_.load(); }
 
  private:
@@ -79,6 +85,10 @@ class Refresher {
   void sync_budget_locked();
   void publish_now();
   Timestamp now() const;
+  // The state file: restored into the empty fleet at start, saved by its own thread and at stop.
+  void load_state();
+  void save_state();
+  void saver(std::stop_token stop);
 
   std::shared_ptr<tigo::Client> client_;
   RefresherOptions options_;

@@ -227,6 +227,22 @@ async function startSim() {
     }
   });
 
+  await check('state: the rendered pod\'s --storage.path keeps the state across a restart', async () => {
+    const docs = render(['demo.yaml'], { state: { enabled: true } });
+    const c = containerOf(docs);
+    const dir = path.join(scratch, 'state');  // the state volume
+    const files = { [c.volumeMounts.find((m) => m.name === 'state').mountPath]: dir };
+    const first = await runContainer(c, { env: resolveEnv(c, docs, 'x'), files });
+    await stop(first);
+    assert.ok(fs.existsSync(path.join(dir, 'state.json')), `no state.json in the volume:\n${first.log().slice(-1000)}`);
+    const second = await runContainer(c, { env: resolveEnv(c, docs, 'x'), files });
+    try {
+      assert.match(second.log(), /msg="state restored"[^\n]* systems=6/, second.log().slice(-1500));
+    } finally {
+      await stop(second);
+    }
+  });
+
   await check('credentials: Secret -> password file and username env log in to tigo_sim', async () => {
     const { url } = await startSim();
     const docs = render(['credentials.yaml'], { tigo: { username: 'demo', password: 'demo', apiUrl: url } });

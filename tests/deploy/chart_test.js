@@ -93,6 +93,7 @@ const MODELS = {
   'v1/Secret': () => require('kubernetes-models/v1/Secret').Secret,
   'v1/ConfigMap': () => require('kubernetes-models/v1/ConfigMap').ConfigMap,
   'v1/Pod': () => require('kubernetes-models/v1/Pod').Pod,
+  'v1/PersistentVolumeClaim': () => require('kubernetes-models/v1/PersistentVolumeClaim').PersistentVolumeClaim,
   'apps/v1/Deployment': () => require('kubernetes-models/apps/v1/Deployment').Deployment,
   'apps/v1/StatefulSet': () => require('kubernetes-models/apps/v1/StatefulSet').StatefulSet,
   'networking.k8s.io/v1/NetworkPolicy': () => require('kubernetes-models/networking.k8s.io/v1/NetworkPolicy').NetworkPolicy,
@@ -119,7 +120,8 @@ const KEYS = {
   httpGet: ['path', 'port', 'scheme', 'httpHeaders', 'host'],
   deploymentSpec: ['replicas', 'revisionHistoryLimit', 'strategy', 'selector', 'template'],
   statefulSetSpec: ['replicas', 'serviceName', 'podManagementPolicy', 'revisionHistoryLimit',
-    'updateStrategy', 'selector', 'template'],
+    'updateStrategy', 'selector', 'template', 'volumeClaimTemplates'],
+  claimSpec: ['accessModes', 'storageClassName', 'resources'],
   serviceSpec: ['type', 'clusterIP', 'publishNotReadyAddresses', 'ports', 'selector'],
   servicePort: ['name', 'port', 'targetPort', 'protocol'],
   serviceMonitorSpec: ['endpoints', 'namespaceSelector', 'selector', 'targetLabels', 'jobLabel'],
@@ -153,6 +155,8 @@ function checkStructure(o, where) {
   }
   if (o.kind === 'Deployment') keysIn(o.spec, KEYS.deploymentSpec, `${where} spec`);
   if (o.kind === 'StatefulSet') keysIn(o.spec, KEYS.statefulSetSpec, `${where} spec`);
+  if (o.kind === 'PersistentVolumeClaim') keysIn(o.spec, KEYS.claimSpec, `${where} spec`);
+  for (const t of (o.kind === 'StatefulSet' && o.spec.volumeClaimTemplates) || []) keysIn(t.spec, KEYS.claimSpec, `${where} claim template`);
   if (o.kind === 'Service') {
     keysIn(o.spec, KEYS.serviceSpec, `${where} spec`);
     for (const p of o.spec.ports) keysIn(p, KEYS.servicePort, `${where} port`);
@@ -867,6 +871,8 @@ check('everything enabled: every kind renders valid and consistent', () => {
     assert.equal(d.obj.metadata.labels.team, 'solar', `${d.source}: commonLabels`);
   }
   assert.ok(c.volumeMounts.some((m) => m.name === 'ca') && s.spec.template.spec.volumes.some((v) => v.name === 'ca'));
+  assert.ok(c.args.includes('--storage.path=/var/lib/tigo-exporter'), 'the state file');
+  assert.equal(stateOf(s).template.spec.storageClassName, 'standard', 'a claim per shard');
   assertServiceSelectsExporterOnly(r);
   assertSecretReferenced(r, { secretName: 'tigo-tigo-exporter', password: creds.password, username: creds.username });
   assert.deepEqual(webConfigOf(r), readValues('all.yaml').webConfig.config);
@@ -986,6 +992,96 @@ check('fullnameOverride and a long release name keep names within 63 characters'
   const long = mustRender({ files: ['demo.yaml'], values: { fullnameOverride: 'x'.repeat(70), shards: 2 } });
   validateAll(long);
   assert.equal(one(long, 'StatefulSet').spec.serviceName, `${'x'.repeat(54)}-headless`);
+});
+
+// ---- the state file (--storage.path) ------------------------------------------------------------
+// The state volume of a workload: its mount in the exporter container, the pod volume of that
+// name (absent when a volumeClaimTemplate provides it) and the --storage.path argument.
+function stateOf(w) {
+  const c = exporterContainer(w);
+  const mount = (c.volumeMounts || []).find((m) => m.name === 'state');
+  const volume = (w.spec.template.spec.volumes || []).find((v) => v.name === 'state');
+  const arg = c.args.find((a) => a.startsWith('--storage.path='));
+  const template = (w.spec.volumeClaimTemplates || []).find((t) => t.metadata.name === 'state');
+  return { c, mount, volume, arg, template };
+}
+check('state: off by default, no --storage.path, no state volume, no claim', () => {
+  for (const files of [['credentials.yaml'], ['shards.yaml'], ['demo.yaml']]) {
+    const r = mustRender({ files });
+    const st = stateOf(workload(r)[0]);
+    assert.equal(st.arg, undefined, `${files}: --storage.path`);
+    assert.equal(st.mount, undefined, `${files}: state mount`);
+    assert.equal(st.volume, undefined, `${files}: state volume`);
+    assert.equal(st.template, undefined, `${files}: claim template`);
+    assert.equal(find(r, 'PersistentVolumeClaim').length, 0, `${files}: a claim`);
+  }
+});
+check('state.enabled without persistence: an emptyDir at the mount path, which --storage.path names', () => {
+  for (const shards of [1, 3]) {
+    const r = mustRender({ files: ['credentials.yaml'], values: { shards, state: { enabled: true } } });
+    validateAll(r);
+    const w = workload(r)[0];
+    assertExporterPod(w);
+    const st = stateOf(w);
+    assert.equal(st.arg, '--storage.path=/var/lib/tigo-exporter');
+    assert.equal(st.mount.mountPath, '/var/lib/tigo-exporter');
+    assert.ok(!st.mount.readOnly, 'the state volume is writable');
+    assert.deepEqual(st.volume.emptyDir, { sizeLimit: '64Mi' });
+    assert.equal(st.template, undefined);
+    assert.equal(find(r, 'PersistentVolumeClaim').length, 0);
+  }
+});
+check('state.persistence: a claim of the given size and class, mounted at the path; Recreate keeps one pod on it', () => {
+  const r = mustRender({ files: ['credentials.yaml'], values: { state: { enabled: true, mountPath: '/data',
+    persistence: { enabled: true, size: '128Mi', storageClass: 'fast', annotations: { 'example.com/backup': 'no' } } } } });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  const w = one(r, 'Deployment');
+  assertExporterPod(w);
+  assert.equal(w.spec.strategy.type, 'Recreate');
+  const pvc = one(r, 'PersistentVolumeClaim');
+  assert.equal(pvc.metadata.name, 'tigo-tigo-exporter-state');
+  assert.equal(pvc.metadata.namespace, 'monitoring');
+  assert.equal(pvc.metadata.annotations['example.com/backup'], 'no');
+  assert.deepEqual(pvc.spec, { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '128Mi' } } });
+  const st = stateOf(w);
+  assert.equal(st.arg, '--storage.path=/data');
+  assert.equal(st.mount.mountPath, '/data');
+  assert.deepEqual(st.volume.persistentVolumeClaim, { claimName: pvc.metadata.name });
+  // No class given: the cluster's default (no storageClassName key at all).
+  const d = one(mustRender({ files: ['demo.yaml'], values: { state: { enabled: true, persistence: { enabled: true } } } }), 'PersistentVolumeClaim');
+  assert.ok(!('storageClassName' in d.spec), 'storageClassName without a class');
+  assert.equal(d.spec.resources.requests.storage, '64Mi');
+});
+check('state.persistence with shards: one claim per pod from volumeClaimTemplates, none rendered apart', () => {
+  const r = mustRender({ files: ['shards.yaml'], values: { state: { enabled: true, persistence: { enabled: true } } } });
+  validateAll(r);
+  const s = one(r, 'StatefulSet');
+  assertExporterPod(s);
+  assert.equal(find(r, 'PersistentVolumeClaim').length, 0, 'no shared claim');
+  const st = stateOf(s);
+  assert.equal(st.volume, undefined, 'the pod volume comes from the template');
+  assert.equal(st.mount.mountPath, '/var/lib/tigo-exporter');
+  assert.ok(st.template, 'a volumeClaimTemplate named state');
+  assert.deepEqual(st.template.spec, { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '64Mi' } } });
+  assert.ok(matches(st.template.metadata.labels, s.spec.template.metadata.labels), 'claims labelled like the pods');
+  assert.equal(st.arg, '--storage.path=/var/lib/tigo-exporter');
+});
+check('state.persistence.existingClaim: the user\'s claim is mounted, none rendered; with shards it fails', () => {
+  const r = mustRender({ files: ['credentials.yaml'], values: { state: { enabled: true, persistence: { enabled: true, existingClaim: 'my-state' } } } });
+  validateAll(r);
+  assert.equal(find(r, 'PersistentVolumeClaim').length, 0);
+  assert.deepEqual(stateOf(one(r, 'Deployment')).volume.persistentVolumeClaim, { claimName: 'my-state' });
+  const bad = render({ files: ['shards.yaml'], values: { state: { enabled: true, persistence: { enabled: true, existingClaim: 'my-state' } } } });
+  assert.notEqual(bad.status, 0, 'rendered an existing claim for several shards');
+  assert.match(bad.stderr, /existingClaim cannot hold the state of several shards/);
+});
+check('state: the schema rejects a relative mount path, a size that is no quantity, an unknown key', () => {
+  const base = YAML.parse(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
+  for (const state of [{ ...base.state, mountPath: 'var/lib' }, { ...base.state, sizeLimit: 'big' },
+    { ...base.state, persistence: { ...base.state.persistence, size: 64 } }, { ...base.state, path: '/x' }]) {
+    assert.notEqual(schemaErrors({ ...base, state }), '', JSON.stringify(state));
+  }
 });
 
 console.log(`${passed} passed, ${failed} failed`);

@@ -145,6 +145,27 @@ Requests a minute each pod may spend: the account's budget split evenly between 
 {{- end }}
 
 {{/*
+The claim holding the state file of the single pod: the user's existing one or the chart's.
+*/}}
+{{- define "tigo-exporter.stateClaimName" -}}
+{{- .Values.state.persistence.existingClaim | default (printf "%s-state" (include "tigo-exporter.fullname" . | trunc 57 | trimSuffix "-")) }}
+{{- end }}
+
+{{/*
+The state volume's claim spec (the chart's own claim, or each shard's from volumeClaimTemplates).
+*/}}
+{{- define "tigo-exporter.stateClaimSpec" -}}
+accessModes:
+  {{- toYaml .Values.state.persistence.accessModes | nindent 2 }}
+{{- with .Values.state.persistence.storageClass }}
+storageClassName: {{ . | quote }}
+{{- end }}
+resources:
+  requests:
+    storage: {{ .Values.state.persistence.size | quote }}
+{{- end }}
+
+{{/*
 The exporter's container, shared by the Deployment and the StatefulSet.
 */}}
 {{- define "tigo-exporter.podSpec" -}}
@@ -197,6 +218,9 @@ containers:
       {{- end }}
       - --tigo.systems={{ join "," $ids }}
       {{- end }}
+      {{- if .Values.state.enabled }}
+      - --storage.path={{ .Values.state.mountPath }}
+      {{- end }}
       - --log.level={{ .Values.log.level }}
       - --log.format={{ .Values.log.format }}
       {{- if include "tigo-exporter.webConfig.enabled" . }}
@@ -241,6 +265,10 @@ containers:
         mountPath: {{ .Values.secretMountPath }}
         readOnly: true
       {{- end }}
+      {{- if .Values.state.enabled }}
+      - name: state
+        mountPath: {{ .Values.state.mountPath }}
+      {{- end }}
       {{- with include "tigo-exporter.webConfig.volumeMounts" . }}
       {{- . | trim | nindent 6 }}
       {{- end }}
@@ -265,6 +293,18 @@ volumes:
         - key: {{ .Values.existingSecret.passwordKey }}
           path: password
         {{- end }}
+  {{- end }}
+  {{- if .Values.state.enabled }}
+  {{- if not .Values.state.persistence.enabled }}
+  - name: state
+    emptyDir:
+      sizeLimit: {{ .Values.state.sizeLimit }}
+  {{- else if not (include "tigo-exporter.sharded" .) }}
+  - name: state
+    persistentVolumeClaim:
+      claimName: {{ include "tigo-exporter.stateClaimName" . }}
+  {{- end }}
+  {{- /* Persistent with shards: each pod's claim comes from the StatefulSet's volumeClaimTemplates. */}}
   {{- end }}
   {{- with include "tigo-exporter.webConfig.volumes" . }}
   {{- . | trim | nindent 2 }}
