@@ -429,7 +429,7 @@ TEST_CASE("a night settled before the restart stays settled that night, not the 
   CHECK(minute_data_jobs(night + hours{24}) == 3);  // the next night: settled once again
 }
 
-TEST_CASE("values older than max staleness are not served from the file; the hierarchy is",
+TEST_CASE("values older than max staleness are not served from the file, the hierarchy is",
           "[state_file]") {
   World w;
   const auto o = restore_at(w.now + minutes{50});
