@@ -103,7 +103,7 @@ PolicyOptions default_policy_options() {
   return o;
 }
 
-Policy::Policy(PolicyOptions options) : options_(std::move(options)) {
+Policy::Policy(PolicyOptions options) : options_(options) {
   for (auto& w : options_.wanted) w = std::max(w, seconds{1});
 }
 
@@ -268,7 +268,8 @@ void Policy::replan(Timestamp now) {
         60.0 / static_cast<double>(options_.wanted[idx(Dataset::panels)].count()), 60.0 / c);
     detail_calls += s.detail_calls;
   }
-  if (p.active) p.power_cadence = seconds{static_cast<long long>(cadence_sum / p.active)};
+  if (p.active)
+    p.power_cadence = seconds{static_cast<long long>(cadence_sum / static_cast<double>(p.active))};
   // What panel power really cost lately (probes for jitter, late and missed batches included),
   // with a tenth more for headroom.
   while (!power_calls_.empty() && power_calls_.front() <= now - minutes{10})
@@ -278,7 +279,7 @@ void Policy::replan(Timestamp now) {
   const double power_floor = p.power_per_minute;
   p.power_per_minute =
       1.1 * std::max(p.power_per_minute, static_cast<double>(power_calls_.size()) / 10.0);
-  const double n = static_cast<double>(systems_.size());
+  const auto n = static_cast<double>(systems_.size());
   const double day = n - night;
   const double account = (options_.account_calls + std::floor(n / 50.0)) * 60.0 /
                          static_cast<double>(options_.wanted[idx(Dataset::system)].count());
