@@ -126,11 +126,18 @@ void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>&
 
 std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
                                          const tigo::CsvTable& table) {
+  // Only the panels' columns: the gateway's own sensor column (sensors=true, the API's default)
+  // runs to the last whole minute, ahead of the panels' batches; taken for the newest minute it
+  // would hide when a batch really arrives.
+  std::vector<std::int64_t> panels;
+  panels.reserve(s.hierarchy.panels.size());
+  for (const auto& p : s.hierarchy.panels) panels.push_back(p.object_id);
+  std::sort(panels.begin(), panels.end());
   std::optional<Timestamp> newest;
   for (const auto& col : table.columns) {
     if (!col.newest) continue;
     const auto id = column_id(col.name);
-    if (!id) continue;
+    if (!id || !std::binary_search(panels.begin(), panels.end(), *id)) continue;
     const Timestamp at = tigo::local_to_utc(col.newest->time, s.zone);
     newest = newest ? std::max(*newest, at) : at;
     auto& slot = s.panel_values[*id][param];

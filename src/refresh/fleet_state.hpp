@@ -70,8 +70,9 @@ void mark_failure(DatasetState& s, std::string error);
 
 void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>& types);
 
-// Newest non-empty value per column of a header=id aggregate CSV into the panels' readings
-// (a reading only replaces an older one). Returns the newest minute seen, if any.
+// Newest non-empty value per panel column of a header=id aggregate CSV into the panels' readings
+// (a reading only replaces an older one; other columns, such as the gateway's sensors, are left
+// out). Returns the panels' newest minute, if any.
 std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
                                          const tigo::CsvTable& table);
 void apply_combined_minute(SystemState& s, const tigo::CsvTable& table);

@@ -259,6 +259,22 @@ TEST_CASE("a fresher non-panel column does not make the panels look behind", "[f
   for (const auto& p : snap.systems[0].panels) CHECK(p.reporting);
 }
 
+TEST_CASE("the newest panel minute is the panels', not the gateway sensor column's", "[fleet]") {
+  const auto now = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = one_system(now);
+  auto& s = fleet.systems[7];
+  // 99, the gateway's own column, runs to the last whole minute; the panels' batch ends at 12:49
+  // (local, UTC-7): the policy must see 19:49 UTC, or every fetch would look like a new batch.
+  const auto newest =
+      refresh::apply_aggregate(s, tigo::PanelParam::power,
+                               csv("Datetime,4,5,6,99\n2026/07/01 12:49:00,1,2,3,7\n"
+                                   "2026/07/01 12:59:00,,,,8\n"));
+  REQUIRE(newest);
+  CHECK(*newest == *util::parse_iso8601("2026-07-01T19:49:00Z"));
+  CHECK(s.panel_values.count(99) == 0);
+  CHECK(s.panel_values.at(6)[tigo::PanelParam::power]->value == 3);
+}
+
 // The staleness rule (fleet_state.hpp), family by family: each value is aged across its limit.
 namespace {
 
