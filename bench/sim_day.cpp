@@ -82,6 +82,11 @@ struct Options {
   std::uint64_t seed = 1;
   bool verbose = false;
   int trace = 0;
+  // A cold start instead of a whole local day: start at this UTC time (ISO 8601), run `minutes`,
+  // measure batches visible from `measure_after` minutes after start.
+  std::string start_at;
+  int minutes = 1440;
+  int measure_after = 60;
   // The policy's panel power probing (PolicyOptions), for trying other settings side by side.
   int margin = 0, step = 0, close = -1, max_probe = 0;
 };
@@ -172,9 +177,10 @@ Record run_policy(const World& w, const Options& o, Time start, Time end) {
       }
       count_call(r, w, site, start, t, job->calls);
       r.calls_by_dataset[static_cast<int>(job->dataset)] += job->calls;
+      if (getenv("PERMIN")) { static std::map<long long, std::map<int,int>> pm; static long long last=-1; long long m=(t-start).count()/60; if (m!=last && last>=0) { std::printf("min %3lld:", last); for (auto& [d,n]: pm[last]) std::printf(" %s %d", std::string(refresh::dataset_name(static_cast<Dataset>(d))).c_str(), n); std::printf("\n"); } last=m; pm[m][static_cast<int>(job->dataset)] += job->calls; }
       flying.push_back({t + seconds{o.latency}, *job, out});
     }
-    if (o.verbose && (t - start) % hours{2} < seconds{1})
+    if (o.verbose && (t - start) % (o.minutes < 240 ? minutes{5} : hours{2}) < seconds{1})
       std::printf("  %s policy: %s; calls in the last 60 s %.0f\n",
                   util::format_iso8601_utc(t).c_str(), p.plan().describe().c_str(),
                   p.calls_in_last_minute(t));
@@ -304,14 +310,25 @@ struct Figures {
   double calls_per_system_day = 0, night_calls_per_system = 0;
   std::map<int, std::vector<double>> gap_min;      // per dataset: longest daylight gap per system
   std::map<int, std::vector<double>> lag_by_hour;  // hour of the day the batch became visible
+  // Systems with panel power at Tigo when the exporter starts, and of them those it had within
+  // 5 and 10 minutes.
+  std::size_t lit_at_start = 0, power_by_5 = 0, power_by_10 = 0;
 };
 
-Figures figures(const World& w, const Record& r, Time start, Time end) {
+Figures figures(const World& w, const Record& r, Time start, Time end, Time measure_from) {
   Figures f;
   for (std::size_t i = 0; i < w.sites.size(); ++i) {
     const auto& s = w.sites[i];
+    if (w.newest_pin(s, start) && w.elevation(s, start) > 0) {
+      ++f.lit_at_start;
+      if (!r.pin_known[i].empty()) {
+        const auto first = r.pin_known[i].front().first;
+        f.power_by_5 += first <= start + minutes{5};
+        f.power_by_10 += first <= start + minutes{10};
+      }
+    }
     for (const auto& b : s.batches) {
-      if (b.visible < start + hours{1} || b.visible >= end) continue;  // after the cold start
+      if (b.visible < measure_from || b.visible >= end) continue;  // after the cold start
       if (w.elevation(s, b.last_min) <= 0) continue;                   // daylight minutes only
       ++f.batches;
       std::optional<Time> had;
@@ -392,6 +409,10 @@ int main(int argc, char** argv) {
   app.add_option("--step", o.step, "policy: seconds between the close probes");
   app.add_option("--close", o.close, "policy: close probes after a miss");
   app.add_option("--max-probe", o.max_probe, "policy: seconds between the later probes");
+  app.add_option("--start", o.start_at, "a cold start at this UTC time (ISO 8601) instead of a day");
+  app.add_option("--minutes", o.minutes, "minutes to run from the start");
+  app.add_option("--measure-after", o.measure_after,
+                 "minutes after start from which batches count (the cold start left out)");
   CLI11_PARSE(app, argc, argv);
 
   sim::FleetOptions fo;
@@ -411,8 +432,17 @@ int main(int argc, char** argv) {
     const auto spec = fleet.system(i);
     w.sites.push_back({sim::make_context(fleet, spec), spec.latitude, spec.longitude, {}});
   }
-  const Time start = day_start(o, w);
-  const Time end = start + hours{24};
+  Time start = day_start(o, w);
+  if (!o.start_at.empty()) {
+    const auto at = util::parse_iso8601(o.start_at);
+    if (!at) {
+      std::fprintf(stderr, "sim_day: --start %s is not an ISO 8601 time\n", o.start_at.c_str());
+      return 2;
+    }
+    start = *at;
+  }
+  const Time end = start + minutes{o.minutes};
+  const Time measure_from = start + minutes{o.measure_after};
   std::size_t stalled = 0;
   for (auto& s : w.sites) {
     s.batches = sim::arrivals(s.ctx, start - hours{2}, end, w.uploads);
@@ -426,14 +456,20 @@ int main(int argc, char** argv) {
 
   const auto old_run = run_baseline(w, o, start, end);
   const auto new_run = run_policy(w, o, start, end);
-  const auto a = figures(w, old_run, start, end);
-  const auto b = figures(w, new_run, start, end);
+  const auto a = figures(w, old_run, start, end, measure_from);
+  const auto b = figures(w, new_run, start, end, measure_from);
 
   std::printf("\n%-58s %16s %16s\n", "", "old planner", "policy");
   auto row = [](const char* name, double x, double y) {
     std::printf("%-58s %16.1f %16.1f\n", name, x, y);
   };
-  std::printf("%-58s %16zu %16zu\n", "daylight batches (after the first hour)", a.batches,
+  std::printf("%-58s %16zu %16zu\n", "systems with panel power at Tigo at start", a.lit_at_start,
+              b.lit_at_start);
+  std::printf("%-58s %16zu %16zu\n", "  of them with panel power by 5 min", a.power_by_5,
+              b.power_by_5);
+  std::printf("%-58s %16zu %16zu\n", "  of them with panel power by 10 min", a.power_by_10,
+              b.power_by_10);
+  std::printf("%-58s %16zu %16zu\n", "daylight batches (after --measure-after)", a.batches,
               b.batches);
   std::printf("%-58s %16zu %16zu\n", "  never fetched that day", a.never, b.never);
   row("panel power behind its arrival at Tigo, p50 (min)", quantile(a.lag_min, 0.5),
@@ -467,7 +503,7 @@ int main(int argc, char** argv) {
     std::printf("policy's calls a minute by dataset, day average:");
     for (const auto& [d, n] : new_run.calls_by_dataset)
       std::printf(" %s %.1f", std::string(refresh::dataset_name(static_cast<Dataset>(d))).c_str(),
-                  static_cast<double>(n) / 1440.0);
+                  static_cast<double>(n) / o.minutes);
     std::printf("\n");
     std::printf(
         "policy's panel power fetches: %lld with a new batch, %lld without (sun up), %lld "
