@@ -68,6 +68,7 @@ struct Record {
   std::vector<int> night_calls;                               // per site
   long long total_calls = 0;
   std::map<int, long long> calls_by_dataset;
+  std::map<long long, std::map<int, int>> calls_by_minute;        // minute since start, dataset
   long long pin_new = 0, pin_empty_day = 0, pin_empty_night = 0;  // panel power fetches
 };
 
@@ -81,6 +82,7 @@ struct Options {
   int workers = 4;
   std::uint64_t seed = 1;
   bool verbose = false;
+  bool per_minute = false;
   int trace = 0;
   // A cold start instead of a whole local day: start at this UTC time (ISO 8601), run `minutes`,
   // measure batches visible from `measure_after` minutes after start.
@@ -177,7 +179,7 @@ Record run_policy(const World& w, const Options& o, Time start, Time end) {
       }
       count_call(r, w, site, start, t, job->calls);
       r.calls_by_dataset[static_cast<int>(job->dataset)] += job->calls;
-      if (getenv("PERMIN")) { static std::map<long long, std::map<int,int>> pm; static long long last=-1; long long m=(t-start).count()/60; if (m!=last && last>=0) { std::printf("min %3lld:", last); for (auto& [d,n]: pm[last]) std::printf(" %s %d", std::string(refresh::dataset_name(static_cast<Dataset>(d))).c_str(), n); std::printf("\n"); } last=m; pm[m][static_cast<int>(job->dataset)] += job->calls; }
+      r.calls_by_minute[(t - start).count() / 60][static_cast<int>(job->dataset)] += job->calls;
       flying.push_back({t + seconds{o.latency}, *job, out});
     }
     if (o.verbose && (t - start) % (o.minutes < 240 ? minutes{5} : hours{2}) < seconds{1})
@@ -329,7 +331,7 @@ Figures figures(const World& w, const Record& r, Time start, Time end, Time meas
     }
     for (const auto& b : s.batches) {
       if (b.visible < measure_from || b.visible >= end) continue;  // after the cold start
-      if (w.elevation(s, b.last_min) <= 0) continue;                   // daylight minutes only
+      if (w.elevation(s, b.last_min) <= 0) continue;               // daylight minutes only
       ++f.batches;
       std::optional<Time> had;
       for (const auto& [when, newest] : r.pin_known[i])
@@ -405,11 +407,13 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "the fleet's seed");
   app.add_option("--trace", o.trace, "print every panel power fetch of this system (1-based)");
   app.add_flag("--verbose", o.verbose, "print the policy's plan every two hours");
+  app.add_flag("--per-minute", o.per_minute, "print the policy's calls of each minute by dataset");
   app.add_option("--margin", o.margin, "policy: seconds after the expected arrival to ask");
   app.add_option("--step", o.step, "policy: seconds between the close probes");
   app.add_option("--close", o.close, "policy: close probes after a miss");
   app.add_option("--max-probe", o.max_probe, "policy: seconds between the later probes");
-  app.add_option("--start", o.start_at, "a cold start at this UTC time (ISO 8601) instead of a day");
+  app.add_option("--start", o.start_at,
+                 "a cold start at this UTC time (ISO 8601) instead of a day");
   app.add_option("--minutes", o.minutes, "minutes to run from the start");
   app.add_option("--measure-after", o.measure_after,
                  "minutes after start from which batches count (the cold start left out)");
@@ -456,6 +460,14 @@ int main(int argc, char** argv) {
 
   const auto old_run = run_baseline(w, o, start, end);
   const auto new_run = run_policy(w, o, start, end);
+  if (o.per_minute)
+    for (const auto& [m, by] : new_run.calls_by_minute) {
+      std::printf("policy, minute %3lld:", m);
+      for (const auto& [d, n] : by)
+        std::printf(" %s %d", std::string(refresh::dataset_name(static_cast<Dataset>(d))).c_str(),
+                    n);
+      std::printf("\n");
+    }
   const auto a = figures(w, old_run, start, end, measure_from);
   const auto b = figures(w, new_run, start, end, measure_from);
 
