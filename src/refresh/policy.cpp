@@ -149,6 +149,15 @@ seconds Policy::lag(const SystemPlan& s) const {
   return std::max(seconds{0}, median(s.lags));
 }
 
+bool Policy::exploring(const SystemPlan& s) const {
+  return s.first_try_hits >= kExploreAfter && s.probes == 0 && !first_batch_of_day(s);
+}
+
+int Policy::close_probes(const SystemPlan& s) const {
+  // Until a few consecutive batches fitted the slots, the expected arrival is rougher: one more.
+  return options_.close_probes + (std::min(s.run, s.spacings.size()) < 3 ? 1 : 0);
+}
+
 bool Policy::first_batch_of_day(const SystemPlan& s) const {
   return s.lit_since && (!s.newest_pin || *s.newest_pin < *s.lit_since);
 }
@@ -369,9 +378,14 @@ std::optional<Policy::Candidate> Policy::power_candidate(const SystemPlan& s, Ti
   // asked for halfway through it, then at its end (the whole fleet starts at once; probing
   // each system every few minutes would spend the morning's budget on empty answers).
   if (first_batch_of_day(s)) due = *s.lit_since + lag(s) + cadence(s) / 2;
+  // Batch after batch seen on the first try says nothing of whether the delay is shorter than
+  // believed: now and then ask a little before the expected arrival (a miss only moves the ask
+  // back to the usual time).
+  else if (exploring(s))
+    due -= options_.arrival_margin + options_.probe_step / 2;
   due = std::max(due, earliest);
   if (s.next_probe) due = std::max(due, *s.next_probe);
-  return Candidate{due, due + (s.probes <= options_.close_probes ? seconds{60} : minutes{5})};
+  return Candidate{due, due + (s.probes <= close_probes(s) ? seconds{60} : minutes{5})};
 }
 
 std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset d,
@@ -548,11 +562,15 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
           // The batch became visible after the last fetch that missed it and at most when this
           // one saw it: the middle of that bracket. Seen on the first try, only the upper end is
           // known: it counts when it shows the delay shorter than believed.
+          // A wide bracket (a miss, then the next slot) says little: left out. An early ask that
+          // saw the batch shows it can be asked for that early: the delay less the margin.
           const auto seen_after = now - *outcome.newest_pin;
           if (s->last_empty_at && s->newest_seen_at && *s->last_empty_at > *s->newest_seen_at &&
-              now - *s->last_empty_at <= options_.max_probe)
+              now - *s->last_empty_at <= 2 * options_.probe_step)
             keep_last(s->lags,
                       *s->last_empty_at + (now - *s->last_empty_at) / 2 - *outcome.newest_pin);
+          else if (exploring(*s))
+            keep_last(s->lags, std::max(seconds{0}, seen_after - options_.arrival_margin));
           else if (seen_after < lag(*s))
             keep_last(s->lags, seen_after);
         } else {
@@ -567,11 +585,18 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
               now - expected < hours{2})
             keep_last(s->late_by, now - expected, kLateSamples);
         }
+        s->first_try_hits = s->probes == 0 && !exploring(*s) ? s->first_try_hits + 1 : 0;
         s->newest_pin = outcome.newest_pin;
         s->newest_seen_at = now;
         s->probes = 0;
         s->next_probe.reset();
+      } else if (exploring(*s)) {
+        // Too early: back to the usual time, as if not asked.
+        s->first_try_hits = 0;
+        s->last_empty_at = now;
+        s->next_probe = now + options_.arrival_margin + options_.probe_step / 2;
       } else {
+        s->first_try_hits = 0;
         ++s->probes;
         s->last_empty_at = now;
         s->next_probe = now + options_.max_probe;
@@ -587,7 +612,7 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
           // minutes).
           const auto expected = next_batch_end(*s) + lag(*s);
           const auto next_slot = expected + cadence(*s) + options_.arrival_margin;
-          if (s->probes <= options_.close_probes)
+          if (s->probes <= close_probes(*s))
             s->next_probe = now + options_.probe_step;
           else if (now < next_slot)
             s->next_probe = next_slot;

@@ -123,6 +123,8 @@ struct LearnedSystem {
 };
 inline constexpr std::size_t kLearnedSamples = 7;
 inline constexpr std::size_t kLateSamples = 3;
+// After this many batches in a row seen on the first ask, one ask comes early (policy.cpp).
+inline constexpr int kExploreAfter = 6;
 
 class Policy {
  public:
@@ -190,6 +192,7 @@ class Policy {
                   // minute with power has passed)
     std::optional<Timestamp> next_probe;
     int probes = 0;
+    int first_try_hits = 0;  // consecutive batches seen on the first ask
     int detail_calls = 4;
   };
   struct Candidate {
@@ -205,6 +208,10 @@ class Policy {
   // The newest minute the gateway's next batch will hold: its upload slots fitted to the run of
   // batches seen (slot index against time), so one upload's jitter does not move the next.
   Timestamp next_batch_end(const SystemPlan& s) const;
+  // Probes `probe_step` apart after a miss at the expected arrival.
+  int close_probes(const SystemPlan& s) const;
+  // The next ask comes early, to learn whether the delay is shorter than believed.
+  bool exploring(const SystemPlan& s) const;
   // Sunrise has passed and no batch with its minutes has been seen yet.
   bool first_batch_of_day(const SystemPlan& s) const;
   bool active_at(const SystemPlan& s, Timestamp t) const;
