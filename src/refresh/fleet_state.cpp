@@ -55,16 +55,11 @@ tigo::Summary current_summary(tigo::Summary sum, Timestamp as_of, Timestamp now,
   return sum;  // the lifetime counter is true for all time up to updated_on
 }
 
-// The datasets a system's first round asks for at once. Panels and combined wait for the
-// objects, so they are left out: a system whose objects keep failing must not block readiness.
-constexpr Dataset kFirstRound[] = {Dataset::summary, Dataset::objects, Dataset::layout,
-                                   Dataset::sources, Dataset::alerts};
-
 // Ready means "can serve": the list answered and each system's first round was tried. A dataset
 // that keeps failing shows in tigo_refresh_success, not here: one broken system (or an account
 // without the API subscription) must not take the whole exporter out of its Service.
 bool first_round_attempted(const SystemState& s) {
-  return std::all_of(std::begin(kFirstRound), std::end(kFirstRound),
+  return std::all_of(kFirstRound.begin(), kFirstRound.end(),
                      [&](Dataset d) { return s.state(d).attempted; });
 }
 

@@ -61,9 +61,9 @@ double system_share(std::int64_t id) {
   return static_cast<double>(static_cast<std::uint64_t>(id) * 2654435761ULL % 1000) / 1000.0;
 }
 
-// The first round's calls per system that readiness waits for (summary, objects, layout,
-// gateways, alerts), and the share of the budget they may take while panel power flows.
-constexpr double kFirstRoundCalls = 5;
+// The first round's calls per system that readiness waits for, and the share of the budget they
+// may take while panel power flows.
+constexpr double kFirstRoundCalls = kFirstRound.size();
 constexpr double kFirstRoundShare = 0.6;
 
 // The lower median: with two samples, the smaller.

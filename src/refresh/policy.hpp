@@ -61,8 +61,8 @@ struct PolicyOptions {
   // shortest spacing of two fetches of one system. Dataset::system: the systems list.
   std::array<std::chrono::seconds, kDatasetCount> wanted{};
   std::chrono::seconds retry{10};  // after a failure, doubling up to the dataset's interval
-  // Panel power: first ask this long after the expected arrival, then `close_probes` asks
-  // `probe_step` apart, then every `max_probe` until the batch comes.
+  // Panel power: first ask this long after the expected arrival, then `close_probes` asks (one
+  // more while the slots are unfitted) `probe_step` apart, then every `max_probe` until it comes.
   std::chrono::seconds arrival_margin{120};
   std::chrono::seconds probe_step{120};
   int close_probes = 1;

@@ -37,6 +37,11 @@ inline constexpr std::array<Dataset, kDatasetCount> kAllDatasets = {
     Dataset::system, Dataset::objects,       Dataset::layout,   Dataset::sources, Dataset::summary,
     Dataset::panels, Dataset::panel_details, Dataset::combined, Dataset::alerts};
 std::string_view dataset_name(Dataset d);
+// A system's first round: what readiness waits for (each tried once) and what the policy asks
+// for first. Panels and combined wait for the objects, so they are left out: a system whose
+// objects keep failing must not block readiness.
+inline constexpr std::array<Dataset, 5> kFirstRound = {
+    Dataset::summary, Dataset::objects, Dataset::layout, Dataset::sources, Dataset::alerts};
 
 // Whether the last refresh of one (system, dataset) worked, and when one last did.
 struct DatasetState {

@@ -118,6 +118,40 @@ TEST_CASE("a large fleet's first round is spread so panel power keeps flowing", 
   CHECK(summarised.size() == 400);  // and the round readiness waits for is done within 50 min
 }
 
+TEST_CASE("a restart mid first round: the rest of it within 20 minutes beside the due work",
+          "[policy]") {
+  refresh::Policy p(refresh::default_policy_options());
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  drain(p, kNoon, serving(newest));
+  // 400 systems restored; the previous run stopped before the first round of the last 100 was
+  // asked for (objects aside). The others' datasets come due over the next half hour.
+  refresh::LearnedSystem done;
+  done.panels_known = true;
+  for (auto d : refresh::kAllDatasets) {
+    done.tracks[static_cast<std::size_t>(d)].last_success = kNoon - minutes{25};
+    done.tracks[static_cast<std::size_t>(d)].successes = 3;
+  }
+  auto unfinished = done;
+  for (auto d : refresh::kFirstRound)
+    if (d != Dataset::objects) unfinished.tracks[static_cast<std::size_t>(d)] = {};
+  for (int id = 1; id <= 400; ++id) p.add_system(id, kLat, kLon);
+  for (int id = 1; id <= 400; ++id) p.restore(id, id > 300 ? unfinished : done, kNoon);
+  std::set<std::pair<std::int64_t, Dataset>> asked;
+  auto t = kNoon;
+  for (; t < kNoon + minutes{40} && asked.size() < 400; t += seconds{5}) {
+    newest = kNoon - minutes{11} + minutes{10} * ((t - kNoon) / minutes{10});
+    for (const auto& job : drain(p, t, serving(newest)))
+      if (job.system_id > 300 && job.dataset != Dataset::panels &&
+          std::find(refresh::kFirstRound.begin(), refresh::kFirstRound.end(), job.dataset) !=
+              refresh::kFirstRound.end())
+        asked.emplace(job.system_id, job.dataset);
+  }
+  // 400 calls beside 300 summaries due at their bound and panel power on every batch: about 16
+  // minutes of budget.
+  CHECK(asked.size() == 400);
+  CHECK(t - kNoon <= minutes{20});
+}
+
 TEST_CASE("panel power is fetched just after the next batch is expected, not before", "[policy]") {
   std::optional<Timestamp> newest = kNoon - minutes{11};
   auto p = one_system(kNoon, newest);
