@@ -55,11 +55,11 @@ tigo::Summary current_summary(tigo::Summary sum, Timestamp as_of, Timestamp now,
   return sum;  // the lifetime counter is true for all time up to updated_on
 }
 
-// Ready means "can serve": the list answered and each system's first round was tried. A dataset
-// that keeps failing shows in tigo_refresh_success, not here: one broken system (or an account
-// without the API subscription) must not take the whole exporter out of its Service.
-bool first_round_attempted(const SystemState& s) {
-  return std::all_of(kFirstRound.begin(), kFirstRound.end(),
+// Ready means "can serve": the list answered and each system's objects and summary were tried. A
+// dataset that keeps failing shows in tigo_refresh_success, not here: one broken system (or an
+// account without the API subscription) must not take the whole exporter out of its Service.
+bool can_serve(const SystemState& s) {
+  return std::all_of(kReadinessDatasets.begin(), kReadinessDatasets.end(),
                      [&](Dataset d) { return s.state(d).attempted; });
 }
 
@@ -174,7 +174,7 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     SystemEntry e;
     e.system = s.system;
     e.states = s.states;
-    ready = ready && first_round_attempted(s);
+    ready = ready && can_serve(s);
     const auto limit = [&, system_id = id](Dataset d) { return value_limit(d, o, system_id); };
     // Init-capture: clang 14 (clang-tidy) cannot capture a structured binding.
     auto ok = [&, &sys = s](Dataset d) {

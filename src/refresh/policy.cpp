@@ -31,11 +31,11 @@ bool minute_data(Dataset d) {
 }
 
 // How far into the first round each dataset may wait (earliest deadline first orders it):
-// panels need objects, readiness needs summary, sources, layout and alerts attempted.
+// panels need objects, readiness needs objects and summary tried.
 seconds first_round_slack(Dataset d, bool active) {
   switch (d) {
     case Dataset::objects:
-      return active ? seconds{0} : minutes{5};
+      return active ? seconds{0} : minutes{1};
     case Dataset::panels:
       return seconds{0};
     case Dataset::summary:
@@ -61,9 +61,9 @@ double system_share(std::int64_t id) {
   return static_cast<double>(static_cast<std::uint64_t>(id) * 2654435761ULL % 1000) / 1000.0;
 }
 
-// The first round's calls per system that readiness waits for, and the share of the budget they
-// may take while panel power flows.
-constexpr double kFirstRoundCalls = kFirstRound.size();
+// The first round's calls per system (summary, objects, layout, gateways, alerts), and the share
+// of the budget they may take while panel power flows.
+constexpr double kFirstRoundCalls = 5;
 constexpr double kFirstRoundShare = 0.6;
 
 // The lower median: with two samples, the smaller.
@@ -473,14 +473,7 @@ std::optional<Choice> Policy::next(Timestamp now) {
     }
   };
   if (!account_.in_flight) {
-    const auto every = options_.wanted[idx(Dataset::system)];
-    const auto due =
-        !account_.last_attempt ? now
-        : account_.failures
-            ? *account_.last_attempt +
-                  std::min<seconds>(every,
-                                    options_.retry * (1LL << std::min(account_.failures - 1, 10)))
-            : *account_.last_attempt + every;
+    const auto due = account_due(now);
     consider(kAccountJob, Dataset::system, Candidate{due, due - hours{1}},
              options_.account_calls + static_cast<int>(systems_.size() / 50));
   }
@@ -505,14 +498,24 @@ std::optional<Choice> Policy::next(Timestamp now) {
   return best;
 }
 
+Timestamp Policy::account_due(Timestamp now) const {
+  const auto every = options_.wanted[idx(Dataset::system)];
+  if (!account_.last_attempt) return now;
+  if (!account_.failures) return *account_.last_attempt + every;
+  // Until the list first answers nothing can be served: a transient failure is retried sooner
+  // (a refused login is held back by the client's own back-off, not by this).
+  const auto retry = account_.last_success ? options_.retry : options_.retry / 5;
+  return *account_.last_attempt +
+         std::min<seconds>(every, retry * (1LL << std::min(account_.failures - 1, 10)));
+}
+
 Timestamp Policy::next_wake(Timestamp now) {
   if (!planned_at_ || now - *planned_at_ >= minutes{1}) replan(now);
   Timestamp wake = *planned_at_ + minutes{1};
   forget_old_calls(now);
   if (!calls_.empty() && calls_sum_ >= options_.budget_per_minute)
     wake = std::min(wake, calls_.front().first + minutes{1});
-  if (!account_.in_flight && account_.last_attempt)
-    wake = std::min(wake, *account_.last_attempt + seconds{10});
+  if (!account_.in_flight) wake = std::min(wake, std::max(account_due(now), now));
   for (const auto& [id, s] : systems_)
     for (auto d : kAllDatasets) {
       if (d == Dataset::system) continue;

@@ -217,6 +217,8 @@ class Policy {
   bool active_at(const SystemPlan& s, Timestamp t) const;
   bool night_throughout(const SystemPlan& s, Timestamp from, Timestamp to) const;
   void forget_old_calls(Timestamp now);
+  // When the account job (login, user, types, the systems list) is next due.
+  Timestamp account_due(Timestamp now) const;
 
   PolicyOptions options_;
   std::map<std::int64_t, SystemPlan> systems_;

@@ -37,11 +37,11 @@ inline constexpr std::array<Dataset, kDatasetCount> kAllDatasets = {
     Dataset::system, Dataset::objects,       Dataset::layout,   Dataset::sources, Dataset::summary,
     Dataset::panels, Dataset::panel_details, Dataset::combined, Dataset::alerts};
 std::string_view dataset_name(Dataset d);
-// A system's first round: what readiness waits for (each tried once) and what the policy asks
-// for first. Panels and combined wait for the objects, so they are left out: a system whose
-// objects keep failing must not block readiness.
-inline constexpr std::array<Dataset, 5> kFirstRound = {
-    Dataset::summary, Dataset::objects, Dataset::layout, Dataset::sources, Dataset::alerts};
+// What readiness waits for, each tried once per system (failed or not): its hierarchy and its
+// summary, what serving the system takes (its panels, power and energy). Layout, gateways and
+// alerts follow within minutes; waiting for them too would keep a 20-system account unready
+// beyond its first minute of budget (5 calls a system, 100 a minute).
+inline constexpr std::array<Dataset, 2> kReadinessDatasets = {Dataset::objects, Dataset::summary};
 
 // Whether the last refresh of one (system, dataset) worked, and when one last did.
 struct DatasetState {
@@ -154,7 +154,7 @@ struct Snapshot {
   bool beyond_budget = false;
   Timestamp built_at{};
   std::uint64_t generation = 0;
-  bool ready = false;  // the list answered and every system's first round was tried
+  bool ready = false;  // the list answered and every system's kReadinessDatasets were tried
   // --tigo.systems ids (of this shard) that the account's systems list does not hold.
   std::vector<std::int64_t> unlisted_systems;
 };

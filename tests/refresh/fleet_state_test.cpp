@@ -204,27 +204,26 @@ TEST_CASE("object energy today only while it is today at the system", "[fleet]")
   CHECK_FALSE(next_day.systems[0].object_readings[0].energy_today_wh.has_value());
 }
 
-TEST_CASE("ready once every system's first round was attempted", "[fleet]") {
+TEST_CASE("ready once every system's objects and summary were tried, failed or not", "[fleet]") {
   const auto now = *util::parse_iso8601("2026-07-01T20:00:00Z");
   auto fleet = one_system(now);
-  for (auto d : {Dataset::layout, Dataset::sources, Dataset::alerts})
-    refresh::mark_success(fleet.systems[7].state(d), now);
   CHECK(refresh::build_snapshot(fleet, now, {}).ready);
-  // A system just listed, its first round not yet tried, holds readiness back.
+  // A system just listed, nothing of it tried yet, holds readiness back.
   fleet.systems[8].system.system_id = 8;
   refresh::mark_success(fleet.systems[8].state(Dataset::system), now);
   CHECK_FALSE(refresh::build_snapshot(fleet, now, {}).ready);
+  // Layout, gateways and alerts follow later: readiness does not wait for them.
+  refresh::mark_failure(fleet.systems[8].state(Dataset::objects), "objects/system: HTTP 500");
+  CHECK_FALSE(refresh::build_snapshot(fleet, now, {}).ready);
   // Tried and failed (say 402, or a summary that always fails): ready, the failure is shown by
   // the dataset's state.
-  for (auto d : {Dataset::summary, Dataset::objects, Dataset::layout, Dataset::sources})
-    refresh::mark_failure(fleet.systems[8].state(d), "data/summary: HTTP 500");
-  CHECK_FALSE(refresh::build_snapshot(fleet, now, {}).ready);
-  refresh::mark_failure(fleet.systems[8].state(Dataset::alerts), "alerts/system: HTTP 500");
+  refresh::mark_failure(fleet.systems[8].state(Dataset::summary), "data/summary: HTTP 500");
   const auto snap = refresh::build_snapshot(fleet, now, {});
   CHECK(snap.ready);
   REQUIRE(snap.systems.size() == 2);
   CHECK_FALSE(snap.systems[1].summary.has_value());
   CHECK_FALSE(snap.systems[1].states[static_cast<std::size_t>(Dataset::summary)].success);
+  CHECK_FALSE(snap.systems[1].states[static_cast<std::size_t>(Dataset::layout)].attempted);
 }
 
 TEST_CASE("ready once the systems list answered, even with none of the shard's systems",

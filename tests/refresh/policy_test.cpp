@@ -132,8 +132,9 @@ TEST_CASE("a restart mid first round: the rest of it within 20 minutes beside th
     done.tracks[static_cast<std::size_t>(d)].successes = 3;
   }
   auto unfinished = done;
-  for (auto d : refresh::kFirstRound)
-    if (d != Dataset::objects) unfinished.tracks[static_cast<std::size_t>(d)] = {};
+  const std::set<Dataset> round = {Dataset::summary, Dataset::layout, Dataset::sources,
+                                   Dataset::alerts};
+  for (auto d : round) unfinished.tracks[static_cast<std::size_t>(d)] = {};
   for (int id = 1; id <= 400; ++id) p.add_system(id, kLat, kLon);
   for (int id = 1; id <= 400; ++id) p.restore(id, id > 300 ? unfinished : done, kNoon);
   std::set<std::pair<std::int64_t, Dataset>> asked;
@@ -141,9 +142,7 @@ TEST_CASE("a restart mid first round: the rest of it within 20 minutes beside th
   for (; t < kNoon + minutes{40} && asked.size() < 400; t += seconds{5}) {
     newest = kNoon - minutes{11} + minutes{10} * ((t - kNoon) / minutes{10});
     for (const auto& job : drain(p, t, serving(newest)))
-      if (job.system_id > 300 && job.dataset != Dataset::panels &&
-          std::find(refresh::kFirstRound.begin(), refresh::kFirstRound.end(), job.dataset) !=
-              refresh::kFirstRound.end())
+      if (job.system_id > 300 && round.count(job.dataset))
         asked.emplace(job.system_id, job.dataset);
   }
   // 400 calls beside 300 summaries due at their bound and panel power on every batch: about 16
@@ -397,6 +396,36 @@ TEST_CASE("a failure is retried after 10 s, doubling, never later than the inter
   CHECK(asked[2] - asked[1] == seconds{20});
   CHECK(asked[3] - asked[2] == seconds{40});
   CHECK(asked.back() - asked[asked.size() - 2] == minutes{5});  // the summary's interval
+}
+
+TEST_CASE("the systems list is retried after 2 s, doubling, until it first answers; then 10 s",
+          "[policy]") {
+  auto options = refresh::default_policy_options();
+  options.wanted[static_cast<std::size_t>(Dataset::system)] = minutes{5};
+  refresh::Policy p(options);
+  std::vector<Timestamp> asked;
+  const auto fails_again = kNoon + minutes{20};
+  for (auto t = kNoon; t < kNoon + minutes{30}; t += seconds{1})
+    while (auto job = p.next(t)) {
+      auto o = ok();
+      if (job->system_id == refresh::kAccountJob) {
+        asked.push_back(t);
+        // The first four asks fail, the fifth answers, and from 20 minutes on it fails again.
+        o.ok = asked.size() == 5 || (asked.size() > 5 && t < fails_again);
+      }
+      p.finished(*job, t, o);
+    }
+  // Nothing can be served before the list answers: 2, 4, 8 and 16 s apart.
+  REQUIRE(asked.size() >= 7);
+  CHECK(asked[1] - asked[0] == seconds{2});
+  CHECK(asked[2] - asked[1] == seconds{4});
+  CHECK(asked[3] - asked[2] == seconds{8});
+  CHECK(asked[4] - asked[3] == seconds{16});
+  // Once it has answered, a failure waits the usual 10 s.
+  const auto first_failure =
+      std::find_if(asked.begin(), asked.end(), [&](Timestamp t) { return t >= fails_again; });
+  REQUIRE(asked.end() - first_failure >= 2);
+  CHECK(*(first_failure + 1) - *first_failure == seconds{10});
 }
 
 TEST_CASE("a gateway silent for hours of daylight is probed hourly, not on every batch",
