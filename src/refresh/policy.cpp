@@ -438,11 +438,12 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
     if (!s.lit_since || first_batch_of_day(s)) return std::nullopt;
     due = std::max(s.day_first_seen.value_or(*s.newest_seen_at),
                    *s.lit_since + spread(s.id, d, std::min(every, bound * 17 / 20)));
-    return Candidate{due, *s.lit_since + bound};
+    return Candidate{due, *s.lit_since + bound - minutes{2}};
   }
   // The first round ran for every system at once; the second is spread over the interval.
   if (t.successes == 1) due = base + spread(s.id, d, every);
-  return Candidate{due, base + std::max(every, bound)};
+  // The deadline a little inside the bound: a job started at it still lands within.
+  return Candidate{due, base + std::max(every, bound - minutes{2})};
 }
 
 void Policy::forget_old_calls(Timestamp now) {
