@@ -398,8 +398,9 @@ TEST_CASE("a failure is retried after 10 s, doubling, never later than the inter
   CHECK(asked.back() - asked[asked.size() - 2] == minutes{5});  // the summary's interval
 }
 
-TEST_CASE("the systems list is retried after 2 s, doubling, until it first answers; then 10 s",
-          "[policy]") {
+TEST_CASE(
+    "the systems list is retried after 2 s, doubling, until it first answers, then after 10 s",
+    "[policy]") {
   auto options = refresh::default_policy_options();
   options.wanted[static_cast<std::size_t>(Dataset::system)] = minutes{5};
   refresh::Policy p(options);
