@@ -315,10 +315,23 @@ struct Figures {
   // Systems with panel power at Tigo when the exporter starts, and of them those it had within
   // 5 and 10 minutes.
   std::size_t lit_at_start = 0, power_by_5 = 0, power_by_10 = 0;
+  // Minutes from start until every system's objects and summary had answered once (what the
+  // exporter's readiness waits for; every call succeeds here); negative: never.
+  double ready_min = 0;
 };
 
 Figures figures(const World& w, const Record& r, Time start, Time end, Time measure_from) {
   Figures f;
+  for (std::size_t i = 0; i < w.sites.size() && f.ready_min >= 0; ++i)
+    for (auto d : refresh::kReadinessDatasets) {
+      const auto it = r.successes[i].find(static_cast<int>(d));
+      if (it == r.successes[i].end() || it->second.empty()) {
+        f.ready_min = -1;
+        break;
+      }
+      const auto first = *std::min_element(it->second.begin(), it->second.end());
+      f.ready_min = std::max(f.ready_min, static_cast<double>((first - start).count()) / 60.0);
+    }
   for (std::size_t i = 0; i < w.sites.size(); ++i) {
     const auto& s = w.sites[i];
     if (w.newest_pin(s, start) && w.elevation(s, start) > 0) {
@@ -481,6 +494,8 @@ int main(int argc, char** argv) {
               b.power_by_5);
   std::printf("%-58s %16zu %16zu\n", "  of them with panel power by 10 min", a.power_by_10,
               b.power_by_10);
+  std::printf("%-58s %16.1f %16.1f\n", "every system's objects and summary by (min; -1: never)",
+              a.ready_min, b.ready_min);
   std::printf("%-58s %16zu %16zu\n", "daylight batches (after --measure-after)", a.batches,
               b.batches);
   std::printf("%-58s %16zu %16zu\n", "  never fetched that day", a.never, b.never);

@@ -416,8 +416,14 @@ std::optional<Policy::Candidate> Policy::candidate(const SystemPlan& s, Dataset 
       const auto over = std::min({every, bound * 17 / 20, 3 * round});
       return Candidate{s.added, s.added + slack + spread(s.id, d, over)};
     }
-    const auto share =
-        seconds{std::llround(static_cast<double>(round.count()) * system_share(s.id))};
+    // What readiness waits for (objects, summary) is spread over its own shorter round, so the
+    // exporter is ready before layout, gateways and alerts have been asked everywhere.
+    const bool for_readiness = std::find(kReadinessDatasets.begin(), kReadinessDatasets.end(), d) !=
+                               kReadinessDatasets.end();
+    const double spread_over =
+        static_cast<double>(round.count()) *
+        (for_readiness ? static_cast<double>(kReadinessDatasets.size()) / kFirstRoundCalls : 1.0);
+    const seconds share{std::llround(spread_over * system_share(s.id))};
     return Candidate{s.added, s.added + slack + share};
   }
   if (minute_data(d) && !s.active) {

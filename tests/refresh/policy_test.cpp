@@ -102,6 +102,7 @@ TEST_CASE("a large fleet's first round is spread so panel power keeps flowing", 
   // Batches every 10 minutes; count the minutes in which panel power was fetched at all.
   int power_minutes_after_start = 0;
   std::set<std::int64_t> summarised;
+  std::optional<Timestamp> all_summarised;
   for (auto t = kNoon; t < kNoon + minutes{50}; t += seconds{5}) {
     newest = kNoon - minutes{11} + minutes{10} * ((t - kNoon) / minutes{10});
     bool power = false;
@@ -109,13 +110,17 @@ TEST_CASE("a large fleet's first round is spread so panel power keeps flowing", 
       power = power || job.dataset == Dataset::panels;
       if (job.dataset == Dataset::summary) summarised.insert(job.system_id);
     }
+    if (!all_summarised && summarised.size() == 400) all_summarised = t;
     if (power && t >= kNoon + minutes{10} && (t - kNoon) % minutes{1} < seconds{5})
       ++power_minutes_after_start;
   }
   // Objects and the first panel power of 400 systems take about 8 minutes of budget; after them
   // panel power flows in most minutes while the rest of the first round is worked off.
   CHECK(power_minutes_after_start >= 15);
-  CHECK(summarised.size() == 400);  // and the round readiness waits for is done within 50 min
+  // What readiness waits for (objects, summary) has a round of its own, shorter than the whole
+  // first round's (about 34 minutes here).
+  REQUIRE(all_summarised);
+  CHECK(*all_summarised - kNoon <= minutes{25});
 }
 
 TEST_CASE("a restart mid first round: the rest of it within 20 minutes beside the due work",
