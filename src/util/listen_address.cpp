@@ -16,8 +16,12 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   ListenAddress a;
   std::string_view host = text.substr(0, colon);
   const std::string_view port = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  // Brackets only around a whole IPv6 host: "[[]]" or "[]" would name another host when written
+  // back (found by fuzz_listen_address).
+  if ((bracketed && host.empty()) || host.find_first_of("[]") != std::string_view::npos)
+    return make_error("listen address \"" + std::string(text) + "\" has a bad host");
   a.host = std::string(host);
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
   if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || a.port < 0 ||

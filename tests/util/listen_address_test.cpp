@@ -24,6 +24,15 @@ TEST_CASE("listen addresses: host:port, :port, [v6]:port, and bad ones", "[util]
     CHECK_FALSE(util::parse_listen_address(bad).ok());
 }
 
+TEST_CASE("listen addresses: brackets only around a whole host (found by fuzz_listen_address)",
+          "[util]") {
+  for (const char* bad : {"[[]]:998", "[]:998", "[::1:80", "::1]:80", "a[b]:80"}) {
+    const auto r = util::parse_listen_address(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("bad host") != std::string::npos);
+  }
+}
+
 TEST_CASE("host:port for URLs and logs brackets an IPv6 host", "[util]") {
   CHECK(util::host_port("::1", 18220) == "[::1]:18220");
   CHECK(util::host_port("fe80::1%eth0", 80) == "[fe80::1%eth0]:80");
