@@ -52,7 +52,9 @@ seconds first_round_slack(Dataset d, bool active) {
 // A fixed share of `over` per system and dataset, in [0.2, 1): spreads jobs that would otherwise
 // come due for the whole fleet at once.
 seconds spread(std::int64_t id, Dataset d, seconds over) {
-  const auto share = 0.2 + 0.8 * static_cast<double>((id * 7919 + idx(d) * 104729) % 1000) / 1000.0;
+  // Unsigned: ids come from the API and may be as large as int64 goes.
+  const auto mixed = static_cast<std::uint64_t>(id) * 7919U + idx(d) * 104729U;
+  const auto share = 0.2 + 0.8 * static_cast<double>(mixed % 1000) / 1000.0;
   return seconds{static_cast<long long>(static_cast<double>(over.count()) * share)};
 }
 
@@ -66,9 +68,73 @@ double system_share(std::int64_t id) {
 constexpr double kFirstRoundCalls = 5;
 constexpr double kFirstRoundShare = 0.6;
 
-// The lower median: with two samples, the smaller.
+// What the fleet asks of the budget, in calls a minute: the account job, panel power, and each
+// bounded dataset at a given interval.
+using Intervals = std::array<double, kDatasetCount>;  // seconds, by dataset
+struct Demand {
+  double systems = 0, night = 0, active = 0;  // active: in daylight with panels known
+  double detail_calls = 0;                    // a refresh of every active system's details
+  double account = 0;
+  double power_floor = 0;  // one panel power fetch a batch
+  double power = 0;        // what panel power cost lately, probes included
+
+  // One dataset at `every` seconds (the night's summaries and gateways at their bound).
+  double of(Dataset d, double every) const {
+    switch (d) {
+      case Dataset::summary:
+      case Dataset::sources:
+        return (systems - night) * 60.0 / every +
+               night * 60.0 / std::max(every, double(bound_of(d)->count()));
+      case Dataset::panel_details:
+        return detail_calls * 60.0 / every;
+      case Dataset::combined:
+        return 2.0 * active * 60.0 / every;
+      default:
+        return systems * 60.0 / every;
+    }
+  }
+  double total(const Intervals& every) const {
+    double t = account + power;
+    for (auto d : kStretchOrder) t += of(d, every[idx(d)]);
+    return t;
+  }
+};
+
+// Stretches the intervals of kStretchOrder, first to give way first, toward their bounds until
+// the demand fits `budget`. When even the bounds do not fit, every one is slowed alike (at most
+// four times) so panel power keeps one fetch a batch; returns whether that was needed.
+bool stretch_to_budget(const Demand& demand, Intervals& every, double budget) {
+  if (demand.total(every) <= budget) return false;
+  for (auto d : kStretchOrder) {
+    // Planned a little inside the bound: a job runs a few minutes after it is due when the
+    // budget is busy, and the bound is what the user was promised.
+    const double bound =
+        std::max(every[idx(d)], kPlannedShareOfBound * double(bound_of(d)->count()));
+    // Bisection on this dataset's interval: demand falls as it grows.
+    double lo = every[idx(d)], hi = bound;
+    every[idx(d)] = hi;
+    if (demand.total(every) > budget) continue;
+    for (int i = 0; i < 40; ++i) {
+      every[idx(d)] = (lo + hi) / 2;
+      (demand.total(every) > budget ? lo : hi) = every[idx(d)];
+    }
+    every[idx(d)] = hi;
+    break;
+  }
+  const double probes = demand.power - demand.power_floor;
+  if (demand.total(every) - probes <= budget * (1 + 1e-9)) return false;
+  const double rest = budget - demand.account - demand.power_floor;
+  double others = 0;
+  for (auto d : kStretchOrder) others += demand.of(d, every[idx(d)]);
+  const double factor = rest > 0 ? others / rest : 4.0;
+  for (auto d : kStretchOrder) every[idx(d)] *= std::min(factor, 4.0);
+  return true;
+}
+
+// The lower median (with two samples, the smaller); `none` when there is no sample.
 template <typename Seq>
-seconds median(Seq v) {
+seconds median(Seq v, seconds none) {
+  if (v.empty()) return none;
   std::sort(v.begin(), v.end());
   return v[(v.size() - 1) / 2];
 }
@@ -141,12 +207,11 @@ seconds Policy::cadence(const SystemPlan& s) const {
   std::sort(v.begin(), v.end());
   const auto quartile = v[(v.size() - 1) / 4];
   std::erase_if(v, [&](seconds x) { return x * 10 >= quartile * 16; });
-  return std::clamp(median(v), seconds{minutes{5}}, seconds{minutes{30}});
+  return std::clamp(median(v, minutes{10}), seconds{minutes{5}}, seconds{minutes{30}});
 }
 
 seconds Policy::lag(const SystemPlan& s) const {
-  if (s.lags.empty()) return minutes{10};
-  return std::max(seconds{0}, median(s.lags));
+  return std::max(seconds{0}, median(s.lags, minutes{10}));
 }
 
 bool Policy::exploring(const SystemPlan& s) const {
@@ -224,48 +289,52 @@ std::optional<seconds> Policy::system_interval(std::int64_t id, Dataset d) const
   return held;
 }
 
+void Policy::update_daylight(SystemPlan& s, Timestamp now) const {
+  const bool was_active = s.active;
+  s.active = active_at(s, now);
+  // Before sunrise no panel reports power: waiting for the first batch of the day from then.
+  s.before_sunrise = false;
+  if (s.latitude && s.longitude) {
+    const auto e = sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg;
+    const auto later =
+        sun::sun_position(*s.latitude, *s.longitude, now + minutes{10}).elevation_deg;
+    s.before_sunrise = e < 0 && later > e;
+  }
+  if (s.active && !was_active) {
+    s.active_since = now;
+    s.lit_since.reset();
+    s.day_first_seen.reset();
+    for (auto& t : s.tracks) t.settled_tonight = false;  // a new day
+  }
+  if (s.active && !s.before_sunrise && !s.lit_since && s.latitude && s.longitude &&
+      sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg > 0) {
+    // Sunrise, to the minute (a system first seen at noon has been lit since the morning).
+    auto rise = std::chrono::floor<minutes>(now);
+    for (int i = 0;
+         i < 24 * 60 &&
+         sun::sun_position(*s.latitude, *s.longitude, rise - minutes{1}).elevation_deg > 0;
+         ++i)
+      rise -= minutes{1};
+    s.lit_since = rise;
+  }
+  if (!s.active) s.dark_since.reset();
+  if (s.active && s.lit_since && !s.dark_since && s.latitude && s.longitude &&
+      sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg < 0)
+    s.dark_since = now;
+}
+
 void Policy::replan(Timestamp now) {
   planned_at_ = now;
   BudgetPlan p;
   p.systems = systems_.size();
   p.budget_per_minute = options_.budget_per_minute;
-  double night = 0;
+  Demand demand;
+  demand.systems = static_cast<double>(systems_.size());
   double cadence_sum = 0;
-  double detail_calls = 0;
   for (auto& [id, s] : systems_) {
-    const bool was_active = s.active;
-    s.active = active_at(s, now);
-    // Before sunrise no panel reports power: waiting for the first batch of the day from then.
-    s.before_sunrise = false;
-    if (s.latitude && s.longitude) {
-      const auto e = sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg;
-      const auto later =
-          sun::sun_position(*s.latitude, *s.longitude, now + minutes{10}).elevation_deg;
-      s.before_sunrise = e < 0 && later > e;
-    }
-    if (s.active && !was_active) {
-      s.active_since = now;
-      s.lit_since.reset();
-      s.day_first_seen.reset();
-      for (auto& t : s.tracks) t.settled_tonight = false;  // a new day
-    }
-    if (s.active && !s.before_sunrise && !s.lit_since && s.latitude && s.longitude &&
-        sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg > 0) {
-      // Sunrise, to the minute (a system first seen at noon has been lit since the morning).
-      auto rise = std::chrono::floor<minutes>(now);
-      for (int i = 0;
-           i < 24 * 60 &&
-           sun::sun_position(*s.latitude, *s.longitude, rise - minutes{1}).elevation_deg > 0;
-           ++i)
-        rise -= minutes{1};
-      s.lit_since = rise;
-    }
-    if (!s.active) s.dark_since.reset();
-    if (s.active && s.lit_since && !s.dark_since && s.latitude && s.longitude &&
-        sun::sun_position(*s.latitude, *s.longitude, now).elevation_deg < 0)
-      s.dark_since = now;
+    update_daylight(s, now);
     if (!s.active) {
-      night += 1;
+      demand.night += 1;
       continue;
     }
     if (!s.panels_known) continue;
@@ -273,79 +342,32 @@ void Policy::replan(Timestamp now) {
     const double c = static_cast<double>(cadence(s).count());
     cadence_sum += c;
     // At least one fetch per batch.
-    p.power_per_minute += std::min(
+    demand.power_floor += std::min(
         60.0 / static_cast<double>(options_.wanted[idx(Dataset::panels)].count()), 60.0 / c);
-    detail_calls += s.detail_calls;
+    demand.detail_calls += s.detail_calls;
   }
+  demand.active = static_cast<double>(p.active);
   if (p.active)
     p.power_cadence = seconds{static_cast<long long>(cadence_sum / static_cast<double>(p.active))};
   // What panel power really cost lately (probes for jitter, late and missed batches included),
-  // with a tenth more for headroom.
+  // with a tenth more for headroom. Probes are spent only while the budget has room (earliest
+  // deadline first puts a dataset at its bound before them): what must fit is one fetch a batch.
   while (!power_calls_.empty() && power_calls_.front() <= now - minutes{10})
     power_calls_.pop_front();
-  // Probes are spent only while the budget has room (earliest deadline first puts a dataset at
-  // its bound before them): what must fit is one fetch per batch.
-  const double power_floor = p.power_per_minute;
-  p.power_per_minute =
-      1.1 * std::max(p.power_per_minute, static_cast<double>(power_calls_.size()) / 10.0);
-  const auto n = static_cast<double>(systems_.size());
-  const double day = n - night;
-  const double account = (options_.account_calls + std::floor(n / 50.0)) * 60.0 /
-                         static_cast<double>(options_.wanted[idx(Dataset::system)].count());
+  demand.power =
+      1.1 * std::max(demand.power_floor, static_cast<double>(power_calls_.size()) / 10.0);
+  demand.account = (options_.account_calls + std::floor(demand.systems / 50.0)) * 60.0 /
+                   static_cast<double>(options_.wanted[idx(Dataset::system)].count());
 
-  // Calls a minute of each bounded dataset at interval `s` seconds (night parts at their bound).
-  auto demand_of = [&](Dataset d, double s) {
-    switch (d) {
-      case Dataset::summary:
-      case Dataset::sources:
-        return day * 60.0 / s + night * 60.0 / std::max(s, double(bound_of(d)->count()));
-      case Dataset::panel_details:
-        return detail_calls * 60.0 / s;
-      case Dataset::combined:
-        return 2.0 * static_cast<double>(p.active) * 60.0 / s;
-      default:
-        return n * 60.0 / s;
-    }
-  };
-  std::array<double, kDatasetCount> s{};
-  for (auto d : kStretchOrder) s[idx(d)] = static_cast<double>(options_.wanted[idx(d)].count());
-  auto total = [&] {
-    double t = account + p.power_per_minute;
-    for (auto d : kStretchOrder) t += demand_of(d, s[idx(d)]);
-    return t;
-  };
-  const double budget = std::max(options_.budget_per_minute, 1.0);
-  if (total() > budget) {
-    for (auto d : kStretchOrder) {
-      // Planned a little inside the bound: a job runs a few minutes after it is due when the
-      // budget is busy, and the bound is what the user was promised.
-      const double bound = std::max(s[idx(d)], kPlannedShareOfBound * double(bound_of(d)->count()));
-      // Bisection on this dataset's interval: demand falls as it grows.
-      double lo = s[idx(d)], hi = bound;
-      s[idx(d)] = hi;
-      if (total() > budget) continue;
-      for (int i = 0; i < 40; ++i) {
-        s[idx(d)] = (lo + hi) / 2;
-        (total() > budget ? lo : hi) = s[idx(d)];
-      }
-      s[idx(d)] = hi;
-      break;
-    }
-    const double probes = p.power_per_minute - power_floor;
-    if (total() - probes > budget * (1 + 1e-9)) {
-      p.beyond_budget = true;
-      const double rest = budget - account - power_floor;
-      double others = 0;
-      for (auto d : kStretchOrder) others += demand_of(d, s[idx(d)]);
-      const double factor = rest > 0 ? others / rest : 4.0;
-      for (auto d : kStretchOrder) s[idx(d)] *= std::min(factor, 4.0);
-    }
-  }
+  Intervals every{};
+  for (auto d : kStretchOrder) every[idx(d)] = static_cast<double>(options_.wanted[idx(d)].count());
+  p.beyond_budget = stretch_to_budget(demand, every, std::max(options_.budget_per_minute, 1.0));
   for (auto d : kStretchOrder)
-    p.interval[idx(d)] = seconds{static_cast<long long>(std::ceil(s[idx(d)]))};
+    p.interval[idx(d)] = seconds{static_cast<long long>(std::ceil(every[idx(d)]))};
   p.interval[idx(Dataset::system)] = options_.wanted[idx(Dataset::system)];
   p.interval[idx(Dataset::panels)] = seconds{0};
-  p.demand_per_minute = total();
+  p.power_per_minute = demand.power;
+  p.demand_per_minute = demand.total(every);
   plan_ = p;
 }
 
@@ -505,6 +527,43 @@ std::optional<Choice> Policy::next(Timestamp now) {
   return best;
 }
 
+std::optional<seconds> Policy::observe_clock(Timestamp wall, std::chrono::nanoseconds elapsed) {
+  const auto last = clock_seen_;
+  clock_seen_ = {wall, elapsed};
+  if (!last) return std::nullopt;
+  const auto expected = last->first + std::chrono::duration_cast<seconds>(elapsed - last->second);
+  const auto step = wall - expected;
+  if (step < kClockStepTolerance && step > -kClockStepTolerance) return std::nullopt;
+  shift_times(step);
+  return step;
+}
+
+void Policy::shift_times(seconds by) {
+  // Every time the policy took from its clock, and the newest batch minute too: the API's clock
+  // did not step, so from now on its times are read `by` apart from this clock's (data_offset_).
+  const auto move = [by](std::optional<Timestamp>& t) {
+    if (t) *t += by;
+  };
+  const auto move_track = [&](Track& t) {
+    move(t.last_attempt);
+    move(t.last_success);
+  };
+  move_track(account_);
+  for (auto& [id, s] : systems_) {
+    s.added += by;
+    s.active_since += by;
+    for (auto* t : {&s.newest_pin, &s.lit_since, &s.newest_seen_at, &s.last_empty_at, &s.dark_since,
+                    &s.day_first_seen, &s.next_probe})
+      move(*t);
+    for (auto& t : s.tracks) move_track(t);
+  }
+  for (auto& [at, n] : calls_) at += by;
+  for (auto& at : power_calls_) at += by;
+  move(planned_at_);
+  last_now_ += by;
+  data_offset_ += by;
+}
+
 Timestamp Policy::account_due(Timestamp now) const {
   const auto every = options_.wanted[idx(Dataset::system)];
   if (!account_.last_attempt) return now;
@@ -562,79 +621,90 @@ void Policy::finished(const Choice& job, Timestamp now, const Outcome& outcome) 
       if (outcome.detail_calls > 0) s->detail_calls = outcome.detail_calls;
       break;
     case Dataset::panels:
-      if (outcome.newest_pin && (!s->newest_pin || *outcome.newest_pin > *s->newest_pin)) {
-        // Batch after batch (not the first of a day or after a silence), the spacing of their
-        // minutes is the gateway's cadence, and the fetch saw the batch at most this long after
-        // its last minute; a first-try hit may have been early enough to try earlier next time.
-        if (s->newest_pin && *outcome.newest_pin - *s->newest_pin <= minutes{45}) {
-          keep_last(s->spacings, *outcome.newest_pin - *s->newest_pin);
-          s->run = std::min(s->run + 1, s->spacings.size());
-          // The batch became visible after the last fetch that missed it and at most when this
-          // one saw it: the middle of that bracket. Seen on the first try, only the upper end is
-          // known: it counts when it shows the delay shorter than believed.
-          // A wide bracket (a miss, then the next slot) says little: left out. An early ask that
-          // saw the batch shows it can be asked for that early: the delay less the margin.
-          const auto seen_after = now - *outcome.newest_pin;
-          if (s->last_empty_at && s->newest_seen_at && *s->last_empty_at > *s->newest_seen_at &&
-              now - *s->last_empty_at <= 2 * options_.probe_step)
-            keep_last(s->lags,
-                      *s->last_empty_at + (now - *s->last_empty_at) / 2 - *outcome.newest_pin);
-          else if (exploring(*s))
-            keep_last(s->lags, std::max(seconds{0}, seen_after - options_.arrival_margin));
-          else if (seen_after < lag(*s))
-            keep_last(s->lags, seen_after);
-        } else {
-          s->run = 0;  // a new run of batches (morning, after a silence)
-        }
-        if (first_batch_of_day(*s)) {
-          s->day_first_seen = now;
-        } else if (s->newest_pin) {
-          // Seen only after its next slot had passed too: a held-back batch; how late it was.
-          const auto expected = next_batch_end(*s) + lag(*s);
-          if (now > expected + cadence(*s) + options_.arrival_margin + options_.probe_step &&
-              now - expected < hours{2})
-            keep_last(s->late_by, now - expected, kLateSamples);
-        }
-        s->first_try_hits = s->probes == 0 && !exploring(*s) ? s->first_try_hits + 1 : 0;
-        s->newest_pin = outcome.newest_pin;
-        s->newest_seen_at = now;
-        s->probes = 0;
-        s->next_probe.reset();
-      } else if (exploring(*s)) {
-        // Too early: back to the usual time, as if not asked.
-        s->first_try_hits = 0;
-        s->last_empty_at = now;
-        s->next_probe = now + options_.arrival_margin + options_.probe_step / 2;
-      } else {
-        s->first_try_hits = 0;
-        ++s->probes;
-        s->last_empty_at = now;
-        s->next_probe = now + options_.max_probe;
-        if (first_batch_of_day(*s)) {
-          if (s->probes == 1)
-            s->next_probe =
-                std::max(now + options_.probe_step,
-                         *s->lit_since + lag(*s) + cadence(*s) + options_.arrival_margin);
-        } else if (s->newest_pin) {
-          // Nothing at the expected arrival: a little late (the close probes), or the upload was
-          // missed and its minutes come with the next one (ask at the next slot), or the batch
-          // is held back (ask when this gateway's late batches came before, else every few
-          // minutes).
-          const auto expected = next_batch_end(*s) + lag(*s);
-          const auto next_slot = expected + cadence(*s) + options_.arrival_margin;
-          if (s->probes <= close_probes(*s))
-            s->next_probe = now + options_.probe_step;
-          else if (now < next_slot)
-            s->next_probe = next_slot;
-          else if (!s->late_by.empty() &&
-                   expected + median(s->late_by) - options_.probe_step > now + options_.probe_step)
-            s->next_probe = std::min(expected + median(s->late_by) - options_.probe_step,
-                                     now + 3 * options_.max_probe);
-        }
-      }
+      if (outcome.newest_pin &&
+          (!s->newest_pin || *outcome.newest_pin + data_offset_ > *s->newest_pin))
+        learn_batch(*s, now, *outcome.newest_pin + data_offset_);
+      else
+        learn_miss(*s, now);
       break;
     default:
       break;
+  }
+}
+
+void Policy::learn_batch(SystemPlan& s, Timestamp now, Timestamp newest_pin) {
+  // Batch after batch (not the first of a day or after a silence), the spacing of their
+  // minutes is the gateway's cadence, and the fetch saw the batch at most this long after
+  // its last minute; a first-try hit may have been early enough to try earlier next time.
+  const auto spacing = s.newest_pin ? newest_pin - *s.newest_pin : seconds{0};
+  if (s.newest_pin && spacing >= kMinBatchSpacing && spacing <= kMaxBatchSpacing) {
+    keep_last(s.spacings, spacing);
+    s.run = std::min(s.run + 1, s.spacings.size());
+    // The batch became visible after the last fetch that missed it and at most when this
+    // one saw it: the middle of that bracket. Seen on the first try, only the upper end is
+    // known: it counts when it shows the delay shorter than believed.
+    // A wide bracket (a miss, then the next slot) says little: left out. An early ask that
+    // saw the batch shows it can be asked for that early: the delay less the margin.
+    const auto seen_after = now - newest_pin;
+    if (s.last_empty_at && s.newest_seen_at && *s.last_empty_at > *s.newest_seen_at &&
+        now - *s.last_empty_at <= 2 * options_.probe_step)
+      keep_last(s.lags,
+                std::clamp<seconds>(*s.last_empty_at + (now - *s.last_empty_at) / 2 - newest_pin,
+                                    -kMaxLearnedLag, kMaxLearnedLag));
+    else if (exploring(s))
+      keep_last(s.lags, std::clamp<seconds>(seen_after - options_.arrival_margin, seconds{0},
+                                            kMaxLearnedLag));
+    else if (seen_after < lag(s))
+      keep_last(s.lags, std::max(seen_after, -kMaxLearnedLag));
+  } else {
+    s.run = 0;  // a new run of batches (morning, after a silence)
+  }
+  if (first_batch_of_day(s)) {
+    s.day_first_seen = now;
+  } else if (s.newest_pin) {
+    // Seen only after its next slot had passed too: a held-back batch; how late it was.
+    const auto expected = next_batch_end(s) + lag(s);
+    if (now > expected + cadence(s) + options_.arrival_margin + options_.probe_step &&
+        now - expected < kMaxLateBy)
+      keep_last(s.late_by, now - expected, kLateSamples);
+  }
+  s.first_try_hits = s.probes == 0 && !exploring(s) ? s.first_try_hits + 1 : 0;
+  s.newest_pin = newest_pin;
+  s.newest_seen_at = now;
+  s.probes = 0;
+  s.next_probe.reset();
+}
+
+void Policy::learn_miss(SystemPlan& s, Timestamp now) {
+  if (exploring(s)) {
+    // Too early: back to the usual time, as if not asked.
+    s.first_try_hits = 0;
+    s.last_empty_at = now;
+    s.next_probe = now + options_.arrival_margin + options_.probe_step / 2;
+    return;
+  }
+  s.first_try_hits = 0;
+  ++s.probes;
+  s.last_empty_at = now;
+  s.next_probe = now + options_.max_probe;
+  if (first_batch_of_day(s)) {
+    if (s.probes == 1)
+      s.next_probe = std::max(now + options_.probe_step,
+                              *s.lit_since + lag(s) + cadence(s) + options_.arrival_margin);
+  } else if (s.newest_pin) {
+    // Nothing at the expected arrival: a little late (the close probes), or the upload was
+    // missed and its minutes come with the next one (ask at the next slot), or the batch
+    // is held back (ask when this gateway's late batches came before, else every few
+    // minutes).
+    const auto expected = next_batch_end(s) + lag(s);
+    const auto next_slot = expected + cadence(s) + options_.arrival_margin;
+    if (s.probes <= close_probes(s))
+      s.next_probe = now + options_.probe_step;
+    else if (now < next_slot)
+      s.next_probe = next_slot;
+    else if (const auto late = median(s.late_by, seconds{0});
+             late > seconds{0} && expected + late - options_.probe_step > now + options_.probe_step)
+      s.next_probe = std::min(expected + late - options_.probe_step, now + 3 * options_.max_probe);
   }
 }
 
@@ -644,7 +714,7 @@ std::optional<LearnedSystem> Policy::learned(std::int64_t id) const {
   const auto& s = it->second;
   LearnedSystem l;
   l.panels_known = s.panels_known;
-  l.newest_pin = s.newest_pin;
+  if (s.newest_pin) l.newest_pin = *s.newest_pin - data_offset_;
   l.newest_seen_at = s.newest_seen_at;
   l.spacings.assign(s.spacings.begin(), s.spacings.end());
   l.lags.assign(s.lags.begin(), s.lags.end());
@@ -665,9 +735,41 @@ bool Policy::night_throughout(const SystemPlan& s, Timestamp from, Timestamp to)
   return !active_at(s, to);
 }
 
+std::optional<std::string> check_learned(const LearnedSystem& l, Timestamp now) {
+  // A state file may be written up to a minute after its own `now` (the slack of its own times).
+  constexpr seconds kClockSlack = minutes{10};
+  const auto outside = [](const std::vector<seconds>& v, seconds lo, seconds hi) {
+    return std::any_of(v.begin(), v.end(), [&](seconds x) { return x < lo || x > hi; });
+  };
+  if (l.newest_pin.has_value() != l.newest_seen_at.has_value())
+    return std::string("newest_pin and newest_seen_at: one without the other");
+  if (l.newest_seen_at && *l.newest_seen_at > now + kClockSlack)
+    return std::string("newest_seen_at: in the future");
+  if (l.newest_pin && *l.newest_pin > now + kMaxLearnedLag)
+    return std::string("newest_pin: more than a day in the future");
+  if (l.spacings.size() > kLearnedSamples ||
+      outside(l.spacings, kMinBatchSpacing, kMaxBatchSpacing))
+    return std::string("spacings: out of range");
+  if (l.lags.size() > kLearnedSamples || outside(l.lags, -kMaxLearnedLag, kMaxLearnedLag))
+    return std::string("lags: out of range");
+  if (l.late_by.size() > kLateSamples || outside(l.late_by, seconds{1}, kMaxLateBy))
+    return std::string("late_by: out of range");
+  if (l.run > l.spacings.size()) return std::string("run: longer than its spacings");
+  if (l.detail_calls < 1 || l.detail_calls > 64) return std::string("detail_calls: out of range");
+  for (const auto& t : l.tracks) {
+    if (t.last_success && *t.last_success > now + kClockSlack)
+      return std::string("last_success: in the future");
+    if (t.successes < 0) return std::string("successes: negative");
+  }
+  return std::nullopt;
+}
+
 void Policy::restore(std::int64_t id, const LearnedSystem& l, Timestamp now) {
   const auto it = systems_.find(id);
   if (it == systems_.end()) return;
+  // What the policy cannot have learned is not restored (the system starts cold): the state file
+  // checks the same, this keeps the policy safe from any caller.
+  if (check_learned(l, now)) return;
   last_now_ = std::max(last_now_, now);
   auto& s = it->second;
   s.added = now;
@@ -675,6 +777,7 @@ void Policy::restore(std::int64_t id, const LearnedSystem& l, Timestamp now) {
   s.active_since = now;
   s.panels_known = l.panels_known;
   s.newest_pin = l.newest_pin;
+  if (s.newest_pin) *s.newest_pin += data_offset_;
   s.newest_seen_at = l.newest_seen_at;
   s.spacings.clear();
   s.lags.clear();

@@ -123,6 +123,19 @@ struct LearnedSystem {
 };
 inline constexpr std::size_t kLearnedSamples = 7;
 inline constexpr std::size_t kLateSamples = 3;
+// What the policy can learn, and so what a restored LearnedSystem must hold to (a state file is
+// outside input): batches follow each other by whole minutes, at most kMaxBatchSpacing apart (a
+// longer silence starts a new run); a delay within a day either way of the clock; a held-back
+// batch at most kMaxLateBy late.
+inline constexpr std::chrono::seconds kMinBatchSpacing{60};
+inline constexpr std::chrono::seconds kMaxBatchSpacing{std::chrono::minutes{45}};
+inline constexpr std::chrono::seconds kMaxLearnedLag{std::chrono::hours{24}};
+inline constexpr std::chrono::seconds kMaxLateBy{std::chrono::hours{2}};
+// Wall time that drifts from elapsed time by more than this between two looks has stepped.
+inline constexpr std::chrono::seconds kClockStepTolerance{30};
+// Why `learned` breaks an invariant the policy relies on (nullopt: it holds), judged at `now`
+// (nothing seen after it).
+std::optional<std::string> check_learned(const LearnedSystem& learned, Timestamp now);
 // After this many batches in a row seen on the first ask, one ask comes early (policy.cpp).
 inline constexpr int kExploreAfter = 6;
 
@@ -155,6 +168,14 @@ class Policy {
   // Re-plans the cadences (next() does it once a minute of `now`).
   void replan(Timestamp now);
 
+  // The wall clock may step (NTP correcting it, an operator): told the wall time and a clock that
+  // only ever moves forward with real time (`elapsed`: CLOCK_BOOTTIME in the refresher, so a
+  // suspended VM is time that passed), a step beyond kClockStepTolerance moves every time the
+  // policy took from the wall clock by the step. The rate window and every job's due time then
+  // stand as they stood in real time. Returns the step, for the log.
+  std::optional<std::chrono::seconds> observe_clock(Timestamp wall,
+                                                    std::chrono::nanoseconds elapsed);
+
   // For the bench and tests.
   int in_flight() const { return in_flight_; }
   double calls_in_last_minute(Timestamp now);
@@ -178,18 +199,16 @@ class Policy {
     bool before_sunrise = false;         // dawn twilight: minute data flows, panel power not yet
     std::optional<Timestamp> lit_since;  // sunrise today (the first minute with power)
     std::array<Track, kDatasetCount> tracks{};
-    // Panel power arrivals: newest minute, when it was seen, and the last fetch that found nothing
-    // new (the lower end of the next batch's arrival). spacings: between the newest minutes of
-    // consecutive batches, oldest first, the last `run` of them unbroken up to newest_pin;
-    // lags: from a batch's newest minute to when it became visible.
+    // Panel power arrivals: newest minute (on this clock: data_offset_), when it was seen, and the
+    // last fetch that found nothing new (the lower end of the next batch's arrival). spacings:
+    // between the newest minutes of consecutive batches, oldest first, the last `run` of them
+    // unbroken up to newest_pin; lags: from a batch's newest minute to when it became visible.
     std::optional<Timestamp> newest_pin, newest_seen_at, last_empty_at;
     std::deque<std::chrono::seconds> spacings, lags;
     std::size_t run = 0;
-    std::optional<Timestamp> dark_since;
-    std::optional<Timestamp> day_first_seen;  // when the day's first batch was seen
-    std::deque<std::chrono::seconds>
-        late_by;  // held-back batches: seen this long after expected  // sunset today (the last
-                  // minute with power has passed)
+    std::optional<Timestamp> dark_since;  // sunset today (the last minute with power has passed)
+    std::optional<Timestamp> day_first_seen;   // when the day's first batch was seen
+    std::deque<std::chrono::seconds> late_by;  // held-back batches: seen this long after expected
     std::optional<Timestamp> next_probe;
     int probes = 0;
     int first_try_hits = 0;  // consecutive batches seen on the first ask
@@ -215,8 +234,15 @@ class Policy {
   // Sunrise has passed and no batch with its minutes has been seen yet.
   bool first_batch_of_day(const SystemPlan& s) const;
   bool active_at(const SystemPlan& s, Timestamp t) const;
+  // Daylight, sunrise and sunset of `s` at `now` (a new day resets what was settled last night).
+  void update_daylight(SystemPlan& s, Timestamp now) const;
   bool night_throughout(const SystemPlan& s, Timestamp from, Timestamp to) const;
+  // Panel power: a fetch that brought a newer batch (its cadence, delay and lateness learned), or
+  // one that found nothing new (when to ask again).
+  void learn_batch(SystemPlan& s, Timestamp now, Timestamp newest_pin);
+  void learn_miss(SystemPlan& s, Timestamp now);
   void forget_old_calls(Timestamp now);
+  void shift_times(std::chrono::seconds by);
   // When the account job (login, user, types, the systems list) is next due.
   Timestamp account_due(Timestamp now) const;
 
@@ -230,6 +256,11 @@ class Policy {
   std::optional<Timestamp> planned_at_;
   Timestamp last_now_{};               // the latest time the policy was told
   std::deque<Timestamp> power_calls_;  // panel power fetches of the last 10 minutes
+  // The last observe_clock: wall time against elapsed time.
+  std::optional<std::pair<Timestamp, std::chrono::nanoseconds>> clock_seen_;
+  // The API's times (a batch's newest minute) are held on this clock: data time plus the steps
+  // the wall clock took since start.
+  std::chrono::seconds data_offset_{0};
 };
 
 }  // namespace refresh

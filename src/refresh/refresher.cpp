@@ -6,6 +6,7 @@
 #include "sun/position.hpp"
 #include "util/log.hpp"
 #include "util/thread_priority.hpp"
+#include "util/time.hpp"
 
 namespace refresh {
 namespace {
@@ -55,6 +56,7 @@ Refresher::Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions opti
     options_.clock = [] {
       return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     };
+  if (!options_.elapsed) options_.elapsed = util::boot_elapsed;
   std::lock_guard lock(mutex_);
   sync_budget_locked();
 }
@@ -62,6 +64,15 @@ Refresher::Refresher(std::shared_ptr<tigo::Client> client, RefresherOptions opti
 Refresher::~Refresher() { stop(); }
 
 Timestamp Refresher::now() const { return options_.clock(); }
+
+Timestamp Refresher::policy_now_locked() {
+  const auto wall = now();
+  if (const auto step = policy_.observe_clock(wall, options_.elapsed())) {
+    util::log::warn("the wall clock stepped; the refresh schedule moved with it",
+                    {{"step_seconds", std::to_string(step->count())}});
+  }
+  return wall;
+}
 
 void Refresher::start() {
   if (!options_.state_path.empty()) load_state();
@@ -162,7 +173,7 @@ void Refresher::worker(std::stop_token stop) {
       std::unique_lock lock(mutex_);
       while (!stop.stop_requested()) {
         sync_budget_locked();
-        started = now();
+        started = policy_now_locked();
         job = policy_.next(started);
         if (job) break;
         // Sleep until the policy may have work, or until a finished job changed what it knows.
@@ -183,7 +194,7 @@ void Refresher::worker(std::stop_token stop) {
       continue;
     }
     auto fetched = fetch(job->system_id, job->dataset, view, started, stop);
-    record(*job, now(), fetched);
+    record(*job, fetched);
   }
 }
 
@@ -259,8 +270,9 @@ void Refresher::publish_now() {
   current_.store(published);
 }
 
-void Refresher::record(const Choice& job, Timestamp now, Fetched& fetched) {
+void Refresher::record(const Choice& job, Fetched& fetched) {
   std::lock_guard lock(mutex_);
+  const auto now = policy_now_locked();
   if (fetched.cancelled) {
     policy_.finished(job, now, Outcome{});
     return;
@@ -290,8 +302,8 @@ void Refresher::run_account(const Choice& job, std::stop_token stop) {
   auto user = client_->user(stop);
   auto types = client_->object_types(stop);
   auto alert_types = client_->alert_types({}, stop);
-  const auto at = now();
   std::lock_guard lock(mutex_);
+  const auto at = policy_now_locked();
   if (stop.stop_requested()) {
     policy_.finished(job, at, Outcome{});
     return;

@@ -40,6 +40,9 @@ struct RefresherOptions : config::RefreshSettings {
   // The exporter's clock (UTC): what "now" is when asking for data windows and judging the data's
   // age. Null: the system clock; tests, benchmarks and --debug.time pin it.
   std::function<Timestamp()> clock;
+  // Real time passing, never stepping (null: util::boot_elapsed): how the policy notices the wall
+  // clock stepping (Policy::observe_clock). Tests step `clock` against it.
+  std::function<std::chrono::nanoseconds()> elapsed;
   // The state file (--storage.path, refresh/state_file.hpp); empty: none. Read at start, written
   // every state_save_interval and at stop. state_identity: state_identity() of API and account.
   std::string state_path;
@@ -78,13 +81,15 @@ class Refresher {
   Fetched fetch_panel_params(std::int64_t id, Dataset d, const SystemState& view, Timestamp now,
                              std::stop_token stop);
   // The one place a job's outcome lands: state, success/failure, 402, the policy.
-  void record(const Choice& job, Timestamp now, Fetched& fetched);
+  void record(const Choice& job, Fetched& fetched);
   bool wanted(std::int64_t system_id) const;
   // Remembers (and warns once about) --tigo.systems ids the account's list lacks.
   void note_unlisted_locked(const std::vector<tigo::System>& listed);
   void sync_budget_locked();
   void publish_now();
   Timestamp now() const;
+  // now(), after telling the policy (under the lock) so that a wall clock step is noticed first.
+  Timestamp policy_now_locked();
   // The state file: restored into the empty fleet at start, saved by its own thread and at stop.
   void load_state();
   void save_state();

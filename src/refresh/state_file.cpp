@@ -32,8 +32,8 @@ constexpr seconds kOwnTimeSlack{60};
 constexpr seconds kDataTimeSlack{std::chrono::hours{24}};
 // Every time in the file: about 1,000 years around 1970, so no arithmetic on it overflows.
 constexpr std::int64_t kMaxAbsTime = std::int64_t{1} << 35;
-// System ids take part in the policy's spreading arithmetic; Tigo's are far smaller.
-constexpr std::int64_t kMaxSystemId = std::int64_t{1} << 40;
+// Any positive id the API may send (the policy's arithmetic on ids is unsigned).
+constexpr std::int64_t kMaxSystemId = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMaxLearnedSeconds = 86400;
 constexpr std::size_t kMaxLearnedValues = 64;
 
@@ -719,6 +719,9 @@ SavedSystem read_saved_system(const Fields& f) {
       static_cast<std::size_t>(fa.integer("run", 0, static_cast<std::int64_t>(l.spacings.size())));
   l.late_by = read_durations(fa, "late_by");
   if (l.late_by.size() > kLateSamples) invalid(fa.name("late_by") + ": too many values");
+  // What the policy could not have learned would break its arithmetic (a spacing of 0 once
+  // crashed every start): the policy's own invariants, judged at the file's time.
+  if (auto why = check_learned(l, Timestamp{seconds{g.max_own_time}})) invalid(fa.name(*why));
   return saved;
 }
 

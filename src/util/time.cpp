@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <time.h>
 
 #include <charconv>
 #include <cstdio>
@@ -99,6 +100,12 @@ std::string format_iso8601_in_zone(std::chrono::sys_seconds t, std::string_view 
   std::snprintf(offset, sizeof offset, "%c%02ld:%02ld", off_min < 0 ? '-' : '+', abs_min / 60,
                 abs_min % 60);
   return date::format("%FT%T", local) + offset;
+}
+
+std::chrono::nanoseconds boot_elapsed() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
 }
 
 }  // namespace util

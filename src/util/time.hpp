@@ -16,6 +16,10 @@ std::optional<std::chrono::sys_seconds> parse_iso8601(std::string_view text);
 // "2026-03-31T19:28:00Z"
 std::string format_iso8601_utc(std::chrono::sys_seconds t);
 
+// Time since boot, suspended time included (CLOCK_BOOTTIME): it never steps with the wall clock,
+// yet a VM resumed after an hour has seen an hour pass (steady_clock has not).
+std::chrono::nanoseconds boot_elapsed();
+
 // Loads the time-zone database and each named zone's rules now, on this thread: the library
 // loads them lazily on first use, and a server's threads should not race to do that.
 // Unknown names are skipped.

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -151,6 +153,47 @@ TEST_CASE("restart with the state file: panel power at once, no hierarchy fetche
                Catch::Contains("state file not used: starting cold") && Catch::Contains("foreign"));
     CHECK(other.process->stop() == 0);
   }
+}
+
+TEST_CASE("a state file the policy could not have written: one line, a cold start, no crash") {
+  TempDir dir;
+  Process sim({TIGO_SIM_BIN, "--listen", "127.0.0.1:0", "--systems", "3", "--seed", "1",
+               "--rate-limit", "100000"},
+              dir.path() + "/sim.log");
+  const auto api = sim.wait_for_log(std::regex("listening on (http://\\S+)"), 10s);
+  REQUIRE(api.has_value());
+  const auto state_file = dir.path() + "/state/state.json";
+  {
+    Exporter first(dir, *api, "demo", "first");
+    for (int i = 0; i < 120 && !first.ready(); ++i) std::this_thread::sleep_for(250ms);
+    REQUIRE(first.ready());
+    CHECK(first.process->stop() == 0);
+  }
+  // Issue 20's reproduction: every learned spacing 0 once crashed every start (SIGSEGV).
+  std::string text;
+  {
+    std::ifstream in(state_file);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto patched =
+      std::regex_replace(text, std::regex(R"("spacings":\[[^\]]*\])"), R"("spacings":[0,0,0])");
+  REQUIRE(patched != text);
+  std::ofstream(state_file, std::ios::trunc) << patched;
+
+  Exporter second(dir, *api, "demo", "second");
+  for (int i = 0; i < 120 && !second.ready(); ++i) std::this_thread::sleep_for(250ms);
+  INFO(second.process->log().substr(0, 3000));
+  CHECK(second.ready());
+  CHECK_FALSE(second.scrape().empty());
+  const auto log = second.process->log();
+  CHECK_THAT(log, Catch::Contains("state file not used: starting cold") &&
+                      Catch::Contains("spacings: out of range"));
+  std::size_t lines = 0;
+  for (auto at = log.find("state file not used"); at != std::string::npos;
+       at = log.find("state file not used", at + 1))
+    ++lines;
+  CHECK(lines == 1);
+  CHECK(second.process->stop() == 0);  // still running until asked to stop
 }
 
 TEST_CASE("a --storage.path that cannot be a directory exits 2 with one line") {

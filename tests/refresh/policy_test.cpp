@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -519,4 +520,126 @@ TEST_CASE("earliest deadline first: a summary at its bound goes before a panel p
   auto second = p.next(kNoon + minutes{45});
   REQUIRE(second);
   CHECK(second->dataset == Dataset::summary);
+}
+
+TEST_CASE("learned arrivals that break the policy's invariants are refused and not restored",
+          "[policy]") {
+  refresh::LearnedSystem good;
+  good.newest_pin = kNoon - minutes{11};
+  good.newest_seen_at = kNoon - minutes{5};
+  good.spacings = {minutes{10}, minutes{10}, minutes{11}};
+  good.lags = {minutes{6}};
+  good.run = 3;
+  CHECK_FALSE(refresh::check_learned(good, kNoon).has_value());
+
+  const auto why = [&](const std::function<void(refresh::LearnedSystem&)>& change) {
+    auto l = good;
+    change(l);
+    return refresh::check_learned(l, kNoon).value_or("");
+  };
+  CHECK_THAT(why([](auto& l) { l.spacings = {0s, 0s, 0s}; }), Catch::Contains("spacings"));
+  CHECK_THAT(why([](auto& l) { l.spacings = {-10min}; }), Catch::Contains("spacings"));
+  CHECK_THAT(why([](auto& l) { l.spacings.assign(8, 10min); }), Catch::Contains("spacings"));
+  CHECK_THAT(why([](auto& l) { l.lags = {25h}; }), Catch::Contains("lags"));
+  CHECK_THAT(why([](auto& l) { l.late_by = {0s}; }), Catch::Contains("late_by"));
+  CHECK_THAT(why([](auto& l) { l.newest_seen_at.reset(); }), Catch::Contains("one without"));
+  CHECK_THAT(why([](auto& l) { l.newest_pin.reset(); }), Catch::Contains("one without"));
+  CHECK_THAT(why([](auto& l) { l.newest_seen_at = kNoon + 1h; }), Catch::Contains("future"));
+  CHECK_THAT(why([](auto& l) { l.run = 4; }), Catch::Contains("run"));
+  CHECK_THAT(why([](auto& l) { l.detail_calls = 0; }), Catch::Contains("detail_calls"));
+  CHECK_THAT(why([](auto& l) { l.tracks[1].last_success = kNoon + 1h; }),
+             Catch::Contains("future"));
+
+  // Restored anyway (a caller that did not check): the system starts cold and runs, no crash.
+  for (const auto& bad :
+       {std::function<void(refresh::LearnedSystem&)>([](auto& l) {
+          l.spacings = {0s, 0s, 0s};
+        }),
+        std::function<void(refresh::LearnedSystem&)>([](auto& l) { l.newest_seen_at.reset(); })}) {
+    auto l = good;
+    bad(l);
+    std::optional<Timestamp> newest = kNoon - minutes{11};
+    auto p = one_system(kNoon, newest);
+    p.restore(1, l, kNoon);
+    CHECK_FALSE(p.learned(1)->newest_pin.has_value());
+    int power = 0;
+    for (auto t = kNoon; t < kNoon + 1h; t += 1min) {
+      if (t >= *newest + 21min) *newest += 10min;
+      for (const auto& c : drain(p, t, serving(newest)))
+        power += c.dataset == Dataset::panels ? 1 : 0;
+    }
+    CHECK(power >= 5);
+  }
+}
+
+TEST_CASE("system ids as large as int64 goes are scheduled without overflow", "[policy]") {
+  refresh::Policy p(refresh::default_policy_options());
+  std::optional<Timestamp> newest = kNoon - minutes{11};
+  drain(p, kNoon, serving(newest));
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t ids[] = {kMax, kMax - 1, kMax / 7919 + 1, 1};
+  for (auto id : ids) p.add_system(id, kLat, kLon);
+  std::set<std::int64_t> summarised;
+  for (auto t = kNoon; t < kNoon + 1h; t += 1min)
+    for (const auto& c : drain(p, t, serving(newest)))
+      if (c.dataset == Dataset::summary) summarised.insert(c.system_id);
+  CHECK(summarised.size() == std::size(ids));
+}
+
+TEST_CASE("the wall clock stepping an hour back or forward: refreshing goes on within the budget",
+          "[policy]") {
+  int steady = 0;  // calls of the half hour from 40 min without a step
+  for (const auto step : {0h, -1h, 1h}) {
+    INFO("step " << duration_cast<minutes>(step).count() << " min");
+    auto options = refresh::default_policy_options();
+    options.budget_per_minute = 20;
+    refresh::Policy p(options);
+    std::optional<Timestamp> newest = kNoon - minutes{11};
+    // Real time passing (the policy's elapsed clock) and the wall clock, which steps at 30 min.
+    seconds elapsed{0};
+    auto wall = [&] { return kNoon + elapsed + (elapsed >= 30min ? step : 0s); };
+    std::vector<std::pair<seconds, int>> calls;  // elapsed time, calls started
+    auto tick = [&] {
+      p.observe_clock(wall(), elapsed);
+      while (auto job = p.next(wall())) {
+        calls.emplace_back(elapsed, job->calls);
+        p.finished(*job, wall(), serving(newest)(*job));
+      }
+    };
+    tick();
+    for (std::int64_t id = 1; id <= 40; ++id) p.add_system(id, kLat, kLon);
+    for (; elapsed < 90min; elapsed += 10s) {
+      // A new batch every 10 minutes of real time: the API's clock does not step.
+      newest = kNoon - minutes{11} + duration_cast<minutes>(elapsed) / 10min * 10min;
+      tick();
+    }
+    // Every 60 s of real time within the budget.
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      int window = 0;
+      for (std::size_t k = i; k < calls.size() && calls[k].first < calls[i].first + 60s; ++k)
+        window += calls[k].second;
+      INFO("window from " << calls[i].first.count() << " s");
+      REQUIRE(window <= 20);
+    }
+    // Work goes on within a minute of the step, and the half hour after it is as busy as before.
+    const auto count = [&](seconds from, seconds to) {
+      int n = 0;
+      for (const auto& [at, c] : calls) n += at >= from && at < to ? c : 0;
+      return n;
+    };
+    CHECK(count(30min, 31min) > 0);
+    if (step == 0h) steady = count(40min, 70min);
+    CHECK(steady > 100);
+    CHECK(count(40min, 70min) >= steady * 9 / 10);
+  }
+}
+
+TEST_CASE("small wall clock drift is not a step", "[policy]") {
+  refresh::Policy p(refresh::default_policy_options());
+  CHECK_FALSE(p.observe_clock(kNoon, 0s).has_value());
+  CHECK_FALSE(p.observe_clock(kNoon + 70s, 60s).has_value());    // 10 s ahead: drift
+  CHECK_FALSE(p.observe_clock(kNoon + 105s, 120s).has_value());  // 25 s back
+  const auto back = p.observe_clock(kNoon - 1h + 180s, 180s);
+  REQUIRE(back.has_value());
+  CHECK(*back == -1h + 15s);
 }

@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -851,4 +853,72 @@ TEST_CASE("refresher: nothing learned, nothing written (a refused login leaves t
   refresher.stop();
   CHECK(api.requests("users/login") >= 1);
   CHECK_FALSE(std::filesystem::exists(ro.state_path));
+}
+
+TEST_CASE("learned arrivals the policy could not have learned: the file is not used",
+          "[state_file]") {
+  const World w;
+  const auto text = w.text();
+  const auto rejects = [](const std::string& bad, const std::string& reason) {
+    auto r = refresh::parse_state(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains(reason));
+  };
+  const auto list_of = [&](const std::string& key) {
+    const auto at = text.find("\"" + key + "\":[");
+    REQUIRE(at != std::string::npos);
+    const auto end = text.find(']', at);
+    return std::pair{at, end + 1};
+  };
+  const auto replace_list = [&](const std::string& key, const std::string& values) {
+    const auto [at, end] = list_of(key);
+    std::string bad = text;
+    return bad.replace(at, end - at, "\"" + key + "\":[" + values + "]");
+  };
+  // The crash of issue 20: spacings of 0 passed and the policy's median read an empty vector.
+  // Seven values, as many as the run the file names.
+  rejects(replace_list("spacings", "0,0,0,0,0,0,0"), "spacings: out of range");
+  rejects(replace_list("spacings", "-600,600,600,600,600,600,600"), "spacings: out of range");
+  rejects(replace_list("spacings", "600,600,600,600,600,600,2701"), "spacings: out of range");
+  rejects(replace_list("lags", "-86401"), "lags: out of range");
+  rejects(replace_list("late_by", "0"), "late_by: out of range");
+  rejects(replace_list("late_by", "7201"), "late_by: out of range");
+  {
+    // A newest minute without the time it was seen (the policy dereferenced the empty one).
+    const auto at = text.find("\"newest_seen_at\":");
+    REQUIRE(at != std::string::npos);
+    const auto end = text.find(',', at);
+    std::string bad = text;
+    bad.erase(at, end - at + 1);
+    rejects(bad, "one without the other");
+  }
+  // The untouched file reads.
+  CHECK(refresh::parse_state(text).ok());
+}
+
+TEST_CASE("the largest system id the API may send round-trips and schedules", "[state_file]") {
+  World w;
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  auto node = w.fleet.systems.extract(kId);
+  node.key() = kMax;
+  node.mapped().system.system_id = kMax;
+  w.fleet.systems.insert(std::move(node));
+  w.policy.add_system(kMax, kLat, kLon);
+  w.policy.restore(kMax, *w.policy.learned(kId), w.now);  // what the policy knew of it, too
+  w.policy.remove_system(kId);
+  const auto text = w.text();
+  auto parsed = refresh::parse_state(text);
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed->systems.size() == 1);
+  CHECK(parsed->systems[0].state.system.system_id == kMax);
+  refresh::FleetState fleet;
+  refresh::Policy policy{refresh::default_policy_options()};
+  REQUIRE(refresh::restore_state(std::move(*parsed), restore_at(w.now), fleet, policy).ok());
+  // An hour of work for it, spread by the id's arithmetic (UBSan in CI: no signed overflow).
+  std::set<Dataset> ran;
+  for (auto t = w.now; t < w.now + hours{1}; t += minutes{1})
+    for (const auto& job : drain(policy, t, t - minutes{11}))
+      if (job.system_id == kMax) ran.insert(job.dataset);
+  CHECK(ran.count(Dataset::panels) == 1);
+  CHECK(ran.count(Dataset::summary) == 1);
 }
