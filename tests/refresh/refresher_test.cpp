@@ -223,3 +223,34 @@ TEST_CASE("configured system ids the account does not list (--tigo.systems) show
   CHECK(snap->systems[0].system.system_id == 1001);
   CHECK(snap->unlisted_systems == std::vector<std::int64_t>{1002, 7777});
 }
+
+TEST_CASE("refresher: the wall clock stepping an hour back does not stop refreshing",
+          "[refresher]") {
+  DemoApi api;
+  refresh::RefresherOptions ro;
+  ro.sources_interval = 1s;  // gateways asked every second: the work a step would stop
+  std::atomic<std::int64_t> offset_s{0};
+  ro.clock = [&] {
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
+           std::chrono::seconds{offset_s.load()};
+  };
+  const auto requests = [&] {
+    const auto json = api.server->stats().json("");
+    const auto at = json.find("\"requests_total\":");
+    REQUIRE(at != std::string::npos);
+    return std::stoll(json.substr(at + 17));
+  };
+  refresh::Refresher refresher(api.client(), ro, nullptr);
+  refresher.start();
+  for (int i = 0; i < 300 && !refresher.snapshot()->ready; ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE(refresher.snapshot()->ready);
+  std::this_thread::sleep_for(2s);
+  offset_s = -3600;  // NTP steps the clock back an hour
+  std::this_thread::sleep_for(2s);
+  const auto before = requests();
+  std::this_thread::sleep_for(4s);
+  const auto after = requests();
+  refresher.stop();
+  // Six systems' gateways every second, less what the budget and in-flight limit hold back.
+  CHECK(after - before >= 6);
+}
