@@ -353,9 +353,10 @@ struct Client::Impl {
       case httplib::Error::ConnectionTimeout:
         return "connect to " + where + ": timed out after " + timeout;
       case httplib::Error::Read:
-        // The read timeout applies to each read: a shorter wait was the peer closing.
+        // httplib's own read timeout (as long as the deadline, so rarely first): a shorter wait
+        // was the peer closing.
         if (seconds >= 0.95 * std::chrono::duration<double>(options.timeout).count())
-          return with_tls("no answer from " + where + " within " + timeout);
+          return with_tls("no complete answer from " + where + " within " + timeout);
         return with_tls("connection to " + where + " closed before a complete answer");
       case httplib::Error::Write:
         return with_tls("sending the request to " + where + " failed: connection closed");

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace tigo {
 
@@ -29,9 +30,11 @@ class DeadlineWatch {
   class Watch {
    public:
     Watch(DeadlineWatch& owner, std::uint64_t id) : owner_(&owner), id_(id) {}
-    Watch(const Watch&) = delete;
-    Watch& operator=(const Watch&) = delete;
-    ~Watch() { owner_->end(id_); }
+    Watch(Watch&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), id_(other.id_) {}
+    Watch& operator=(Watch&&) = delete;
+    ~Watch() {
+      if (owner_) owner_->end(id_);
+    }
 
    private:
     DeadlineWatch* owner_;

@@ -19,7 +19,7 @@ class SteadyGovernorClock final : public GovernorClock {
   }
 };
 
-// A header's wait (already bounded: finite, at most kMaxHeaderWait) as a duration.
+// A header's wait in seconds as a duration, bounded as the header parsers bound it.
 steady_clock::duration seconds_to_duration(double s) {
   const auto bounded = bounded_wait_seconds(s);
   if (!bounded) return steady_clock::duration::zero();
