@@ -18,6 +18,7 @@ constexpr Target kTargets[] = {
     {"sim_query", run_sim_query},
     {"http_request", run_http_request},
     {"state_file", run_state_file},
+    {"rate_headers", run_rate_headers},
 };
 
 }  // namespace

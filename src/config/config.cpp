@@ -98,7 +98,9 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--tigo.ca-file", c.ca_file, "Extra CA bundle for the API's TLS");
   app.add_flag("--tigo.insecure-http", c.insecure_http,
                "Allow an http:// API URL on a non-loopback host");
-  app.add_option("--tigo.timeout", timeout, "Timeout per request")->check(duration);
+  app.add_option("--tigo.timeout", timeout,
+                 "Longest time one API request may take in all, connect to last byte")
+      ->check(duration);
   app.add_option("--tigo.concurrency", c.concurrency, "Requests in flight at most")
       ->check(CLI::Range(1, 64));
   app.add_option("--tigo.rate-limit", c.rate_limit,

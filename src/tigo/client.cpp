@@ -6,13 +6,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <charconv>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "tigo/deadline_watch.hpp"
 #include "tigo/json_parse.hpp"
 #include "tigo/net_error.hpp"
+#include "tigo/rate_headers.hpp"
 #include "util/duration.hpp"
 #include "util/listen_address.hpp"
 #include "util/log.hpp"
@@ -27,15 +29,19 @@ using std::chrono::steady_clock;
 // How long a failed connect's second attempt (to learn the socket's reason) may take in all.
 constexpr std::chrono::milliseconds kProbeLimit{2'000};
 
-std::optional<double> header_number(const httplib::Headers& headers, const char* name) {
-  auto it = headers.find(name);
+std::optional<std::string_view> header_text(const httplib::Headers& headers, const char* name) {
+  const auto it = headers.find(name);
   if (it == headers.end()) return std::nullopt;
-  std::string_view s = it->second;
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr == s.data()) return std::nullopt;
-  return v;
+  return std::string_view(it->second);
+}
+
+RateHeaders rate_headers_of(const httplib::Headers& headers) {
+  RateHeaderText text;
+  text.limit = header_text(headers, "X-Rate-Limit-Limit");
+  text.remaining = header_text(headers, "X-Rate-Limit-Remaining");
+  text.reset = header_text(headers, "X-Rate-Limit-Reset");
+  text.retry_after = header_text(headers, "Retry-After");
+  return read_rate_headers(text, std::chrono::system_clock::now());
 }
 
 // An excerpt of an answer body for error messages; answers other than login's never carry
@@ -151,14 +157,22 @@ std::string_view to_string(ErrorKind kind) {
   return "unknown";
 }
 
-// One keep-alive connection of the pool, used by one request at a time. A stop request from
-// another thread ends that request by shutting its socket down: httplib's own stop() would wait
-// for a connect in progress and misses a request that has not yet marked itself in flight.
+// One keep-alive connection of the pool, used by one request at a time. A stop request or the
+// call's deadline, from another thread, ends that request by shutting its socket down: httplib's
+// own stop() would wait for a connect in progress and misses a request that has not yet marked
+// itself in flight.
 struct Connection {
   std::unique_ptr<httplib::Client> http;
-  std::mutex mutex;      // guards the two below (the request's thread and a stopping thread)
+  std::mutex mutex;      // guards the three below (the request's thread and a stopping thread)
   int socket_copy = -1;  // a dup of httplib's current socket: shutting it down ends the request
   bool aborted = false;  // the request's stop token fired
+  bool expired = false;  // the request outlived its deadline
+
+  // How a request ended, as finish() tells it.
+  struct Ending {
+    bool aborted = false;
+    bool expired = false;
+  };
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -173,7 +187,8 @@ struct Connection {
     std::lock_guard lock(mutex);
     if (socket_copy >= 0) ::close(socket_copy);
     socket_copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (aborted) ::shutdown(fd, SHUT_RDWR);  // stopped before it connected: fail at once
+    // Stopped or expired before it connected: fail at once.
+    if (aborted || expired) ::shutdown(fd, SHUT_RDWR);
   }
   // From the stopping thread.
   void abort() {
@@ -181,20 +196,32 @@ struct Connection {
     aborted = true;
     if (socket_copy >= 0) ::shutdown(socket_copy, SHUT_RDWR);
   }
-  // After a request: whether it was aborted. A socket httplib closed is let go, so the
-  // connection's end is not delayed by our copy.
-  bool finish() {
+  // From the deadline's thread (again and again until the request returns).
+  void expire() {
+    std::lock_guard lock(mutex);
+    expired = true;
+    if (socket_copy >= 0) ::shutdown(socket_copy, SHUT_RDWR);
+  }
+  // After a request (no abort() or expire() may come any more): how it ended. A socket we shut
+  // down is not used again, even under a complete answer; a socket httplib closed is let go, so
+  // the connection's end is not delayed by our copy.
+  Ending finish() {
+    Ending ending;
+    {
+      std::lock_guard lock(mutex);
+      ending = {aborted, expired};
+      aborted = expired = false;
+    }
     // Outside `mutex`: httplib calls adopt() holding its socket mutex, so taking that one inside
     // ours would be the opposite order (same thread, but a lock-order inversion all the same).
+    if (ending.aborted || ending.expired) http->stop();  // no request in flight: closes it
     const bool open = http->is_socket_open() != 0;
     std::lock_guard lock(mutex);
-    const bool was = aborted;
-    aborted = false;
     if (socket_copy >= 0 && !open) {
       ::close(socket_copy);
       socket_copy = -1;
     }
-    return was;
+    return ending;
   }
 };
 
@@ -203,6 +230,7 @@ struct Client::Impl {
   util::BaseUrl base;
   int port = 0;
   std::shared_ptr<Governor> governor;
+  DeadlineWatch deadlines;  // ends every request `options.timeout` after it started
 
   // Connection pool: `concurrency` keep-alive connections, each used by one request at a time.
   std::mutex pool_mutex;
@@ -300,12 +328,21 @@ struct Client::Impl {
     pool_cv.notify_one();
   }
 
-  // What happened to a request without an answer, in the words of whoever knows.
-  std::string transport_failure(httplib::Error error, const httplib::Client& http,
-                                double seconds) const {
+  // What happened to a request without an answer, in the words of whoever knows. `expired`:
+  // the request outlived its deadline and its socket was shut down.
+  std::string transport_failure(httplib::Error error, const httplib::Client& http, double seconds,
+                                bool expired) const {
     const std::string where = util::host_port(base.host, port);
     const std::string timeout = util::format_duration(options.timeout);
     const std::string tls = take_openssl_error();
+    if (expired) {
+      // What OpenSSL or the socket say then is the consequence of our shutdown, not a cause.
+      if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout)
+        return "connect to " + where + ": timed out after " + timeout;
+      if (error == httplib::Error::SSLConnection)
+        return "TLS handshake with " + where + ": timed out after " + timeout;
+      return "no complete answer from " + where + " within " + timeout;
+    }
     const auto with_tls = [&](const std::string& s) {
       return tls.empty() ? s : s + " (TLS: " + tls + ")";
     };
@@ -316,9 +353,10 @@ struct Client::Impl {
       case httplib::Error::ConnectionTimeout:
         return "connect to " + where + ": timed out after " + timeout;
       case httplib::Error::Read:
-        // The read timeout applies to each read: a shorter wait was the peer closing.
+        // httplib's own read timeout (as long as the deadline, so rarely first): a shorter wait
+        // was the peer closing.
         if (seconds >= 0.95 * std::chrono::duration<double>(options.timeout).count())
-          return with_tls("no answer from " + where + " within " + timeout);
+          return with_tls("no complete answer from " + where + " within " + timeout);
         return with_tls("connection to " + where + " closed before a complete answer");
       case httplib::Error::Write:
         return with_tls("sending the request to " + where + " failed: connection closed");
@@ -359,6 +397,7 @@ struct Client::Impl {
     httplib::Result res{nullptr, httplib::Error::Unknown};
     {
       std::stop_callback abort_on_stop(stop, [&conn] { conn.abort(); });
+      const auto deadline = deadlines.watch(start + options.timeout, [&conn] { conn.expire(); });
       res = conn.http->Get(base.path_prefix + path_and_query, headers,
                            [&](const char* data, size_t n) {
                              if (answer.body.size() + n > options.max_body_bytes) {
@@ -369,7 +408,8 @@ struct Client::Impl {
                              return true;
                            });
     }
-    const bool aborted = conn.finish() || stop.stop_requested();
+    const auto ending = conn.finish();
+    const bool aborted = ending.aborted || stop.stop_requested();
     const double seconds = std::chrono::duration<double>(steady_clock::now() - start).count();
     if (!res) {
       if (options.observer) options.observer->on_call(endpoint, "error", seconds);
@@ -382,14 +422,10 @@ struct Client::Impl {
       governor->on_transport_error();
       std::string why =
           too_large ? "answer larger than " + std::to_string(options.max_body_bytes) + " bytes"
-                    : transport_failure(res.error(), *conn.http, seconds);
+                    : transport_failure(res.error(), *conn.http, seconds, ending.expired);
       return make_failure(ErrorKind::transport, endpoint, 0, std::string(endpoint) + ": " + why);
     }
-    RateHeaders rh;
-    rh.limit = header_number(res->headers, "X-Rate-Limit-Limit");
-    rh.remaining = header_number(res->headers, "X-Rate-Limit-Remaining");
-    rh.reset_seconds = header_number(res->headers, "X-Rate-Limit-Reset");
-    rh.retry_after_seconds = header_number(res->headers, "Retry-After");
+    const RateHeaders rh = rate_headers_of(res->headers);
     governor->on_answer(res->status, rh);
     if (options.observer) {
       options.observer->on_call(endpoint, std::to_string(res->status), seconds);
@@ -399,8 +435,8 @@ struct Client::Impl {
     answer.status = res->status;
     if (res->status == 429) {
       auto e = status_failure(endpoint, 429, answer.body);
-      const double wait = rh.retry_after_seconds.value_or(rh.reset_seconds.value_or(0));
-      e.retry_after = std::chrono::seconds{static_cast<std::int64_t>(std::ceil(wait))};
+      if (const auto wait = rate_limited_wait_seconds(rh))  // bounded: the cast cannot overflow
+        e.retry_after = std::chrono::seconds{static_cast<std::int64_t>(std::ceil(*wait))};
       return e;
     }
     return answer;

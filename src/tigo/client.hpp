@@ -17,6 +17,9 @@
 // on reload_credentials() (SIGHUP): a fixed file needs no restart, and a changed password ends
 // the back-off.
 //
+// Deadlines: a request that has not got its whole answer `timeout` after it started is ended
+// (its socket shut down) and fails `transport`, "no complete answer from HOST within 30s".
+//
 // Stopping: a call's std::stop_token also aborts its request in flight (the socket is shut
 // down), and logout() is bounded by `logout_deadline`, so a stop never waits for a slow API.
 //
@@ -70,9 +73,11 @@ std::string_view to_string(ErrorKind kind);
 // A util::Error (so it converts to one) with what a caller needs to decide.
 struct Error : util::Error {
   ErrorKind kind = ErrorKind::transport;
-  std::string endpoint;                             // "data/aggregate"
-  int status = 0;                                   // HTTP status when there was an answer
-  std::optional<std::chrono::seconds> retry_after;  // rate_limited
+  std::string endpoint;  // "data/aggregate"
+  int status = 0;        // HTTP status when there was an answer
+  // rate_limited: the wait Retry-After (or X-Rate-Limit-Reset) asked for, at most
+  // kMaxHeaderWait; unset when neither said.
+  std::optional<std::chrono::seconds> retry_after;
 };
 
 template <class T>
@@ -81,11 +86,13 @@ using Result = util::Result<T, Error>;
 struct ClientOptions {
   std::string base_url;  // e.g. https://api2.tigoenergy.com/api/v3/
   Credentials credentials;
-  std::chrono::milliseconds timeout{30'000};  // connect, read and write, each
-  std::string ca_file;                        // empty: the system store
-  CallObserver* observer = nullptr;           // optional, must outlive the client
-  int concurrency = 4;                        // requests in flight at most
-  double rate_limit = 100;                    // requests per minute (the governor's cap)
+  // One request in all, from connect to the answer's last byte, however slowly it arrives (the
+  // name lookup, the wait for a connection of the pool and for rate budget aside).
+  std::chrono::milliseconds timeout{30'000};
+  std::string ca_file;               // empty: the system store
+  CallObserver* observer = nullptr;  // optional, must outlive the client
+  int concurrency = 4;               // requests in flight at most
+  double rate_limit = 100;           // requests per minute (the governor's cap)
   // Optional: a governor to use instead of one made from `rate_limit` (tests; sharing).
   std::shared_ptr<Governor> governor;
   std::size_t max_body_bytes = 64u << 20;  // larger answers are a transport error

@@ -19,10 +19,12 @@ class SteadyGovernorClock final : public GovernorClock {
   }
 };
 
+// A header's wait in seconds as a duration, bounded as the header parsers bound it.
 steady_clock::duration seconds_to_duration(double s) {
-  if (!(s > 0)) return steady_clock::duration::zero();
-  s = std::min(s, 86'400.0);  // a day at most, whatever a header says
-  return std::chrono::duration_cast<steady_clock::duration>(std::chrono::duration<double>(s));
+  const auto bounded = bounded_wait_seconds(s);
+  if (!bounded) return steady_clock::duration::zero();
+  return std::chrono::duration_cast<steady_clock::duration>(
+      std::chrono::duration<double>(*bounded));
 }
 
 // Longest single sleep: state may change meanwhile (another thread's answer), so re-check.
@@ -104,7 +106,8 @@ steady_clock::duration Governor::backoff_locked() {
       std::chrono::duration<double, std::milli>(jittered));
 }
 
-void Governor::on_answer(int status, const RateHeaders& h) {
+void Governor::on_answer(int status, const RateHeaders& headers) {
+  const RateHeaders h = bounded(headers);
   std::lock_guard lock(mutex_);
   finish_locked();
   const auto now = clock_->now();
@@ -122,12 +125,9 @@ void Governor::on_answer(int status, const RateHeaders& h) {
   }
   if (status == 429) {
     ++rate_limited_;
-    steady_clock::duration wait = options_.default_429_wait;
-    if (h.retry_after_seconds && *h.retry_after_seconds > 0) {
-      wait = seconds_to_duration(*h.retry_after_seconds);
-    } else if (h.reset_seconds && *h.reset_seconds > 0) {
-      wait = seconds_to_duration(*h.reset_seconds);
-    }
+    const auto asked = rate_limited_wait_seconds(h);
+    const steady_clock::duration wait =
+        asked ? seconds_to_duration(*asked) : steady_clock::duration(options_.default_429_wait);
     blocked_until_ = std::max(blocked_until_, now + wait);
     server_remaining_ = 0;
     server_reset_at_ = blocked_until_;

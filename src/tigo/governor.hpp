@@ -4,8 +4,9 @@
 // and latency between us and Tigo), where cap = min(--tigo.rate-limit, X-Rate-Limit-Limit last
 // seen). While the last X-Rate-Limit-Reset has not run out, X-Rate-Limit-Remaining also binds:
 // the requests sent or in flight since that answer may not exceed it (it accounts for other
-// clients of the same account). A 429 blocks everything until Retry-After (or Reset); 5xx and
-// transport errors block for an exponential backoff with jitter, capped, reset by a success.
+// clients of the same account). A 429 blocks everything until Retry-After (or Reset), never longer
+// than kMaxHeaderWait; 5xx and transport errors block for an exponential backoff with jitter,
+// capped, reset by a success.
 //
 // Thread-safe. Every granted acquire() must be followed by exactly one of on_answer(),
 // on_transport_error() or on_abandoned(), so in-flight requests are known.
@@ -21,6 +22,8 @@
 #include <random>
 #include <stop_token>
 
+#include "tigo/rate_headers.hpp"
+
 namespace tigo {
 
 // Time source of the governor; tests inject a fake one.
@@ -35,14 +38,6 @@ class GovernorClock {
 
 // std::chrono::steady_clock, sleeping on a condition variable that a stop request wakes.
 std::shared_ptr<GovernorClock> steady_governor_clock();
-
-// X-Rate-Limit-* of one answer; unset when the header is absent or not a number.
-struct RateHeaders {
-  std::optional<double> limit;
-  std::optional<double> remaining;
-  std::optional<double> reset_seconds;  // seconds to wait until the window resets (not an epoch)
-  std::optional<double> retry_after_seconds;
-};
 
 struct GovernorOptions {
   double requests_per_minute = 100;  // --tigo.rate-limit
@@ -81,7 +76,8 @@ class Governor {
   // is requested and deadline when `deadline` passes first; nothing is counted then.
   AcquireResult acquire(std::stop_token stop = {}, std::optional<time_point> deadline = {});
 
-  // The granted request got an answer with this status and headers.
+  // The granted request got an answer with this status and headers (bounded again here, as
+  // bounded() does, whatever their origin).
   void on_answer(int status, const RateHeaders& headers);
   // The granted request failed in transport (no answer).
   void on_transport_error();

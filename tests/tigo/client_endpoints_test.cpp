@@ -391,6 +391,40 @@ TEST_CASE("429 is rate_limited with the wait, and the governor holds back",
   CHECK(tigo.requests("objects/types").size() == 1);
 }
 
+TEST_CASE("429 with rate headers beyond reason waits an hour at most, garbage is ignored",
+          "[tigo][client][endpoints]") {
+  FakeTigo tigo;
+  tigo.reply("objects/types", {429,
+                               R"({"name":"Too Many Requests","status":429})",
+                               "application/json",
+                               {{"Retry-After", "1e300"},
+                                {"X-Rate-Limit-Limit", "inf"},
+                                {"X-Rate-Limit-Remaining", "-3"},
+                                {"X-Rate-Limit-Reset", "nan"}}});
+  auto c = make_client(tigo);
+  auto huge = c->object_types();
+  REQUIRE_FALSE(huge.ok());
+  CHECK(huge.error().kind == tigo::ErrorKind::rate_limited);
+  CHECK(huge.error().retry_after == tigo::kMaxHeaderWait);
+  CHECK(c->governor().wait_time() <= tigo::kMaxHeaderWait);
+  CHECK(c->governor().wait_time() > tigo::kMaxHeaderWait - minutes{1});
+  const auto s = c->governor().state();
+  CHECK(s.header_limit == tigo::kMaxHeaderCount);
+  CHECK_FALSE(s.header_remaining.has_value());
+  CHECK_FALSE(s.header_reset_seconds.has_value());
+  CHECK(s.cap_per_minute == 100'000.0);  // make_client's, below the bounded header limit
+
+  FakeTigo other;
+  other.reply("systems/layout", {429,
+                                 R"({"name":"Too Many Requests","status":429})",
+                                 "application/json",
+                                 {{"Retry-After", "soon"}, {"X-Rate-Limit-Reset", " 9 "}}});
+  auto garbage = make_client(other)->layout(1);
+  REQUIRE_FALSE(garbage.ok());
+  CHECK(garbage.error().kind == tigo::ErrorKind::rate_limited);
+  CHECK(garbage.error().retry_after == seconds{9});  // the reset, as Retry-After is no wait
+}
+
 TEST_CASE("bad credentials are unauthorized and say nothing secret", "[tigo][client][endpoints]") {
   FakeTigo tigo;
   tigo::ClientOptions o;

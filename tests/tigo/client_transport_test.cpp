@@ -137,8 +137,8 @@ TEST_CASE("an answer that does not come within the timeout is named as such",
   auto r = c->object_types();
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == tigo::ErrorKind::transport);
-  CHECK(r.error().message ==
-        "objects/types: no answer from 127.0.0.1:" + std::to_string(api.port) + " within 1s");
+  CHECK(r.error().message == "objects/types: no complete answer from 127.0.0.1:" +
+                                 std::to_string(api.port) + " within 1s");
 }
 
 TEST_CASE("a connection the server drops is named as closed", "[tigo][client][errors]") {
