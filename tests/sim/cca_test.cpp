@@ -89,15 +89,9 @@ TEST_CASE("CCA summary_config: system, inverters and strings with panel labels, 
     }
     CHECK(reached == string_ids);
     // The layout's strings and panel labels, in order.
-    const auto layout = c.sim.ok("systems/layout?id=" + std::to_string(system));
-    simdjson::dom::parser lp;
     std::map<std::string, std::vector<std::string>> labels;  // string object id -> panels
-    for (auto inv : lp.parse(layout)["system"]["inverters"].get_array())
-      for (auto m : inv["mppts"].get_array())
-        for (auto s : m["strings"].get_array())
-          for (auto panel : s["panels"].get_array())
-            labels[std::to_string(s["object_id"].get_int64().value())].push_back(
-                text(panel["label"]));
+    for (const auto& panel : layout_panels(c.sim.ok("systems/layout?id=" + std::to_string(system))))
+      labels[std::to_string(panel.string_object_id)].push_back(panel.label);
     REQUIRE(labels.size() == string_ids.size());
     for (const auto& id : string_ids) {
       std::vector<std::string> children;
@@ -112,9 +106,9 @@ TEST_CASE("CCA summary_data: the cloud's minutes, in local time, without the upl
           "[sim][cca]") {
   const auto at = at_utc(2026, 6, 21, 18, 30);
   sim::CcaOptions o;
-  o.system_id = 1002;  // Phoenix: late morning
-  CcaSim c(o, at);
-  const auto* zone = date::locate_zone(c.sim.fleet.system(1).timezone);
+  o.system_id = 1004;  // Sao Paulo, healthy: mid-afternoon
+  CcaSim c(o, at, 4);
+  const auto* zone = date::locate_zone(c.sim.fleet.system(3).timezone);
   const auto today = date::format("%F", zone->to_local(at));
   CHECK(c.ok("/cgi-bin/summary_jsconfig") == "{\"sDate\":\"" + today + "\"}");
 
@@ -133,7 +127,7 @@ TEST_CASE("CCA summary_data: the cloud's minutes, in local time, without the upl
   REQUIRE(rows.size() > 60);
   const auto newest = text(rows.at(rows.size() - 1)["t"]);
   CHECK(newest == date::format("%R", zone->to_local(at - minutes{1})));
-  const auto sources = c.sim.ok("sources/system?system_id=1002");
+  const auto sources = c.sim.ok("sources/system?system_id=1004");
   simdjson::dom::parser sp;
   const auto last_min =
       util::parse_iso8601(text(sp.parse(sources)["sources"].at(0)["sets"].at(0)["last_min"]));
@@ -165,7 +159,7 @@ TEST_CASE("CCA summary_data: the cloud's minutes, in local time, without the upl
   for (const auto& [param, temp, scale, tolerance] :
        std::vector<std::tuple<std::string, std::string, double, double>>{
            {"Pin", "pin", 1.0, 0.5}, {"Vin", "vin", 10.0, 1e-9}, {"RSSI", "rssi", 1.0, 0}}) {
-    const auto csv = parse_csv(c.sim.ok("data/aggregate?system_id=1002&param=" + param + window));
+    const auto csv = parse_csv(c.sim.ok("data/aggregate?system_id=1004&param=" + param + window));
     REQUIRE(!csv.rows.empty());
     REQUIRE(csv.rows[0][0].find(hhmm) != std::string::npos);
     for (std::size_t col = 1; col < csv.header.size(); ++col) {
@@ -180,23 +174,23 @@ TEST_CASE("CCA summary_data: the cloud's minutes, in local time, without the upl
 }
 
 TEST_CASE("CCA summary_energy: 12 days of Wh, today's as the cloud's summary", "[sim][cca]") {
-  const auto at = at_utc(2026, 6, 21, 22, 15);
+  const auto at = at_utc(2026, 6, 21, 22, 15);  // after sunset in Sao Paulo
   sim::CcaOptions o;
-  o.system_id = 1002;
-  CcaSim c(o, at);
+  o.system_id = 1004;
+  CcaSim c(o, at, 4);
   simdjson::dom::parser p;
   auto rows = p.parse(c.ok("/cgi-bin/summary_energy")).get_array();
   REQUIRE(rows.size() == 12);
-  const auto* zone = date::locate_zone(c.sim.fleet.system(1).timezone);
+  const auto* zone = date::locate_zone(c.sim.fleet.system(3).timezone);
   const auto today = date::floor<date::days>(zone->to_local(at));
   for (std::size_t i = 0; i < 12; ++i) {
     CHECK(text(rows.at(i).at(0)) ==
           date::format("%F", today - date::days{11 - static_cast<int>(i)}));
-    CHECK(rows.at(i).at(1).get_int64().value() > 1000);  // a summer day in Phoenix
+    CHECK(rows.at(i).at(1).get_int64().value() > 1000);  // even a winter day
   }
   simdjson::dom::parser sp;
   const double daily =
-      sp.parse(c.sim.ok("data/summary?system_id=1002"))["summary"]["daily_energy_dc"].get_double();
+      sp.parse(c.sim.ok("data/summary?system_id=1004"))["summary"]["daily_energy_dc"].get_double();
   CHECK(std::abs(static_cast<double>(rows.at(11).at(1).get_int64().value()) - daily) <= 0.51);
 }
 
