@@ -41,6 +41,12 @@ util::Result<FaultOptions> parse_faults(std::string_view text) {
       o.expired_token = rate;
     } else if (name == "burst_429") {
       o.burst_429 = rate;
+    } else if (name == "bus_garbage") {
+      o.bus_garbage = rate;
+    } else if (name == "bus_drop") {
+      o.bus_drop = rate;
+    } else if (name == "bus_reassign") {
+      o.bus_reassign = rate;
     } else {
       return util::make_error("--faults: unknown fault \"" + std::string(name) + "\"");
     }
@@ -96,8 +102,9 @@ std::string Stats::json(std::string_view sim_time) const {
   out += '{';
   bool f3 = true;
   std::uint64_t faults_total = 0;
-  for (const char* kind : {"error_rate", "latency", "malformed", "truncated", "drop_connection",
-                           "expired_token", "burst_429"}) {
+  for (const char* kind :
+       {"error_rate", "latency", "malformed", "truncated", "drop_connection", "expired_token",
+        "burst_429", "bus_garbage", "bus_drop", "bus_reassign"}) {
     auto it = faults_.find(std::string_view(kind));
     const std::uint64_t n = it == faults_.end() ? 0 : it->second;
     faults_total += n;

@@ -21,6 +21,11 @@ struct FaultOptions {
   double drop_connection = 0;            // connection closed before any byte of the answer
   double expired_token = 0;              // a valid token answers 401 as if expired (and is dropped)
   double burst_429 = 0;                  // starts a 10 s burst of 429s for the account
+  // The bus stream (--bus-listen), per line sent:
+  double bus_garbage = 0;   // the line is garbage or JSON cut short
+  double bus_drop = 0;      // a client's connection is closed
+  double bus_reassign = 0;  // a node id moves to another optimizer (the next infra report says so)
+  // Faults of the HTTP API's answers (the bus faults are the bus's own).
   bool any() const {
     return error_rate > 0 || latency.count() > 0 || malformed > 0 || truncated > 0 ||
            drop_connection > 0 || expired_token > 0 || burst_429 > 0;
@@ -28,7 +33,8 @@ struct FaultOptions {
 };
 
 // "error_rate=0.05,latency=200ms,malformed=0.01,truncated=0.01,drop_connection=0.01,
-//  expired_token=0.01,burst_429=0.01" (rates in [0, 1]).
+//  expired_token=0.01,burst_429=0.01,bus_garbage=0.01,bus_drop=0.001,bus_reassign=0.001"
+// (rates in [0, 1]).
 util::Result<FaultOptions> parse_faults(std::string_view text);
 
 // Requests by endpoint and status, faults by kind. Bounded: endpoints are the route names

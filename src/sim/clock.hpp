@@ -16,11 +16,15 @@ class Clock {
         speed_(speed) {}
 
   std::chrono::sys_seconds now() const {
+    return std::chrono::floor<std::chrono::seconds>(now_precise());
+  }
+  // The simulated instant to the clock's resolution: what the bus stamps its reports with.
+  std::chrono::system_clock::time_point now_precise() const {
     const std::lock_guard lock(mutex_);
     const auto real_elapsed = std::chrono::system_clock::now() - real_start_;
     const auto sim_elapsed = std::chrono::duration_cast<std::chrono::system_clock::duration>(
         std::chrono::duration<double>(real_elapsed) * speed_);
-    return std::chrono::floor<std::chrono::seconds>(sim_start_ + sim_elapsed);
+    return sim_start_ + sim_elapsed;
   }
   double speed() const { return speed_; }
   // Moves simulated time to t (it runs on from there at the same speed): tests step a frozen

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/pv_model.hpp"
+#include "sim/serials.hpp"
 #include "sim/solar.hpp"
 #include "util/result.hpp"
 
@@ -22,6 +23,8 @@ struct FleetOptions {
   // IANA zones the systems are placed in, spread over the real towns of each (placement_zones
   // checks them); empty: real cities around the globe.
   std::vector<std::string> zones{};
+  // How the cloud prints panel serials (--serial-format); the default is the historical form.
+  SerialFormat serial_format = SerialFormat::Mac;
 };
 
 // The zones of --zones (comma-separated IANA names) and --region (one of region_names()), in

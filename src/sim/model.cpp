@@ -148,12 +148,13 @@ double PowerModel::panel_factor(const SystemContext& c, int panel, sys_seconds t
   return 1.0;
 }
 
-void PowerModel::minute(const SystemContext& c, sys_seconds t, std::vector<Sample>& out) const {
+double PowerModel::points(const SystemContext& c, sys_seconds t,
+                          std::vector<PanelPoint>& out) const {
   const auto& s = c.spec;
-  out.assign(c.panels.size(), Sample{});
-  if (t < c.turn_on) return;  // not installed yet: no optimizers to report
+  out.assign(c.panels.size(), PanelPoint{});
+  if (t < c.turn_on) return 0;  // not installed yet: no optimizers to report
   const double poa = irradiance_w_m2(s, t);
-  if (poa <= 0) return;  // night: optimizers asleep, no readings at all
+  if (poa <= 0) return poa;  // night: optimizers asleep, no readings at all
   const double cell =
       solar::cell_temperature_c(solar::ambient_temperature_c(s.latitude, s.longitude, t), poa);
   const bool pv_off = c.fault.kind == FaultKind::PvOff && c.fault.active(t);
@@ -162,29 +163,51 @@ void PowerModel::minute(const SystemContext& c, sys_seconds t, std::vector<Sampl
     const int pi = static_cast<int>(i);
     if (c.fault.kind == FaultKind::DeadOptimizer && pi == c.fault.panel && c.fault.active(t))
       continue;
-    Sample& x = out[i];
+    PanelPoint& x = out[i];
     x.present = true;
     pv::PanelSpec spec = c.panels[i];
     spec.efficiency_factor *= panel_factor(c, pi, t);
     if (pv_off) {
       // Output shut down: the module sits at open circuit, no current flows.
-      const double v =
-          poa >= pv::kWakeIrradianceWM2
-              ? spec.vmp_v * kOpenCircuitRatio * (1.0 + pv::kVoltageTempCoeff * (cell - 25))
-              : 0.0;
-      x.dv = static_cast<std::int32_t>(std::lround(v * 10));
+      x.vin_v = poa >= pv::kWakeIrradianceWM2
+                    ? spec.vmp_v * kOpenCircuitRatio * (1.0 + pv::kVoltageTempCoeff * (cell - 25))
+                    : 0.0;
     } else {
       const auto r = pv::operate(spec, poa, cell);
-      x.dv = static_cast<std::int32_t>(std::lround(r.vin_v * 10));
-      x.ca = static_cast<std::int32_t>(std::lround(r.iin_a * 100));
+      x.vin_v = r.vin_v;
+      x.iin_a = r.iin_a;
     }
-    x.mw = static_cast<std::int64_t>(x.dv) * x.ca;
     const std::uint64_t ph = mix(s.seed ^ (0x55AA0000ULL + i));
     const int base = 140 + static_cast<int>(ph % 80);
     const int noise = static_cast<int>(mix(ph ^ minute_index) % 21) - 10;
     x.rssi = std::clamp(base + noise, 0, 255);
     x.temp_c = cell + (unit(mix(ph + 1)) - 0.5) * 3.0;
   }
+  return poa;
+}
+
+void PowerModel::minute(const SystemContext& c, sys_seconds t, std::vector<Sample>& out) const {
+  thread_local std::vector<PanelPoint> scratch;
+  points(c, t, scratch);
+  out.assign(scratch.size(), Sample{});
+  for (std::size_t i = 0; i < scratch.size(); ++i) {
+    const auto& p = scratch[i];
+    if (!p.present) continue;
+    Sample& x = out[i];
+    x.present = true;
+    x.dv = static_cast<std::int32_t>(std::lround(p.vin_v * 10));
+    x.ca = static_cast<std::int32_t>(std::lround(p.iin_a * 100));
+    x.mw = static_cast<std::int64_t>(x.dv) * x.ca;
+    x.rssi = p.rssi;
+    x.temp_c = p.temp_c;
+  }
+}
+
+double PowerModel::relative_light(const SystemContext& c, int panel, sys_seconds t) const {
+  if (c.fault.kind == FaultKind::PvOff && c.fault.active(t)) return 0.0;
+  // A weak string is weak as a whole: its panels do not hold back against each other.
+  if (c.fault.kind == FaultKind::WeakString) return 1.0;
+  return panel_factor(c, panel, t);
 }
 
 pv::PanelReading PowerModel::panel(const SystemSpec& s, int panel_index, sys_seconds t) const {

@@ -59,6 +59,16 @@ struct Sample {
   double temp_c = 0;    // module temperature
 };
 
+// One panel's operating point in one minute before it is printed: what Sample rounds to the
+// cloud's steps, and the bus (sim/bus.hpp) to the optimizer's own.
+struct PanelPoint {
+  bool present = false;  // false: no reading (night, dead optimizer, not installed yet)
+  double vin_v = 0;
+  double iin_a = 0;
+  int rssi = 0;       // raw 0..255
+  double temp_c = 0;  // module temperature
+};
+
 class PowerModel {
  public:
   explicit PowerModel(const Fleet& fleet) : fleet_(fleet) {}
@@ -69,6 +79,13 @@ class PowerModel {
   double cell_temperature_c(const SystemSpec& s, std::chrono::sys_seconds t) const;
   // Every panel of the system at minute t (faults included), into out (resized).
   void minute(const SystemContext& c, std::chrono::sys_seconds t, std::vector<Sample>& out) const;
+  // The same before printing, into out (resized); returns the plane-of-array irradiance after
+  // clouds (W/m2), which says whether the optimizers are awake (pv::kWakeIrradianceWM2).
+  double points(const SystemContext& c, std::chrono::sys_seconds t,
+                std::vector<PanelPoint>& out) const;
+  // Whether a panel passes its string's current or holds back (shade, PV-Off): its light over
+  // the string's unfaulted light at t, in [0, 1] (1 for a healthy panel).
+  double relative_light(const SystemContext& c, int panel, std::chrono::sys_seconds t) const;
   // Panel reading as printed (faults included; dead optimizer: zeros).
   pv::PanelReading panel(const SystemSpec& s, int panel_index, std::chrono::sys_seconds t) const;
   // DC power of the whole system, W: the sum of its panels' printed Pin.

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "sim/alerts.hpp"
+#include "sim/bus.hpp"
 #include "sim/data_csv.hpp"
 #include "sim/responses.hpp"
 #include "util/base64.hpp"
@@ -705,6 +706,24 @@ void Server::routes() {
   // Tigo alerts it raised (see faults_json).
   http_->Get("/sim/faults", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(faults_json(model_, clock_.now()), kJson);
+  });
+
+  // The bus stream's ground truth (--bus-listen): what it serves, and per panel the newest
+  // report it emitted, so a test can compare what a client made of it and when.
+  http_->Get("/sim/bus", [this](const httplib::Request&, httplib::Response& res) {
+    const Bus* bus = bus_.load();
+    if (!bus) return answer_error(res, 404, "Not Found", "The bus is off (--bus-listen).");
+    res.set_content(bus->overview_json(), kJson);
+  });
+  http_->Get("/sim/bus/last", [this](const httplib::Request& req, httplib::Response& res) {
+    const Bus* bus = bus_.load();
+    if (!bus) return answer_error(res, 404, "Not Found", "The bus is off (--bus-listen).");
+    if (!req.has_param("system")) return missing(res, "system");
+    const auto id = parse_int(req.get_param_value("system"));
+    if (!id) return bad_request(res, "system");
+    auto body = bus->last_json(*id);
+    if (!body) return answer_error(res, 404, "Not Found", "System not on the bus.");
+    res.set_content(*body, kJson);
   });
 
   // Anything else: the Yii2 404 body, with the rate headers of the caller's address.

@@ -31,6 +31,8 @@ struct Response;
 
 namespace sim {
 
+class Bus;
+
 struct Account {
   std::string username;
   std::string password;
@@ -89,6 +91,10 @@ class Server {
   // http://HOST:PORT/api/v3/
   std::string base_url() const;
   const Stats& stats() const { return stats_; }
+  Stats& stats() { return stats_; }
+  // The bus stream whose ground truth /sim/bus and /sim/bus/last answer (they answer 404
+  // without one). Set before start(); the bus must outlive the server's serving.
+  void attach_bus(const Bus* bus) { bus_ = bus; }
   // Answers one HTTP request given as raw bytes, in memory, through cpp-httplib's parsing and
   // the same routes and handlers as a connection's; the raw answer. For the fuzz target of the
   // query parsing (fuzz/sim_query.cpp), which needs no socket.
@@ -158,6 +164,7 @@ class Server {
   std::thread thread_;
   Stats stats_;
   std::atomic<std::uint64_t> draws_{0};
+  std::atomic<const Bus*> bus_{nullptr};
 
   std::mutex mutex_;  // guards sessions_, budgets_, anonymous_, token_counter_
   std::unordered_map<std::string, Session> sessions_;

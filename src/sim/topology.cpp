@@ -161,7 +161,9 @@ Topology build_topology(const Fleet& fleet, const SystemSpec& s) {
       pn.panel_id = 2'000'000'000 + id_base + index + 1;
       pn.label = st.letter + std::to_string(p + 1);
       pn.short_label = p + 1;
-      pn.serial = "04C05B" + hex(mix(h + 1000 + static_cast<std::uint64_t>(index)), 6);
+      pn.address =
+          static_cast<std::uint32_t>(mix(h + 1000 + static_cast<std::uint64_t>(index)) & 0xFFFFFF);
+      pn.serial = panel_serial(pn.address, fleet.options().serial_format);
       pn.string_index = string_index;
       pn.ui_x = 100 + 60 * p;
       pn.ui_y = 100 + 120 * string_index;

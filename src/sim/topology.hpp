@@ -29,7 +29,8 @@ struct PanelNode {
   std::int64_t panel_id = 0;
   std::string label;  // "A1": string letter + position
   int short_label = 0;
-  std::string serial;
+  std::string serial;         // in the fleet's serial format
+  std::uint32_t address = 0;  // low 24 bits of its radio address 04:C0:5B:40:00:xx:xx:xx
   int string_index = 0;
   double ui_x = 0, ui_y = 0;
 };

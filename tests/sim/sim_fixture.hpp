@@ -124,6 +124,33 @@ struct RunningSim {
   }
 };
 
+// A panel as systems/layout lists it.
+struct LayoutPanel {
+  std::int64_t object_id = 0;
+  std::string label, serial;
+  std::int64_t string_object_id = 0;
+};
+
+// Every panel of a systems/layout answer in order, whether its strings hang off inverters and
+// MPPTs or off the system itself.
+inline std::vector<LayoutPanel> layout_panels(const std::string& body) {
+  std::vector<LayoutPanel> out;
+  simdjson::dom::parser p;
+  const simdjson::dom::element system = p.parse(body)["system"];
+  auto add_string = [&](simdjson::dom::element s) {
+    for (simdjson::dom::element panel : s["panels"].get_array())
+      out.push_back({panel["object_id"].get_int64(), std::string(std::string_view(panel["label"])),
+                     std::string(std::string_view(panel["serial"])), s["object_id"].get_int64()});
+  };
+  for (simdjson::dom::element inv : system["inverters"].get_array())
+    for (simdjson::dom::element m : inv["mppts"].get_array())
+      for (simdjson::dom::element s : m["strings"].get_array()) add_string(s);
+  simdjson::dom::array strings;
+  if (system["strings"].get(strings) == simdjson::SUCCESS)
+    for (simdjson::dom::element s : strings) add_string(s);
+  return out;
+}
+
 struct Csv {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
