@@ -18,6 +18,7 @@ constexpr Target kTargets[] = {
     {"sim_query", run_sim_query},
     {"http_request", run_http_request},
     {"state_file", run_state_file},
+    {"taptap_event", run_taptap_event},
 };
 
 }  // namespace

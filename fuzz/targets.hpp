@@ -39,5 +39,6 @@ void run_listen_address(std::string_view input);
 void run_sim_query(std::string_view input);
 void run_http_request(std::string_view input);
 void run_state_file(std::string_view input);
+void run_taptap_event(std::string_view input);
 
 }  // namespace fuzz

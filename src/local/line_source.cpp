@@ -6,10 +6,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,10 +94,13 @@ int decode_exit(const siginfo_t& info) {
   return info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
 }
 
+// Exited and not reaped yet; also true when it is no child of ours any more (SIGCHLD ignored
+// reaps children by itself), so nobody waits for what cannot be waited for.
 bool has_exited(pid_t pid) {
   siginfo_t info{};
-  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-         info.si_pid == pid;
+  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD;
+  return info.si_pid == pid;
 }
 
 // Stops a command and what it started (its process group): SIGTERM, SIGKILL after `grace`,
@@ -343,7 +346,7 @@ struct LineSource::Impl {
     Session s;
     s.data = std::move(out_read);
     s.errors = std::move(err_read);
-    s.exit_fd.reset(pidfd_open(pid, 0));
+    s.exit_fd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));  // -1 before Linux 5.3
     s.pid = pid;
     return s;
   }
@@ -507,6 +510,7 @@ struct LineSource::Impl {
     update([&](SourceStats& st) {
       ++st.ends;
       st.connected = false;
+      st.pid = 0;
       if (status) st.last_exit_status = status;
       if (end == End::silent) ++st.silence_restarts;
     });
@@ -531,9 +535,10 @@ struct LineSource::Impl {
         util::log::warn("bus source failed to start",
                         {{"source", name}, {"reason", session.error().message}});
       } else {
-        update([](SourceStats& st) {
+        update([&](SourceStats& st) {
           ++st.starts;
           st.connected = true;
+          st.pid = session->pid > 0 ? session->pid : 0;
         });
         if (handlers.connection) handlers.connection(true);
         util::log::info(

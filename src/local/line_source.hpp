@@ -63,6 +63,7 @@ struct SourceStats {
   std::uint64_t partial_lines = 0;
   std::uint64_t stderr_lines = 0;
   bool connected = false;               // a command running, a connection open
+  int pid = 0;                          // the running command's process id, 0 when none
   std::optional<int> last_exit_status;  // a command's exit code, or -signal when killed
   // The back-off waits planned so far, oldest first (the last 32).
   std::vector<std::chrono::milliseconds> backoffs;
