@@ -58,6 +58,7 @@ util::Result<double> number_field(dom::object o, const Range& range) {
   if (o.at_key(range.field).get(e) != simdjson::SUCCESS) return fail(range.field, "missing");
   double v = 0;  // integers too: taptap writes 1.0 as 1.0, other writers may write 1
   if (e.get_double().get(v) != simdjson::SUCCESS) return fail(range.field, "not a number");
+  if (v == 0) v = 0;  // -0.0 is 0: it would print as "-0" and read back as the integer 0
   if (!std::isfinite(v) || v < range.min || v > range.max) {
     return fail(range.field, "out of range " + number_text(range.min) + ".." +
                                  number_text(range.max) + ": " + number_text(v));

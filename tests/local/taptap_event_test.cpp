@@ -3,6 +3,7 @@
 #include "local/taptap_event.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <string>
 
 using namespace std::chrono;
@@ -117,6 +118,14 @@ TEST_CASE("taptap line: time offsets, fractions and a trailing CR", "[local][tap
   CHECK(power(with("timestamp", "\"2025-06-01 12:00:05.000001-00:00\"")).time ==
         utc(2025, 6, 1, 12, 0, 5, 1));
   CHECK(power(std::string(kNewLine) + "\r").node == 117);
+}
+
+TEST_CASE("taptap line: -0.0 reads as 0, so it is written back as it reads (fuzz_taptap_event)",
+          "[local][taptap]") {
+  const auto r = power(with("temperature", "-0.0"));
+  CHECK(r.temperature == 0.0);
+  CHECK_FALSE(std::signbit(r.temperature));
+  CHECK(local::format_taptap_line(r).find("\"temperature\":0,") != std::string::npos);
 }
 
 TEST_CASE("taptap line: the infrastructure report (gateways, then nodes by gateway)",
