@@ -19,6 +19,7 @@ constexpr Target kTargets[] = {
     {"http_request", run_http_request},
     {"state_file", run_state_file},
     {"rate_headers", run_rate_headers},
+    {"taptap_event", run_taptap_event},
 };
 
 }  // namespace

@@ -12,6 +12,8 @@ set -euo pipefail
 # simulator, for --demo). Files directly in src/ (main.cpp) count as app. refresh and backfill
 # see config for the one home of the defaults (config::RefreshSettings, BackfillConfig). pages,
 # like metrics, draws the snapshot and never reaches the client: a page view never calls Tigo.
+# local reads the bus's outside input (taptap's lines) and knows nothing of the cloud, the
+# snapshot or HTTP: only util.
 # module   may include                                                  but never
 RULES='
 util       util
@@ -19,12 +21,13 @@ sun        util sun
 sim        util sun sim
 config     util config
 tigo       util tigo
+local      util local
 refresh    util sun config tigo refresh
 metrics    util tigo refresh metrics                                    tigo/client.hpp
 web        util web
 pages      util tigo refresh pages                                      tigo/client.hpp
 backfill   util config tigo refresh metrics backfill
-app        util sun tigo config refresh metrics web pages backfill sim app
+app        util sun tigo config refresh metrics web pages backfill local sim app
 '
 
 src="${1:-$(cd "$(dirname "$0")/.." && pwd)/src}"
