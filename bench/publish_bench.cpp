@@ -179,7 +179,7 @@ double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 struct Path {
   std::string name;
   std::function<void()> run;  // one timed repetition (its own untimed parts excluded)
-  std::vector<double> times;
+  std::vector<double> times{};
 };
 
 // A job's outcome landing on the system (record()): a new summary, as the refresher changes it.

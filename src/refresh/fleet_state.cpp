@@ -24,7 +24,7 @@ bool confirmed(const std::optional<Timestamp>& at, Timestamp now, std::chrono::s
 // When the minute readings of `d` (panels: power; panel_details: the other params) were last
 // confirmed. Nothing is fetched while sources/system shows no newer minute (or at night): the
 // sources answer is what confirms them then. A failing dataset counts from its own success only.
-std::optional<Timestamp> readings_confirmed_at(const SystemState& s, Dataset d) {
+std::optional<Timestamp> readings_confirmed_at(const SystemValues& s, Dataset d) {
   const auto& readings = s.state(d);
   const auto& sources = s.state(Dataset::sources);
   if (!readings.last_success || !readings.success || !sources.last_success)
@@ -34,7 +34,7 @@ std::optional<Timestamp> readings_confirmed_at(const SystemState& s, Dataset d) 
 
 // Whether the system's gateways still deliver: the newest check-in within the allowance.
 // No gateway known (sources never answered): nothing to judge by.
-bool gateway_checking_in(const SystemState& s, Timestamp now, std::chrono::seconds limit) {
+bool gateway_checking_in(const SystemValues& s, Timestamp now, std::chrono::seconds limit) {
   std::optional<Timestamp> newest;
   for (const auto& src : s.sources)
     if (src.last_checkin && (!newest || *src.last_checkin > *newest)) newest = src.last_checkin;
@@ -58,7 +58,7 @@ tigo::Summary current_summary(tigo::Summary sum, Timestamp as_of, Timestamp now,
 // Ready means "can serve": the list answered and each system's objects and summary were tried. A
 // dataset that keeps failing shows in tigo_refresh_success, not here: one broken system (or an
 // account without the API subscription) must not take the whole exporter out of its Service.
-bool can_serve(const SystemState& s) {
+bool can_serve(const SystemValues& s) {
   return std::all_of(kReadinessDatasets.begin(), kReadinessDatasets.end(),
                      [&](Dataset d) { return s.state(d).attempted; });
 }
@@ -175,7 +175,7 @@ struct Vouched {
   bool power = false, details = false;  // minute readings: panel power, the other params
 };
 
-Vouched vouched(std::int64_t id, const SystemState& s, Timestamp now, const BuildOptions& o) {
+Vouched vouched(std::int64_t id, const SystemValues& s, Timestamp now, const BuildOptions& o) {
   const auto ok = [&](Dataset d) {
     return confirmed(s.state(d).last_success, now, value_limit(d, o, id));
   };
@@ -197,7 +197,7 @@ Vouched vouched(std::int64_t id, const SystemState& s, Timestamp now, const Buil
 }
 
 // The hierarchy's panels with the readings vouched for, and whether each is reporting.
-std::vector<Panel> panels_with_readings(const SystemState& s, const Vouched& v) {
+std::vector<Panel> panels_with_readings(const SystemValues& s, const Vouched& v) {
   std::vector<Panel> panels = s.hierarchy->panels;
   if (!v.power && !v.details) return panels;
   // The newest minute over the system's panels only: a gateway (CCA) sensor column is fresher
@@ -224,7 +224,7 @@ std::vector<Panel> panels_with_readings(const SystemState& s, const Vouched& v) 
 }
 
 // data/combined of the system, inverters and strings; today's energy only on the site's today.
-std::vector<ObjectReading> object_readings(const SystemState& s, Timestamp now) {
+std::vector<ObjectReading> object_readings(const SystemValues& s, Timestamp now) {
   std::vector<ObjectReading> out;
   const auto today = tigo::local_day(now, s.zone);
   for (const auto& obj : s.hierarchy->combined_objects) {
@@ -283,7 +283,7 @@ std::vector<AlertCount> alert_counts(const std::vector<tigo::Alert>& alerts,
   return out;
 }
 
-SystemEntry system_entry(std::int64_t id, const SystemState& s,
+SystemEntry system_entry(std::int64_t id, const SystemValues& s,
                          const std::map<std::int64_t, tigo::AlertType>& alert_types, Timestamp now,
                          const BuildOptions& o) {
   const auto v = vouched(id, s, now, o);
@@ -307,8 +307,12 @@ SystemEntry system_entry(std::int64_t id, const SystemState& s,
   return e;
 }
 
-const SystemState& state_of(const SystemState& s) { return s; }
-const SystemState& state_of(const std::shared_ptr<const SystemState>& s) { return *s; }
+// A system of FleetState::systems or of FleetView::systems.
+using FleetEntry = std::pair<const std::int64_t, SystemState>;
+std::int64_t id_of(const FleetEntry& s) { return s.first; }
+std::int64_t id_of(const SharedSystem& s) { return s.id; }
+const SystemValues& values_of(const FleetEntry& s) { return s.second; }
+const SystemValues& values_of(const SharedSystem& s) { return *s.values; }
 
 // FleetState and FleetView alike: the fleet's parts, then one entry per system.
 template <typename Fleet>
@@ -323,10 +327,10 @@ Snapshot build(const Fleet& fleet, Timestamp now, const BuildOptions& o) {
         User{std::to_string(fleet.user->user_id), fleet.user->user_type, fleet.user->company};
   bool ready = fleet.listed_at.has_value();
   snap.systems.reserve(fleet.systems.size());
-  for (const auto& [id, system] : fleet.systems) {
-    const SystemState& s = state_of(system);
+  for (const auto& system : fleet.systems) {
+    const SystemValues& s = values_of(system);
     ready = ready && can_serve(s);
-    snap.systems.push_back(system_entry(id, s, fleet.alert_types, now, o));
+    snap.systems.push_back(system_entry(id_of(system), s, fleet.alert_types, now, o));
   }
   snap.ready = ready;
   snap.unlisted_systems = fleet.unlisted_systems;
@@ -356,11 +360,14 @@ FleetView SystemShares::view(const FleetState& fleet) {
   for (const auto& [id, s] : fleet.systems) {
     while (last != shared_.end() && last->id < id) ++last;
     if (last != shared_.end() && last->id == id && s.revision != 0 &&
-        last->state->revision == s.revision) {
+        last->revision == s.revision) {
       v.systems.push_back(*last);
       continue;
     }
-    v.systems.push_back({id, std::make_shared<const SystemState>(s)});
+    // Only the values: the raw answers and the fetch cursors stay with the fleet.
+    v.systems.push_back(
+        {id, s.revision,
+         std::make_shared<const SystemValues>(static_cast<const SystemValues&>(s))});
     ++copied_;
   }
   shared_ = v.systems;  // systems that left the fleet are let go

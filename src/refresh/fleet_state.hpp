@@ -27,11 +27,11 @@ inline constexpr std::chrono::hours kOptionalRecheck{24};
 // The hierarchy of a system nothing is known of yet (shared, empty).
 const std::shared_ptr<const Hierarchy>& no_hierarchy();
 
-struct SystemState {
+// What a snapshot build reads of a system: everything but the raw answers the hierarchy is
+// resolved from and what only the fetches use. Publishing copies exactly this part.
+struct SystemValues {
   tigo::System system;
   const date::time_zone* zone = nullptr;  // null: UTC is assumed
-  std::optional<std::vector<tigo::Object>> objects;
-  std::optional<tigo::Layout> layout;
   // Re-resolved whenever objects, layout or types change, never changed in place: the copies
   // publishing takes share it.
   std::shared_ptr<const Hierarchy> hierarchy = no_hierarchy();
@@ -42,6 +42,14 @@ struct SystemState {
   std::map<std::int64_t, Reading> object_power;        // data/combined minute, by object id
   std::map<std::int64_t, std::pair<double, date::local_days>> object_energy_today;
   std::array<DatasetState, kDatasetCount> states{};
+
+  DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
+  const DatasetState& state(Dataset d) const { return states[static_cast<std::size_t>(d)]; }
+};
+
+struct SystemState : SystemValues {
+  std::optional<std::vector<tigo::Object>> objects;
+  std::optional<tigo::Layout> layout;
   // Minute data: the newest minute fetched, of panel power and of the detail params (each
   // window asks for everything since).
   std::optional<Timestamp> panels_cursor;
@@ -57,9 +65,6 @@ struct SystemState {
     const auto& since = unanswered_at[tigo::index_of(param)];
     return !tigo::spec(param).optional || !since || now - *since >= kOptionalRecheck;
   }
-
-  DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
-  const DatasetState& state(Dataset d) const { return states[static_cast<std::size_t>(d)]; }
 };
 
 struct FleetState {
@@ -122,11 +127,12 @@ std::chrono::seconds value_limit(Dataset d, const BuildOptions& options,
 // between fetches is the gateways' answer (sources/system), so its interval counts.
 std::chrono::seconds readings_limit(const BuildOptions& options, std::int64_t system_id = 0);
 
-// One system as publishing hands it to a snapshot build: an immutable copy, shared by every
-// build until the system changes.
+// One system as publishing hands it to a snapshot build: an immutable copy of its values, shared
+// by every build until the system changes.
 struct SharedSystem {
   std::int64_t id = 0;
-  std::shared_ptr<const SystemState> state;
+  std::uint64_t revision = 0;  // the SystemState::revision copied
+  std::shared_ptr<const SystemValues> values;
 };
 
 // What build_snapshot reads of the fleet, taken under the refresher's lock: the account's parts
@@ -140,10 +146,10 @@ struct FleetView {
 };
 
 // Copy-on-write for publishing. The refresher changes its FleetState in place (under its lock)
-// and calls changed() on each system it changes; view() copies a system only when it changed
-// since the copy it last shared, and shares the others as they are. So a publish holds the lock
-// for the systems changed since the last one, not for the whole fleet, and a snapshot build reads
-// copies nobody writes to.
+// and calls changed() on each system it changes; view() copies a system's values only when it
+// changed since the copy it last shared, and shares the others as they are. So a publish holds
+// the lock for the systems changed since the last one, not for the whole fleet, and a snapshot
+// build reads copies nobody writes to.
 class SystemShares {
  public:
   // Stamps `s` with a new revision: the next view() copies it again.

@@ -686,21 +686,21 @@ TEST_CASE("publishing copies the systems changed since the last publish and shar
 
   const auto again = shares.view(fleet);  // nothing changed
   CHECK(shares.copied() == 0);
-  for (std::size_t i = 0; i < 3; ++i) CHECK(again.systems[i].state == first.systems[i].state);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(again.systems[i].values == first.systems[i].values);
 
   auto& s8 = fleet.systems[8];
   s8.summary->last_power_w = 1234;
   shares.changed(s8);
   const auto after = shares.view(fleet);
   CHECK(shares.copied() == 1);
-  CHECK(after.systems[0].state == first.systems[0].state);
-  CHECK(after.systems[2].state == first.systems[2].state);
-  CHECK(after.systems[1].state != first.systems[1].state);
-  CHECK(after.systems[1].state->summary->last_power_w == 1234);
+  CHECK(after.systems[0].values == first.systems[0].values);
+  CHECK(after.systems[2].values == first.systems[2].values);
+  CHECK(after.systems[1].values != first.systems[1].values);
+  CHECK(after.systems[1].values->summary->last_power_w == 1234);
   // A copy already handed out is never written to: a build still reading it sees the old value.
-  CHECK(first.systems[1].state->summary->last_power_w == 2500);
+  CHECK(first.systems[1].values->summary->last_power_w == 2500);
   // The hierarchy is immutable: every copy shares the fleet's.
-  CHECK(after.systems[1].state->hierarchy == s8.hierarchy);
+  CHECK(after.systems[1].values->hierarchy == s8.hierarchy);
 }
 
 TEST_CASE("publishing: a system never stamped is copied every time, one that left is let go",
@@ -725,8 +725,8 @@ TEST_CASE("publishing: a system never stamped is copied every time, one that lef
   const auto back = shares.view(fleet);
   CHECK(shares.copied() == 1);
   REQUIRE(back.systems.size() == 3);
-  CHECK(back.systems[1].state != second.systems[1].state);
-  CHECK_FALSE(back.systems[1].state->summary.has_value());
+  CHECK(back.systems[1].values != second.systems[1].values);
+  CHECK_FALSE(back.systems[1].values->summary.has_value());
 }
 
 TEST_CASE("a snapshot built from the shared view is the snapshot of the fleet, metrics identical",
