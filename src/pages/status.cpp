@@ -6,29 +6,24 @@
 #include <vector>
 
 #include "pages/escape.hpp"
+#include "util/ascii.hpp"
 #include "util/time.hpp"
 
 namespace pages {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string> words(std::string_view q) {
   std::vector<std::string> out;
   std::string w;
   for (char c : q) {
     if (std::isspace(static_cast<unsigned char>(c))) {
-      if (!w.empty()) out.push_back(lower(w));
+      if (!w.empty()) out.push_back(util::ascii_lower(w));
       w.clear();
     } else {
       w += c;
     }
   }
-  if (!w.empty()) out.push_back(lower(w));
+  if (!w.empty()) out.push_back(util::ascii_lower(w));
   return out;
 }
 
@@ -40,8 +35,9 @@ std::string place_of(const tigo::System& s) {
 }
 
 bool matches(const refresh::SystemEntry& e, const std::vector<std::string>& ws) {
-  const std::string text = lower(std::to_string(e.system.system_id) + " " + e.system.name + " " +
-                                 place_of(e.system) + " " + e.system.external_id);
+  const std::string text =
+      util::ascii_lower(std::to_string(e.system.system_id) + " " + e.system.name + " " +
+                        place_of(e.system) + " " + e.system.external_id);
   return std::all_of(ws.begin(), ws.end(),
                      [&](const std::string& w) { return text.find(w) != std::string::npos; });
 }
@@ -80,37 +76,41 @@ struct Row {
   int rank;  // 0 failing, 1 needs a look (dead panels, PV-Off, stale), 2 fine
 };
 
-}  // namespace
-
-std::string status_html(const refresh::Snapshot& snap, Timestamp now, const StatusOptions& o) {
-  const auto ws = words(o.query);
+// The fleet at a glance (every system), and the rows the search keeps, worst first.
+struct Overview {
   std::vector<Row> rows;
-  rows.reserve(snap.systems.size());
   std::size_t panels = 0, reporting = 0, failing_systems = 0;
-  double power = 0;
-  bool have_power = false;
-  std::vector<std::chrono::seconds> lags;
+  std::optional<double> power_w;
+  std::vector<std::chrono::seconds> lags;  // ascending
+};
+
+int rank_of(const SystemView& v) {
+  const bool dead = v.reporting < v.panels.size() && v.newest_sample;
+  return !v.failing.empty() ? 0 : (dead || v.pv_off() || v.gateway_silent) ? 1 : 2;
+}
+
+Overview overview(const refresh::Snapshot& snap, Timestamp now, const StatusOptions& o) {
+  const auto ws = words(o.query);
+  Overview f;
+  f.rows.reserve(snap.systems.size());
   for (const auto& e : snap.systems) {
     auto v = view_system(e, now, o.thresholds);
-    panels += v.panels.size();
-    reporting += v.reporting;
-    if (v.power_w) {
-      power += *v.power_w;
-      have_power = true;
-    }
-    if (v.data_age) lags.push_back(*v.data_age);
-    if (!v.failing.empty()) ++failing_systems;
+    f.panels += v.panels.size();
+    f.reporting += v.reporting;
+    if (v.power_w) f.power_w = f.power_w.value_or(0) + *v.power_w;
+    if (v.data_age) f.lags.push_back(*v.data_age);
+    if (!v.failing.empty()) ++f.failing_systems;
     if (!matches(e, ws)) continue;
-    const bool dead = v.reporting < v.panels.size() && v.newest_sample;
-    const int rank = !v.failing.empty() ? 0 : (dead || v.pv_off() || v.gateway_silent) ? 1 : 2;
-    rows.push_back({&e, std::move(v), rank});
+    const int rank = rank_of(v);
+    f.rows.push_back({&e, std::move(v), rank});
   }
-  std::stable_sort(rows.begin(), rows.end(),
+  std::stable_sort(f.rows.begin(), f.rows.end(),
                    [](const Row& a, const Row& b) { return a.rank < b.rank; });
-  std::sort(lags.begin(), lags.end());
+  std::sort(f.lags.begin(), f.lags.end());
+  return f;
+}
 
-  std::string out;
-  out.reserve(8192 + rows.size() * 200);
+void append_header(std::string& out, const StatusOptions& o) {
   out += R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">)"
          R"(<meta name="viewport" content="width=device-width,initial-scale=1">)"
          R"(<title>Tigo Exporter</title><link rel="stylesheet" href="./static/pages.css">)"
@@ -121,15 +121,17 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
   append_html(out, relative(o.telemetry_path));
   out += R"(">Metrics</a><a href="./-/healthy">Health</a><a href="./-/ready">Readiness</a>)"
          "</nav></header><main>";
+}
 
-  // The fleet at a glance.
+void append_cards(std::string& out, const refresh::Snapshot& snap, const Overview& f,
+                  const StatusOptions& o) {
   out += R"(<div class="cards">)";
   out += card("systems", std::to_string(snap.systems.size()),
-              failing_systems ? std::to_string(failing_systems) + " with failing data" : "");
-  out += card("panels reporting", std::to_string(reporting) + " of " + std::to_string(panels));
-  out += card("power now", format_power(have_power ? std::optional(power) : std::nullopt));
-  out += card("data lag", lags.empty() ? "-" : format_age(lags[lags.size() / 2]) + " median",
-              lags.empty() ? "" : "worst " + format_age(lags.back()));
+              f.failing_systems ? std::to_string(f.failing_systems) + " with failing data" : "");
+  out += card("panels reporting", std::to_string(f.reporting) + " of " + std::to_string(f.panels));
+  out += card("power now", format_power(f.power_w));
+  out += card("data lag", f.lags.empty() ? "-" : format_age(f.lags[f.lags.size() / 2]) + " median",
+              f.lags.empty() ? "" : "worst " + format_age(f.lags.back()));
   out +=
       card("snapshot", std::to_string(snap.generation),
            (snap.generation ? "built " + util::format_iso8601_utc(snap.built_at) : "never built") +
@@ -141,8 +143,10 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
     append_html(out, o.session);
     out += "</p>";
   }
+}
 
-  // What the budget buys: the interval each dataset is refreshed at now.
+// What the budget buys: the interval each dataset is refreshed at now, and the fleet's warnings.
+void append_intervals(std::string& out, const refresh::Snapshot& snap) {
   out += R"(<h2>Refresh intervals</h2><p class="intervals" id="intervals">)";
   bool any_interval = false;
   for (auto d : refresh::kAllDatasets) {
@@ -170,80 +174,107 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
     for (auto id : snap.unlisted_systems) out += " " + std::to_string(id);
     out += "</p>";
   }
+}
 
-  // Search: a plain GET form, filtered live by status.js.
+// A plain GET form, filtered live by status.js.
+void append_search(std::string& out, const StatusOptions& o, std::size_t shown,
+                   std::size_t systems) {
   out += R"(<form method="get" action="./" role="search"><input type="search" id="q" )"
          R"(name="q" placeholder="Filter systems: id, name, place" value=")";
   append_html(out, o.query);
   out += R"("> <button>Filter</button> <span class="muted"><span id="shown">)" +
-         std::to_string(rows.size()) + "</span> of " + std::to_string(snap.systems.size()) +
-         " systems</span></form>";
+         std::to_string(shown) + "</span> of " + std::to_string(systems) + " systems</span></form>";
+}
 
-  // Failing datasets first, with their last error.
+// Failing datasets first, with their last error, at most o.failing_rows of them.
+void append_failing(std::string& out, const std::vector<Row>& rows, const StatusOptions& o) {
   std::size_t failing_total = 0;
   for (const auto& r : rows) failing_total += r.view.failing.size();
-  if (failing_total) {
-    out += "<h2>Failing datasets (" + std::to_string(failing_total) +
-           R"()</h2><table id="failing"><thead><tr><th>system</th><th>dataset</th>)"
-           "<th>last success</th><th>last error</th></tr></thead><tbody>";
-    std::size_t listed = 0;
-    for (const auto& r : rows) {
-      for (const auto& f : r.view.failing) {
-        if (listed++ >= o.failing_rows) break;
-        const std::string id = std::to_string(r.entry->system.system_id);
-        out += R"(<tr class="failing"><td><a href="systems/)" + id + R"(">)" + id + "</a></td><td>";
-        out += refresh::dataset_name(f.dataset);
-        out += "</td><td>" +
-               (f.state->last_success ? util::format_iso8601_utc(*f.state->last_success)
-                                      : std::string("never")) +
-               R"(</td><td class="err">)";
-        append_html(out, clip(f.state->last_error, 300));
-        out += "</td></tr>";
-      }
+  if (!failing_total) return;
+  out += "<h2>Failing datasets (" + std::to_string(failing_total) +
+         R"()</h2><table id="failing"><thead><tr><th>system</th><th>dataset</th>)"
+         "<th>last success</th><th>last error</th></tr></thead><tbody>";
+  std::size_t listed = 0;
+  for (const auto& r : rows) {
+    for (const auto& f : r.view.failing) {
+      if (listed++ >= o.failing_rows) break;
+      const std::string id = std::to_string(r.entry->system.system_id);
+      out += R"(<tr class="failing"><td><a href="systems/)" + id + R"(">)" + id + "</a></td><td>";
+      out += refresh::dataset_name(f.dataset);
+      out += "</td><td>" +
+             (f.state->last_success ? util::format_iso8601_utc(*f.state->last_success)
+                                    : std::string("never")) +
+             R"(</td><td class="err">)";
+      append_html(out, clip(f.state->last_error, 300));
+      out += "</td></tr>";
     }
-    out += "</tbody></table>";
-    if (failing_total > o.failing_rows)
-      out += R"(<p class="muted">)" + std::to_string(failing_total - o.failing_rows) +
-             " more not listed: narrow the list with the search box.</p>";
   }
+  out += "</tbody></table>";
+  if (failing_total > o.failing_rows)
+    out += R"(<p class="muted">)" + std::to_string(failing_total - o.failing_rows) +
+           " more not listed: narrow the list with the search box.</p>";
+}
 
-  // One compact row per system.
+// A system's state column in words: "ok", or what is wrong, worst first.
+std::string state_words(const SystemView& v, Timestamp now) {
+  std::string state;
+  if (!v.failing.empty()) {
+    state = "failing:";
+    for (const auto& f : v.failing) state += " " + std::string(refresh::dataset_name(f.dataset));
+  }
+  auto add = [&](const std::string& s) { state += (state.empty() ? "" : "; ") + s; };
+  if (v.pv_off()) add("PV-Off");
+  if (v.newest_sample && v.reporting < v.panels.size())
+    add(std::to_string(v.panels.size() - v.reporting) + " not reporting");
+  // Old data from a gateway that still checks in is night or held-back uploads; from a
+  // silent one it is an outage.
+  if (v.gateway_silent)
+    add("gateway silent " +
+        format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *v.last_checkin)));
+  if (v.stale) add(v.gateway_silent ? "stale" : "no new readings");
+  if (!v.newest_sample && v.failing.empty() && !v.gateway_silent) add("no readings yet");
+  if (state.empty()) state = "ok";
+  return state;
+}
+
+void append_system_row(std::string& out, const Row& r, Timestamp now) {
+  const auto& e = *r.entry;
+  const auto& v = r.view;
+  const std::string id = std::to_string(e.system.system_id);
+  out += r.rank == 0 ? R"(<tr class="failing">)" : "<tr>";
+  out += R"(<td class="n">)" + id + R"(</td><td><a href="systems/)" + id + R"(">)";
+  append_html(out, e.system.name.empty() ? "system " + id : e.system.name);
+  out += "</a></td><td>";
+  append_html(out, place_of(e.system));
+  out += R"(</td><td class="n">)" + std::to_string(v.reporting) + "/" +
+         std::to_string(v.panels.size()) + R"(</td><td class="n">)" + format_power(v.power_w) +
+         R"(</td><td class="n">)" + format_age(v.data_age) + "</td><td>";
+  append_html(out, state_words(v, now));
+  out += "</td></tr>";
+}
+
+// One compact row per system.
+void append_systems(std::string& out, const std::vector<Row>& rows, Timestamp now) {
   out += R"(<h2>Systems</h2><table id="systems"><thead><tr><th class="n">id</th><th>name</th>)"
          R"(<th>place</th><th class="n">panels</th><th class="n">power</th>)"
          R"(<th class="n">newest reading</th><th>state</th></tr></thead><tbody>)";
-  for (const auto& r : rows) {
-    const auto& e = *r.entry;
-    const auto& v = r.view;
-    const std::string id = std::to_string(e.system.system_id);
-    out += r.rank == 0 ? R"(<tr class="failing">)" : "<tr>";
-    out += R"(<td class="n">)" + id + R"(</td><td><a href="systems/)" + id + R"(">)";
-    append_html(out, e.system.name.empty() ? "system " + id : e.system.name);
-    out += "</a></td><td>";
-    append_html(out, place_of(e.system));
-    out += R"(</td><td class="n">)" + std::to_string(v.reporting) + "/" +
-           std::to_string(v.panels.size()) + R"(</td><td class="n">)" + format_power(v.power_w) +
-           R"(</td><td class="n">)" + format_age(v.data_age) + "</td><td>";
-    std::string state;
-    if (!v.failing.empty()) {
-      state = "failing:";
-      for (const auto& f : v.failing) state += " " + std::string(refresh::dataset_name(f.dataset));
-    }
-    auto add = [&](const std::string& s) { state += (state.empty() ? "" : "; ") + s; };
-    if (v.pv_off()) add("PV-Off");
-    if (v.newest_sample && v.reporting < v.panels.size())
-      add(std::to_string(v.panels.size() - v.reporting) + " not reporting");
-    // Old data from a gateway that still checks in is night or held-back uploads; from a
-    // silent one it is an outage.
-    if (v.gateway_silent)
-      add("gateway silent " +
-          format_age(std::chrono::duration_cast<std::chrono::seconds>(now - *v.last_checkin)));
-    if (v.stale) add(v.gateway_silent ? "stale" : "no new readings");
-    if (!v.newest_sample && v.failing.empty() && !v.gateway_silent) add("no readings yet");
-    if (state.empty()) state = "ok";
-    append_html(out, state);
-    out += "</td></tr>";
-  }
-  out += R"(</tbody></table></main><footer class="muted">Pages are drawn from the exporter's )"
+  for (const auto& r : rows) append_system_row(out, r, now);
+  out += "</tbody></table>";
+}
+
+}  // namespace
+
+std::string status_html(const refresh::Snapshot& snap, Timestamp now, const StatusOptions& o) {
+  const auto f = overview(snap, now, o);
+  std::string out;
+  out.reserve(8192 + f.rows.size() * 200);
+  append_header(out, o);
+  append_cards(out, snap, f, o);
+  append_intervals(out, snap);
+  append_search(out, o, f.rows.size(), snap.systems.size());
+  append_failing(out, f.rows, o);
+  append_systems(out, f.rows, now);
+  out += R"(</main><footer class="muted">Pages are drawn from the exporter's )"
          "snapshot; none calls Tigo.</footer></body></html>\n";
   return out;
 }

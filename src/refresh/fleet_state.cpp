@@ -24,7 +24,7 @@ bool confirmed(const std::optional<Timestamp>& at, Timestamp now, std::chrono::s
 // When the minute readings of `d` (panels: power; panel_details: the other params) were last
 // confirmed. Nothing is fetched while sources/system shows no newer minute (or at night): the
 // sources answer is what confirms them then. A failing dataset counts from its own success only.
-std::optional<Timestamp> readings_confirmed_at(const SystemState& s, Dataset d) {
+std::optional<Timestamp> readings_confirmed_at(const SystemValues& s, Dataset d) {
   const auto& readings = s.state(d);
   const auto& sources = s.state(Dataset::sources);
   if (!readings.last_success || !readings.success || !sources.last_success)
@@ -34,7 +34,7 @@ std::optional<Timestamp> readings_confirmed_at(const SystemState& s, Dataset d) 
 
 // Whether the system's gateways still deliver: the newest check-in within the allowance.
 // No gateway known (sources never answered): nothing to judge by.
-bool gateway_checking_in(const SystemState& s, Timestamp now, std::chrono::seconds limit) {
+bool gateway_checking_in(const SystemValues& s, Timestamp now, std::chrono::seconds limit) {
   std::optional<Timestamp> newest;
   for (const auto& src : s.sources)
     if (src.last_checkin && (!newest || *src.last_checkin > *newest)) newest = src.last_checkin;
@@ -58,7 +58,7 @@ tigo::Summary current_summary(tigo::Summary sum, Timestamp as_of, Timestamp now,
 // Ready means "can serve": the list answered and each system's objects and summary were tried. A
 // dataset that keeps failing shows in tigo_refresh_success, not here: one broken system (or an
 // account without the API subscription) must not take the whole exporter out of its Service.
-bool can_serve(const SystemState& s) {
+bool can_serve(const SystemValues& s) {
   return std::all_of(kReadinessDatasets.begin(), kReadinessDatasets.end(),
                      [&](Dataset d) { return s.state(d).attempted; });
 }
@@ -107,12 +107,17 @@ void mark_failure(DatasetState& s, std::string error) {
   s.last_error = std::move(error);
 }
 
+const std::shared_ptr<const Hierarchy>& no_hierarchy() {
+  static const auto empty = std::make_shared<const Hierarchy>();
+  return empty;
+}
+
 void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>& types) {
-  s.hierarchy =
-      resolve_hierarchy(s.objects ? &*s.objects : nullptr, types, s.layout ? &*s.layout : nullptr);
+  s.hierarchy = std::make_shared<const Hierarchy>(
+      resolve_hierarchy(s.objects ? &*s.objects : nullptr, types, s.layout ? &*s.layout : nullptr));
   // Panels that left the layout leave their readings behind.
   std::map<std::int64_t, PanelReadings> kept;
-  for (const auto& p : s.hierarchy.panels) {
+  for (const auto& p : s.hierarchy->panels) {
     if (auto it = s.panel_values.find(p.object_id); it != s.panel_values.end())
       kept.emplace(p.object_id, it->second);
   }
@@ -125,8 +130,8 @@ std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
   // runs to the last whole minute, ahead of the panels' batches; taken for the newest minute it
   // would hide when a batch really arrives.
   std::vector<std::int64_t> panels;
-  panels.reserve(s.hierarchy.panels.size());
-  for (const auto& p : s.hierarchy.panels) panels.push_back(p.object_id);
+  panels.reserve(s.hierarchy->panels.size());
+  for (const auto& p : s.hierarchy->panels) panels.push_back(p.object_id);
   std::sort(panels.begin(), panels.end());
   std::optional<Timestamp> newest;
   for (const auto& col : table.columns) {
@@ -160,7 +165,158 @@ void apply_combined_day(SystemState& s, const tigo::CsvTable& table) {
   }
 }
 
-Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptions& o) {
+namespace {
+
+// Which of a system's values the staleness rule vouches for at `now`.
+struct Vouched {
+  bool info = false, summary = false, hierarchy = false, combined = false, gateways = false,
+       alerts = false;
+  bool gateway_checking_in = false;
+  bool power = false, details = false;  // minute readings: panel power, the other params
+};
+
+Vouched vouched(std::int64_t id, const SystemValues& s, Timestamp now, const BuildOptions& o) {
+  const auto ok = [&](Dataset d) {
+    return confirmed(s.state(d).last_success, now, value_limit(d, o, id));
+  };
+  const auto minute_limit = readings_limit(o, id);
+  Vouched v;
+  v.gateway_checking_in = gateway_checking_in(s, now, minute_limit);
+  const auto readings_ok = [&](Dataset d) {
+    return v.gateway_checking_in && confirmed(readings_confirmed_at(s, d), now, minute_limit);
+  };
+  v.info = ok(Dataset::system);
+  v.summary = ok(Dataset::summary);
+  v.hierarchy = ok(Dataset::objects) || ok(Dataset::layout);
+  v.power = readings_ok(Dataset::panels);
+  v.details = readings_ok(Dataset::panel_details);
+  v.combined = ok(Dataset::combined) && v.gateway_checking_in;
+  v.gateways = ok(Dataset::sources);
+  v.alerts = ok(Dataset::alerts);
+  return v;
+}
+
+// The hierarchy's panels with the readings vouched for, and whether each is reporting.
+std::vector<Panel> panels_with_readings(const SystemValues& s, const Vouched& v) {
+  std::vector<Panel> panels = s.hierarchy->panels;
+  if (!v.power && !v.details) return panels;
+  // The newest minute over the system's panels only: a gateway (CCA) sensor column is fresher
+  // than the panels and would make every panel look behind.
+  std::optional<Timestamp> newest_minute;
+  for (const auto& p : panels) {
+    const auto it = s.panel_values.find(p.object_id);
+    if (it == s.panel_values.end()) continue;
+    const auto& pin = it->second[tigo::PanelParam::power];
+    if (pin && (!newest_minute || pin->sample > *newest_minute)) newest_minute = pin->sample;
+  }
+  for (auto& p : panels) {
+    const auto it = s.panel_values.find(p.object_id);
+    if (it == s.panel_values.end()) continue;
+    for (const auto& spec : tigo::kPanelParams)
+      if (spec.param == tigo::PanelParam::power ? v.power : v.details)
+        p.readings[spec.param] = it->second[spec.param];
+    // Columns are not filled on the same row: a few minutes behind the newest is still
+    // reporting; a dead optimizer is hours behind or has no reading at all.
+    const auto& pin = p.readings[tigo::PanelParam::power];
+    p.reporting = pin && newest_minute && *newest_minute - pin->sample <= kReportingSlack;
+  }
+  return panels;
+}
+
+// data/combined of the system, inverters and strings; today's energy only on the site's today.
+std::vector<ObjectReading> object_readings(const SystemValues& s, Timestamp now) {
+  std::vector<ObjectReading> out;
+  const auto today = tigo::local_day(now, s.zone);
+  for (const auto& obj : s.hierarchy->combined_objects) {
+    ObjectReading r{obj.object_id, obj.object_type, obj.label, std::nullopt, std::nullopt};
+    if (auto it = s.object_power.find(obj.object_id); it != s.object_power.end())
+      r.power_w = it->second.value;
+    if (auto it = s.object_energy_today.find(obj.object_id);
+        it != s.object_energy_today.end() && it->second.second == today)
+      r.energy_today_wh = it->second.first;
+    if (r.power_w || r.energy_today_wh) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<Gateway> gateways(const std::vector<tigo::Source>& sources) {
+  std::vector<Gateway> out;
+  out.reserve(sources.size());
+  for (const auto& src : sources) {
+    Gateway g;
+    g.source_id = std::to_string(src.source_id);
+    g.name = src.name;
+    g.serial = src.serial;
+    g.sw_version = src.sw_version;
+    g.timezone = src.timezone;
+    g.last_checkin = src.last_checkin;
+    if (src.gateway_count) g.gateway_count = static_cast<double>(*src.gateway_count);
+    g.control_state = src.control_state;
+    for (const auto& set : src.sets) g.sets.push_back({set.name, set.last_min, set.last_day});
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// Alerts generated inside the window, per code. Every code alerts/types knows is counted, 0
+// included: a dashboard shows 0, not "no data".
+std::vector<AlertCount> alert_counts(const std::vector<tigo::Alert>& alerts,
+                                     const std::map<std::int64_t, tigo::AlertType>& types,
+                                     Timestamp now, std::chrono::milliseconds window) {
+  std::map<std::int64_t, AlertCount> by_code;
+  for (const auto& [code, type] : types)
+    by_code[code] = AlertCount{std::to_string(code), type.title, 0, std::nullopt};
+  for (const auto& a : alerts) {
+    if (!a.generated || *a.generated < now - window) continue;
+    auto& c = by_code[a.unique_id];
+    c.unique_id = std::to_string(a.unique_id);
+    if (c.title.empty()) {
+      const auto t = types.find(a.unique_id);
+      c.title = t != types.end() && !t->second.title.empty() ? t->second.title : a.title;
+    }
+    ++c.count;
+    if (!c.last_generated || *a.generated > *c.last_generated) c.last_generated = a.generated;
+  }
+  std::vector<AlertCount> out;
+  out.reserve(by_code.size());
+  for (auto& [code, c] : by_code) out.push_back(std::move(c));
+  return out;
+}
+
+SystemEntry system_entry(std::int64_t id, const SystemValues& s,
+                         const std::map<std::int64_t, tigo::AlertType>& alert_types, Timestamp now,
+                         const BuildOptions& o) {
+  const auto v = vouched(id, s, now, o);
+  SystemEntry e;
+  e.system = s.system;
+  e.states = s.states;
+  e.info_current = v.info;
+  if (v.summary && s.summary) {
+    // Without updated_on the figures are as of the answer.
+    const auto as_of = s.summary->updated_on.value_or(*s.state(Dataset::summary).last_success);
+    e.summary =
+        current_summary(*s.summary, as_of, now, s.zone, value_limit(Dataset::summary, o, id));
+  }
+  if (v.hierarchy) {
+    e.objects = s.hierarchy->objects;
+    e.panels = panels_with_readings(s, v);
+  }
+  if (v.combined) e.object_readings = object_readings(s, now);
+  if (v.gateways) e.gateways = gateways(s.sources);
+  if (v.alerts) e.alerts = alert_counts(s.alerts, alert_types, now, o.alerts_window);
+  return e;
+}
+
+// A system of FleetState::systems or of FleetView::systems.
+using FleetEntry = std::pair<const std::int64_t, SystemState>;
+std::int64_t id_of(const FleetEntry& s) { return s.first; }
+std::int64_t id_of(const SharedSystem& s) { return s.id; }
+const SystemValues& values_of(const FleetEntry& s) { return s.second; }
+const SystemValues& values_of(const SharedSystem& s) { return *s.values; }
+
+// FleetState and FleetView alike: the fleet's parts, then one entry per system.
+template <typename Fleet>
+Snapshot build(const Fleet& fleet, Timestamp now, const BuildOptions& o) {
   Snapshot snap;
   snap.built_at = now;
   snap.intervals = o.intervals;
@@ -170,107 +326,52 @@ Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptio
     snap.user =
         User{std::to_string(fleet.user->user_id), fleet.user->user_type, fleet.user->company};
   bool ready = fleet.listed_at.has_value();
-  for (const auto& [id, s] : fleet.systems) {
-    SystemEntry e;
-    e.system = s.system;
-    e.states = s.states;
+  snap.systems.reserve(fleet.systems.size());
+  for (const auto& system : fleet.systems) {
+    const SystemValues& s = values_of(system);
     ready = ready && can_serve(s);
-    const auto limit = [&, system_id = id](Dataset d) { return value_limit(d, o, system_id); };
-    // Init-capture: clang 14 (clang-tidy) cannot capture a structured binding.
-    auto ok = [&, &sys = s](Dataset d) {
-      return confirmed(sys.state(d).last_success, now, limit(d));
-    };
-    const auto minute_limit = readings_limit(o, id);
-    const bool gateway_ok = gateway_checking_in(s, now, minute_limit);
-    const auto readings_ok = [&, &sys = s](Dataset d) {
-      return gateway_ok && confirmed(readings_confirmed_at(sys, d), now, minute_limit);
-    };
-    const bool power_ok = readings_ok(Dataset::panels);
-    const bool details_ok = readings_ok(Dataset::panel_details);
-
-    e.info_current = ok(Dataset::system);
-    if (ok(Dataset::summary) && s.summary) {
-      // Without updated_on the figures are as of the answer.
-      const auto as_of = s.summary->updated_on.value_or(*s.state(Dataset::summary).last_success);
-      e.summary = current_summary(*s.summary, as_of, now, s.zone, limit(Dataset::summary));
-    }
-    if (ok(Dataset::objects) || ok(Dataset::layout)) {
-      e.objects = s.hierarchy.objects;
-      e.panels = s.hierarchy.panels;
-    }
-    if (power_ok || details_ok) {
-      // The newest minute over the system's panels only: a gateway (CCA) sensor column is
-      // fresher than the panels and would make every panel look behind.
-      std::optional<Timestamp> newest_minute;
-      for (const auto& p : e.panels) {
-        const auto it = s.panel_values.find(p.object_id);
-        if (it == s.panel_values.end()) continue;
-        const auto& pin = it->second[tigo::PanelParam::power];
-        if (pin && (!newest_minute || pin->sample > *newest_minute)) newest_minute = pin->sample;
-      }
-      for (auto& p : e.panels) {
-        const auto it = s.panel_values.find(p.object_id);
-        if (it == s.panel_values.end()) continue;
-        for (const auto& spec : tigo::kPanelParams)
-          if (spec.param == tigo::PanelParam::power ? power_ok : details_ok)
-            p.readings[spec.param] = it->second[spec.param];
-        // Columns are not filled on the same row: a few minutes behind the newest is still
-        // reporting; a dead optimizer is hours behind or has no reading at all.
-        const auto& pin = p.readings[tigo::PanelParam::power];
-        p.reporting = pin && newest_minute && *newest_minute - pin->sample <= kReportingSlack;
-      }
-    }
-    if (ok(Dataset::combined) && gateway_ok) {
-      const auto today = tigo::local_day(now, s.zone);
-      for (const auto& obj : s.hierarchy.combined_objects) {
-        ObjectReading r{obj.object_id, obj.object_type, obj.label, std::nullopt, std::nullopt};
-        if (auto it = s.object_power.find(obj.object_id); it != s.object_power.end())
-          r.power_w = it->second.value;
-        if (auto it = s.object_energy_today.find(obj.object_id);
-            it != s.object_energy_today.end() && it->second.second == today)
-          r.energy_today_wh = it->second.first;
-        if (r.power_w || r.energy_today_wh) e.object_readings.push_back(std::move(r));
-      }
-    }
-    if (ok(Dataset::sources)) {
-      for (const auto& src : s.sources) {
-        Gateway g;
-        g.source_id = std::to_string(src.source_id);
-        g.name = src.name;
-        g.serial = src.serial;
-        g.sw_version = src.sw_version;
-        g.timezone = src.timezone;
-        g.last_checkin = src.last_checkin;
-        if (src.gateway_count) g.gateway_count = static_cast<double>(*src.gateway_count);
-        g.control_state = src.control_state;
-        for (const auto& set : src.sets) g.sets.push_back({set.name, set.last_min, set.last_day});
-        e.gateways.push_back(std::move(g));
-      }
-    }
-    if (ok(Dataset::alerts)) {
-      // Every code alerts/types knows is counted, 0 included: a dashboard shows 0, not "no data".
-      std::map<std::int64_t, AlertCount> by_code;
-      for (const auto& [code, type] : fleet.alert_types)
-        by_code[code] = AlertCount{std::to_string(code), type.title, 0, std::nullopt};
-      for (const auto& a : s.alerts) {
-        if (!a.generated || *a.generated < now - o.alerts_window) continue;
-        auto& c = by_code[a.unique_id];
-        c.unique_id = std::to_string(a.unique_id);
-        if (c.title.empty()) {
-          const auto t = fleet.alert_types.find(a.unique_id);
-          c.title =
-              t != fleet.alert_types.end() && !t->second.title.empty() ? t->second.title : a.title;
-        }
-        ++c.count;
-        if (!c.last_generated || *a.generated > *c.last_generated) c.last_generated = a.generated;
-      }
-      for (auto& [code, c] : by_code) e.alerts.push_back(std::move(c));
-    }
-    snap.systems.push_back(std::move(e));
+    snap.systems.push_back(system_entry(id_of(system), s, fleet.alert_types, now, o));
   }
   snap.ready = ready;
   snap.unlisted_systems = fleet.unlisted_systems;
   return snap;
+}
+
+}  // namespace
+
+Snapshot build_snapshot(const FleetView& fleet, Timestamp now, const BuildOptions& o) {
+  return build(fleet, now, o);
+}
+
+Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptions& o) {
+  return build(fleet, now, o);
+}
+
+FleetView SystemShares::view(const FleetState& fleet) {
+  FleetView v;
+  v.user = fleet.user;
+  v.alert_types = fleet.alert_types;
+  v.listed_at = fleet.listed_at;
+  v.unlisted_systems = fleet.unlisted_systems;
+  v.systems.reserve(fleet.systems.size());
+  copied_ = 0;
+  // Both in ascending ids: one walk pairs each system with its last shared copy.
+  auto last = shared_.begin();
+  for (const auto& [id, s] : fleet.systems) {
+    while (last != shared_.end() && last->id < id) ++last;
+    if (last != shared_.end() && last->id == id && s.revision != 0 &&
+        last->revision == s.revision) {
+      v.systems.push_back(*last);
+      continue;
+    }
+    // Only the values: the raw answers and the fetch cursors stay with the fleet.
+    v.systems.push_back(
+        {id, s.revision,
+         std::make_shared<const SystemValues>(static_cast<const SystemValues&>(s))});
+    ++copied_;
+  }
+  shared_ = v.systems;  // systems that left the fleet are let go
+  return v;
 }
 
 }  // namespace refresh

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,12 +24,17 @@ namespace refresh {
 // that a system answers without panel columns is not asked for again for kOptionalRecheck.
 inline constexpr std::chrono::hours kOptionalRecheck{24};
 
-struct SystemState {
+// The hierarchy of a system nothing is known of yet (shared, empty).
+const std::shared_ptr<const Hierarchy>& no_hierarchy();
+
+// What a snapshot build reads of a system: everything but the raw answers the hierarchy is
+// resolved from and what only the fetches use. Publishing copies exactly this part.
+struct SystemValues {
   tigo::System system;
   const date::time_zone* zone = nullptr;  // null: UTC is assumed
-  std::optional<std::vector<tigo::Object>> objects;
-  std::optional<tigo::Layout> layout;
-  Hierarchy hierarchy;  // re-resolved whenever objects, layout or types change
+  // Re-resolved whenever objects, layout or types change, never changed in place: the copies
+  // publishing takes share it.
+  std::shared_ptr<const Hierarchy> hierarchy = no_hierarchy();
   std::vector<tigo::Source> sources;
   std::optional<tigo::Summary> summary;
   std::vector<tigo::Alert> alerts;
@@ -36,21 +42,29 @@ struct SystemState {
   std::map<std::int64_t, Reading> object_power;        // data/combined minute, by object id
   std::map<std::int64_t, std::pair<double, date::local_days>> object_energy_today;
   std::array<DatasetState, kDatasetCount> states{};
+
+  DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
+  const DatasetState& state(Dataset d) const { return states[static_cast<std::size_t>(d)]; }
+};
+
+struct SystemState : SystemValues {
+  std::optional<std::vector<tigo::Object>> objects;
+  std::optional<tigo::Layout> layout;
   // Minute data: the newest minute fetched, of panel power and of the detail params (each
   // window asks for everything since).
   std::optional<Timestamp> panels_cursor;
   std::optional<Timestamp> details_cursor;
   // When an optional param came back without panel columns, per param.
   std::array<std::optional<Timestamp>, tigo::kPanelParamCount> unanswered_at{};
+  // Set by SystemShares::changed whenever the refresher changes the system; 0 (never set): copied
+  // at every publish.
+  std::uint64_t revision = 0;
 
   // Whether a panels refresh at `now` asks for `param`.
   bool wants_param(tigo::PanelParam param, Timestamp now) const {
     const auto& since = unanswered_at[tigo::index_of(param)];
     return !tigo::spec(param).optional || !since || now - *since >= kOptionalRecheck;
   }
-
-  DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
-  const DatasetState& state(Dataset d) const { return states[static_cast<std::size_t>(d)]; }
 };
 
 struct FleetState {
@@ -113,8 +127,47 @@ std::chrono::seconds value_limit(Dataset d, const BuildOptions& options,
 // between fetches is the gateways' answer (sources/system), so its interval counts.
 std::chrono::seconds readings_limit(const BuildOptions& options, std::int64_t system_id = 0);
 
-// The immutable view of `fleet` at `now`: hierarchy resolved, values the staleness rule does not
-// vouch for left out, panel reporting decided, alerts counted inside the window.
+// One system as publishing hands it to a snapshot build: an immutable copy of its values, shared
+// by every build until the system changes.
+struct SharedSystem {
+  std::int64_t id = 0;
+  std::uint64_t revision = 0;  // the SystemState::revision copied
+  std::shared_ptr<const SystemValues> values;
+};
+
+// What build_snapshot reads of the fleet, taken under the refresher's lock: the account's parts
+// copied (they are small), each system shared (SystemShares).
+struct FleetView {
+  std::optional<tigo::User> user;
+  std::map<std::int64_t, tigo::AlertType> alert_types;
+  std::vector<SharedSystem> systems;  // ascending ids
+  std::optional<Timestamp> listed_at;
+  std::vector<std::int64_t> unlisted_systems;
+};
+
+// Copy-on-write for publishing. The refresher changes its FleetState in place (under its lock)
+// and calls changed() on each system it changes; view() copies a system's values only when it
+// changed since the copy it last shared, and shares the others as they are. So a publish holds
+// the lock for the systems changed since the last one, not for the whole fleet, and a snapshot
+// build reads copies nobody writes to.
+class SystemShares {
+ public:
+  // Stamps `s` with a new revision: the next view() copies it again.
+  void changed(SystemState& s) { s.revision = ++last_revision_; }
+  FleetView view(const FleetState& fleet);
+  std::size_t copied() const { return copied_; }  // systems the last view() copied
+
+ private:
+  std::vector<SharedSystem> shared_;  // as last shared, ascending ids
+  std::uint64_t last_revision_ = 0;
+  std::size_t copied_ = 0;
+};
+
+// The immutable view of the fleet at `now`: hierarchy resolved, values the staleness rule does not
+// vouch for left out, panel reporting decided, alerts counted inside the window. Everything that
+// depends on `now` is judged here, at every publish; the same fleet gives the same snapshot
+// whichever of the two it is read from.
+Snapshot build_snapshot(const FleetView& fleet, Timestamp now, const BuildOptions& options);
 Snapshot build_snapshot(const FleetState& fleet, Timestamp now, const BuildOptions& options);
 
 }  // namespace refresh

@@ -103,6 +103,7 @@ void Refresher::load_state() {
   {
     std::lock_guard lock(mutex_);
     restored = load_state_file(options_.state_path, restore, fleet_, policy_);
+    for (auto& [id, s] : fleet_.systems) shares_.changed(s);
   }
   if (restored > 0) publish_now();  // served before the first call to the API
 }
@@ -223,30 +224,39 @@ void Refresher::publisher(std::stop_token stop) {
   }
 }
 
+BuildOptions publish_options(const Policy& policy, const FleetState& fleet,
+                             const config::RefreshSettings& settings) {
+  BuildOptions build;
+  build.max_staleness = settings.max_staleness;
+  build.alerts_window = settings.alerts_window;
+  const auto& plan = policy.plan();
+  for (auto d : kAllDatasets)
+    build.intervals[static_cast<std::size_t>(d)] =
+        static_cast<double>(plan.interval[static_cast<std::size_t>(d)].count());
+  build.intervals[static_cast<std::size_t>(Dataset::panels)] =
+      static_cast<double>(plan.power_cadence.count());
+  // At night the policy asks for summaries and gateways less often: judge them by that.
+  for (const auto& [id, sys] : fleet.systems)
+    for (auto d : {Dataset::summary, Dataset::sources})
+      if (const auto every = policy.system_interval(id, d))
+        build.system_intervals[id][static_cast<std::size_t>(d)] =
+            static_cast<double>(every->count());
+  build.budget_plan = plan.describe();
+  build.beyond_budget = plan.beyond_budget;
+  return build;
+}
+
 void Refresher::publish_now() {
   BuildOptions build;
-  build.max_staleness = options_.max_staleness;
-  build.alerts_window = options_.alerts_window;
-  FleetState fleet;
+  FleetView fleet;
   {
-    // A copy under the lock, the build outside it: workers wait for the copy only.
+    // Under the lock: copies of the systems changed since the last publish (the others are
+    // shared as they are) and the plan; the build reads them outside it.
     std::lock_guard lock(mutex_);
     dirty_ = false;
-    fleet = fleet_;
+    fleet = shares_.view(fleet_);
+    build = publish_options(policy_, fleet_, options_);
     const auto& plan = policy_.plan();
-    for (auto d : kAllDatasets)
-      build.intervals[static_cast<std::size_t>(d)] =
-          static_cast<double>(plan.interval[static_cast<std::size_t>(d)].count());
-    build.intervals[static_cast<std::size_t>(Dataset::panels)] =
-        static_cast<double>(plan.power_cadence.count());
-    // At night the policy asks for summaries and gateways less often: judge them by that.
-    for (const auto& [id, sys] : fleet_.systems)
-      for (auto d : {Dataset::summary, Dataset::sources})
-        if (const auto every = policy_.system_interval(id, d))
-          build.system_intervals[id][static_cast<std::size_t>(d)] =
-              static_cast<double>(every->count());
-    build.budget_plan = plan.describe();
-    build.beyond_budget = plan.beyond_budget;
     // Said at start and whenever the fleet or its fit in the budget changes, not every minute.
     if (plan.systems > 0 &&
         (plan.systems != logged_systems_ || plan.beyond_budget != logged_beyond_)) {
@@ -290,6 +300,7 @@ void Refresher::record(const Choice& job, Fetched& fetched) {
       mark_success(s.state(job.dataset), now);
       fetched.outcome.ok = true;
     }
+    shares_.changed(s);
   }
   policy_.finished(job, now, fetched.outcome);
   ++wake_seq_;
@@ -346,6 +357,8 @@ void Refresher::run_account(const Choice& job, std::stop_token stop) {
     }
     for (auto& [id, s] : fleet_.systems) update_hierarchy(s, fleet_.object_types);
   }
+  // Every system took the list's answer (or its failure), and the types.
+  for (auto& [id, s] : fleet_.systems) shares_.changed(s);
   policy_.finished(job, at, outcome);
   ++wake_seq_;
   dirty_ = true;
@@ -382,7 +395,7 @@ Refresher::Fetched Refresher::fetch(std::int64_t id, Dataset d, const SystemStat
       if (f.apply)
         f.apply = [inner = std::move(f.apply)](SystemState& s, Outcome& outcome) {
           inner(s, outcome);
-          outcome.panels_known = !s.hierarchy.panels.empty();
+          outcome.panels_known = !s.hierarchy->panels.empty();
         };
       break;
     case Dataset::layout:
@@ -425,7 +438,7 @@ Refresher::Fetched Refresher::fetch_combined(std::int64_t id, const SystemState&
     }
     return f;
   };
-  if (view.hierarchy.combined_objects.empty()) {
+  if (view.hierarchy->combined_objects.empty()) {
     f.apply = [](SystemState&, Outcome&) {
     };  // nothing to ask for: objects without system/inverter/string
     return f;
@@ -434,7 +447,7 @@ Refresher::Fetched Refresher::fetch_combined(std::int64_t id, const SystemState&
   tigo::CombinedQuery q;
   q.system_id = id;
   q.zone = view.zone;
-  for (const auto& o : view.hierarchy.combined_objects) q.object_ids.push_back(o.object_id);
+  for (const auto& o : view.hierarchy->combined_objects) q.object_ids.push_back(o.object_id);
   q.level = tigo::CombinedLevel::minute;
   q.start = local(now - std::chrono::hours{1});
   q.end = local(now);

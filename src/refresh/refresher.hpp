@@ -50,6 +50,12 @@ struct RefresherOptions : config::RefreshSettings {
   std::chrono::seconds state_save_interval = kStateSaveInterval;
 };
 
+// What snapshots are judged by (build_snapshot's options): the flags' limits, the plan's
+// intervals (panels: the batch cadence) and each system's own where it differs. Read under the
+// refresher's lock.
+BuildOptions publish_options(const Policy& policy, const FleetState& fleet,
+                             const config::RefreshSettings& settings);
+
 class Refresher {
  public:
   using PublishFn = std::function<void(const std::shared_ptr<const Snapshot>&)>;
@@ -102,7 +108,10 @@ class Refresher {
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable_any wake_;
+  // Every change to a system of fleet_ is followed by shares_.changed(system), or publishing
+  // keeps sharing its older copy.
   FleetState fleet_;
+  SystemShares shares_;
   Policy policy_;
   std::size_t logged_systems_ = 0;  // the budget's plan as last logged
   bool logged_beyond_ = false;

@@ -5,15 +5,13 @@
 #include <cmath>
 #include <deque>
 
+#include "util/ascii.hpp"
+
 namespace tigo {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
+using util::iequals;
+using util::trim;
 
 // Splits one line into cells; a cell may be double-quoted ("" inside is a quote). Unquoted
 // cells are views into the line; quoted ones are unescaped into `scratch` (a deque, so earlier
@@ -81,12 +79,6 @@ CellKind read_cell(std::string_view cell, double& out) {
   if (ec != std::errc{} || ptr != cell.data() + cell.size()) return CellKind::garbage;
   if (!std::isfinite(out)) return CellKind::empty;
   return CellKind::number;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
 }
 
 }  // namespace
@@ -169,6 +161,7 @@ util::Result<CsvTable> parse_csv(std::string_view body, const CsvOptions& option
       const std::size_t nl = body.find('\n', pos);
       const std::size_t end = nl == std::string_view::npos ? body.size() : nl;
       line = body.substr(pos, end - pos);
+      if (line.ends_with('\r')) line.remove_suffix(1);  // CRLF line ends
       pos = nl == std::string_view::npos ? body.size() : nl + 1;
       if (!trim(line).empty()) return true;
     }

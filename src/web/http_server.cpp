@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "util/ascii.hpp"
 #include "util/log.hpp"
 #include "util/socket.hpp"
 
@@ -46,18 +47,8 @@ bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using util::iequals;
+using util::trim;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

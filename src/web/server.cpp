@@ -4,9 +4,9 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
+#include "util/ascii.hpp"
 #include "util/gzip.hpp"
 #include "web/rate_limiter.hpp"
 #include "web/tls.hpp"
@@ -25,18 +25,8 @@ std::shared_ptr<SSL_CTX> tls_context(TlsContext& tls) {
   return ok ? ctx : nullptr;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using util::iequals;
+using util::trim;
 
 // A payload's pieces in order, a chunk at a time; gzipped pieces are inflated on the way for a
 // plain answer.

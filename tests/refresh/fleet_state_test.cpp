@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "metrics/collector.hpp"
 #include "tigo/csv.hpp"
 #include "util/time.hpp"
 
@@ -646,4 +647,114 @@ TEST_CASE("a system asked for less often (night) is judged by its own interval",
   CHECK(any_reading(e));
   CHECK(refresh::value_limit(Dataset::sources, o, 7) == hours{3});
   CHECK(refresh::value_limit(Dataset::sources, o) == seconds{10});
+}
+
+namespace {
+
+// refreshed_system with two more systems (ids 8 and 9, copies of 7), alerts and alert types.
+refresh::FleetState three_systems(sys_seconds at) {
+  auto fleet = refreshed_system(at);
+  auto& s = fleet.systems[7];
+  s.alerts.push_back(tigo::Alert{1, 7, 420, "PV-Off", "", "", at - hours{2}, at, false});
+  fleet.alert_types[420] = tigo::AlertType{2, 420, "PV-Off", ""};
+  for (std::int64_t id : {8, 9}) {
+    fleet.systems[id] = s;
+    fleet.systems[id].system.system_id = id;
+  }
+  fleet.systems[9].summary->last_power_w = 900;
+  return fleet;
+}
+
+std::string rendered(const refresh::Snapshot& snap) {
+  std::string out;
+  metrics::render_fleet(snap, out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("publishing copies the systems changed since the last publish and shares the rest",
+          "[fleet][publish]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = three_systems(t);
+  refresh::SystemShares shares;
+  for (auto& [id, s] : fleet.systems) shares.changed(s);
+  const auto first = shares.view(fleet);
+  CHECK(shares.copied() == 3);
+  REQUIRE(first.systems.size() == 3);
+  CHECK(first.systems[1].id == 8);
+
+  const auto again = shares.view(fleet);  // nothing changed
+  CHECK(shares.copied() == 0);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(again.systems[i].values == first.systems[i].values);
+
+  auto& s8 = fleet.systems[8];
+  s8.summary->last_power_w = 1234;
+  shares.changed(s8);
+  const auto after = shares.view(fleet);
+  CHECK(shares.copied() == 1);
+  CHECK(after.systems[0].values == first.systems[0].values);
+  CHECK(after.systems[2].values == first.systems[2].values);
+  CHECK(after.systems[1].values != first.systems[1].values);
+  CHECK(after.systems[1].values->summary->last_power_w == 1234);
+  // A copy already handed out is never written to: a build still reading it sees the old value.
+  CHECK(first.systems[1].values->summary->last_power_w == 2500);
+  // The hierarchy is immutable: every copy shares the fleet's.
+  CHECK(after.systems[1].values->hierarchy == s8.hierarchy);
+}
+
+TEST_CASE("publishing: a system never stamped is copied every time, one that left is let go",
+          "[fleet][publish]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = three_systems(t);
+  refresh::SystemShares shares;
+  shares.changed(fleet.systems[7]);
+  shares.changed(fleet.systems[9]);
+  shares.view(fleet);
+  CHECK(shares.copied() == 3);
+  const auto second = shares.view(fleet);
+  CHECK(shares.copied() == 1);  // system 8, revision 0
+  // System 8 leaves the account and comes back as new, stamped again: copied, not the old copy.
+  fleet.systems.erase(8);
+  const auto without = shares.view(fleet);
+  CHECK(shares.copied() == 0);
+  REQUIRE(without.systems.size() == 2);
+  CHECK(without.systems[1].id == 9);
+  fleet.systems[8].system.system_id = 8;
+  shares.changed(fleet.systems[8]);
+  const auto back = shares.view(fleet);
+  CHECK(shares.copied() == 1);
+  REQUIRE(back.systems.size() == 3);
+  CHECK(back.systems[1].values != second.systems[1].values);
+  CHECK_FALSE(back.systems[1].values->summary.has_value());
+}
+
+TEST_CASE("a snapshot built from the shared view is the snapshot of the fleet, metrics identical",
+          "[fleet][publish]") {
+  const auto t = *util::parse_iso8601("2026-07-01T20:00:00Z");
+  auto fleet = three_systems(t);
+  fleet.user = tigo::User{4711, "Installer", "Sonnen GmbH"};
+  fleet.unlisted_systems = {12};
+  refresh::SystemShares shares;
+  for (auto& [id, s] : fleet.systems) shares.changed(s);
+  const auto view = shares.view(fleet);
+  auto o = default_options();
+  o.system_intervals[9][idx(Dataset::summary)] = 7200;
+  // Fresh, after the readings' limit, after the summary's, on the next local day: the same
+  // judgement of the same values either way.
+  for (const auto now : {t, t + minutes{61}, t + minutes{90}, t + hours{12}}) {
+    const auto from_fleet = refresh::build_snapshot(fleet, now, o);
+    const auto from_view = refresh::build_snapshot(view, now, o);
+    CHECK(from_view.ready == from_fleet.ready);
+    CHECK(from_view.unlisted_systems == from_fleet.unlisted_systems);
+    const auto text = rendered(from_fleet);
+    CHECK(rendered(from_view) == text);
+    if (now == t) CHECK(text.find("tigo_panel_power_watts{") != std::string::npos);
+  }
+  // And what changes in the fleet reaches the next view's snapshot.
+  fleet.systems[9].summary->last_power_w = 777;
+  shares.changed(fleet.systems[9]);
+  CHECK(rendered(refresh::build_snapshot(shares.view(fleet), t, o)) ==
+        rendered(refresh::build_snapshot(fleet, t, o)));
+  CHECK(refresh::build_snapshot(shares.view(fleet), t, o).systems[2].summary->last_power_w == 777);
 }
