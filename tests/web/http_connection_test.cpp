@@ -182,7 +182,7 @@ TEST_CASE("connection: framing beyond the input cap is 413, a whole request with
   CHECK(run.phase == Phase::closing);
 }
 
-TEST_CASE("connection: fail() at the handler's deadline answers 503; the late answer is dropped",
+TEST_CASE("connection: fail() at the handler's deadline answers 503, the late answer is dropped",
           "[web][http]") {
   web::HttpConnection conn({}, kDate);
   const std::string text =

@@ -540,7 +540,7 @@ TEST_CASE("parse: lines end in CRLF, a bare LF is bad wherever it is", "[web][ht
   CHECK(status_of(chunked + "3\r\nabc\r\n0\r\n\r\n") == web::ParseStatus::complete);
 }
 
-TEST_CASE("parse: no whitespace around chunk sizes, extensions after ';' taken", "[web][http]") {
+TEST_CASE("parse: no whitespace around chunk sizes, chunk extensions taken", "[web][http]") {
   const std::string chunked = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (const char* size_line : {" 3", "3 ", "3\t", "\t3", "3 ;x=1", "0x3", "+3", "3;x\x01"}) {
     INFO(size_line);
