@@ -7,390 +7,90 @@
 #include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
-#include "util/ascii.hpp"
 #include "util/log.hpp"
 #include "util/socket.hpp"
+#include "web/http_connection.hpp"
 
 namespace web {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using Phase = HttpConnection::Phase;
 
-constexpr std::size_t kMaxHeaders = 100;
-constexpr std::size_t kMaxChunkLine = 1024;                   // chunk size line with extensions
-constexpr std::size_t kReadSize = std::size_t{16} * 1024;     // one read from a socket
-constexpr std::size_t kStreamChunk = std::size_t{64} * 1024;  // one piece of a streamed body
+constexpr std::size_t kReadSize = std::size_t{16} * 1024;  // one read from a socket
 // Bytes written to one client before the others get their turn.
 constexpr std::size_t kWriteTurn = std::size_t{4} * 1024 * 1024;
+// What a closing connection reads and drops at most (within HttpLimits::linger_timeout).
+constexpr std::size_t kMaxLingerBytes = std::size_t{1024} * 1024;
 constexpr std::size_t kFdReserve = 128;  // descriptors kept for everything but the clients
 constexpr std::uint64_t kWakeId = 0, kListenId = 1, kFirstConnId = 2;
 
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+// An event that may come in floods, logged at most once a minute with how many came.
+struct ThrottledLog {
+  Clock::time_point last{};
+  std::uint64_t since_last = 0;
+  bool started = false;
 
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
-}
-
-using util::iequals;
-using util::trim;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;  // %00 never names a path
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
-
-// Whether a comma-separated header value holds `token` (case-insensitive).
-bool has_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    const auto comma = value.find(',');
-    if (iequals(trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 304:
-      return "Not Modified";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Content Too Large";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Status";
-  }
-}
-
-// The request target's path and query; false for a target that is none of the forms a server
-// takes ("/path?q", "http://host/path?q", "*").
-bool split_target(std::string_view target, HttpRequest& req) {
-  std::string_view rest = target;
-  if (target == "*") {
-    req.path = "*";
+  // Counts one; true when it is to be logged, `count` then says how many since the last log.
+  bool due(std::uint64_t& count) {
+    ++since_last;
+    const auto now = Clock::now();
+    if (started && now - last < std::chrono::minutes{1}) return false;
+    started = true;
+    last = now;
+    count = since_last;
+    since_last = 0;
     return true;
   }
-  if (rest.empty() || rest.front() != '/') {
-    const auto scheme = rest.find("://");
-    if (scheme == std::string_view::npos ||
-        !(iequals(rest.substr(0, scheme), "http") || iequals(rest.substr(0, scheme), "https")))
-      return false;
-    rest.remove_prefix(scheme + 3);
-    const auto slash = rest.find_first_of("/?");
-    rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-    if (rest.front() == '?') return false;
-  }
-  const auto question = rest.find('?');
-  req.query = question == std::string_view::npos ? "" : std::string(rest.substr(question + 1));
-  return percent_decode(rest.substr(0, question), req.path);
-}
-
-// A chunked body from `pos`: complete (body appended, `end` after the last CRLF), incomplete, or
-// an error status.
-ParseStatus parse_chunked(std::string_view buf, std::size_t pos, std::size_t max_body,
-                          std::string& body, std::size_t& end) {
-  body.clear();
-  for (;;) {
-    const auto nl = buf.find('\n', pos);
-    if (nl == std::string_view::npos)
-      return buf.size() - pos > kMaxChunkLine ? ParseStatus::bad : ParseStatus::incomplete;
-    if (nl - pos > kMaxChunkLine) return ParseStatus::bad;
-    std::string_view line = buf.substr(pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string_view digits = trim(line.substr(0, line.find(';')));
-    std::size_t size = 0;
-    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
-    if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size())
-      return ec == std::errc::result_out_of_range ? ParseStatus::body_too_large : ParseStatus::bad;
-    pos = nl + 1;
-    if (size == 0) break;
-    if (size > max_body - std::min(max_body, body.size())) return ParseStatus::body_too_large;
-    if (buf.size() < pos + size + 1) return ParseStatus::incomplete;
-    body.append(buf.substr(pos, size));
-    pos += size;
-    if (buf[pos] == '\r') {
-      if (buf.size() < pos + 2) return ParseStatus::incomplete;
-      ++pos;
-    }
-    if (buf[pos] != '\n') return ParseStatus::bad;
-    ++pos;
-  }
-  // Trailer fields, ignored, up to an empty line.
-  for (std::size_t count = 0;; ++count) {
-    const auto nl = buf.find('\n', pos);
-    if (nl == std::string_view::npos)
-      return buf.size() - pos > kMaxChunkLine ? ParseStatus::bad : ParseStatus::incomplete;
-    if (nl - pos > kMaxChunkLine || count > kMaxHeaders) return ParseStatus::bad;
-    std::string_view line = buf.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;
-  }
-  end = pos;
-  return ParseStatus::complete;
-}
+};
 
 }  // namespace
 
-std::string_view HttpRequest::header(std::string_view name) const {
-  for (const auto& [n, v] : headers)
-    if (iequals(n, name)) return v;
-  return {};
-}
-
-void HttpResponse::set_header(std::string name, std::string value) {
-  for (auto& [n, v] : headers) {
-    if (iequals(n, name)) {
-      v = std::move(value);
-      return;
-    }
-  }
-  headers.emplace_back(std::move(name), std::move(value));
-}
-
-void HttpResponse::set_content(std::string content, std::string content_type) {
-  body = std::move(content);
-  stream.reset();
-  set_header("Content-Type", std::move(content_type));
-}
-
-std::string query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto item = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const auto eq = item.find('=');
-    if (item.substr(0, eq) != name) continue;
-    const auto raw = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
-    std::string out;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      const int hi = i + 2 < raw.size() && raw[i] == '%' ? hex_value(raw[i + 1]) : -1;
-      const int lo = hi >= 0 ? hex_value(raw[i + 2]) : -1;
-      if (lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-      } else {
-        out.push_back(raw[i] == '+' ? ' ' : raw[i]);  // a stray '%' stays as sent
-      }
-    }
-    return out;
-  }
-  return {};
-}
-
-ParseResult parse_request(std::string_view buf, const HttpLimits& limits, HttpRequest& req) {
-  ParseResult result;
-  // Empty lines before the request line are ignored (RFC 9112 2.2); they count towards the limit.
-  std::size_t pos = 0;
-  while (pos < buf.size() && (buf[pos] == '\r' || buf[pos] == '\n')) ++pos;
-  std::vector<std::string_view> lines;
-  std::size_t header_end = 0;
-  for (std::size_t start = pos;;) {
-    const auto nl = buf.find('\n', start);
-    if (nl == std::string_view::npos || nl + 1 > limits.max_header_bytes) {
-      result.status = std::min(buf.size(), nl) >= limits.max_header_bytes ? ParseStatus::too_large
-                                                                          : ParseStatus::incomplete;
-      return result;
-    }
-    std::string_view line = buf.substr(start, nl - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    start = nl + 1;
-    if (line.empty()) {
-      header_end = start;
-      break;
-    }
-    if (lines.size() > kMaxHeaders) {
-      result.status = ParseStatus::too_large;
-      return result;
-    }
-    lines.push_back(line);
-  }
-  result.status = ParseStatus::bad;
-  for (const auto line : lines)
-    for (const char c : line)
-      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return result;
-
-  // Request line: method SP target SP HTTP/1.x
-  const std::string_view request_line = lines.front();
-  const auto sp1 = request_line.find(' ');
-  const auto sp2 = request_line.find(' ', sp1 == std::string_view::npos ? sp1 : sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
-      request_line.find(' ', sp2 + 1) != std::string_view::npos)
-    return result;
-  const auto method = request_line.substr(0, sp1);
-  const auto target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
-  const auto version = request_line.substr(sp2 + 1);
-  if (!is_token(method) || target.empty() || target.find('\t') != std::string_view::npos)
-    return result;
-  if (version.size() != 8 || !version.starts_with("HTTP/") || version[6] != '.' ||
-      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
-    return result;
-  if (version[5] != '1') {
-    result.status = ParseStatus::bad_version;
-    return result;
-  }
-  req = HttpRequest{};
-  req.method = std::string(method);
-  req.target = std::string(target);
-  req.minor_version = version[7] - '0';
-  if (!split_target(target, req)) return result;
-
-  std::string_view content_length, transfer_encoding;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    const auto colon = lines[i].find(':');
-    if (colon == std::string_view::npos) return result;
-    const auto name = lines[i].substr(0, colon);  // a space before ':' or a folded line: 400
-    if (!is_token(name)) return result;
-    const auto value = trim(lines[i].substr(colon + 1));
-    if (iequals(name, "Content-Length")) {
-      if (!content_length.empty() && content_length != value) return result;
-      content_length = value;
-      if (value.empty()) return result;
-    } else if (iequals(name, "Transfer-Encoding")) {
-      if (!transfer_encoding.empty()) return result;
-      transfer_encoding = value;
-    }
-    req.headers.emplace_back(std::string(name), std::string(value));
-  }
-
-  std::size_t end = header_end;
-  if (!transfer_encoding.empty()) {
-    // Both framings at once is how requests are smuggled; HTTP/1.0 has no transfer codings.
-    if (!content_length.empty() || req.minor_version == 0) return result;
-    if (!iequals(transfer_encoding, "chunked")) {
-      result.status = ParseStatus::not_implemented;
-      return result;
-    }
-    result.status = parse_chunked(buf, header_end, limits.max_body_bytes, req.body, end);
-    if (result.status != ParseStatus::complete) return result;
-  } else if (!content_length.empty()) {
-    std::size_t length = 0;
-    const auto [ptr, ec] = std::from_chars(content_length.data(),
-                                           content_length.data() + content_length.size(), length);
-    if (ec == std::errc::result_out_of_range) {
-      result.status = ParseStatus::body_too_large;
-      return result;
-    }
-    if (ec != std::errc{} || ptr != content_length.data() + content_length.size()) return result;
-    if (length > limits.max_body_bytes) {
-      result.status = ParseStatus::body_too_large;
-      return result;
-    }
-    if (buf.size() - header_end < length) {
-      result.status = ParseStatus::incomplete;
-      return result;
-    }
-    req.body = std::string(buf.substr(header_end, length));
-    end = header_end + length;
-  }
-  result.status = ParseStatus::complete;
-  result.consumed = end;
-  return result;
-}
-
-// ---------------------------------------------------------------------------------------------
-
 struct HttpServer::Loop {
-  enum class State { handshake, reading, idle, processing, writing };
-
   struct Conn {
+    Conn(const HttpLimits& limits, const std::string& date) : http(limits, date) {}
+
     std::uint64_t id = 0;
     int fd = -1;
     SSL* ssl = nullptr;
     std::string client;
     int port = -1;
-    State state = State::reading;
+    HttpConnection http;
+    bool handshaking = false;
+    bool kept_alive = false;  // an answer was sent: a request's deadline runs from its first byte
+    std::string path;         // of the request with the handler, for the log
     Clock::time_point deadline;
     std::uint32_t events = 0;  // registered with epoll
     bool tls_wants_write = false, tls_wants_read = false;
-    std::string in;
-    // The answer being written: status line, headers and a string body; then a streamed body.
-    std::string out;
-    std::size_t out_sent = 0;
-    std::unique_ptr<BodySource> stream;
-    std::size_t stream_left = 0;  // bytes the stream still owes
-    std::string_view chunk;
-    bool close_after = false;
-    bool peer_done = false;  // the client shut its side: answer what came, then close
-    bool closed = false;     // released at the end of the loop's turn (reap)
+    bool lingering = false;   // half-closed after the last answer, dropping what still comes
+    std::size_t drained = 0;  // bytes dropped while lingering
+    bool closed = false;      // released at the end of the loop's turn (reap)
   };
 
   struct Job {
     std::uint64_t id;
     HttpRequest request;
-    bool keep_alive;
   };
   struct Done {
     std::uint64_t id;
     HttpResponse response;
-    bool keep_alive;
-    bool head;
-    int minor_version;
   };
 
   Loop(HttpLimits l, HttpHandler h) : limits(l), handler(std::move(h)) {
@@ -406,6 +106,7 @@ struct HttpServer::Loop {
     if (epoll_fd >= 0 && wake_fd >= 0) epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
     limits.workers = std::max(1U, limits.workers);
     limits.max_connections = std::max<std::size_t>(1, limits.max_connections);
+    refresh_date();
   }
 
   ~Loop() {
@@ -462,6 +163,7 @@ struct HttpServer::Loop {
           std::chrono::duration_cast<std::chrono::milliseconds>(next_sweep - Clock::now());
       const int timeout = static_cast<int>(std::clamp<std::int64_t>(wait.count() + 1, 0, 1000));
       const int n = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), timeout);
+      refresh_date();
       for (int i = 0; i < n && !stop_requested; ++i) {
         const std::uint64_t id = events[i].data.u64;
         if (id == kWakeId) {
@@ -491,6 +193,14 @@ struct HttpServer::Loop {
     conns.clear();
     per_client.clear();
     open_count = 0;
+  }
+
+  // The Date of every answer, formatted once a second.
+  void refresh_date() {
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    if (now == date_second) return;
+    date_second = now;
+    date = http_date(now);
   }
 
   void stop() {
@@ -536,7 +246,7 @@ struct HttpServer::Loop {
       }
       const int yes = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-      auto conn = std::make_unique<Conn>();
+      auto conn = std::make_unique<Conn>(limits, date);
       conn->id = next_id++;
       conn->fd = fd;
       conn->client = std::move(client);
@@ -554,7 +264,7 @@ struct HttpServer::Loop {
         SSL_set_accept_state(conn->ssl);
         SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
         SSL_set_options(conn->ssl, SSL_OP_NO_RENEGOTIATION);
-        conn->state = State::handshake;
+        conn->handshaking = true;
       }
       epoll_event ev{};
       ev.events = EPOLLIN;
@@ -574,17 +284,14 @@ struct HttpServer::Loop {
 
   void refused_one(const std::string& client) {
     ++refused;
-    ++refused_since_log;
-    const auto now = Clock::now();
-    if (now - last_refusal_log < std::chrono::minutes{1}) return;
-    last_refusal_log = now;
+    std::uint64_t count = 0;
+    if (!refusal_log.due(count)) return;
     util::log::warn(
         "web connections refused: over the connection limit",
         {{"client", client.empty() ? "(out of descriptors)" : client},
          {"max_connections", std::to_string(limits.max_connections)},
          {"max_connections_per_client", std::to_string(limits.max_connections_per_client)},
-         {"refused_since_last_report", std::to_string(refused_since_log)}});
-    refused_since_log = 0;
+         {"refused_since_last_report", std::to_string(count)}});
   }
 
   std::shared_ptr<SSL_CTX> tls_context() {
@@ -596,22 +303,28 @@ struct HttpServer::Loop {
 
   void on_event(Conn& c, std::uint32_t events) {
     if (c.closed) return;
+    if (c.lingering) {
+      drain(c);  // a hang-up too: what came before it is read first
+      return;
+    }
     if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
       close_conn(c);
       return;
     }
-    switch (c.state) {
-      case State::handshake:
-        handshake(c);
-        return;
-      case State::reading:
-      case State::idle:
+    if (c.handshaking) {
+      handshake(c);
+      return;
+    }
+    switch (c.http.phase()) {
+      case Phase::idle:
+      case Phase::reading:
         read_request(c);
         return;
-      case State::writing:
+      case Phase::writing:
         write_answer(c);
         return;
-      case State::processing:
+      case Phase::processing:
+      case Phase::closing:
         return;
     }
   }
@@ -619,7 +332,7 @@ struct HttpServer::Loop {
   void handshake(Conn& c) {
     const int rc = SSL_do_handshake(c.ssl);
     if (rc == 1) {
-      c.state = State::reading;
+      c.handshaking = false;
       read_request(c);  // the request may have come with the handshake's last flight
       return;
     }
@@ -669,151 +382,95 @@ struct HttpServer::Loop {
     return 0;
   }
 
-  std::size_t input_cap() const { return limits.max_header_bytes + limits.max_body_bytes + 4096; }
-
+  // Reads what is there, up to what the connection keeps: a half-close right behind a request
+  // is seen with it, so its answer can say it is the last.
   void read_request(Conn& c) {
     char buf[kReadSize];
-    while (!c.peer_done && c.in.size() < input_cap()) {
-      const long n = read_some(c, buf, std::min(sizeof buf, input_cap() - c.in.size()));
-      if (n == 0) c.peer_done = true;
-      if (n <= 0) break;
-      c.in.append(buf, static_cast<std::size_t>(n));
+    const Phase before = c.http.phase();
+    while (!c.http.received_end() && c.http.room() > 0) {
+      const long n = read_some(c, buf, std::min(sizeof buf, c.http.room()));
+      if (n < 0) break;
+      if (n == 0) {
+        c.http.receive_end();
+      } else {
+        c.http.receive({buf, static_cast<std::size_t>(n)});
+      }
     }
-    if (c.state == State::idle && !c.in.empty()) {
-      c.state = State::reading;  // the next request's deadline runs from its first byte
-      set_deadline(c, limits.request_timeout);
+    if (c.http.phase() != before) {
+      entered(c);
+    } else {
+      update_interest(c);
     }
-    if (!c.in.empty()) parse(c);
-    if (c.closed || !(c.state == State::reading || c.state == State::idle)) return;
-    if (c.peer_done) {
-      close_conn(c);  // nothing more will come, and what came is no whole request
-      return;
-    }
-    update_interest(c);
   }
 
-  void parse(Conn& c) {
-    HttpRequest req;
-    const auto result = parse_request(c.in, limits, req);
-    switch (result.status) {
-      case ParseStatus::incomplete:
-        if (c.in.size() >= input_cap()) fail(c, 413);  // chunk framing beyond any sane body
+  // The connection's protocol moved to another phase: its deadline, and what the loop does.
+  void entered(Conn& c) {
+    switch (c.http.phase()) {
+      case Phase::idle:
+        set_deadline(c, limits.idle_timeout);
+        update_interest(c);
         return;
-      case ParseStatus::complete:
-        break;
-      case ParseStatus::bad:
-        fail(c, 400);
+      case Phase::reading:
+        // The first request's deadline runs from the accept (a silent client gains nothing).
+        if (c.kept_alive) set_deadline(c, limits.request_timeout);
+        update_interest(c);
         return;
-      case ParseStatus::too_large:
-        fail(c, 431);
+      case Phase::processing:
+        dispatch(c);
         return;
-      case ParseStatus::body_too_large:
-        fail(c, 413);
+      case Phase::writing:
+        set_deadline(c, limits.response_timeout);
+        write_answer(c);
         return;
-      case ParseStatus::not_implemented:
-        fail(c, 501);
-        return;
-      case ParseStatus::bad_version:
-        fail(c, 505);
+      case Phase::closing:
+        linger(c);
         return;
     }
-    c.in.erase(0, result.consumed);
-    req.remote_addr = c.client;
-    req.remote_port = c.port;
-    const auto connection = req.header("Connection");
-    const bool keep_alive =
-        !c.peer_done && (req.minor_version == 0 ? has_token(connection, "keep-alive")
-                                                : !has_token(connection, "close"));
-    c.state = State::processing;  // no deadline: the handler's time is not the client's
+  }
+
+  void dispatch(Conn& c) {
+    auto req = c.http.take_request();
+    if (!req) return;
+    req->remote_addr = c.client;
+    req->remote_port = c.port;
+    c.path = req->path;
+    set_deadline(c, limits.handler_timeout);
     update_interest(c);
     ++requests;
     {
       std::lock_guard lock(jobs_mutex);
-      jobs.push_back({c.id, std::move(req), keep_alive});
+      jobs.push_back({c.id, std::move(*req)});
     }
     jobs_cv.notify_one();
   }
 
-  // An answer of the server's own to a request it cannot take; the connection closes after it.
-  void fail(Conn& c, int status) {
-    HttpResponse res;
-    res.status = status;
-    res.set_content(std::to_string(status) + " " + reason_phrase(status) + "\n",
-                    "text/plain; charset=utf-8");
-    c.in.clear();
-    start_answer(c, std::move(res), false, false, 1);
-  }
-
-  void start_answer(Conn& c, HttpResponse res, bool keep_alive, bool head, int minor_version) {
-    keep_alive = keep_alive && !stop_requested;
-    const std::size_t length = res.stream ? res.stream->size() : res.body.size();
-    std::string& out = c.out;
-    out.clear();
-    out.append("HTTP/1.1 ").append(std::to_string(res.status)).append(" ");
-    out.append(reason_phrase(res.status)).append("\r\n");
-    for (const auto& [name, value] : res.headers) {
-      if (iequals(name, "Content-Length") || iequals(name, "Connection") ||
-          iequals(name, "Transfer-Encoding"))
-        continue;
-      out.append(name).append(": ").append(value).append("\r\n");
+  // The handler did not answer in time: 503 and close, whatever it answers later is dropped.
+  void handler_too_slow(Conn& c) {
+    ++timed_out;
+    ++handler_timed_out;
+    {
+      std::lock_guard lock(jobs_mutex);
+      std::erase_if(jobs, [&c](const Job& job) { return job.id == c.id; });  // not started yet
     }
-    out.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
-    if (!keep_alive) {
-      out.append("Connection: close\r\n");
-    } else if (minor_version == 0) {
-      out.append("Connection: keep-alive\r\n");
-    }
-    out.append("\r\n");
-    c.stream.reset();
-    c.chunk = {};
-    c.stream_left = 0;
-    if (!head) {
-      if (res.stream) {
-        c.stream = std::move(res.stream);
-        c.stream_left = length;
-      } else {
-        out.append(res.body);
-      }
-    }
-    c.out_sent = 0;
-    c.close_after = !keep_alive;
-    c.state = State::writing;
-    set_deadline(c, limits.response_timeout);
-    write_answer(c);
+    std::uint64_t count = 0;
+    if (handler_timeout_log.due(count))
+      util::log::warn("web handler not done in time: answered 503",
+                      {{"path", c.path},
+                       {"handler_timeout", std::to_string(limits.handler_timeout.count()) + "ms"},
+                       {"timeouts_since_last_report", std::to_string(count)}});
+    c.http.fail(503);
+    entered(c);
   }
 
   void write_answer(Conn& c) {
     std::size_t turn = 0;
     while (!c.closed && turn < kWriteTurn) {
-      const char* data = nullptr;
-      std::size_t size = 0;
-      bool more = false;
-      if (c.out_sent < c.out.size()) {
-        data = c.out.data() + c.out_sent;
-        size = c.out.size() - c.out_sent;
-        more = c.stream != nullptr;
-      } else if (c.stream) {
-        if (c.chunk.empty()) {
-          std::string_view next;
-          if (!c.stream->next(std::min(kStreamChunk, c.stream_left), next) ||
-              next.size() > c.stream_left || (next.empty() && c.stream_left != 0)) {
-            close_conn(c);  // the body cannot be what Content-Length promised: cut, not lie
-            return;
-          }
-          if (next.empty()) {
-            c.stream.reset();
-            continue;
-          }
-          c.chunk = next;
-          c.stream_left -= next.size();
-        }
-        data = c.chunk.data();
-        size = c.chunk.size();
-      } else {
-        answer_sent(c);
+      std::string_view data;
+      if (!c.http.output(data)) {
+        close_conn(c);  // the body cannot be produced: a short answer, not a wrong one
         return;
       }
-      const long n = write_some(c, data, size, more);
+      const long n = write_some(c, data.data(), data.size(), c.http.output_continues());
       if (n == 0) {
         close_conn(c);
         return;
@@ -822,46 +479,72 @@ struct HttpServer::Loop {
         update_interest(c);
         return;
       }
-      const auto written = static_cast<std::size_t>(n);
-      turn += written;
-      if (c.out_sent < c.out.size()) {
-        c.out_sent += written;
-      } else {
-        c.chunk.remove_prefix(written);
+      turn += static_cast<std::size_t>(n);
+      if (c.http.sent(static_cast<std::size_t>(n))) {
+        c.kept_alive = true;
+        entered(c);
+        // A pipelined request, or bytes OpenSSL already holds (epoll cannot tell of those).
+        if (!c.closed && (c.http.phase() == Phase::idle || c.http.phase() == Phase::reading))
+          read_request(c);
+        return;
       }
     }
     if (!c.closed) update_interest(c);  // more to write: others first, then the next event
   }
 
-  void answer_sent(Conn& c) {
-    if (c.close_after) {
-      if (c.ssl == nullptr) shutdown(c.fd, SHUT_WR);
-      close_conn(c);
+  // After the last answer: stop sending and drop what the client still sends until it closes,
+  // for a bounded time and size. Closing with unread input would reset the connection, and a
+  // reset can destroy the answer before the client has read it (RFC 9112 9.6).
+  void linger(Conn& c) {
+    if (c.http.received_end()) {
+      close_conn(c);  // nothing unread can come
       return;
     }
-    c.out.clear();
-    c.out.shrink_to_fit();
-    c.out_sent = 0;
-    c.state = c.in.empty() ? State::idle : State::reading;
-    set_deadline(c, c.in.empty() ? limits.idle_timeout : limits.request_timeout);
-    read_request(c);  // a pipelined request, or bytes OpenSSL already holds
+    shutdown(c.fd, SHUT_WR);
+    c.lingering = true;
+    set_deadline(c, limits.linger_timeout);
+    drain(c);
+  }
+
+  void drain(Conn& c) {
+    char buf[kReadSize];
+    for (;;) {
+      const auto n = recv(c.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        c.drained += static_cast<std::size_t>(n);
+        if (c.drained <= kMaxLingerBytes) continue;
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        update_interest(c);
+        return;
+      }
+      close_conn(c);  // the client closed too, failed, or sends more than is worth waiting for
+      return;
+    }
   }
 
   void update_interest(Conn& c) {
     if (c.closed) return;
     std::uint32_t want = 0;
-    switch (c.state) {
-      case State::handshake:
-      case State::reading:
-      case State::idle:
-        want = c.tls_wants_write ? EPOLLOUT : EPOLLIN;
-        break;
-      case State::writing:
-        want = c.tls_wants_read ? EPOLLIN : EPOLLOUT;
-        break;
-      case State::processing:
-        want = 0;  // a pipelined request waits in the socket; hang-ups still arrive
-        break;
+    if (c.lingering) {
+      want = EPOLLIN;
+    } else if (c.handshaking) {
+      want = c.tls_wants_write ? EPOLLOUT : EPOLLIN;
+    } else {
+      switch (c.http.phase()) {
+        case Phase::idle:
+        case Phase::reading:
+          want = c.tls_wants_write ? EPOLLOUT : EPOLLIN;
+          break;
+        case Phase::writing:
+          want = c.tls_wants_read ? EPOLLIN : EPOLLOUT;
+          break;
+        case Phase::processing:
+        case Phase::closing:
+          want = 0;  // a pipelined request waits in the socket; hang-ups still arrive
+          break;
+      }
     }
     if (want == c.events) return;
     epoll_event ev{};
@@ -883,7 +566,7 @@ struct HttpServer::Loop {
     next_sweep = now + std::chrono::seconds{1};
     std::vector<std::uint64_t> expired;
     for (auto& [id, conn] : conns) {
-      if (conn->state == State::processing) continue;
+      if (conn->closed) continue;
       if (conn->deadline <= now) {
         expired.push_back(id);
       } else {
@@ -891,8 +574,16 @@ struct HttpServer::Loop {
       }
     }
     for (const auto id : expired) {
-      ++timed_out;
-      close_conn(*conns.at(id));
+      Conn& c = *conns.at(id);
+      if (c.closed) continue;
+      if (c.lingering) {
+        close_conn(c);  // the answer had its time to be read: an end, not a failure
+      } else if (!c.handshaking && c.http.phase() == Phase::processing) {
+        handler_too_slow(c);
+      } else {
+        ++timed_out;
+        close_conn(c);
+      }
     }
   }
 
@@ -951,8 +642,7 @@ struct HttpServer::Loop {
       }
       {
         std::lock_guard lock(done_mutex);
-        done.push_back({job.id, std::move(res), job.keep_alive, job.request.method == "HEAD",
-                        job.request.minor_version});
+        done.push_back({job.id, std::move(res)});
       }
       const std::uint64_t one = 1;
       [[maybe_unused]] const auto n = write(wake_fd, &one, sizeof one);
@@ -967,8 +657,12 @@ struct HttpServer::Loop {
     }
     for (auto& d : finished) {
       const auto it = conns.find(d.id);
-      if (it == conns.end() || it->second->closed) continue;  // the client hung up meanwhile
-      start_answer(*it->second, std::move(d.response), d.keep_alive, d.head, d.minor_version);
+      // The client hung up meanwhile, or was answered 503 at the handler's deadline.
+      if (it == conns.end() || it->second->closed || it->second->http.phase() != Phase::processing)
+        continue;
+      Conn& c = *it->second;
+      c.http.answer(std::move(d.response), !stop_requested);
+      entered(c);
     }
   }
 
@@ -977,6 +671,9 @@ struct HttpServer::Loop {
   int epoll_fd = -1, wake_fd = -1, listen_fd = -1;
   int spare_fd = -1;  // given up when out of descriptors, to refuse a client at once
   std::atomic<bool> stop_requested{false};
+  // Read by every connection's answers; declared before them, so it outlives them.
+  std::string date;
+  std::chrono::sys_seconds date_second{};
 
   std::mutex tls_mutex;
   std::shared_ptr<SSL_CTX> tls;
@@ -987,8 +684,7 @@ struct HttpServer::Loop {
   std::vector<std::uint64_t> closing;  // closed this turn, not yet released
   std::uint64_t next_id = kFirstConnId;
   Clock::time_point next_sweep = Clock::now();
-  Clock::time_point last_refusal_log{};
-  std::uint64_t refused_since_log = 0;
+  ThrottledLog refusal_log, handler_timeout_log;
 
   std::mutex jobs_mutex;
   std::condition_variable jobs_cv;
@@ -998,7 +694,8 @@ struct HttpServer::Loop {
   std::mutex done_mutex;
   std::vector<Done> done;
 
-  std::atomic<std::uint64_t> accepted{0}, refused{0}, timed_out{0}, requests{0}, open_count{0};
+  std::atomic<std::uint64_t> accepted{0}, refused{0}, timed_out{0}, requests{0},
+      handler_timed_out{0}, open_count{0};
 };
 
 HttpServer::HttpServer(HttpLimits limits, HttpHandler handler)
@@ -1020,7 +717,8 @@ void HttpServer::run() { loop_->run(); }
 void HttpServer::stop() { loop_->stop(); }
 
 HttpStats HttpServer::stats() const {
-  return {loop_->accepted, loop_->refused, loop_->timed_out, loop_->requests, loop_->open_count};
+  return {loop_->accepted, loop_->refused,           loop_->timed_out,
+          loop_->requests, loop_->handler_timed_out, loop_->open_count};
 }
 
 }  // namespace web
