@@ -219,9 +219,17 @@ TEST_CASE("faults from the API never crash or hang the exporter and show in self
   // The last good values are still served: no system lost its panels under fire.
   const auto still = systems_with(after, "tigo_panel_power_watts");
   CHECK(std::includes(still.begin(), still.end(), with_panels.begin(), with_panels.end()));
-  // 1003's gateway stalled months ago: no current power from its frozen summary.
-  CHECK(systems_with(after, "tigo_system_dc_power_watts") ==
-        std::set<std::string>{"1001", "1002", "1004"});
+  // 1003's gateway stalled months ago: no current power from its frozen summary. The others' is
+  // served while their summaries are confirmed: under one failure in four a system's summary may
+  // miss its limit for a moment (a loaded machine makes that likelier), so a few seconds are given.
+  const std::set<std::string> with_summary_power{"1001", "1002", "1004"};
+  auto powered = systems_with(after, "tigo_system_dc_power_watts");
+  for (int i = 0; i < 40 && powered != with_summary_power; ++i) {
+    CHECK(powered.count("1003") == 0);
+    std::this_thread::sleep_for(500ms);
+    powered = systems_with(testing::parse_exposition(r.metrics()), "tigo_system_dc_power_watts");
+  }
+  CHECK(powered == with_summary_power);
   // And the simulator did inject them.
   httplib::Client sim(r.api.substr(0, r.api.find("/api/v3/")));
   auto stats = sim.Get("/sim/stats");
