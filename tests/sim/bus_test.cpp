@@ -106,6 +106,9 @@ struct BusSim {
     sim.server.attach_bus(&bus);
     bus.start();
   }
+  // The server's threads answer /sim/bus from the bus: they end before the bus (a member declared
+  // after the server) is destroyed, as tigo_sim's main stops its server first.
+  ~BusSim() { sim.server.stop(); }
   static sim::BusOptions with_port0(sim::BusOptions o) {
     o.host = "127.0.0.1";
     o.port = 0;
