@@ -4,7 +4,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -18,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <system_error>
@@ -32,8 +32,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr std::size_t kMaxStderrLine = 4 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
+constexpr std::size_t kMaxStderrLine = std::size_t{4} * 1024;
 constexpr std::size_t kMaxBackoffHistory = 32;
 constexpr int kStderrLogsPerMinute = 30;
 // Without a pidfd (kernels before 5.3), how often a running command's exit is looked for.

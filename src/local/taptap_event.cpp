@@ -330,17 +330,17 @@ void append_endpoint(std::string& out, std::string_view key, std::int64_t id,
     out += std::to_string(id);
     return;
   }
-  out += "{\"id\":" + std::to_string(id) + ",\"address\":\"" + format_address(*address) + "\"}";
+  out += R"({"id":)" + std::to_string(id) + R"(,"address":")" + format_address(*address) + R"("})";
 }
 
 std::string format_power_report(const PowerReport& r) {
-  std::string out = "{\"event_type\":\"power_report\",";
+  std::string out = R"({"event_type":"power_report",)";
   append_endpoint(out, "gateway", r.gateway, r.gateway_address);
   out += ',';
   append_endpoint(out, "node", r.node, r.node_address);
-  out += ",\"timestamp\":\"";
+  out += R"(,"timestamp":")";
   append_time(out, r.time);
-  out += "\",\"voltage_in\":";
+  out += R"(","voltage_in":)";
   append_number(out, r.voltage_in);
   out += ",\"voltage_out\":";
   append_number(out, r.voltage_out);
@@ -355,12 +355,12 @@ std::string format_power_report(const PowerReport& r) {
 }
 
 std::string format_infrastructure_report(const InfrastructureReport& r) {
-  std::string out = "{\"event_type\":\"infrastructure_report\",\"gateways\":{";
+  std::string out = R"({"event_type":"infrastructure_report","gateways":{)";
   bool first = true;
   for (const auto& [id, g] : r.gateways) {
     if (!first) out += ',';
     first = false;
-    out += '"' + std::to_string(id) + "\":{\"address\":";
+    out += '"' + std::to_string(id) + R"(":{"address":)";
     util::append_json_string(out, g.address ? format_address(*g.address) : g.address_text);
     out += ",\"version\":";
     util::append_json_string(out, g.version);
@@ -376,8 +376,8 @@ std::string format_infrastructure_report(const InfrastructureReport& r) {
     for (const auto& [node, info] : table) {
       if (!first_node) out += ',';
       first_node = false;
-      out += '"' + std::to_string(node) + "\":{\"address\":\"" + format_address(info.address) + '"';
-      if (auto barcode = format_barcode(info.address)) out += ",\"barcode\":\"" + *barcode + '"';
+      out += '"' + std::to_string(node) + R"(":{"address":")" + format_address(info.address) + '"';
+      if (auto barcode = format_barcode(info.address)) out += R"(,"barcode":")" + *barcode + '"';
       out += '}';
     }
     out += '}';

@@ -147,20 +147,20 @@ std::string power_report_line(const PowerReport& r, const date::time_zone* zone,
   std::string out;
   out.reserve(240);
   if (old_format) {
-    out += "{\"gateway\":{\"id\":";
+    out += R"({"gateway":{"id":)";
     json::append_int(out, r.gateway);
-    out += "},\"node\":{\"id\":";
+    out += R"(},"node":{"id":)";
     json::append_int(out, r.node);
     out += '}';
   } else {
-    out += "{\"event_type\":\"power_report\",\"gateway\":";
+    out += R"({"event_type":"power_report","gateway":)";
     json::append_int(out, r.gateway);
     out += ",\"node\":";
     json::append_int(out, r.node);
   }
-  out += ",\"timestamp\":\"";
+  out += R"(,"timestamp":")";
   out += rfc3339_micros(r.at, zone);
-  out += "\",\"voltage_in\":";
+  out += R"(","voltage_in":)";
   append_float(out, r.voltage_in / 20.0);
   out += ",\"voltage_out\":";
   append_float(out, r.voltage_out / 10.0);
@@ -187,7 +187,7 @@ std::string infrastructure_line(const std::vector<BusSystem>& systems) {
       nodes[g.id][s.bus->node_of[i]] = tigo_address(0x40, s.context->topo.panels[i].address);
     }
   }
-  std::string out = "{\"event_type\":\"infrastructure_report\",\"gateways\":{";
+  std::string out = R"({"event_type":"infrastructure_report","gateways":{)";
   bool first = true;
   for (const auto& [id, g] : gateways) {
     json::append_key(out, std::to_string(id), first);
@@ -462,7 +462,9 @@ void Bus::power_line(std::size_t node, std::string& lines) {
     for (std::size_t p = 0; p < s.bus.gateway_of.size(); ++p)
       if (p != n.panel && static_cast<std::size_t>(s.bus.gateway_of[p]) == g) peers.push_back(p);
     if (!peers.empty()) {
-      const auto other = peers[static_cast<std::size_t>(draw(0x4EB) * peers.size()) % peers.size()];
+      const auto other =
+          peers[static_cast<std::size_t>(draw(0x4EB) * static_cast<double>(peers.size())) %
+                peers.size()];
       std::swap(s.bus.node_of[n.panel], s.bus.node_of[other]);
       infra_.clear();
       reassigned_.fetch_add(1, std::memory_order_relaxed);

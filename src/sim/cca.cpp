@@ -92,7 +92,8 @@ std::string cca_config_json(const SystemContext& c) {
   for (const auto& st : t.strings) {
     std::vector<std::string> labels;
     for (int p = 0; p < st.panel_count; ++p)
-      labels.push_back(t.panels[static_cast<std::size_t>(st.first_panel + p)].label);
+      labels.push_back(
+          t.panels[static_cast<std::size_t>(st.first_panel) + static_cast<std::size_t>(p)].label);
     node(out, std::to_string(st.object_id), 3, string_label(st), labels, first);
   }
   out += ']';

@@ -254,7 +254,7 @@ int run(int argc, char** argv) {
     }
     bus_options.format = *sim::parse_bus_format(bus_format_text);
     bus_options.faults = *faults;
-    const std::size_t per_system = static_cast<std::size_t>(fleet_options.panels_per_system);
+    const auto per_system = static_cast<std::size_t>(fleet_options.panels_per_system);
     const std::size_t systems =
         bus_options.systems.empty() ? fleet.size() : bus_options.systems.size();
     if (systems * per_system > sim::kMaxBusNodes) {

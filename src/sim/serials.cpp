@@ -61,7 +61,7 @@ std::string barcode(const LongAddress& a) {
   for (int i = 0; i < 9; ++i) {
     // Nibbles after the first: the low one of byte 3, then bytes 4..7.
     const int n = i + 1;
-    const std::uint8_t byte = a[static_cast<std::size_t>(3 + n / 2)];
+    const std::uint8_t byte = a[3 + static_cast<std::size_t>(n) / 2];
     const unsigned nibble = n % 2 ? byte & 0xF : byte >> 4;
     if (leading && nibble == 0) continue;
     leading = false;

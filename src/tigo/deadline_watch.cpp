@@ -21,7 +21,7 @@ DeadlineWatch::Watch DeadlineWatch::watch(time_point deadline, std::function<voi
     entries_.emplace(id, Entry{deadline, std::move(action)});
   }
   changed_.notify_one();
-  return Watch(*this, id);
+  return {*this, id};
 }
 
 void DeadlineWatch::end(std::uint64_t id) {

@@ -2,10 +2,10 @@
 
 #include <date/date.h>
 #include <date/tz.h>
-#include <time.h>
 
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
 namespace util {
 namespace {
