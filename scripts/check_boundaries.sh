@@ -13,7 +13,8 @@ set -euo pipefail
 # see config for the one home of the defaults (config::RefreshSettings, BackfillConfig). pages,
 # like metrics, draws the snapshot and never reaches the client: a page view never calls Tigo.
 # local reads the bus's outside input (taptap's lines) and knows nothing of the cloud, the
-# snapshot or HTTP: only util.
+# snapshot or HTTP: only util. fusion is the one place the bus's readings meet the cloud's
+# snapshot: it sees both, and like metrics never the client.
 # module   may include                                                  but never
 RULES='
 util       util
@@ -27,7 +28,8 @@ metrics    util tigo refresh metrics                                    tigo/cli
 web        util web
 pages      util tigo refresh pages                                      tigo/client.hpp
 backfill   util config tigo refresh metrics backfill
-app        util sun tigo config refresh metrics web pages backfill local sim app
+fusion     util tigo refresh local fusion                               tigo/client.hpp
+app        util sun tigo config refresh metrics web pages backfill local fusion sim app
 '
 
 src="${1:-$(cd "$(dirname "$0")/.." && pwd)/src}"

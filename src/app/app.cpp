@@ -13,10 +13,14 @@
 
 #include "app/client_options.hpp"
 #include "build_revision.hpp"
+#include "fusion/live.hpp"
+#include "fusion/local_state.hpp"
+#include "fusion/mapping.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/self_metrics.hpp"
 #include "pages/router.hpp"
 #include "refresh/refresher.hpp"
+#include "sim/bus.hpp"
 #include "sim/clock.hpp"
 #include "sim/demo.hpp"
 #include "sim/fleet.hpp"
@@ -65,11 +69,11 @@ std::shared_ptr<const metrics::CachedFleet> render(const refresh::Snapshot& snap
 // secret), and so is --web.config.file (which is also followed by itself; a bad file keeps the
 // one in use).
 void reload(const config::Config& cfg, web::WebConfigWatcher& web_watcher,
-            const web::WebConfigWatcher::Apply& apply, tigo::Client& client) {
+            const web::WebConfigWatcher::Apply& apply, tigo::Client* client) {
   util::log::info("reload requested", {{"web_config_file", cfg.web_config_file},
                                        {"password_file", cfg.password_file},
                                        {"token_file", cfg.token_file}});
-  client.reload_credentials();
+  if (client != nullptr) client->reload_credentials();
   if (!cfg.web_config_file.empty()) web_watcher.check(true, apply);
 }
 
@@ -141,6 +145,27 @@ class StopDeadline {
   std::jthread thread_;  // joined (and disarmed) when the stop finished in time
 };
 
+// The taptap sources of the flags, each as the local module reads it.
+std::vector<local::SourceSpec> bus_specs(const config::LocalConfig& local) {
+  std::vector<local::SourceSpec> specs;
+  if (!local.taptap_command.empty())
+    specs.push_back(local::SourceSpec::command(local.taptap_command));
+  for (const auto& a : local.taptap_addresses) {
+    switch (a.kind) {
+      case config::BusAddress::Kind::tcp:
+        specs.push_back(local::SourceSpec::tcp(a.host, a.port));
+        break;
+      case config::BusAddress::Kind::unix_socket:
+        specs.push_back(local::SourceSpec::unix_socket(a.path));
+        break;
+      case config::BusAddress::Kind::stdin_fd:
+        specs.push_back(local::SourceSpec::stdin_fd());
+        break;
+    }
+  }
+  return specs;
+}
+
 }  // namespace
 
 int run(const config::Config& cfg) {
@@ -199,27 +224,83 @@ int run(const config::Config& cfg) {
                                                {"systems", std::to_string(demo_fleet->size())}});
   }
 
+  // --demo: the simulator's bus too, so the demo shows local readings fused with the cloud's.
+  config::LocalConfig local_config = cfg.local;
+  std::unique_ptr<sim::Bus> demo_bus;
+  if (cfg.demo) {
+    sim::BusOptions bus_options;
+    bus_options.host = "127.0.0.1";
+    bus_options.port = 0;
+    demo_bus = std::make_unique<sim::Bus>(*demo_fleet, *demo_clock, bus_options);
+    const auto bus_port = demo_bus->bind();
+    if (!bus_port) {
+      util::log::error("cannot start the demo bus", {{"err", bus_port.error().message}});
+      return 1;
+    }
+    demo_bus->start();
+    local_config.taptap_addresses.push_back(
+        {config::BusAddress::Kind::tcp, "127.0.0.1", *bus_port, ""});
+    util::log::info("demo bus running", {{"address", demo_bus->address()}});
+  }
+
   metrics::SelfMetrics self({version, TIGO_REVISION, compiler_name()});
   client_options.observer = &self;
   if (sim_clock) client_options.utc_now = [sim_clock] { return sim_clock->now(); };
-  auto created = tigo::Client::create(client_options);
-  if (!created) {
-    util::log::error("bad API configuration", {{"err", created.error().message}});
-    return 2;
-  }
   // Shared with the refresher; declared after the demo simulator, so its keep-alive connections
-  // are closed before the simulator stops.
-  std::shared_ptr<tigo::Client> client = std::move(*created);
+  // are closed before the simulator stops. None when the local sources are served alone.
+  std::shared_ptr<tigo::Client> client;
+  if (cfg.cloud || cfg.demo) {
+    auto created = tigo::Client::create(client_options);
+    if (!created) {
+      util::log::error("bad API configuration", {{"err", created.error().message}});
+      return 2;
+    }
+    client = std::move(*created);
+  }
 
-  // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread;
-  // scrapes send the cached bytes and only serialize the small self-metrics.
+  // The fleet's families are rendered and gzipped once per snapshot, on the refresher's thread
+  // (or the fusing thread's, with local sources); scrapes send the cached bytes and only
+  // serialize the small self-metrics.
   util::SharedSlot<metrics::CachedFleet> fleet{std::make_shared<const metrics::CachedFleet>()};
+  const auto publish = [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
+    fleet.store(render(*snap));
+  };
+
+  // The local sources: their readings fused into every snapshot served.
+  std::unique_ptr<fusion::LiveFusion> live;
+  if (local_config.any_bus()) {
+    fusion::FuseOptions fuse;
+    fuse.stale_after = std::chrono::duration_cast<std::chrono::seconds>(local_config.stale_after);
+    fuse.local_only = !cfg.cloud && !cfg.demo;
+    if (!local_config.mapping_file.empty()) {
+      auto mapping = fusion::load_mapping(local_config.mapping_file);
+      if (!mapping) {
+        std::fprintf(stderr, "tigo_exporter: --local.mapping-file: %s\n",
+                     mapping.error().message.c_str());
+        return 2;
+      }
+      fuse.mapping = std::move(*mapping);
+    }
+    local::SourceOptions source_options;
+    source_options.silence_restart = local_config.silence_restart;
+    fusion::LiveOptions live_options;
+    if (!cfg.storage_path.empty()) {
+      if (auto dir = refresh::prepare_state_dir(cfg.storage_path); !dir) {
+        std::fprintf(stderr, "tigo_exporter: --storage.path: %s\n", dir.error().message.c_str());
+        return 2;
+      }
+      live_options.state_path = cfg.storage_path + "/" + std::string(fusion::kLocalStateFileName);
+    }
+    live = std::make_unique<fusion::LiveFusion>(std::move(fuse), bus_specs(local_config),
+                                                source_options, live_options, publish);
+  }
+
   refresh::RefresherOptions refresh_options;
   static_cast<config::RefreshSettings&>(refresh_options) = cfg;
   refresh_options.workers = cfg.concurrency;
   refresh_options.systems = {cfg.systems, cfg.shard_index, cfg.shard_count};
   if (sim_clock) refresh_options.clock = [sim_clock] { return sim_clock->now(); };
-  if (!cfg.storage_path.empty()) {
+  if (!cfg.storage_path.empty() && client) {
     // The state file (a restart serves at once and skips the hierarchy): a directory that cannot
     // hold it is a setup error, said before anything runs.
     if (auto dir = refresh::prepare_state_dir(cfg.storage_path); !dir) {
@@ -232,16 +313,28 @@ int run(const config::Config& cfg) {
         cfg.demo ? refresh::state_identity("demo", "demo", "")
                  : refresh::state_identity(cfg.api_url, cfg.username, cfg.token);
   }
-  refresh::Refresher refresher(client, refresh_options,
-                               [&fleet](const std::shared_ptr<const refresh::Snapshot>& snap) {
-                                 fleet.store(render(*snap));
-                               });
+  std::unique_ptr<refresh::Refresher> refresher;
+  if (client) {
+    refresher = std::make_unique<refresh::Refresher>(
+        client, refresh_options,
+        [&publish, &live](const std::shared_ptr<const refresh::Snapshot>& snap) {
+          if (live)
+            live->set_cloud(snap);
+          else
+            publish(snap);
+        });
+  }
+  // What scrapes, readiness and pages read: the fused snapshot, else the cloud's.
+  const auto current = [&]() -> std::shared_ptr<const refresh::Snapshot> {
+    if (live) return live->snapshot();
+    return refresher->snapshot();
+  };
 
   web::Handlers handlers;
   handlers.metrics = [&](bool gzip, web::Format format) {
     return metrics_payload(fleet.load(), self, gzip, format);
   };
-  handlers.ready = [&] { return refresher.snapshot()->ready; };
+  handlers.ready = [&] { return current()->ready; };
   pages::Site site;
   site.telemetry_path = cfg.telemetry_path;
   site.version = "tigo_exporter " + version + " (revision " TIGO_REVISION ")";
@@ -249,8 +342,9 @@ int run(const config::Config& cfg) {
     const auto now =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     pages::Site with_session = site;  // per request: the session changes, the rest does not
-    with_session.session = login_line(client->login_state());
-    auto a = pages::serve(*refresher.snapshot(), now, {req.path, req.query}, with_session);
+    with_session.session =
+        client ? login_line(client->login_state()) : "No cloud account: local sources only.";
+    auto a = pages::serve(*current(), now, {req.path, req.query}, with_session);
     return web::PageAnswer{a.status, std::move(a.content_type), std::move(a.body),
                            std::move(a.cache_control)};
   };
@@ -276,7 +370,8 @@ int run(const config::Config& cfg) {
                    {"url", std::string(tls ? "https://" : "http://") +
                                util::host_port(shown_host, *port) + cfg.telemetry_path}});
 
-  refresher.start();
+  if (live) live->start();
+  if (refresher) refresher->start();
   std::thread http_thread([&server] { server.run(); });
   // --web.config.file is followed (certificates rotate without a restart) and read again on
   // SIGHUP; a bad file keeps the one in use.
@@ -285,13 +380,15 @@ int run(const config::Config& cfg) {
   };
   if (!cfg.web_config_file.empty()) web_watcher.start(kWebConfigPoll, apply);
   int sig = util::wait_for_signal();
-  for (; sig == SIGHUP; sig = util::wait_for_signal()) reload(cfg, web_watcher, apply, *client);
+  for (; sig == SIGHUP; sig = util::wait_for_signal())
+    reload(cfg, web_watcher, apply, client.get());
   util::log::info("shutting down", {{"signal", std::to_string(sig)}});
   stop_deadline.arm();
   web_watcher.stop();
   server.stop();
   http_thread.join();
-  refresher.stop();  // aborts the requests in flight, then a logout within 2 s
+  if (live) live->stop();            // the sources stopped, the local state file written
+  if (refresher) refresher->stop();  // aborts the requests in flight, then a logout within 2 s
   // The demo simulator stops in its destructor, after the refresher's: by then the client's
   // keep-alive connections are closed, so its workers need not wait them out (5 s).
   return 0;

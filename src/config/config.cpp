@@ -159,6 +159,28 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--storage.path", c.storage_path,
                  "Directory of the state file that lets a restart serve at once and skip the "
                  "hierarchy (default: none, every start is cold)");
+  std::string taptap_command;
+  std::vector<std::string> taptap_addresses;
+  std::string stale_after = text(c.local.stale_after);
+  std::string silence_restart = text(c.local.silence_restart);
+  app.add_option("--local.taptap.command", taptap_command,
+                 "Run this taptap command and read its power and infrastructure reports, e.g. "
+                 "\"taptap observe --tcp 192.168.1.20 --port 502\" (no shell; restarted with "
+                 "back-off when it exits)")
+      ->envname("TIGO_LOCAL_TAPTAP_COMMAND");
+  app.add_option("--local.taptap.address", taptap_addresses,
+                 "Read taptap's lines from HOST:PORT (TCP), unix:PATH or - (stdin); repeatable")
+      ->envname("TIGO_LOCAL_TAPTAP_ADDRESS");
+  app.add_option("--local.mapping-file", c.local.mapping_file,
+                 "YAML naming the panel of bus nodes the cloud's serials do not name (barcode or "
+                 "gateway and node to system, string and panel; taptap-mqtt's MODULES accepted)");
+  app.add_option("--local.stale-after", stale_after,
+                 "A bus reading is served as current this long after it was received")
+      ->check(duration);
+  app.add_option("--local.taptap.silence-restart", silence_restart,
+                 "Restart the taptap command (reopen the connection) after this long without a "
+                 "line; 0 never (the bus is quiet at night)")
+      ->check(duration);
 
   // The tigo and log flags are the parent's: fallthrough lets them follow the subcommand too.
   const BackfillTimeValidator backfill_time;
@@ -248,6 +270,25 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
     c.systems.push_back(id);
   }
 
+  if (!taptap_command.empty()) {
+    auto words = split_command(taptap_command);
+    if (!words || words->empty())
+      return fail("--local.taptap.command: \"" + taptap_command +
+                  "\" is not a command line (an unclosed quote?)");
+    c.local.taptap_command = std::move(*words);
+  }
+  for (const auto& a : taptap_addresses) {
+    auto address = parse_bus_address(a);
+    if (!address)
+      return fail("--local.taptap.address: \"" + a + "\" is not HOST:PORT, unix:PATH or -");
+    c.local.taptap_addresses.push_back(std::move(*address));
+  }
+  c.local.stale_after = *util::parse_duration(stale_after);
+  if (c.local.stale_after.count() <= 0) return fail("--local.stale-after must be positive");
+  c.local.silence_restart = *util::parse_duration(silence_restart);
+  if (c.local.silence_restart.count() < 0)
+    return fail("--local.taptap.silence-restart must not be negative");
+
   if (backfill->parsed()) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     BackfillConfig b;
@@ -291,10 +332,16 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   }
   if (!c.password.empty() && c.username.empty())
     return fail("a password (--tigo.password-file or TIGO_PASSWORD) needs --tigo.username");
+  if (c.token.empty() && c.username.empty() && c.password.empty() && c.local.any_bus() &&
+      !c.backfill) {
+    c.cloud = false;  // local only: the bus alone
+    return ParseOutcome{std::move(c), 0, {}};
+  }
   if (c.token.empty() && (c.username.empty() || c.password.empty())) {
     return fail(
         "missing credential: give --tigo.username and --tigo.password-file (or TIGO_PASSWORD), "
-        "or --tigo.token-file, or both, or run with --demo");
+        "or --tigo.token-file, or both, or a local source alone (--local.taptap.*), or run with "
+        "--demo");
   }
   return ParseOutcome{std::move(c), 0, {}};
 }
@@ -308,6 +355,54 @@ std::optional<std::chrono::sys_seconds> parse_backfill_time(std::string_view tex
     return now - std::chrono::duration_cast<std::chrono::seconds>(*back);
   }
   return util::parse_iso8601(text);
+}
+
+std::optional<BusAddress> parse_bus_address(std::string_view text) {
+  BusAddress a;
+  if (text == "-") {
+    a.kind = BusAddress::Kind::stdin_fd;
+    return a;
+  }
+  if (text.starts_with("unix:")) {
+    a.kind = BusAddress::Kind::unix_socket;
+    a.path = std::string(text.substr(5));
+    if (a.path.empty()) return std::nullopt;
+    return a;
+  }
+  auto parsed = util::parse_listen_address(text);
+  if (!parsed || parsed->host.empty() || parsed->port <= 0) return std::nullopt;
+  a.host = parsed->host;
+  a.port = parsed->port;
+  return a;
+}
+
+std::optional<std::vector<std::string>> split_command(std::string_view text) {
+  std::vector<std::string> argv;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (char ch : text) {
+    if (quote != 0) {
+      if (ch == quote) {
+        quote = 0;
+      } else {
+        word += ch;
+      }
+    } else if (ch == '\'' || ch == '"') {
+      quote = ch;
+      in_word = true;
+    } else if (ch == ' ' || ch == '\t' || ch == '\n') {
+      if (in_word) argv.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else {
+      word += ch;
+      in_word = true;
+    }
+  }
+  if (quote != 0) return std::nullopt;
+  if (in_word) argv.push_back(std::move(word));
+  return argv;
 }
 
 std::optional<int> shard_index_from_pod_name(std::string_view name) {

@@ -41,6 +41,32 @@ struct RefreshSettings {
   std::chrono::milliseconds alerts_window{std::chrono::hours{24}};
 };
 
+// Where taptap's lines come from besides a command: a TCP peer, a Unix socket, or stdin.
+struct BusAddress {
+  enum class Kind { tcp, unix_socket, stdin_fd };
+  Kind kind = Kind::tcp;
+  std::string host;  // tcp
+  int port = 0;      // tcp
+  std::string path;  // unix_socket
+};
+
+// --local.*: the local sources beside the cloud (docs/LOCAL.md).
+struct LocalConfig {
+  std::vector<std::string> taptap_command;  // argv, split from the flag's text (no shell)
+  std::vector<BusAddress> taptap_addresses;
+  std::string mapping_file;
+  // A bus reading is current this long after it was received.
+  std::chrono::milliseconds stale_after{std::chrono::minutes{2}};
+  // The command restarted, the connection reopened, after this long without a line (0: never).
+  std::chrono::milliseconds silence_restart{std::chrono::minutes{15}};
+  bool any_bus() const { return !taptap_command.empty() || !taptap_addresses.empty(); }
+};
+
+// "host:port", "unix:/path" or "-" (stdin).
+std::optional<BusAddress> parse_bus_address(std::string_view text);
+// A command line split into argv: whitespace separates, '...' and "..." quote, no shell.
+std::optional<std::vector<std::string>> split_command(std::string_view text);
+
 struct Config : RefreshSettings {
   std::string listen_address = ":9980";
   std::string telemetry_path = "/metrics";
@@ -68,6 +94,10 @@ struct Config : RefreshSettings {
   double debug_speed = 0;
   std::string storage_path;  // directory of the state file; empty: none (refresh/state_file.hpp)
   std::optional<BackfillConfig> backfill;  // set by the backfill subcommand
+  LocalConfig local;
+  // False when no Tigo credential was given but a local source was: the exporter serves the
+  // local sources alone (labels from the mapping file or the bus).
+  bool cloud = true;
 };
 
 struct ParseOutcome {

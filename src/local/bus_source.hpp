@@ -26,6 +26,7 @@ class BusSource {
     return state_.snapshot(now);
   }
   SourceStats source_stats() const { return source_.stats(); }
+  std::uint64_t generation() const { return state_.generation(); }
   const std::string& name() const { return source_.name(); }
   // The learned node -> address map, for the state file; import before start().
   BusState& state() { return state_; }

@@ -54,6 +54,7 @@ void BusState::apply_line(std::string_view line, ReceiveTime received) {
   auto event = parse_taptap_line(line);  // outside the lock: readers never wait for a parse
   std::lock_guard lock(mutex_);
   ++counters_.lines;
+  generation_.fetch_add(1, std::memory_order_release);
   if (!event) {
     refuse_locked(event.error().message, received);
     return;
@@ -64,22 +65,26 @@ void BusState::apply_line(std::string_view line, ReceiveTime received) {
 void BusState::apply(const Event& event, ReceiveTime received) {
   std::lock_guard lock(mutex_);
   ++counters_.lines;
+  generation_.fetch_add(1, std::memory_order_release);
   apply_locked(event, received);
 }
 
 void BusState::note_oversized_line() {
   std::lock_guard lock(mutex_);
   ++counters_.oversized_lines;
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 void BusState::note_partial_line() {
   std::lock_guard lock(mutex_);
   ++counters_.partial_lines;
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 void BusState::set_connected(bool connected) {
   std::lock_guard lock(mutex_);
   connected_ = connected;
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 void BusState::refuse_locked(std::string_view reason, ReceiveTime received) {
@@ -148,6 +153,7 @@ void BusState::learn_address(Key key, Address address, bool imported) {
   }
   entry->address = address;
   node_of_address_[address] = key;
+  ++addresses_version_;
 }
 
 void BusState::apply_locked(const Event& event, ReceiveTime received) {
@@ -201,6 +207,7 @@ std::shared_ptr<const BusSnapshot> BusState::snapshot(
   out->last_event_received = last_event_received_;
   out->newest_report_time = newest_report_time_;
   out->last_refusal = last_refusal_;
+  out->addresses_version = addresses_version_;
   return out;
 }
 
@@ -220,6 +227,7 @@ void BusState::import_addresses(const std::vector<LearnedAddress>& learned) {
       continue;
     learn_address(Key{l.gateway, l.node}, l.address, true);
   }
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace local

@@ -4,6 +4,7 @@
 // BusLimits::max_nodes nodes, so garbage ids cannot grow memory without end.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -60,6 +61,9 @@ struct BusSnapshot {
   std::optional<Microseconds> newest_report_time;            // the latest measurement time seen
   std::size_t nodes_heard_recently = 0;  // nodes with a reading received within heard_window
   std::string last_refusal;              // why the newest malformed line was refused
+  // Bumped whenever a node's address changes (learned, moved, imported): a match of cloud
+  // serials to nodes made at one value holds until it changes.
+  std::uint64_t addresses_version = 0;
 
   const BusNode* find(std::int64_t gateway, std::int64_t node) const;
   // The node whose address a cloud serial names (barcode, full or partial hex: serial_pattern);
@@ -104,6 +108,10 @@ class BusState {
   std::vector<LearnedAddress> export_addresses() const;
   void import_addresses(const std::vector<LearnedAddress>& learned);
 
+  // Changes whenever anything a snapshot shows may have changed (a line, a connection): readers
+  // poll it to take a snapshot only when there is news.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
  private:
   struct Key {
     std::int64_t gateway = 0;
@@ -136,6 +144,8 @@ class BusState {
   std::optional<std::chrono::steady_clock::time_point> last_refusal_log_;
   std::uint64_t refusals_since_log_ = 0;
   bool cap_logged_ = false;
+  std::uint64_t addresses_version_ = 0;
+  std::atomic<std::uint64_t> generation_{0};
 };
 
 }  // namespace local

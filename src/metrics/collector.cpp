@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,14 @@ std::optional<double> listed(const SystemEntry& e, const std::optional<double>& 
 std::string_view announce(TextWriter& w, const FamilySpec& f) {
   w.family(header_of(f));
   return f.name;
+}
+
+// The row of a name passed through a helper (family_spec needs a constant); the names are the
+// table's, so a miss is a typo that the tests' first render catches.
+const FamilySpec& family_spec_at(std::string_view name) {
+  const auto* f = find_family(name);
+  if (f == nullptr) throw std::logic_error("no family " + std::string(name));
+  return *f;
 }
 
 std::optional<double> joules(const std::optional<double>& wh) {
@@ -245,6 +254,70 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
       w.sample_prerendered("tigo_panel_details_sample_timestamp_seconds", blocks[k],
                            seconds_of(*newest));
   }
+  if (snap.local_sources.empty()) return;
+  // What only the local sources add: the bus's own measurements, the reading's source, energy.
+  const auto optional_family = [&](std::string_view name, auto value_of) {
+    announce(w, family_spec_at(name));
+    for (std::size_t k = 0; k < panels.size(); ++k)
+      if (const std::optional<double> v = value_of(*panels[k]))
+        w.sample_prerendered(name, blocks[k], *v);
+  };
+  optional_family("tigo_panel_output_voltage_volts", [](const Panel& p) -> std::optional<double> {
+    if (!p.voltage_out) return std::nullopt;
+    return p.voltage_out->value;
+  });
+  optional_family("tigo_panel_duty_cycle_ratio", [](const Panel& p) -> std::optional<double> {
+    if (!p.duty_cycle) return std::nullopt;
+    return p.duty_cycle->value;
+  });
+  announce(w, family_spec("tigo_panel_source_info"));
+  for (std::size_t k = 0; k < panels.size(); ++k)
+    w.sample_prerendered(
+        "tigo_panel_source_info",
+        blocks[k] + "," +
+            LabelBlock().add("source", refresh::reading_source_name(panels[k]->source)).str(),
+        1);
+  optional_family("tigo_panel_energy_today_joules",
+                  [](const Panel& p) { return joules(p.energy_today_wh); });
+}
+
+void render_local_sources(const Snapshot& snap, TextWriter& w) {
+  if (snap.local_sources.empty()) return;
+  const auto per_source = [&](std::string_view name, auto value_of) {
+    announce(w, family_spec_at(name));
+    for (const auto& s : snap.local_sources)
+      if (const std::optional<double> v = value_of(s)) w.sample(name, {{"source", s.name}}, *v);
+  };
+  announce(w, family_spec("tigo_local_source_connected"));
+  for (const auto& s : snap.local_sources)
+    w.sample("tigo_local_source_connected", {{"source", s.name}, {"kind", s.kind}},
+             s.connected ? 1 : 0);
+  announce(w, family_spec("tigo_local_events_total"));
+  for (const auto& s : snap.local_sources)
+    for (const auto& [type, count] : s.events)
+      w.sample("tigo_local_events_total", {{"source", s.name}, {"type", type}},
+               static_cast<double>(count));
+  announce(w, family_spec("tigo_local_lines_dropped_total"));
+  for (const auto& s : snap.local_sources)
+    for (const auto& [reason, count] : s.dropped)
+      w.sample("tigo_local_lines_dropped_total", {{"source", s.name}, {"reason", reason}},
+               static_cast<double>(count));
+  const auto count = [](std::uint64_t n) { return std::optional<double>(static_cast<double>(n)); };
+  per_source("tigo_local_source_restarts_total",
+             [&](const refresh::LocalSourceStatus& s) { return count(s.restarts); });
+  per_source("tigo_local_node_id_changes_total",
+             [&](const refresh::LocalSourceStatus& s) { return count(s.node_id_changes); });
+  per_source("tigo_local_last_event_timestamp_seconds",
+             [](const refresh::LocalSourceStatus& s) -> std::optional<double> {
+               if (!s.last_event) return std::nullopt;
+               return static_cast<double>(s.last_event->time_since_epoch().count()) / 1000;
+             });
+  per_source("tigo_local_nodes_heard",
+             [&](const refresh::LocalSourceStatus& s) { return count(s.nodes_heard); });
+  per_source("tigo_local_nodes_matched",
+             [&](const refresh::LocalSourceStatus& s) { return count(s.nodes_matched); });
+  per_source("tigo_local_nodes_unmatched",
+             [&](const refresh::LocalSourceStatus& s) { return count(s.nodes_unmatched); });
 }
 
 void render_object_readings(const Snapshot& snap, const std::vector<std::string>& ids,
@@ -342,6 +415,7 @@ void render_all(const Snapshot& snap, TextWriter& w) {
   render_panels(snap, ids, w);
   render_object_readings(snap, ids, w);
   render_gateways(snap, ids, w);
+  render_local_sources(snap, w);
 }
 
 // Big families are cut into members of about this size: work for every thread, whatever the

@@ -28,7 +28,7 @@ constexpr std::string_view type_name(MetricType t) {
 }
 
 // The section of the reference a family is listed in.
-enum class Scope { exporter, system, object, gateway };
+enum class Scope { exporter, system, object, gateway, local };
 
 struct FamilySpec {
   std::string_view name;
@@ -54,6 +54,12 @@ constexpr FamilyHeader header_of(const FamilySpec& f) {
 inline constexpr std::string_view kPanelLabels =
     "system_id, object_id, inverter, mppt, string, panel";
 inline constexpr std::string_view kObjectLabels = "system_id, object_id, object_type, label";
+
+// Served only when a local source is configured (--local.*): none of these series otherwise.
+inline constexpr std::string_view kLocalOnlyAbsent = "without a local source (--local.*)";
+inline constexpr std::string_view kBusOnlyAbsent =
+    "while the panel's reading is not the bus's (no local bus, the node not heard for "
+    "--local.stale-after, or a newer cloud minute)";
 
 // When minute readings (panels, objects) are absent by the staleness rule, beyond its general
 // case (a dataset unconfirmed for longer than its limit, docs/METRICS.md "Staleness").
@@ -215,6 +221,26 @@ inline constexpr FamilySpec kFamilies[] = {
      "Their age: fetched less often than power when the budget is short (up to 2 h), so a dashboard "
      "can tell an old voltage from a current one.",
      kGatewaySilentAbsent, Scope::object},
+    {"tigo_panel_output_voltage_volts", MetricType::gauge, "volts",
+     "Panel optimizer output voltage, as the local bus reports it (taptap voltage_out).",
+     kPanelLabels, "the local bus: taptap power reports `voltage_out`",
+     "The cloud does not serve it: it comes with the bus's reading of the panel.", kBusOnlyAbsent,
+     Scope::object},
+    {"tigo_panel_duty_cycle_ratio", MetricType::gauge, "ratio",
+     "Panel optimizer DC-DC duty cycle, 0 to 1, as the local bus reports it (taptap dc_dc_duty_cycle).",
+     kPanelLabels, "the local bus: taptap power reports `dc_dc_duty_cycle`",
+     "1 passes the panel through; lower values buck a panel that is shaded or weaker than its string.",
+     kBusOnlyAbsent, Scope::object},
+    {"tigo_panel_source_info", MetricType::gauge, "",
+     "Where the panel's served readings come from (cloud, bus or cca), value 1.",
+     "system_id, object_id, inverter, mppt, string, panel, source", "the fusion of local sources",
+     "One series per panel. `bus` while its optimizer is heard on the local bus (taptap) and that reading is newer than the cloud's minute; `cca` for the CCA's local minutes; else `cloud`.",
+     kLocalOnlyAbsent, Scope::object},
+    {"tigo_panel_energy_today_joules", MetricType::gauge, "joules",
+     "Panel energy since site-local midnight, integrated from its local bus readings.",
+     kPanelLabels, "the local bus: power reports, voltage_in x current over time",
+     "Trapezoids between readings; a gap over 150 s adds nothing (the node was silent), so it can fall short of Tigo's own totals. Kept across restarts with --storage.path; 0 from site-local midnight until the panel's first reading.",
+     "for panels never heard on the local bus", Scope::object},
     {"tigo_object_power_watts", MetricType::gauge, "watts",
      "Power of a system, inverter or string object (data/combined level=minute).",
      kObjectLabels, "data/combined level=minute", "", kGatewaySilentAbsent, Scope::object, true},
@@ -247,6 +273,42 @@ inline constexpr FamilySpec kFamilies[] = {
     {"tigo_gateway_data_last_day_timestamp_seconds", MetricType::gauge, "seconds",
      "Newest day of data the gateway delivered per data set, Unix time (sets last_day).",
      "system_id, source_id, set", "sources/system `sets[].last_day`", "", "", Scope::gateway},
+
+    // Per local source (--local.*): the taptap bus reader, the CCA's local API.
+    {"tigo_local_source_connected", MetricType::gauge, "",
+     "1 while the local source is connected (the taptap command running, the socket open, the CCA answering), else 0.",
+     "source, kind", "the local source", "`kind` is `bus` or `cca`.", kLocalOnlyAbsent,
+     Scope::local},
+    {"tigo_local_events_total", MetricType::counter, "",
+     "Events read from the local source, by type (power_report, infrastructure_report, or an unknown type's name).",
+     "source, type", "the local source",
+     "power_report and infrastructure_report are present from the start; unknown types (at most 16 names, then `other`) as they come.",
+     kLocalOnlyAbsent, Scope::local},
+    {"tigo_local_lines_dropped_total", MetricType::counter, "",
+     "Lines of the local source that were dropped, by reason (malformed, oversized, partial).",
+     "source, reason", "the local source",
+     "`partial` is a line cut off by an exit or a disconnect; each reason is present from the start.",
+     kLocalOnlyAbsent, Scope::local},
+    {"tigo_local_source_restarts_total", MetricType::counter, "",
+     "Times the local source ended and was started again: the command exited or was restarted, the connection was lost, a CCA poll failed.",
+     "source", "the local source", "", kLocalOnlyAbsent, Scope::local},
+    {"tigo_local_node_id_changes_total", MetricType::counter, "",
+     "Bus node ids that came to name another optimizer (learned from infrastructure reports).",
+     "source", "the local bus", "", kLocalOnlyAbsent, Scope::local},
+    {"tigo_local_last_event_timestamp_seconds", MetricType::gauge, "seconds",
+     "When the local source's newest event was received, Unix time.",
+     "source", "the local source", "", "until the source's first event", Scope::local},
+    {"tigo_local_nodes_heard", MetricType::gauge, "",
+     "Optimizers with a reading from the local source in the last minute.",
+     "source", "the local source", "", kLocalOnlyAbsent, Scope::local},
+    {"tigo_local_nodes_matched", MetricType::gauge, "",
+     "Optimizers of the local source tied to a panel (by the cloud's serials or the mapping file).",
+     "source", "the fusion of local sources", "", kLocalOnlyAbsent, Scope::local},
+    {"tigo_local_nodes_unmatched", MetricType::gauge, "",
+     "Optimizers of the local source tied to no panel, served under the bus's names in system 0.",
+     "source", "the fusion of local sources",
+     "Until an infrastructure report (mostly after dusk) gives their addresses, or the mapping file names them.",
+     kLocalOnlyAbsent, Scope::local},
 };
 // clang-format on
 

@@ -36,6 +36,8 @@ constexpr std::string_view heading(Scope s) {
       return "Per object (panels, strings, inverters, the system object)";
     case Scope::gateway:
       return "Per gateway (sources/system)";
+    case Scope::local:
+      return "Per local source (--local.*: the taptap bus, the CCA)";
   }
   return "";
 }
@@ -44,7 +46,7 @@ constexpr std::string_view heading(Scope s) {
 
 std::string families_markdown() {
   std::string out;
-  for (auto scope : {Scope::exporter, Scope::system, Scope::object, Scope::gateway}) {
+  for (auto scope : {Scope::exporter, Scope::system, Scope::object, Scope::gateway, Scope::local}) {
     if (!out.empty()) out += '\n';
     out += "### ";
     out += heading(scope);

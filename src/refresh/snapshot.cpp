@@ -26,4 +26,16 @@ std::string_view dataset_name(Dataset d) {
   return "unknown";
 }
 
+std::string_view reading_source_name(ReadingSource s) {
+  switch (s) {
+    case ReadingSource::cloud:
+      return "cloud";
+    case ReadingSource::bus:
+      return "bus";
+    case ReadingSource::cca:
+      return "cca";
+  }
+  return "cloud";
+}
+
 }  // namespace refresh

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tigo/model.hpp"
@@ -67,6 +68,12 @@ struct PanelReadings {
   }
 };
 
+// Where a panel's served readings were measured and reached us from: the cloud's minutes
+// (data/aggregate), the local bus (taptap's power reports) or the CCA's local web API. The
+// names are the `source` label values.
+enum class ReadingSource : std::uint8_t { cloud, bus, cca };
+std::string_view reading_source_name(ReadingSource s);
+
 struct Panel {
   std::int64_t object_id = 0;
   std::string label;       // the panel's own label, e.g. "A1"
@@ -79,6 +86,13 @@ struct Panel {
   // Has a reading in the newest minute its gateway delivered, and the readings are confirmed
   // (the staleness rule, fleet_state.hpp): never 1 on data the exporter cannot vouch for.
   bool reporting = false;
+  // Set by the fusion of local sources (src/fusion): where `readings` came from, and what only
+  // the bus measures (while a bus reading is served).
+  ReadingSource source = ReadingSource::cloud;
+  std::optional<Reading> voltage_out;  // V
+  std::optional<Reading> duty_cycle;   // 0..1
+  // Energy since site-local midnight integrated from the panel's readings (fusion), Wh.
+  std::optional<double> energy_today_wh;
 };
 
 struct ObjectInfo {
@@ -144,6 +158,22 @@ struct User {
   std::string user_id, user_type, company;
 };
 
+// A local source's health as the fusion last saw it (the tigo_local_* families, the status page).
+struct LocalSourceStatus {
+  std::string name;  // "taptap", "tcp:192.168.1.20:7160", "cca:192.168.1.5"
+  std::string kind;  // "bus" or "cca"
+  bool connected = false;
+  std::vector<std::pair<std::string, std::uint64_t>> events;   // events read, by type
+  std::vector<std::pair<std::string, std::uint64_t>> dropped;  // lines dropped, by reason
+  std::uint64_t restarts = 0;         // ends of the command or the connection, polls failed
+  std::uint64_t node_id_changes = 0;  // a node id that came to name another optimizer
+  std::optional<std::chrono::sys_time<std::chrono::milliseconds>> last_event;  // received
+  std::size_t nodes_heard = 0;      // nodes (CCA: panels) with a reading in the last minute
+  std::size_t nodes_matched = 0;    // tied to a panel of the cloud or of the mapping file
+  std::size_t nodes_unmatched = 0;  // known to the source, tied to no panel
+  std::string last_error;           // no secrets
+};
+
 struct Snapshot {
   std::optional<User> user;
   std::vector<SystemEntry> systems;  // ordered by system_id
@@ -157,6 +187,8 @@ struct Snapshot {
   bool ready = false;  // the list answered and every system's kReadinessDatasets were tried
   // --tigo.systems ids (of this shard) that the account's systems list does not hold.
   std::vector<std::int64_t> unlisted_systems;
+  // The local sources (--local.*) fused into `systems`; empty without any.
+  std::vector<LocalSourceStatus> local_sources;
 };
 
 }  // namespace refresh

@@ -280,7 +280,8 @@ TEST_CASE(
     "cached fleet: the text is render_fleet's, OpenMetrics the same samples with its own "
     "metadata",
     "[metrics][openmetrics]") {
-  const auto snap = small_snapshot();
+  auto snap = small_snapshot();
+  snap.local_sources.push_back({});  // the local families too
   std::string expected_text;
   metrics::render_fleet(snap, expected_text);
   const auto cached = metrics::cache_fleet(snap, 2);

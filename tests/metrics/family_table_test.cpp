@@ -38,6 +38,8 @@ TEST_CASE("family table: /metrics announces exactly its rows, with their TYPE an
           "[metrics][families]") {
   refresh::Snapshot snap;  // families are announced even without series; the user's with one
   snap.user = refresh::User{"7", "Installer", "Sun & Co"};
+  // The local families are announced when a local source is configured.
+  snap.local_sources.push_back(refresh::LocalSourceStatus{});
   std::string fleet;
   metrics::render_fleet(snap, fleet);
   auto served = announced(fleet);
