@@ -284,6 +284,7 @@ int run(const config::Config& cfg) {
     local::SourceOptions source_options;
     source_options.silence_restart = local_config.silence_restart;
     fusion::LiveOptions live_options;
+    if (sim_clock) live_options.wall_clock = [sim_clock] { return sim_clock->now(); };
     if (!cfg.storage_path.empty()) {
       if (auto dir = refresh::prepare_state_dir(cfg.storage_path); !dir) {
         std::fprintf(stderr, "tigo_exporter: --storage.path: %s\n", dir.error().message.c_str());

@@ -201,6 +201,9 @@ std::shared_ptr<const refresh::Snapshot> Fuser::fuse(const refresh::Snapshot& cl
         p.label = bus_name(n);
       }
       if (n.address) p.serial = local::format_address(*n.address);
+      // Known only to the bus: an id of its own that stays while the node id does, and that no
+      // cloud object has (theirs are positive).
+      p.object_id = -(n.gateway * 65536 + n.node);
       const std::int64_t system_id = mapped ? mapped->system_id : kLocalSystemId;
       auto& slot = local_chosen[{system_id, p.label}];
       if (newer(n, slot.chosen.node)) slot = LocalPanel{std::move(p), me};

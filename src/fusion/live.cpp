@@ -49,7 +49,9 @@ void LiveFusion::fuse_and_publish() {
   const auto steady_now = std::chrono::steady_clock::now();
   for (const auto& b : buses_)
     inputs.push_back(BusInput{b->name(), b->snapshot(steady_now), b->source_stats()});
-  auto fused = fuser_.fuse(*cloud_.load(), inputs, steady_now, std::chrono::system_clock::now());
+  const auto wall_now =
+      options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
+  auto fused = fuser_.fuse(*cloud_.load(), inputs, steady_now, wall_now);
   fused_.store(fused);
   if (publish_) publish_(fused);
 }

@@ -29,6 +29,9 @@ struct LiveOptions {
   std::chrono::milliseconds rejudge_every{5000};  // fused again without news: readings age
   std::string state_path;                         // the local state file; empty: none
   std::chrono::seconds save_every{300};
+  // The exporter's clock (the site's day, the snapshot's time): null is the system clock;
+  // --debug.time pins it.
+  std::function<WallTime()> wall_clock;
 };
 
 class LiveFusion {

@@ -139,6 +139,23 @@ std::vector<Placed> place(const SystemView& v) {
 }
 
 // The tooltip: the first line is the panel's name and place, then its readings.
+std::string_view source_words(refresh::ReadingSource s) {
+  switch (s) {
+    case refresh::ReadingSource::bus:
+      return "the local bus (taptap)";
+    case refresh::ReadingSource::cca:
+      return "the CCA's local API";
+    case refresh::ReadingSource::cloud:
+      break;
+  }
+  return "the Tigo cloud";
+}
+
+// Fast enough to watch a cloud pass while local readings flow; the cloud's pace otherwise.
+int refresh_seconds(const SystemView& v, const MapOptions& o) {
+  return v.live > 0 ? o.live_refresh_seconds : o.refresh_seconds;
+}
+
 std::string tip(const SystemView& v, const PanelView& pv) {
   const auto& p = *pv.panel;
   const auto& g = v.groups[pv.group];
@@ -166,6 +183,7 @@ std::string tip(const SystemView& v, const PanelView& pv) {
   if (pv.sample) {
     out += "\nsample " + util::format_iso8601_utc(*pv.sample) + " (" + format_age(pv.age) + " ago)";
     if (pv.stale) out += ", stale";
+    out += "\nfrom " + std::string(source_words(p.source));
   } else {
     out += "\nno reading";
   }
@@ -189,7 +207,8 @@ std::vector<std::string> cells(const PanelView& pv) {
           reading(p, tigo::PanelParam::rssi, 0),
           reading(p, tigo::PanelParam::temperature, 1),
           pv.sample ? util::format_iso8601_utc(*pv.sample) : std::string("-"),
-          format_age(pv.age)};
+          format_age(pv.age),
+          pv.sample ? std::string(refresh::reading_source_name(p.source)) : std::string("-")};
 }
 
 // How full a panel's bar is: its power over its rating, or over the system's strongest panel.
@@ -368,6 +387,9 @@ void draw_svg(std::string& out, const SystemView& v, const std::vector<Placed>& 
     out += R"(")";
     if (pv.power_w) out += R"( data-pin=")" + format_number(pv.power_w, 1) + R"(")";
     out += R"( data-sample=")" + (pv.sample ? util::format_iso8601_utc(*pv.sample) : "") + R"(")";
+    out += R"( data-source=")";
+    out += refresh::reading_source_name(p.source);
+    out += R"(")";
     out += R"( transform="translate()" + num(pl.cx) + " " + num(pl.cy) + ")";
     if (pl.rotation != 0) out += " rotate(" + num(pl.rotation) + ")";
     out += R"(">)";
@@ -438,7 +460,7 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
   }
   out += "</div>";
   out += R"(<div id="map" data-api="../api/systems/)" + id + R"(" data-refresh=")" +
-         std::to_string(options.refresh_seconds) + R"(" data-generation=")" +
+         std::to_string(refresh_seconds(v, options)) + R"(" data-generation=")" +
          std::to_string(snap.generation) + R"(" data-layout=")" +
          (v.positioned ? "positions" : "grid") + R"(">)";
   if (!v.positioned && !v.panels.empty())
@@ -462,7 +484,7 @@ std::optional<std::string> panel_map_html(const refresh::Snapshot& snap, std::in
          R"(<th>inverter</th><th>state</th><th class="n">Pin W</th><th class="n">of median</th>)"
          R"(<th class="n">of rating</th><th class="n">Vin V</th><th class="n">Iin A</th>)"
          "<th class=\"n\">RSSI</th><th class=\"n\">Temp \u00b0C</th><th>sample (UTC)</th>"
-         R"(<th class="n">age</th></tr></thead><tbody>)";
+         R"(<th class="n">age</th><th>source</th></tr></thead><tbody>)";
   for (const auto& pv : v.panels) {
     out += R"(<tr data-row-id=")" + std::to_string(pv.panel->object_id) + R"(" data-state=")";
     out += state_name(pv.state);
@@ -502,6 +524,7 @@ std::optional<std::string> panel_map_json(const refresh::Snapshot& snap, std::in
   append_json_string(out, snap.generation ? util::format_iso8601_utc(snap.built_at) : "");
   out += R"(,"pv_off":)" + std::string(v.pv_off() ? "true" : "false");
   out += R"(,"stale":)" + std::string(v.stale ? "true" : "false");
+  out += R"(,"refresh":)" + std::to_string(refresh_seconds(v, options));
   out += R"(,"fields":{)";
   bool first = true;
   for (const auto& f : fields(snap, v)) {
@@ -532,6 +555,9 @@ std::optional<std::string> panel_map_json(const refresh::Snapshot& snap, std::in
     out += R"(,"state":")";
     out += state_name(pv.state);
     out += R"(","stale":)" + std::string(pv.stale ? "true" : "false");
+    out += R"(,"source":")";
+    out += refresh::reading_source_name(pv.panel->source);
+    out += R"(","age_seconds":)" + (pv.age ? std::to_string(pv.age->count()) : std::string("null"));
     out += R"(,"pin":)" + (pv.power_w ? format_number(pv.power_w, 1) : std::string("null"));
     out += R"(,"ratio":)" + (pv.ratio ? format_number(pv.ratio, 3) : std::string("null"));
     out += R"(,"bar":)" + num(bar_fraction(v, pv), 3) + R"(,"sample":)";

@@ -16,8 +16,9 @@ namespace pages {
 
 struct MapOptions {
   Thresholds thresholds;
-  int refresh_seconds = 30;  // how often the page asks for the JSON
-  std::string version;       // shown in the footer
+  int refresh_seconds = 30;      // how often the page asks for the JSON
+  std::string version;           // shown in the footer
+  int live_refresh_seconds = 2;  // as often while a local source feeds the system's panels
 };
 
 // nullopt when the snapshot has no such system.

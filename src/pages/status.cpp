@@ -176,6 +176,39 @@ void append_intervals(std::string& out, const refresh::Snapshot& snap) {
   }
 }
 
+// The local sources (--local.*): their health, so a silent bus is seen before a stale panel.
+void append_local_sources(std::string& out, const refresh::Snapshot& snap, Timestamp now) {
+  if (snap.local_sources.empty()) return;
+  out += R"(<h2>Local sources</h2><table id="local-sources"><thead><tr><th>source</th>)"
+         R"(<th>kind</th><th>state</th><th class="n">events</th><th class="n">dropped</th>)"
+         R"(<th class="n">heard (1 min)</th><th class="n">matched</th><th class="n">unmatched</th>)"
+         R"(<th class="n">last event</th><th>last refusal</th></tr></thead><tbody>)";
+  for (const auto& s : snap.local_sources) {
+    std::uint64_t events = 0, dropped = 0;
+    for (const auto& [type, n] : s.events) events += n;
+    for (const auto& [reason, n] : s.dropped) dropped += n;
+    out += s.connected ? "<tr><td>" : R"(<tr class="failing"><td>)";
+    append_html(out, s.name);
+    out += "</td><td>";
+    append_html(out, s.kind);
+    out += std::string("</td><td>") + (s.connected ? "connected" : "not connected") +
+           R"(</td><td class="n">)" + std::to_string(events) + R"(</td><td class="n">)" +
+           std::to_string(dropped) + R"(</td><td class="n">)" + std::to_string(s.nodes_heard) +
+           R"(</td><td class="n">)" + std::to_string(s.nodes_matched) + R"(</td><td class="n">)" +
+           std::to_string(s.nodes_unmatched) + R"(</td><td class="n">)";
+    if (s.last_event)
+      out += format_age(std::chrono::duration_cast<std::chrono::seconds>(
+                 now - std::chrono::floor<std::chrono::seconds>(*s.last_event))) +
+             " ago";
+    else
+      out += "never";
+    out += R"(</td><td class="err">)";
+    append_html(out, clip(s.last_error, 200));
+    out += "</td></tr>";
+  }
+  out += "</tbody></table>";
+}
+
 // A plain GET form, filtered live by status.js.
 void append_search(std::string& out, const StatusOptions& o, std::size_t shown,
                    std::size_t systems) {
@@ -250,14 +283,17 @@ void append_system_row(std::string& out, const Row& r, Timestamp now) {
          std::to_string(v.panels.size()) + R"(</td><td class="n">)" + format_power(v.power_w) +
          R"(</td><td class="n">)" + format_age(v.data_age) + "</td><td>";
   append_html(out, state_words(v, now));
-  out += "</td></tr>";
+  out += R"(</td><td class="n">)" + (v.live ? std::to_string(v.live) : std::string("-")) +
+         "</td></tr>";
 }
 
 // One compact row per system.
 void append_systems(std::string& out, const std::vector<Row>& rows, Timestamp now) {
   out += R"(<h2>Systems</h2><table id="systems"><thead><tr><th class="n">id</th><th>name</th>)"
          R"(<th>place</th><th class="n">panels</th><th class="n">power</th>)"
-         R"(<th class="n">newest reading</th><th>state</th></tr></thead><tbody>)";
+         R"(<th class="n">newest reading</th><th>state</th>)"
+         R"(<th class="n" title="panels whose reading is a local source's">live</th>)"
+         R"(</tr></thead><tbody>)";
   for (const auto& r : rows) append_system_row(out, r, now);
   out += "</tbody></table>";
 }
@@ -271,6 +307,7 @@ std::string status_html(const refresh::Snapshot& snap, Timestamp now, const Stat
   append_header(out, o);
   append_cards(out, snap, f, o);
   append_intervals(out, snap);
+  append_local_sources(out, snap, now);
   append_search(out, o, f.rows.size(), snap.systems.size());
   append_failing(out, f.rows, o);
   append_systems(out, f.rows, now);

@@ -105,6 +105,7 @@ SystemView view_system(const refresh::SystemEntry& e, Timestamp now, const Thres
     if (const auto& pin = p.readings[tigo::PanelParam::power]) {
       pv.power_w = pin->value;
       pv.sample = pin->sample;
+      if (pv.panel->source != refresh::ReadingSource::cloud) ++v.live;
       pv.age = std::chrono::duration_cast<std::chrono::seconds>(now - pin->sample);
       pv.stale = *pv.age > t.stale_after;
       any_reading = true;

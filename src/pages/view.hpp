@@ -80,6 +80,7 @@ struct SystemView {
   bool positioned = false;        // every panel has X and Y: drawn where it sits, else a grid
   std::optional<double> power_w;  // data/summary last power, else the panels' sum
   std::size_t reporting = 0;      // panels whose state is neither dead nor no_data
+  std::size_t live = 0;           // panels whose reading is a local source's (bus, CCA)
   std::vector<FailingDataset> failing;
   bool pv_off() const { return !pv_off_gateway.empty(); }
 };

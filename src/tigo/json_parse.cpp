@@ -288,6 +288,28 @@ util::Result<Layout> parse_layout(std::string_view body) {
   Layout layout;
   layout.system_id = int_field(*sys, "system_id").value_or(0);
   // Nested levels are lenient: an entry that is not an object is skipped, a missing list is empty.
+  const auto read_strings = [](dom::object parent, LayoutMppt& mppt) {
+    for_each_object_in(parent, "strings", [&](dom::object so) {
+      LayoutString str;
+      str.string_id = int_field(so, "string_id").value_or(0);
+      str.object_id = int_field(so, "object_id").value_or(0);
+      str.label = string_field(so, "label");
+      str.short_label = string_field(so, "short_label");
+      for_each_object_in(so, "panels", [&](dom::object po) {
+        LayoutPanel p;
+        p.panel_id = int_field(po, "panel_id").value_or(0);
+        p.object_id = int_field(po, "object_id").value_or(0);
+        p.source_id = int_field(po, "source_id").value_or(0);
+        p.panel_type_id = int_field(po, "panel_type_id").value_or(0);
+        p.label = string_field(po, "label");
+        p.short_label = string_field(po, "short_label");
+        p.serial = string_field(po, "serial");
+        p.type = string_field(po, "type");
+        str.panels.push_back(std::move(p));
+      });
+      mppt.strings.push_back(std::move(str));
+    });
+  };
   for_each_object_in(*sys, "inverters", [&](dom::object io) {
     LayoutInverter inv;
     inv.inverter_id = int_field(io, "inverter_id").value_or(0);
@@ -301,30 +323,20 @@ util::Result<Layout> parse_layout(std::string_view body) {
       mppt.mppt_id = int_field(mo, "mppt_id").value_or(0);
       mppt.object_id = int_field(mo, "object_id").value_or(0);
       mppt.label = string_field(mo, "label");
-      for_each_object_in(mo, "strings", [&](dom::object so) {
-        LayoutString str;
-        str.string_id = int_field(so, "string_id").value_or(0);
-        str.object_id = int_field(so, "object_id").value_or(0);
-        str.label = string_field(so, "label");
-        str.short_label = string_field(so, "short_label");
-        for_each_object_in(so, "panels", [&](dom::object po) {
-          LayoutPanel p;
-          p.panel_id = int_field(po, "panel_id").value_or(0);
-          p.object_id = int_field(po, "object_id").value_or(0);
-          p.source_id = int_field(po, "source_id").value_or(0);
-          p.panel_type_id = int_field(po, "panel_type_id").value_or(0);
-          p.label = string_field(po, "label");
-          p.short_label = string_field(po, "short_label");
-          p.serial = string_field(po, "serial");
-          p.type = string_field(po, "type");
-          str.panels.push_back(std::move(p));
-        });
-        mppt.strings.push_back(std::move(str));
-      });
+      read_strings(mo, mppt);
       inv.mppts.push_back(std::move(mppt));
     });
     layout.inverters.push_back(std::move(inv));
   });
+  // A system that records no inverter level hangs its strings off itself: they go under an
+  // unnamed inverter and MPPT, so their panels' serials and types are read all the same.
+  LayoutMppt direct;
+  read_strings(*sys, direct);
+  if (!direct.strings.empty()) {
+    LayoutInverter unnamed;
+    unnamed.mppts.push_back(std::move(direct));
+    layout.inverters.push_back(std::move(unnamed));
+  }
   return layout;
 }
 

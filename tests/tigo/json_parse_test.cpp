@@ -206,6 +206,23 @@ TEST_CASE("systems/layout of the document and with missing levels", "[tigo][json
   CHECK_FALSE(tigo::parse_layout(R"({"inverters":[]})").ok());
 }
 
+TEST_CASE("systems/layout without an inverter level: the strings off the system are read",
+          "[tigo][json]") {
+  // As the simulator answers one system in four: "inverters":[] and the strings on the system.
+  auto l = tigo::parse_layout(R"({"system":{"system_id":9,"inverters":[],"strings":[
+    {"string_id":3,"label":"String A","object_id":2,"panels":[{"panel_id":1,"label":"A1",
+    "serial":"04C05B3B5F40","type":"TS4-A-O","object_id":5}]}]}})");
+  REQUIRE(l.ok());
+  REQUIRE(l->inverters.size() == 1);
+  CHECK(l->inverters[0].label.empty());
+  REQUIRE(l->inverters[0].mppts.size() == 1);
+  CHECK(l->inverters[0].mppts[0].label.empty());
+  const auto& p = l->inverters[0].mppts[0].strings.at(0).panels.at(0);
+  CHECK(p.serial == "04C05B3B5F40");
+  CHECK(p.type == "TS4-A-O");
+  CHECK(l->inverters[0].mppts[0].strings[0].label == "String A");
+}
+
 TEST_CASE("objects/system flattened, with nulls, in order", "[tigo][json]") {
   auto o = tigo::parse_objects(fixture("objects.json"));
   REQUIRE(o.ok());

@@ -7,7 +7,9 @@
   var svg = map.querySelector('svg');
   var tip = document.getElementById('tip');
   var api = map.getAttribute('data-api');
-  var every = Math.max(5, Number(map.getAttribute('data-refresh')) || 30) * 1000;
+  // The server's pace: seconds while a local source feeds the panels, else the cloud's.
+  function pace(seconds) { return Math.max(1, Number(seconds) || 30) * 1000; }
+  var every = pace(map.getAttribute('data-refresh'));
   var pinned = null;
 
   // The panel whose tooltip stays open (tap or click; again or elsewhere to close).
@@ -94,6 +96,7 @@
       if (p.pin === null || p.pin === undefined) g.removeAttribute('data-pin');
       else g.setAttribute('data-pin', String(p.pin));
       g.setAttribute('data-sample', p.sample || '');
+      g.setAttribute('data-source', p.source || 'cloud');
       var title = g.querySelector('title');
       if (title) title.textContent = p.tip;
       var bar = g.querySelector('.bar');
@@ -126,6 +129,10 @@
       });
     }
     map.setAttribute('data-generation', String(doc.generation));
+    if (doc.refresh) {
+      every = pace(doc.refresh);
+      map.setAttribute('data-refresh', String(doc.refresh));
+    }
     if (pinned) showTip(pinned, pinned.getBoundingClientRect().right, pinned.getBoundingClientRect().top);
     // A panel the page does not draw: the layout changed, draw it anew.
     if (missing) window.location.reload();
