@@ -20,6 +20,8 @@ constexpr Target kTargets[] = {
     {"state_file", run_state_file},
     {"rate_headers", run_rate_headers},
     {"taptap_event", run_taptap_event},
+    {"mapping_file", run_mapping_file},
+    {"local_state", run_local_state},
 };
 
 }  // namespace

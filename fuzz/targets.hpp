@@ -41,5 +41,7 @@ void run_http_request(std::string_view input);
 void run_state_file(std::string_view input);
 void run_rate_headers(std::string_view input);
 void run_taptap_event(std::string_view input);
+void run_mapping_file(std::string_view input);
+void run_local_state(std::string_view input);
 
 }  // namespace fuzz
