@@ -9,7 +9,9 @@ panel maps of the exporter, and the test reads the DOM Chromium built after the 
    says: the dead optimizer `dead`, the shaded panel `very-low`, every panel of the PV-Off system
    `pv-off`, the stalled gateway's system stale.
 2. The demo (`tigo_exporter --demo`): the status page lists its six systems, each linked to a
-   map that draws every panel the JSON lists.
+   map that draws every panel the JSON lists. The demo's bus (taptap's lines from the embedded
+   simulator) feeds the panels of the systems in daylight: their map shows each reading's source
+   `bus`, seconds old, and refreshes every 2 s.
 
 Screenshots go to --out (the build directory): the artefacts a person looks at; the README's
 panel map is readme-panel-map.png, the shaded system's. Exit 0 when every check holds, 1 otherwise.
@@ -295,7 +297,18 @@ def demo(args, browser):
             except OSError:
                 pass
             time.sleep(0.5)
+        # Every bus node tied to its cloud panel once the layouts are in (until then unmatched
+        # nodes are served in system 0 of their own).
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as r:
+                m = re.search(r"^tigo_local_nodes_unmatched\{[^}]*\} (\S+)$", r.read().decode(), re.M)
+            if m and float(m.group(1)) == 0:
+                break
+            time.sleep(1)
+        check(m is not None and float(m.group(1)) == 0, "demo: every bus node matched to a cloud panel")
         text = browser.dom(f"{base}/")
+        check("local-sources" in Dom(text).by_id, "demo status page: the local sources table")
         links = sorted(set(re.findall(r'href="systems/(\d+)"', text)))
         check(len(links) == 6, f"demo status page links six panel maps: {links}")
         check('href="./metrics"' in text and 'href="./-/healthy"' in text and 'href="./-/ready"' in text,
@@ -319,6 +332,29 @@ def demo(args, browser):
               f"without JavaScript the map and its table are there ({len(dom.panels)} panels, "
               f"{len(dom.rows)} rows)")
         browser.screenshot(f"{base}/systems/{links[0]}", "map-demo.png", 1100)
+
+        # Second-fresh readings from the bus on the map of a system in daylight.
+        live, deadline = None, time.time() + 60
+        while live is None and time.time() < deadline:
+            for system_id in links:
+                doc = http_json(f"{base}/api/systems/{system_id}")
+                if sum(p.get("source") == "bus" for p in doc["panels"]) >= len(doc["panels"]) // 2:
+                    live = system_id
+                    break
+            time.sleep(1)
+        if check(live is not None, "demo: a system's panels fed by the bus"):
+            dom, doc = check_map(browser, base, live, f"demo system {live} on the bus")
+            sources = [p.get("data-source") for p in dom.panels]
+            check(sources.count("bus") >= len(sources) // 2,
+                  f"its map marks the bus-fed panels data-source=bus ({sources.count('bus')} of {len(sources)})")
+            check(dom.by_id.get("map", {}).get("data-refresh") == "2",
+                  f"its map refreshes every 2 s: {dom.by_id.get('map', {}).get('data-refresh')}")
+            ages = [p["age_seconds"] for p in doc["panels"] if p.get("source") == "bus"]
+            check(ages and max(ages) <= 60,
+                  f"bus readings are seconds old (demo nodes report every 20 s): max {max(ages or [0])} s")
+            check(all("from the local bus" in p["tip"] for p in doc["panels"] if p.get("source") == "bus"),
+                  "their tooltips say the reading came from the local bus")
+            browser.screenshot(f"{base}/systems/{live}", "map-demo-bus.png", 1100)
     finally:
         exp.stop()
 
