@@ -20,6 +20,7 @@ constexpr Target kTargets[] = {
     {"state_file", run_state_file},
     {"rate_headers", run_rate_headers},
     {"taptap_event", run_taptap_event},
+    {"cca_parse", run_cca_parse},
 };
 
 }  // namespace

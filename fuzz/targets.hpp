@@ -41,5 +41,6 @@ void run_http_request(std::string_view input);
 void run_state_file(std::string_view input);
 void run_rate_headers(std::string_view input);
 void run_taptap_event(std::string_view input);
+void run_cca_parse(std::string_view input);
 
 }  // namespace fuzz
