@@ -33,7 +33,7 @@
 namespace local {
 
 // A day of minutes of a large site (1,500 minutes of 2,000 panels at 4 bytes a cell) fits.
-inline constexpr std::size_t kMaxCcaBodyBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxCcaBodyBytes = std::size_t{16} * 1024 * 1024;
 inline constexpr std::size_t kMaxCcaPanels = 2'000;
 inline constexpr std::size_t kMaxCcaNodes = 4'096;  // summary_config's nodes
 inline constexpr std::size_t kMaxCcaRows = 1'500;   // minutes of a day (25 h when clocks fall back)

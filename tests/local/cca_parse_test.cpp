@@ -3,8 +3,10 @@
 // with its reason.
 #include "local/cca_parse.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -79,9 +81,10 @@ TEST_CASE("CCA config: the simulator's systems, with and without inverters", "[l
       } else {
         CHECK_FALSE(got.inverter.has_value());
       }
+      const auto first = t.panels.begin() + st.first_panel;
       std::vector<std::string> labels;
-      for (int p = 0; p < st.panel_count; ++p)
-        labels.push_back(t.panels[static_cast<std::size_t>(st.first_panel + p)].label);
+      std::transform(first, first + st.panel_count, std::back_inserter(labels),
+                     [](const auto& panel) { return panel.label; });
       CHECK(got.panels == labels);
     }
     CHECK(layout->panel_count() == t.panels.size());
@@ -178,7 +181,7 @@ TEST_CASE("CCA data: each panel's newest minute is the model's, in UTC", "[local
   }
 }
 
-TEST_CASE("CCA data: a day before sunrise has no minutes; an unknown temp no segments",
+TEST_CASE("CCA data: a day before sunrise has no minutes, an unknown temp no segments",
           "[local][cca]") {
   const sim::Fleet fleet({1, 4, 24, {}});
   const sim::PowerModel model(fleet);

@@ -168,7 +168,7 @@ void check_minute(const SimCca& f, const local::CcaSnapshot& snap, sys_seconds m
   REQUIRE(snap.panels.size() == topo.panels.size());
   for (const auto& st : topo.strings) {
     for (int k = 0; k < st.panel_count; ++k) {
-      const auto index = static_cast<std::size_t>(st.first_panel + k);
+      const auto index = static_cast<std::size_t>(st.first_panel) + static_cast<std::size_t>(k);
       const auto& label = topo.panels[index].label;
       INFO("panel " << label);
       const auto* p = snap.find(label);

@@ -19,7 +19,7 @@ local_seconds wall(int y, unsigned m, unsigned d, int h, int min = 0) {
 
 }  // namespace
 
-TEST_CASE("local_to_utc_in_zone: plain, repeated and skipped hours; unknown zones", "[util]") {
+TEST_CASE("local_to_utc_in_zone: plain, repeated and skipped hours, unknown zones", "[util]") {
   const char* ny = "America/New_York";
   CHECK(util::is_known_zone(ny));
   CHECK_FALSE(util::is_known_zone("Mars/Olympus_Mons"));
