@@ -49,10 +49,12 @@ util::Error fail(std::string_view what, std::string_view why) {
   return util::make_error(std::string(what) + ": " + std::string(why));
 }
 
-util::Result<dom::element> parse_body(std::string_view body,
-                                      const simdjson::padded_string& padded) {
+// The document lives in the thread's parser (the DOM copies strings), so the padded copy of the
+// body goes at once; a body over the limit is not copied at all.
+util::Result<dom::element> parse_body(std::string_view body) {
   if (body.size() > kMaxCcaBodyBytes)
     return fail("body", "larger than " + std::to_string(kMaxCcaBodyBytes) + " bytes");
+  const simdjson::padded_string padded(body);
   dom::element root;
   if (auto err = thread_parser().parse(padded).get(root); err)
     return fail("body", std::string("invalid JSON: ") + simdjson::error_message(err));
@@ -289,13 +291,13 @@ util::Result<std::vector<std::string>> order_of(dom::object segment) {
   if (e.get_array().get(list) != simdjson::SUCCESS) return fail("order", "not an array");
   if (list.size() > kMaxCcaPanels) return fail("order", "more panels than a CCA holds");
   std::vector<std::string> order;
-  std::set<std::string_view> seen;
+  std::set<std::string, std::less<>> seen;  // copies: views into `order` move as it grows
   for (auto label : list) {
     auto text = name_of(label, "order label", false);
     if (!text) return text.error();
     if (text->empty()) return fail("order", "an empty label");
+    if (!seen.insert(*text).second) return fail("order", "label " + *text + " twice");
     order.push_back(std::move(*text));
-    if (!seen.insert(order.back()).second) return fail("order", "label " + order.back() + " twice");
   }
   return order;
 }
@@ -410,8 +412,7 @@ std::string_view cca_temp_name(CcaSeries series) {
 }
 
 util::Result<CcaLayout> parse_cca_config(std::string_view body) {
-  const simdjson::padded_string padded(body);
-  auto root = parse_body(body, padded);
+  auto root = parse_body(body);
   if (!root) return root.error();
   dom::array list;
   if (root->get_array().get(list) != simdjson::SUCCESS) return fail("config", "not an array");
@@ -427,8 +428,7 @@ util::Result<CcaLayout> parse_cca_config(std::string_view body) {
 }
 
 util::Result<local_days> parse_cca_jsconfig(std::string_view body) {
-  const simdjson::padded_string padded(body);
-  auto root = parse_body(body, padded);
+  auto root = parse_body(body);
   if (!root) return root.error();
   dom::object o;
   if (root->get_object().get(o) != simdjson::SUCCESS) return fail("jsconfig", "not an object");
@@ -444,8 +444,7 @@ util::Result<local_days> parse_cca_jsconfig(std::string_view body) {
 util::Result<CcaDataset> parse_cca_data(std::string_view body, CcaSeries series, local_days day,
                                         std::string_view zone) {
   if (!util::is_known_zone(zone)) return fail("zone", "unknown time zone " + std::string(zone));
-  const simdjson::padded_string padded(body);
-  auto root = parse_body(body, padded);
+  auto root = parse_body(body);
   if (!root) return root.error();
   dom::object o;
   if (root->get_object().get(o) != simdjson::SUCCESS) return fail("data", "not an object");
@@ -453,8 +452,7 @@ util::Result<CcaDataset> parse_cca_data(std::string_view body, CcaSeries series,
 }
 
 util::Result<std::vector<CcaEnergyDay>> parse_cca_energy(std::string_view body) {
-  const simdjson::padded_string padded(body);
-  auto root = parse_body(body, padded);
+  auto root = parse_body(body);
   if (!root) return root.error();
   dom::array rows;
   if (root->get_array().get(rows) != simdjson::SUCCESS) return fail("energy", "not an array");

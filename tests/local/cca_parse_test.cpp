@@ -17,6 +17,15 @@
 
 using namespace std::chrono;
 
+namespace Catch {
+template <>
+struct StringMaker<local::CcaPoint> {
+  static std::string convert(const local::CcaPoint& p) {
+    return "{" + std::to_string(p.value) + " at " + util::format_iso8601_utc(p.minute) + "}";
+  }
+};
+}  // namespace Catch
+
 namespace {
 
 sys_seconds at_utc(int y, unsigned m, unsigned d, int h, int min = 0) {
@@ -301,6 +310,18 @@ TEST_CASE("CCA data: garbage refused with its reason", "[local][cca]") {
   CHECK_THAT(reason(R"({"dataset":[{"order":["A1"]}]})"), Catch::Contains("no data"));
   CHECK_THAT(reason(data_body(R"(["A1","A1"])", "")), Catch::Contains("label A1 twice"));
   CHECK_THAT(reason(data_body(R"([""])", "")), Catch::Contains("an empty label"));
+  {
+    // Many long labels (the check once kept views into the growing list: use after free).
+    std::string order = "[";
+    for (int i = 0; i < 100; ++i)
+      order += (i ? ",\"" : "\"") + std::string(40, 'x') + std::to_string(i) + "\"";
+    const std::string repeated = std::string(40, 'x') + "7";
+    CHECK_THAT(reason(data_body(order + ",\"" + repeated + "\"]", "")),
+               Catch::Contains("label " + repeated + " twice"));
+    const auto ok = local::parse_cca_data(data_body(order + "]", ""), local::CcaSeries::power, day,
+                                          "Europe/Berlin");
+    CHECK(ok.ok());
+  }
   CHECK_THAT(reason(data_body(R"([1])", "")), Catch::Contains("order label: not a string"));
   CHECK_THAT(reason(data_body(ab, "1")), Catch::Contains("row: not an object"));
   CHECK_THAT(reason(data_body(ab, R"({"d":[1,2]})")), Catch::Contains("no time t"));
