@@ -12,8 +12,8 @@ set -euo pipefail
 # simulator, for --demo). Files directly in src/ (main.cpp) count as app. refresh and backfill
 # see config for the one home of the defaults (config::RefreshSettings, BackfillConfig). pages,
 # like metrics, draws the snapshot and never reaches the client: a page view never calls Tigo.
-# local reads outside input (taptap's bus lines, a CCA's local web API) and knows nothing of the
-# cloud or the snapshot: only util.
+# local reads the bus's outside input (taptap's lines) and knows nothing of the cloud, the
+# snapshot or HTTP: only util.
 # module   may include                                                  but never
 RULES='
 util       util
