@@ -268,7 +268,7 @@ int run(const config::Config& cfg) {
 
   // The local sources: their readings fused into every snapshot served.
   std::unique_ptr<fusion::LiveFusion> live;
-  if (local_config.any_bus()) {
+  if (local_config.any()) {
     fusion::FuseOptions fuse;
     fuse.stale_after = std::chrono::duration_cast<std::chrono::seconds>(local_config.stale_after);
     fuse.local_only = !cfg.cloud && !cfg.demo;
@@ -292,8 +292,20 @@ int run(const config::Config& cfg) {
       }
       live_options.state_path = cfg.storage_path + "/" + std::string(fusion::kLocalStateFileName);
     }
+    std::vector<fusion::CcaSpec> ccas;
+    if (!local_config.cca_host.empty()) {
+      fusion::CcaSpec cca;
+      cca.options.host = local_config.cca_host;
+      cca.options.port = local_config.cca_port;
+      cca.options.password = local_config.cca_password;
+      cca.options.zone = local_config.cca_timezone;
+      cca.options.interval = local_config.cca_interval;
+      cca.system_id = local_config.cca_system;
+      ccas.push_back(std::move(cca));
+    }
     live = std::make_unique<fusion::LiveFusion>(std::move(fuse), bus_specs(local_config),
-                                                source_options, live_options, publish);
+                                                source_options, live_options, publish,
+                                                std::move(ccas));
   }
 
   refresh::RefresherOptions refresh_options;

@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -178,6 +179,20 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   app.add_option("--local.stale-after", stale_after,
                  "A bus reading is served as current this long after it was received")
       ->check(duration);
+  std::string cca_address, cca_interval = text(c.local.cca_interval);
+  app.add_option(
+      "--local.cca.address", cca_address,
+      "Poll the CCA's local web API (/cgi-bin/summary_*) at HOST or HOST:PORT on the LAN");
+  app.add_option("--local.cca.password-file", c.local.cca_password_file,
+                 "File holding the CCA's local password (basic auth as Tigo)");
+  app.add_option("--local.cca.system", c.local.cca_system,
+                 "The system whose panels the CCA's labels name (a cloud system's id fuses them)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--local.cca.timezone", c.local.cca_timezone,
+                 "IANA zone of the CCA's clock (its minutes carry no offset); needed with "
+                 "--local.cca.address");
+  app.add_option("--local.cca.interval", cca_interval, "How often the CCA is polled")
+      ->check(duration);
   app.add_option("--local.taptap.silence-restart", silence_restart,
                  "Restart the taptap command (reopen the connection) after this long without a "
                  "line; 0 never (the bus is quiet at night)")
@@ -284,6 +299,33 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
       return fail("--local.taptap.address: \"" + a + "\" is not HOST:PORT, unix:PATH or -");
     c.local.taptap_addresses.push_back(std::move(*address));
   }
+  if (!cca_address.empty()) {
+    // HOST:PORT, [V6]:PORT, or a host alone (a name, IPv4, or a bare IPv6 literal): port 80.
+    const auto colons = std::count(cca_address.begin(), cca_address.end(), ':');
+    if (cca_address.front() == '[' || colons == 1) {
+      auto parsed = util::parse_listen_address(cca_address);
+      if (!parsed || parsed->host.empty() || parsed->port <= 0)
+        return fail("--local.cca.address: \"" + cca_address + "\" is not HOST or HOST:PORT");
+      c.local.cca_host = parsed->host;
+      c.local.cca_port = parsed->port;
+    } else {
+      c.local.cca_host = cca_address;
+    }
+    if (c.local.cca_timezone.empty())
+      return fail(
+          "--local.cca.address needs --local.cca.timezone (the CCA's clock's IANA zone, "
+          "e.g. Europe/Berlin: its minutes carry no offset)");
+    if (!util::is_known_zone(c.local.cca_timezone))
+      return fail("--local.cca.timezone: \"" + c.local.cca_timezone + "\" is not a known zone");
+    if (!c.local.cca_password_file.empty()) {
+      auto password = util::read_secret_file(c.local.cca_password_file);
+      if (!password) return fail("--local.cca.password-file: " + password.error().message);
+      c.local.cca_password = std::move(*password);
+    }
+    c.local.cca_interval = *util::parse_duration(cca_interval);
+    if (c.local.cca_interval < std::chrono::seconds{1})
+      return fail("--local.cca.interval must be at least 1s");
+  }
   c.local.stale_after = *util::parse_duration(stale_after);
   if (c.local.stale_after.count() <= 0) return fail("--local.stale-after must be positive");
   c.local.silence_restart = *util::parse_duration(silence_restart);
@@ -333,15 +375,14 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
   }
   if (!c.password.empty() && c.username.empty())
     return fail("a password (--tigo.password-file or TIGO_PASSWORD) needs --tigo.username");
-  if (c.token.empty() && c.username.empty() && c.password.empty() && c.local.any_bus() &&
-      !c.backfill) {
+  if (c.token.empty() && c.username.empty() && c.password.empty() && c.local.any() && !c.backfill) {
     c.cloud = false;  // local only: the bus alone
     return ParseOutcome{std::move(c), 0, {}};
   }
   if (c.token.empty() && (c.username.empty() || c.password.empty())) {
     return fail(
         "missing credential: give --tigo.username and --tigo.password-file (or TIGO_PASSWORD), "
-        "or --tigo.token-file, or both, or a local source alone (--local.taptap.*), or run with "
+        "or --tigo.token-file, or both, or a local source alone (--local.*), or run with "
         "--demo");
   }
   return ParseOutcome{std::move(c), 0, {}};

@@ -59,7 +59,16 @@ struct LocalConfig {
   std::chrono::milliseconds stale_after{std::chrono::minutes{2}};
   // The command restarted, the connection reopened, after this long without a line (0: never).
   std::chrono::milliseconds silence_restart{std::chrono::minutes{15}};
+  // The CCA's local web API (--local.cca.*): host empty means none.
+  std::string cca_host;
+  int cca_port = 80;
+  std::string cca_password;       // secret: read from --local.cca.password-file, never printed
+  std::string cca_password_file;  // where it was read
+  std::int64_t cca_system = 0;    // the system its panel labels name
+  std::string cca_timezone;       // the CCA clock's IANA zone
+  std::chrono::milliseconds cca_interval{std::chrono::seconds{60}};
   bool any_bus() const { return !taptap_command.empty() || !taptap_addresses.empty(); }
+  bool any() const { return any_bus() || !cca_host.empty(); }
 };
 
 // "host:port", "unix:/path" or "-" (stdin).

@@ -65,6 +65,39 @@ std::string bus_name(const local::BusNode& n) {
   return std::to_string(n.gateway) + "." + std::to_string(n.node);
 }
 
+// A CCA's newest minute, when it is newer than what the panel serves: power, input voltage and
+// RSSI (the CCA has no current, output voltage or duty cycle).
+void serve_cca(Panel& p, const local::CcaPanel& c) {
+  const auto& served = p.readings[PanelParam::power];
+  if (!c.power || (served && c.power->minute <= served->sample)) return;
+  p.readings[PanelParam::power] = Reading{c.power->value, c.power->minute};
+  if (c.voltage) p.readings[PanelParam::voltage] = Reading{c.voltage->value, c.voltage->minute};
+  if (c.rssi) p.readings[PanelParam::rssi] = Reading{c.rssi->value, c.rssi->minute};
+  p.voltage_out.reset();
+  p.duty_cycle.reset();
+  p.source = refresh::ReadingSource::cca;
+  p.reporting = true;
+}
+
+refresh::LocalSourceStatus cca_status_of(const local::CcaSnapshot& cca, WallTime now) {
+  const auto& h = cca.health;
+  refresh::LocalSourceStatus s;
+  s.name = cca.name;
+  s.kind = "cca";
+  // Connected: a poll went through lately (three of its waits, at least three minutes), and the
+  // CCA does not refuse us.
+  const auto window =
+      std::max<std::chrono::milliseconds>(3 * h.next_poll_in, std::chrono::minutes{3});
+  s.connected = !h.locked && h.last_success && now - *h.last_success <= window;
+  s.events = {{"poll", h.polls}};
+  s.dropped = {{"malformed", h.malformed}};
+  s.restarts = h.failures();
+  if (h.last_success)
+    s.last_event = std::chrono::time_point_cast<std::chrono::milliseconds>(*h.last_success);
+  s.last_error = h.last_error;
+  return s;
+}
+
 refresh::LocalSourceStatus status_of(const BusInput& in) {
   const auto& bus = *in.bus;
   const auto& c = bus.counters;
@@ -151,7 +184,8 @@ Fuser::Fuser(FuseOptions options) : options_(std::move(options)) {}
 
 std::shared_ptr<const refresh::Snapshot> Fuser::fuse(const refresh::Snapshot& cloud,
                                                      const std::vector<BusInput>& buses,
-                                                     SteadyTime steady_now, WallTime wall_now) {
+                                                     SteadyTime steady_now, WallTime wall_now,
+                                                     const std::vector<CcaInput>& ccas) {
   auto out = std::make_shared<refresh::Snapshot>(cloud);
   out->local_sources.clear();
   auto& systems = out->systems;
@@ -234,31 +268,59 @@ std::shared_ptr<const refresh::Snapshot> Fuser::fuse(const refresh::Snapshot& cl
 
   // Panels the cloud does not have: into their cloud system if it exists, else a local one.
   std::map<std::int64_t, SystemEntry> local_systems;
+  const auto entry_for = [&](std::int64_t system_id) -> SystemEntry& {
+    if (auto it = system_at.find(system_id); it != system_at.end()) return systems[it->second];
+    auto& e = local_systems[system_id];
+    if (e.system.name.empty()) {
+      e.system.system_id = system_id;
+      const bool named = system_id == mapping.system_id && !mapping.system_name.empty();
+      e.system.name = named ? mapping.system_name : "Local bus";
+      e.system.timezone = mapping.timezone;
+    }
+    return e;
+  };
   for (auto& [key, lp] : local_chosen) {
     const auto system_id = key.first;
     const auto& n = *lp.chosen.node;
-    auto it = system_at.find(system_id);
-    SystemEntry* e = it != system_at.end() ? &systems[it->second] : nullptr;
-    if (e == nullptr) {
-      e = &local_systems[system_id];
-      if (e->system.name.empty()) {
-        e->system.system_id = system_id;
-        const bool named = system_id == mapping.system_id && !mapping.system_name.empty();
-        e->system.name = named ? mapping.system_name : "Local bus";
-        e->system.timezone = mapping.timezone;
-      }
-    }
+    SystemEntry& e = entry_for(system_id);
     Panel& p = lp.panel;
     if (fresh(n, steady_now, stale_after)) {
       serve_reading(p, *n.reading);
-      integrate(system_id, p.label, e->system.timezone, *n.reading);
+      integrate(system_id, p.label, e.system.timezone, *n.reading);
     } else {
       // A quiet gateway is night (or the bus is down): keep the day's answer, as the cloud does.
       p.reporting = n.reading.has_value() && live[lp.chosen.bus].count(n.gateway) == 0;
     }
-    p.energy_today_wh = energy_today(system_id, p.label, e->system.timezone, wall_now);
-    e->panels.push_back(std::move(p));
+    p.energy_today_wh = energy_today(system_id, p.label, e.system.timezone, wall_now);
+    e.panels.push_back(std::move(p));
   }
+
+  // The CCAs' minutes, by panel label in their system: where they are the newest reading.
+  for (const auto& in : ccas) {
+    const auto& cca = *in.cca;
+    auto status = cca_status_of(cca, wall_now);
+    for (const auto& c : cca.panels) {
+      const bool current = c.power && wall_now - c.power->minute <= options_.cca_stale_after;
+      status.nodes_heard += current ? 1 : 0;
+      SystemEntry& e = entry_for(in.system_id);
+      auto it = std::find_if(e.panels.begin(), e.panels.end(),
+                             [&](const Panel& p) { return p.label == c.label; });
+      if (it == e.panels.end()) {
+        ++status.nodes_unmatched;  // a panel the cloud does not list: served as the CCA names it
+        Panel p;
+        p.label = c.label;
+        p.inverter = c.inverter;
+        p.string = c.string;
+        e.panels.push_back(std::move(p));
+        it = std::prev(e.panels.end());
+      } else {
+        ++status.nodes_matched;
+      }
+      if (current) serve_cca(*it, c);
+    }
+    out->local_sources.push_back(std::move(status));
+  }
+
   for (auto& [id, e] : local_systems) {
     std::sort(e.panels.begin(), e.panels.end(), [](const Panel& a, const Panel& b) {
       return std::tie(a.inverter, a.mppt, a.string, a.label) <

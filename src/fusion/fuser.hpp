@@ -3,8 +3,9 @@
 // labels and families; while its optimizer is heard on the bus its readings are the bus's
 // (fresher by 10 to 60 minutes), with what only the bus measures beside them. Nodes the cloud's
 // serials do not name take their panel from the mapping file, else they are served under the
-// bus's own names in system 0. Pure apart from the energy it integrates: inputs and the two
-// clocks are arguments.
+// bus's own names in system 0. A CCA's minutes (its local web API) are matched by panel label in
+// their system, and served when they are the newest reading. Pure apart from the energy it
+// integrates: inputs and the two clocks are arguments.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 
 #include "fusion/mapping.hpp"
 #include "local/bus_state.hpp"
+#include "local/cca_source.hpp"
 #include "local/line_source.hpp"
 #include "refresh/snapshot.hpp"
 
@@ -32,10 +34,18 @@ struct BusInput {
   local::SourceStats stats;
 };
 
+// A CCA's local API: its newest minutes by panel label, of one system.
+struct CcaInput {
+  std::shared_ptr<const local::CcaSnapshot> cca;
+  std::int64_t system_id = 0;
+};
+
 struct FuseOptions {
   // A bus reading is current this long after it was received (nodes report about every 20 s;
   // some fall quiet for a few minutes).
   std::chrono::seconds stale_after{120};
+  // A CCA minute is current this long after the minute (the CCA is polled every minute or so).
+  std::chrono::seconds cca_stale_after{300};
   Mapping mapping;
   bool local_only = false;  // no cloud account: the snapshot is ready from the start
 };
@@ -64,7 +74,8 @@ class Fuser {
 
   std::shared_ptr<const refresh::Snapshot> fuse(const refresh::Snapshot& cloud,
                                                 const std::vector<BusInput>& buses,
-                                                SteadyTime steady_now, WallTime wall_now);
+                                                SteadyTime steady_now, WallTime wall_now,
+                                                const std::vector<CcaInput>& ccas = {});
 
   // Per-panel energy of the current days, for the local state file, and to start from.
   std::vector<PanelEnergy> export_energy() const;

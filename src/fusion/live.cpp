@@ -8,10 +8,15 @@
 namespace fusion {
 
 LiveFusion::LiveFusion(FuseOptions fuse, std::vector<local::SourceSpec> buses,
-                       local::SourceOptions source_options, LiveOptions options, Publish publish)
+                       local::SourceOptions source_options, LiveOptions options, Publish publish,
+                       std::vector<CcaSpec> ccas)
     : fuser_(std::move(fuse)), options_(std::move(options)), publish_(std::move(publish)) {
   for (auto& spec : buses)
     buses_.push_back(std::make_unique<local::BusSource>(std::move(spec), source_options));
+  for (auto& c : ccas) {
+    if (!c.options.now && options_.wall_clock) c.options.now = options_.wall_clock;
+    ccas_.push_back({std::make_unique<local::CcaSource>(std::move(c.options)), c.system_id});
+  }
 }
 
 LiveFusion::~LiveFusion() { stop(); }
@@ -21,6 +26,7 @@ void LiveFusion::start() {
   started_ = true;
   load_state();
   for (auto& b : buses_) b->start();
+  for (auto& c : ccas_) c.source->start();
   fuse_and_publish();
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
@@ -31,6 +37,7 @@ void LiveFusion::stop() {
   thread_.request_stop();
   if (thread_.joinable()) thread_.join();
   for (auto& b : buses_) b->stop();
+  for (auto& c : ccas_) c.source->stop();
   save_state();
 }
 
@@ -51,7 +58,10 @@ void LiveFusion::fuse_and_publish() {
     inputs.push_back(BusInput{b->name(), b->snapshot(steady_now), b->source_stats()});
   const auto wall_now =
       options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
-  auto fused = fuser_.fuse(*cloud_.load(), inputs, steady_now, wall_now);
+  std::vector<CcaInput> ccas;
+  ccas.reserve(ccas_.size());
+  for (const auto& c : ccas_) ccas.push_back({c.source->snapshot(), c.system_id});
+  auto fused = fuser_.fuse(*cloud_.load(), inputs, steady_now, wall_now, ccas);
   fused_.store(fused);
   if (publish_) publish_(fused);
 }
@@ -59,6 +69,8 @@ void LiveFusion::fuse_and_publish() {
 void LiveFusion::run(std::stop_token stop) {
   using Clock = std::chrono::steady_clock;
   std::vector<std::uint64_t> seen(buses_.size(), ~std::uint64_t{0});
+  // Held, not just compared by address: a freed snapshot's address could come back.
+  std::vector<std::shared_ptr<const local::CcaSnapshot>> seen_cca(ccas_.size());
   std::uint64_t cloud_seen = ~std::uint64_t{0};
   auto next_allowed = Clock::now();
   auto last_fused = Clock::now();
@@ -74,9 +86,12 @@ void LiveFusion::run(std::stop_token stop) {
     const auto now = Clock::now();
     bool news = cloud_seq != cloud_seen || now - last_fused >= options_.rejudge_every;
     for (std::size_t i = 0; i < buses_.size(); ++i) news |= buses_[i]->generation() != seen[i];
+    for (std::size_t i = 0; i < ccas_.size(); ++i)
+      news |= ccas_[i].source->snapshot() != seen_cca[i];
     if (news && now >= next_allowed) {
       cloud_seen = cloud_seq;
       for (std::size_t i = 0; i < buses_.size(); ++i) seen[i] = buses_[i]->generation();
+      for (std::size_t i = 0; i < ccas_.size(); ++i) seen_cca[i] = ccas_[i].source->snapshot();
       fuse_and_publish();
       const auto took = Clock::now() - now;
       // Publishing renders the whole fleet: a slow one spaces the next out, so this thread's

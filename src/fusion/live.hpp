@@ -2,7 +2,8 @@
 // the cloud's latest snapshot and publishes the result. A fused snapshot follows new bus lines
 // within about half a second (--local.* readings reach /metrics in about a second), no more than
 // two a second and less often when publishing is slow (rendering a large fleet), so the local
-// path never takes more than about a quarter of a core. The learned node addresses and the
+// path never takes more than about a quarter of a core. A CCA's local API is polled on its own
+// thread and fused the same way when its snapshot changes. The learned node addresses and the
 // panels' energy of the day are kept in the local state file.
 #pragma once
 
@@ -18,6 +19,7 @@
 
 #include "fusion/fuser.hpp"
 #include "local/bus_source.hpp"
+#include "local/cca_source.hpp"
 #include "refresh/snapshot.hpp"
 #include "util/shared_slot.hpp"
 
@@ -34,12 +36,19 @@ struct LiveOptions {
   std::function<WallTime()> wall_clock;
 };
 
+// A CCA to poll, and the system its panel labels name.
+struct CcaSpec {
+  local::CcaSourceOptions options;
+  std::int64_t system_id = 0;
+};
+
 class LiveFusion {
  public:
   using Publish = std::function<void(const std::shared_ptr<const refresh::Snapshot>&)>;
 
   LiveFusion(FuseOptions fuse, std::vector<local::SourceSpec> buses,
-             local::SourceOptions source_options, LiveOptions options, Publish publish);
+             local::SourceOptions source_options, LiveOptions options, Publish publish,
+             std::vector<CcaSpec> ccas = {});
   ~LiveFusion();  // stop()
   LiveFusion(const LiveFusion&) = delete;
   LiveFusion& operator=(const LiveFusion&) = delete;
@@ -62,6 +71,11 @@ class LiveFusion {
 
   Fuser fuser_;  // used by the fusing thread only (and start/stop around it)
   std::vector<std::unique_ptr<local::BusSource>> buses_;
+  struct Cca {
+    std::unique_ptr<local::CcaSource> source;
+    std::int64_t system_id = 0;
+  };
+  std::vector<Cca> ccas_;
   LiveOptions options_;
   Publish publish_;
   util::SharedSlot<refresh::Snapshot> cloud_{std::make_shared<const refresh::Snapshot>()};

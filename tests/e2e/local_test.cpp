@@ -422,3 +422,167 @@ esac
   CHECK_THAT(log, Catch::Contains("bus line refused"));
   CHECK(exporter.process->stop() == 0);
 }
+
+namespace {
+
+struct CcaSim {
+  std::unique_ptr<Process> process;
+  std::string api, cca;  // cca: host:port
+  CcaSim(const TempDir& dir, const std::string& password_file, bool locked) {
+    std::vector<std::string> argv = {TIGO_SIM_BIN,  "--listen",
+                                     "127.0.0.1:0", "--systems",
+                                     "9",           "--seed",
+                                     "1",           "--rate-limit",
+                                     "100000",      "--time",
+                                     kSimTime,      "--speed",
+                                     "1",           "--cca-listen",
+                                     "127.0.0.1:0", "--cca-system",
+                                     "1001",        "--cca-password-file",
+                                     password_file};
+    if (locked) argv.push_back("--cca-locked");
+    process = std::make_unique<Process>(argv, dir.path() + "/sim.log");
+    auto url = process->wait_for_log(std::regex("listening on (http://\\S+)"), 10s);
+    REQUIRE(url);
+    api = *url;
+    auto c = process->wait_for_log(std::regex("cca on http://(\\S+)/cgi-bin/"), 10s);
+    REQUIRE(c);
+    cca = *c;
+  }
+};
+
+// The newest minute of `label` in the CCA's pin data of the simulated day: (Unix time, W).
+std::optional<std::pair<std::int64_t, double>> cca_newest(const std::string& cca,
+                                                          const std::string& password,
+                                                          const std::string& label) {
+  httplib::Client c("http://" + cca);
+  c.set_basic_auth("Tigo", password);
+  auto r = c.Get("/cgi-bin/summary_data?date=2026-06-21&temp=pin");
+  if (!r || r->status != 200) return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::dom::array datasets;
+  if (parser.parse(r->body)["dataset"].get(datasets) != simdjson::SUCCESS) return std::nullopt;
+  std::optional<std::pair<std::string, double>> newest;  // (HH:MM, W)
+  for (auto segment : datasets) {
+    simdjson::dom::array order, data;
+    if (segment["order"].get(order) != simdjson::SUCCESS ||
+        segment["data"].get(data) != simdjson::SUCCESS)
+      continue;
+    std::size_t at = SIZE_MAX, k = 0;
+    for (auto name : order) {
+      std::string_view n;
+      if (name.get(n) == simdjson::SUCCESS && n == label) at = k;
+      ++k;
+    }
+    if (at == SIZE_MAX) continue;
+    for (auto row : data) {
+      std::string_view t;
+      simdjson::dom::array d;
+      double w = 0;
+      if (row["t"].get(t) != simdjson::SUCCESS || row["d"].get(d) != simdjson::SUCCESS ||
+          d.at(at).get(w) != simdjson::SUCCESS)
+        continue;
+      if (!newest || t > newest->first) newest = {std::string(t), w};
+    }
+  }
+  if (!newest) return std::nullopt;
+  // Athens in June is UTC+3.
+  const auto local = util::parse_iso8601("2026-06-21T" + newest->first + ":00+03:00");
+  REQUIRE(local);
+  return std::pair{local->time_since_epoch().count(), newest->second};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "CCA local API and cloud together: each panel's newest CCA minute served under the "
+    "cloud's labels") {
+  TempDir dir;
+  const auto password = dir.file("cca.password", "s3cret-cca\n");
+  CcaSim sim(dir, password, false);
+  Exporter exporter(dir,
+                    {"--tigo.api-url",
+                     sim.api,
+                     "--tigo.username",
+                     "demo",
+                     "--tigo.password-file",
+                     dir.file("pw", "demo\n"),
+                     "--tigo.rate-limit",
+                     "100000",
+                     "--tigo.systems",
+                     "1001,1007",
+                     "--local.cca.address",
+                     sim.cca,
+                     "--local.cca.password-file",
+                     password,
+                     "--local.cca.system",
+                     "1001",
+                     "--local.cca.timezone",
+                     "Europe/Athens",
+                     "--local.cca.interval",
+                     "2s"},
+                    "exporter");
+  std::vector<Sample> samples;
+  std::size_t on_cca = 0;
+  for (int i = 0; i < 120; ++i) {
+    samples = exporter.scrape();
+    on_cca = 0;
+    for (const auto& s : samples)
+      on_cca += s.name == "tigo_panel_source_info" && s.labels.at("source") == "cca";
+    // Matched once the cloud's hierarchy of 1001 is in (before, served as the CCA names them).
+    if (on_cca == 24 && value_of(samples, "tigo_local_nodes_matched", {}) == 24) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  INFO(exporter.process->log().substr(0, 4000));
+  REQUIRE(on_cca == 24);  // every panel of 1001 on the CCA's minutes, none of 1007's
+  for (const auto& s : samples)
+    if (s.name == "tigo_panel_source_info" && s.labels.at("source") == "cca") {
+      CHECK(s.labels.at("system_id") == "1001");
+      CHECK(std::stoll(s.labels.at("object_id")) > 0);  // the cloud's panel, its labels
+    }
+  // The value is the CCA's minute: when /metrics carries the minute the CCA shows, they agree.
+  bool agreed = false;
+  for (int i = 0; i < 60 && !agreed; ++i) {
+    const auto cca = cca_newest(sim.cca, "s3cret-cca", "A1");
+    samples = exporter.scrape();
+    const auto* ts = find(samples, "tigo_panel_sample_timestamp_seconds", "1001", "A1");
+    const auto* power = find(samples, "tigo_panel_power_watts", "1001", "A1");
+    if (cca && ts && power && ts->value == static_cast<double>(cca->first)) {
+      CHECK(power->value == Approx(cca->second).margin(0.5));
+      agreed = true;
+    }
+    if (!agreed) std::this_thread::sleep_for(500ms);
+  }
+  CHECK(agreed);
+  CHECK(value_of(samples, "tigo_local_source_connected", {{"kind", "cca"}}) == 1);
+  CHECK(value_of(samples, "tigo_local_nodes_matched", {}) == 24);
+  CHECK(exporter.process->stop() == 0);
+  CHECK(exporter.process->log().find("s3cret-cca") == std::string::npos);
+}
+
+TEST_CASE("CCA local API locked (firmware 4.0.4's 401): said once and clearly, /metrics goes on") {
+  TempDir dir;
+  const auto password = dir.file("cca.password", "s3cret-cca\n");
+  CcaSim sim(dir, password, true);
+  Exporter exporter(
+      dir,
+      {"--local.cca.address", sim.cca, "--local.cca.password-file", password, "--local.cca.system",
+       "1001", "--local.cca.timezone", "Europe/Athens", "--local.cca.interval", "1s"},
+      "exporter");
+  std::this_thread::sleep_for(5s);  // five polls' worth
+  const auto samples = exporter.scrape();
+  REQUIRE_FALSE(samples.empty());
+  CHECK(value_of(samples, "tigo_local_source_connected", {{"kind", "cca"}}) == 0);
+  const auto log = exporter.process->log();
+  INFO(log);
+  std::size_t refused = 0;
+  for (std::size_t at = 0; (at = log.find("CCA local API refused (401)", at)) != std::string::npos;
+       ++at)
+    ++refused;
+  CHECK(refused == 1);
+  CHECK(log.find("s3cret-cca") == std::string::npos);
+  httplib::Client c("http://" + exporter.address);
+  auto page = c.Get("/");
+  REQUIRE(page);
+  CHECK_THAT(page->body, Catch::Contains("Local sources") && Catch::Contains("401"));
+  CHECK(exporter.process->stop() == 0);
+}

@@ -312,3 +312,61 @@ TEST_CASE(
   out = restarted.fuse(cloud(), {input(bus, tomorrow.steady)}, tomorrow.steady, tomorrow.wall);
   CHECK(*find(*out, 1001, "A1").energy_today_wh == 0);
 }
+
+TEST_CASE("fusion: a CCA's minute is served by panel label when it is the newest reading",
+          "[fusion]") {
+  auto snapshot = std::make_shared<local::CcaSnapshot>();
+  snapshot->name = "cca:192.168.1.5:80";
+  const auto minute = floor<seconds>(kStart.wall) - seconds{60};
+  local::CcaPanel a1{"A1",
+                     "",
+                     "String A",
+                     local::CcaPoint{250, minute},
+                     local::CcaPoint{31.2, minute},
+                     local::CcaPoint{180, minute}};
+  local::CcaPanel stale{"A2", "", "String A", local::CcaPoint{99, minute - hours{1}}, {}, {}};
+  local::CcaPanel extra{"Z9", "Inverter 2", "String Z", local::CcaPoint{77, minute}, {}, {}};
+  snapshot->panels = {a1, stale, extra};
+  snapshot->health.polls = 3;
+  snapshot->health.last_success = floor<seconds>(kStart.wall);
+
+  // A1's bus reading is newer than the CCA's minute: the bus wins there.
+  local::BusState bus;
+  fusion::Fuser fuser({});
+  const auto now = at(seconds{5});
+  auto out =
+      fuser.fuse(cloud(), {input(bus, now.steady)}, now.steady, now.wall, {{snapshot, 1001}});
+  const auto& p = find(*out, 1001, "A1");
+  CHECK(p.source == ReadingSource::cca);
+  CHECK(p.readings[PanelParam::power]->value == 250);
+  CHECK(p.readings[PanelParam::power]->sample == minute);
+  CHECK(p.readings[PanelParam::voltage]->value == 31.2);
+  CHECK(p.readings[PanelParam::rssi]->value == 180);
+  CHECK(p.reporting);
+  // An hour-old CCA minute is not current; the cloud's (11:30) stays.
+  CHECK(find(*out, 1001, "A2").source == ReadingSource::cloud);
+  // A label the cloud does not list is served in the system as the CCA names it.
+  CHECK(find(*out, 1001, "Z9").string == "String Z");
+  CHECK(find(*out, 1001, "Z9").readings[PanelParam::power]->value == 77);
+  REQUIRE(out->local_sources.size() == 2);
+  const auto& status = out->local_sources[1];
+  CHECK(status.kind == "cca");
+  CHECK(status.connected);
+  CHECK(status.nodes_matched == 2);
+  CHECK(status.nodes_unmatched == 1);
+  CHECK(status.nodes_heard == 2);
+
+  // A bus reading newer than the CCA's minute wins.
+  bus.apply_line(infrastructure(4609, 2, "04:C0:5B:40:00:9A:57:A2"), at(seconds{0}));
+  bus.apply_line(report(4609, 2, 30, 6, seconds{4}), at(seconds{4}));
+  out = fuser.fuse(cloud(), {input(bus, now.steady)}, now.steady, now.wall, {{snapshot, 1001}});
+  CHECK(find(*out, 1001, "A1").source == ReadingSource::bus);
+  CHECK(find(*out, 1001, "A1").readings[PanelParam::power]->value == 180);
+
+  // Locked: not connected, its error kept.
+  snapshot->health.locked = true;
+  snapshot->health.last_error = "summary_jsconfig: 401";
+  out = fuser.fuse(cloud(), {}, now.steady, now.wall, {{snapshot, 1001}});
+  CHECK_FALSE(out->local_sources[0].connected);
+  CHECK(out->local_sources[0].last_error == "summary_jsconfig: 401");
+}
