@@ -60,6 +60,7 @@ inline constexpr std::string_view kLocalOnlyAbsent = "without a local source (--
 inline constexpr std::string_view kBusOnlyAbsent =
     "while the panel's reading is not the bus's (no local bus, the node not heard for "
     "--local.stale-after, or a newer cloud minute)";
+inline constexpr std::string_view kBusEnergyAbsent = "for panels never heard on the local bus";
 
 // When minute readings (panels, objects) are absent by the staleness rule, beyond its general
 // case (a dataset unconfirmed for longer than its limit, docs/METRICS.md "Staleness").
@@ -240,7 +241,7 @@ inline constexpr FamilySpec kFamilies[] = {
      "Panel energy since site-local midnight, integrated from its local bus readings.",
      kPanelLabels, "the local bus: power reports, voltage_in x current over time",
      "Trapezoids between readings; a gap over 150 s adds nothing (the node was silent), so it can fall short of Tigo's own totals. Kept across restarts with --storage.path; 0 from site-local midnight until the panel's first reading.",
-     "for panels never heard on the local bus", Scope::object},
+     kBusEnergyAbsent, Scope::object},
     {"tigo_object_power_watts", MetricType::gauge, "watts",
      "Power of a system, inverter or string object (data/combined level=minute).",
      kObjectLabels, "data/combined level=minute", "", kGatewaySilentAbsent, Scope::object, true},
@@ -313,6 +314,12 @@ inline constexpr FamilySpec kFamilies[] = {
 // clang-format on
 
 inline constexpr std::size_t kFamilyCount = std::size(kFamilies);
+
+// Announced only when a local source is configured (--local.*).
+constexpr bool needs_local_source(const FamilySpec& f) {
+  return f.scope == Scope::local || f.absent == kLocalOnlyAbsent || f.absent == kBusOnlyAbsent ||
+         f.absent == kBusEnergyAbsent;
+}
 
 // The row of `name`; a name not in the table does not compile.
 consteval const FamilySpec& family_spec(std::string_view name) {

@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 
+#include "metrics/family_table.hpp"
 #include "support/exposition.hpp"
 #include "support/process.hpp"
 #include "util/time.hpp"
@@ -288,6 +289,12 @@ TEST_CASE(
   CHECK(energies >= 60);
   CHECK(value_of(samples, "tigo_local_lines_dropped_total", {{"reason", "malformed"}}) == 0);
   CHECK(value_of(samples, "tigo_local_events_total", {{"type", "power_report"}}) >= 100);
+  // With a local source, every family of the contract is announced, each once.
+  const auto families = testing::family_names(http_get(exporter.address, "/metrics"));
+  for (const auto& f : metrics::kFamilies) {
+    INFO(f.name);
+    CHECK(std::count(families.begin(), families.end(), f.name) == 1);
+  }
   CHECK(exporter.process->stop() == 0);
 }
 
