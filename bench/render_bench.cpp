@@ -115,23 +115,23 @@ Snapshot build_snapshot(int systems, int panels_per_system) {
     // Hierarchy: system > 2 inverters > 2 MPPTs each > 1 string each > panels.
     const std::string ds_prefix = "04C05B80" + std::to_string(1000 + s) + ".panels.";
     const std::int64_t sys_obj = object_id++;
-    e.objects.push_back({sys_obj, -1, "System", sys.name, ""});
+    e.objects.push_back({sys_obj, -1, "System", sys.name, "", std::nullopt});
     e.object_readings.push_back(
         {sys_obj, "System", sys.name, decimal(0, 40'000, 1), decimal(0, 9e4, 1)});
     std::vector<std::tuple<std::string, std::string, std::string, std::int64_t>> strings;
     for (int inv = 1; inv <= 2; ++inv) {
       const std::int64_t inv_obj = object_id++;
       const std::string inv_label = "Inverter " + std::to_string(inv);
-      e.objects.push_back({inv_obj, sys_obj, "Inverter", inv_label, ""});
+      e.objects.push_back({inv_obj, sys_obj, "Inverter", inv_label, "", std::nullopt});
       e.object_readings.push_back(
           {inv_obj, "Inverter", inv_label, decimal(0, 20'000, 1), decimal(0, 45'000, 1)});
       for (int m = 1; m <= 2; ++m) {
         const std::int64_t mppt_obj = object_id++;
         const std::string mppt_label = "MPPT " + std::to_string(m);
-        e.objects.push_back({mppt_obj, inv_obj, "MPPT", mppt_label, ""});
+        e.objects.push_back({mppt_obj, inv_obj, "MPPT", mppt_label, "", std::nullopt});
         const std::int64_t str_obj = object_id++;
         const std::string str_label(1, static_cast<char>('A' + (inv - 1) * 2 + (m - 1)));
-        e.objects.push_back({str_obj, mppt_obj, "String", "String " + str_label, ""});
+        e.objects.push_back({str_obj, mppt_obj, "String", "String " + str_label, "", std::nullopt});
         e.object_readings.push_back({str_obj, "String", "String " + str_label,
                                      decimal(0, 10'000, 1), decimal(0, 22'000, 1)});
         strings.emplace_back(inv_label, mppt_label, str_label, str_obj);
@@ -159,7 +159,7 @@ Snapshot build_snapshot(int systems, int panels_per_system) {
       if (has_temp)
         pn.readings[tigo::PanelParam::temperature] = Reading{decimal(-10, 70, 1), minute};
       pn.reporting = minute == ts(now);
-      e.objects.push_back({pn.object_id, str_obj, "Panel", pn.label, pn.datasource});
+      e.objects.push_back({pn.object_id, str_obj, "Panel", pn.label, pn.datasource, std::nullopt});
       e.panels.push_back(std::move(pn));
     }
     refresh::Gateway gw;

@@ -22,6 +22,7 @@ constexpr Target kTargets[] = {
     {"taptap_event", run_taptap_event},
     {"mapping_file", run_mapping_file},
     {"local_state", run_local_state},
+    {"cca_parse", run_cca_parse},
 };
 
 }  // namespace

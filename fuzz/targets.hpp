@@ -43,5 +43,6 @@ void run_rate_headers(std::string_view input);
 void run_taptap_event(std::string_view input);
 void run_mapping_file(std::string_view input);
 void run_local_state(std::string_view input);
+void run_cca_parse(std::string_view input);
 
 }  // namespace fuzz

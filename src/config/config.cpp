@@ -170,7 +170,8 @@ ParseOutcome parse(int argc, const char* const* argv, const std::string& version
       ->envname("TIGO_LOCAL_TAPTAP_COMMAND");
   app.add_option("--local.taptap.address", taptap_addresses,
                  "Read taptap's lines from HOST:PORT (TCP), unix:PATH or - (stdin); repeatable")
-      ->envname("TIGO_LOCAL_TAPTAP_ADDRESS");
+      ->envname("TIGO_LOCAL_TAPTAP_ADDRESS")
+      ->default_str("");
   app.add_option("--local.mapping-file", c.local.mapping_file,
                  "YAML naming the panel of bus nodes the cloud's serials do not name (barcode or "
                  "gateway and node to system, string and panel; taptap-mqtt's MODULES accepted)");

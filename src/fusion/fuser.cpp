@@ -90,7 +90,9 @@ refresh::LocalSourceStatus status_of(const BusInput& in) {
 struct CloudRef {
   std::size_t system = 0;
   std::size_t panel = 0;
-  auto operator<=>(const CloudRef&) const = default;
+  bool operator<(const CloudRef& o) const {
+    return system != o.system ? system < o.system : panel < o.panel;
+  }
 };
 
 // Cloud serials by the low 24 bits of the address they name: every form the matcher reads fixes

@@ -116,7 +116,10 @@ class BusState {
   struct Key {
     std::int64_t gateway = 0;
     std::int64_t node = 0;
-    auto operator<=>(const Key&) const = default;
+    bool operator<(const Key& o) const {
+      return gateway != o.gateway ? gateway < o.gateway : node < o.node;
+    }
+    bool operator==(const Key&) const = default;
   };
   struct Entry {
     std::optional<Address> address;

@@ -26,7 +26,7 @@
 namespace local {
 
 // An infrastructure report of a large site (about 65 bytes a node) fits with room to spare.
-inline constexpr std::size_t kMaxLineBytes = 256 * 1024;
+inline constexpr std::size_t kMaxLineBytes = std::size_t{256} * 1024;
 
 // What the bus can carry (taptap's types): a 15-bit gateway id, a non-zero 16-bit node id.
 inline constexpr std::int64_t kMaxGatewayId = 0x7FFF;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <exception>
 
 namespace util {
 namespace {
@@ -100,6 +101,42 @@ std::string format_iso8601_in_zone(std::chrono::sys_seconds t, std::string_view 
   std::snprintf(offset, sizeof offset, "%c%02ld:%02ld", off_min < 0 ? '-' : '+', abs_min / 60,
                 abs_min % 60);
   return date::format("%FT%T", local) + offset;
+}
+
+namespace {
+
+const date::time_zone* find_zone(std::string_view tz) {
+  try {
+    return date::locate_zone(tz);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+bool is_known_zone(std::string_view tz) { return find_zone(tz) != nullptr; }
+
+std::optional<std::chrono::sys_seconds> local_to_utc_in_zone(
+    std::chrono::local_seconds local, std::string_view tz,
+    std::optional<std::chrono::sys_seconds> previous) {
+  const auto* zone = find_zone(tz);
+  if (zone == nullptr) return std::nullopt;
+  const date::local_seconds wall{local.time_since_epoch()};
+  const date::local_info info = zone->get_info(wall);
+  // `first` is the only period, the earlier of two, or the one before a gap.
+  const std::chrono::sys_seconds first{local.time_since_epoch() - info.first.offset};
+  if (!previous || first > *previous || info.result != date::local_info::ambiguous) return first;
+  const std::chrono::sys_seconds second{local.time_since_epoch() - info.second.offset};
+  return second > *previous ? second : first;
+}
+
+std::optional<std::chrono::local_days> local_day_in_zone(std::chrono::sys_seconds t,
+                                                         std::string_view tz) {
+  const auto* zone = find_zone(tz);
+  if (zone == nullptr) return std::nullopt;
+  const auto wall = t + zone->get_info(t).offset;
+  return std::chrono::local_days{std::chrono::floor<std::chrono::days>(wall).time_since_epoch()};
 }
 
 std::chrono::nanoseconds boot_elapsed() {

@@ -29,4 +29,21 @@ void preload_time_zones(const std::vector<std::string>& names);
 // Empty if the zone is unknown.
 std::string format_iso8601_in_zone(std::chrono::sys_seconds t, std::string_view tz);
 
+// Whether tzdata knows the IANA zone `tz`.
+bool is_known_zone(std::string_view tz);
+
+// A wall time of IANA zone `tz` without an offset -> UTC, for local sources that write none (the
+// CCA's minutes). The rules of tigo::local_to_utc_after: in the repeated hour when clocks fall
+// back, the first occurrence, unless that is not after `previous` (the row before, in a series
+// that lists the hour twice): then the second; in the skipped hour when clocks spring forward,
+// the offset before the gap (02:30 in a 02:00->03:00 gap is the instant the clocks show 03:30).
+// nullopt if the zone is unknown.
+std::optional<std::chrono::sys_seconds> local_to_utc_in_zone(
+    std::chrono::local_seconds local, std::string_view tz,
+    std::optional<std::chrono::sys_seconds> previous = std::nullopt);
+
+// The calendar day of zone `tz` at instant `t`; nullopt if the zone is unknown.
+std::optional<std::chrono::local_days> local_day_in_zone(std::chrono::sys_seconds t,
+                                                         std::string_view tz);
+
 }  // namespace util

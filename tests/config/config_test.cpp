@@ -316,3 +316,57 @@ TEST_CASE(
       parse({"--demo", "--debug.time", "2026-06-21T12:00:00Z", "--debug.speed", "-1"}).exit_code ==
       2);
 }
+
+TEST_CASE("local sources: a taptap command, addresses, and the bus alone without a credential") {
+  unsetenv("TIGO_PASSWORD");
+  auto out = parse({"--local.taptap.command", "taptap observe --tcp '192.168.1.20' --port \"502\"",
+                    "--local.taptap.address", "127.0.0.1:7160", "--local.taptap.address",
+                    "unix:/run/taptap.sock", "--local.taptap.address", "-", "--local.stale-after",
+                    "90s", "--local.taptap.silence-restart", "0"});
+  REQUIRE(out.config.has_value());
+  const auto& l = out.config->local;
+  CHECK(l.taptap_command ==
+        std::vector<std::string>{"taptap", "observe", "--tcp", "192.168.1.20", "--port", "502"});
+  REQUIRE(l.taptap_addresses.size() == 3);
+  CHECK(l.taptap_addresses[0].kind == config::BusAddress::Kind::tcp);
+  CHECK(l.taptap_addresses[0].host == "127.0.0.1");
+  CHECK(l.taptap_addresses[0].port == 7160);
+  CHECK(l.taptap_addresses[1].kind == config::BusAddress::Kind::unix_socket);
+  CHECK(l.taptap_addresses[1].path == "/run/taptap.sock");
+  CHECK(l.taptap_addresses[2].kind == config::BusAddress::Kind::stdin_fd);
+  CHECK(l.stale_after == std::chrono::seconds{90});
+  CHECK(l.silence_restart.count() == 0);
+  CHECK_FALSE(out.config->cloud);  // no credential: the bus alone
+
+  auto both = parse({"--local.taptap.address", "127.0.0.1:7160", "--tigo.username", "u",
+                     "--tigo.token-file", TempFile("t\n").path.c_str()});
+  REQUIRE(both.config.has_value());
+  CHECK(both.config->cloud);
+  CHECK(parse({"--tigo.username", "u"}).exit_code == 2);  // a local source is what excuses none
+}
+
+TEST_CASE("local sources: bad values exit 2 naming the flag") {
+  const std::pair<std::vector<const char*>, const char*> cases[] = {
+      {{"--local.taptap.address", "nowhere"}, "--local.taptap.address"},
+      {{"--local.taptap.address", "unix:"}, "--local.taptap.address"},
+      {{"--local.taptap.command", "taptap 'observe"}, "--local.taptap.command"},
+      {{"--local.taptap.command", "   "}, "--local.taptap.command"},
+      {{"--local.taptap.address", "127.0.0.1:1", "--local.stale-after", "0"},
+       "--local.stale-after"},
+  };
+  for (const auto& [args, flag] : cases) {
+    auto out = parse(args);
+    INFO(out.output);
+    CHECK(out.exit_code == 2);
+    CHECK_THAT(out.output, Catch::Contains(flag));
+  }
+}
+
+TEST_CASE("split_command: words, quotes, no shell") {
+  CHECK(config::split_command("a  b\tc") == std::vector<std::string>{"a", "b", "c"});
+  CHECK(config::split_command("a 'b c' \"d e\" f'g h'") ==
+        std::vector<std::string>{"a", "b c", "d e", "fg h"});
+  CHECK(config::split_command("a ''") == std::vector<std::string>{"a", ""});
+  CHECK(config::split_command("$(rm -rf /)") == std::vector<std::string>{"$(rm", "-rf", "/)"});
+  CHECK_FALSE(config::split_command("a \"b").has_value());
+}
