@@ -21,11 +21,15 @@ J2KWH = " / 3.6e6"  # joules to kWh for people
 
 
 class Layout:
-    """Places panels left to right on Grafana's 24-column grid, wrapping rows."""
+    """Places panels left to right on Grafana's 24-column grid, wrapping rows. The panels of a
+    collapsed row live inside it, placed as they will be when it is expanded, and take no room
+    below it until then."""
 
     def __init__(self):
         self.x, self.y, self.row_h, self.next_id = 0, 0, 0, 1
         self.panels = []
+        self.target = self.panels  # where add() puts panels: the dashboard, or a collapsed row
+        self.collapsed_at = None  # y of the open collapsed row's header
 
     def add(self, panel, w, h):
         if self.x + w > 24:
@@ -35,12 +39,19 @@ class Layout:
         self.next_id += 1
         self.x += w
         self.row_h = max(self.row_h, h)
-        self.panels.append(panel)
+        self.target.append(panel)
 
-    def row(self, title):
+    def row(self, title, collapsed=False):
         self.x, self.y = 0, self.y + self.row_h
+        if self.collapsed_at is not None:  # the previous row was collapsed: only its header shows
+            self.y = self.collapsed_at + 1
+            self.collapsed_at = None
         self.row_h = 0
-        self.add({"type": "row", "title": title, "collapsed": False, "panels": []}, 24, 1)
+        self.target = self.panels
+        r = {"type": "row", "title": title, "collapsed": collapsed, "panels": []}
+        self.add(r, 24, 1)
+        if collapsed:
+            self.target, self.collapsed_at = r["panels"], r["gridPos"]["y"]
 
 
 def target(expr, legend="", ref="A", instant=False, fmt="time_series"):
@@ -199,10 +210,71 @@ def dashboard(uid, title, description, layout, templating, links_tag="tigo"):
     }
 
 
+# Sorts series by string, then panel: Grafana orders a bar gauge's bars by their labels.
+ORDERED = 'label_replace(label_replace({expr}, "_a", "$1", "string", "(.*)"), "_b", "$1", "panel", "(.*)")'
 NAMED = "* on (system_id) group_left (name) max by (system_id, name) (tigo_system_info)"
 STATE_MAP = value_map({0: ("normal", "green"), 1: ("PV-Off", "red")})
 REFRESH_MAP = value_map({0: ("failing", "red"), 1: ("ok", "green")})
 LAG_TH = thresholds(("green", None), ("yellow", 3600), ("red", 10800))
+
+# The local bus (docs/LOCAL.md): readings seconds old, at 10 s resolution over the last hour. The
+# exporter must be scraped every 10 s (or faster) for that resolution; with the usual 60 s the
+# panels show the same readings each minute.
+LIVE = {"interval": "10s", "timeFrom": "1h"}
+BUS_NOTE = (" Readings from the local bus (taptap), seconds old, every 10 s over the last hour: scrape the "
+            "exporter every 10 s for that resolution. Empty without a local source (--local.*).")
+
+
+def local_bus_row(L):
+    """The System dashboard's real-time row. Collapsed: a row cannot hide itself without a
+    `repeat`, so it waits, folded, for those who have a bus (expand it once and save)."""
+    L.row("Real-time panels (local bus)", collapsed=True)
+    bus = f'tigo_panel_source_info{{{ONE}, {STR}, source="bus"}}'
+    share = stat("Panels on live data",
+                 f"(count({bus}) or vector(0)) / count(tigo_panel_source_info{{{ONE}, {STR}}})", "percentunit",
+                 "Share of the panels whose served reading is the bus's (tigo_panel_source_info source=\"bus\"): "
+                 "heard within --local.stale-after and newer than the cloud's minute. 0 at night, when the "
+                 "optimizers sleep; no data without a local source.", th=thresholds(("blue", None)))
+    share.update(LIVE)
+    L.add(share, 4, 8)
+    L.add(timeseries("Panels by source", [target(
+        f"count by (source) (tigo_panel_source_info{{{ONE}, {STR}}})", "{{source}}")], "short",
+        "Panels per source of their served reading: bus (seconds old), cca (the CCA's local minutes), "
+        "cloud (10-60 min old)." + BUS_NOTE, stack=True, extra=dict(LIVE)), 8, 8)
+    L.add(timeseries("String power (live)", [target(
+        f"sum by (inverter, mppt, string) (tigo_panel_power_watts{{{ONE}, {STR}}})"
+        f" and on (inverter, mppt, string) count by (inverter, mppt, string) ({bus})",
+        "{{inverter}} {{mppt}} {{string}}")], "watt",
+        "Each string with a panel on the bus, summed from its panels' served readings: the bus's for "
+        "panels on live data, the cloud's minute for the others (see Panels on live data)." + BUS_NOTE,
+        extra=dict(LIVE)), 12, 8)
+    L.add(timeseries("Panel power (bus)", [target(
+        f"tigo_panel_power_watts{{{ONE}, {STR}}} and on (system_id, object_id) {bus}", "{{string}} {{panel}}")],
+        "watt", "Input power of each panel on live data (voltage_in x current); "
+        "tigo_panel_sample_timestamp_seconds is the second it was measured." + BUS_NOTE,
+        extra=dict(LIVE)), 12, 9)
+    duty = timeseries("Panel duty cycle", [target(
+        f"tigo_panel_duty_cycle_ratio{{{ONE}, {STR}}}", "{{string}} {{panel}}")], "percentunit",
+        "DC-DC duty cycle of each optimizer (bus only): 100% passes the panel through; lower bucks a panel "
+        "that is shaded or weaker than its string." + BUS_NOTE, extra=dict(LIVE))
+    duty["fieldConfig"]["defaults"].update({"min": 0, "max": 1})
+    L.add(duty, 12, 9)
+    L.add(timeseries("Panel output voltage", [target(
+        f"tigo_panel_output_voltage_volts{{{ONE}, {STR}}}", "{{string}} {{panel}}")], "volt",
+        "Output voltage of each optimizer (bus only; the cloud serves input voltage). A string's panels "
+        "share its current, so their output voltages split the string voltage." + BUS_NOTE,
+        extra=dict(LIVE)), 12, 9)
+    L.add(panel("bargauge", "Panel energy today (bus)", [target(
+        ORDERED.format(expr=f"tigo_panel_energy_today_joules{{{ONE}, {STR}}}{J2KWH}"), "{{string}} {{panel}}")],
+        "kwatth",
+        "Energy of each panel since site-local midnight, integrated from its bus readings (a silence over "
+        "150 s adds nothing, so it can fall short of Tigo's totals): the short bar is the panel that "
+        "underperformed over the day. Panels never heard on the bus have none.",
+        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                 "orientation": "vertical", "displayMode": "basic", "showUnfilled": True,
+                 "valueMode": "color", "namePlacement": "auto", "sizing": "auto", "minVizHeight": 10,
+                 "minVizWidth": 8, "maxVizHeight": 300},
+        th=thresholds(("blue", None))), 12, 9)
 
 
 def fleet():
@@ -287,6 +359,7 @@ def system_dash():
     L.add(stat("PV-Off", f'max(tigo_gateway_control_state{{{ONE}, state!~"on|"}} == 1) or vector(0)', "short",
                "PV-Off (rapid shutdown) state of the system's gateways.", mappings=STATE_MAP,
                th=thresholds(("green", None), ("red", 1))), 4, 4)
+    local_bus_row(L)
     L.row("Power")
     L.add(timeseries("System and inverter power", [
         target(f"max(tigo_system_dc_power_watts{{{ONE}}})", "system (summary)", "A"),
@@ -303,9 +376,8 @@ def system_dash():
         target(f"tigo:system_upload_lag_seconds{{{ONE}}}", "Tigo's newest minute (gateway)", "B"),
     ], "s", "How old the data is, as held by the exporter and as uploaded to Tigo.", th=LAG_TH), 12, 8)
     L.row("Panels")
-    ordered = ('label_replace(label_replace({expr}, "_a", "$1", "string", "(.*)"), "_b", "$1", "panel", "(.*)")')
     L.add(panel("status-history", "Panel power vs its string's median", [target(
-        ordered.format(expr=f"tigo:panel_power_ratio:string_median{{{ONE}, {STR}}}"), "{{string}} {{panel}}")],
+        ORDERED.format(expr=f"tigo:panel_power_ratio:string_median{{{ONE}, {STR}}}"), "{{string}} {{panel}}")],
         "percentunit",
         "One row per panel, ordered by string: green is in line with its siblings, red under 70%. A bad "
         "panel is the red row in a green block. Empty at night.",
@@ -315,7 +387,7 @@ def system_dash():
         custom={"lineWidth": 0, "fillOpacity": 80},
         th=thresholds(("red", None), ("orange", 0.7), ("yellow", 0.9), ("green", 0.95))), 24, 12)
     L.add(panel("bargauge", "Panel power now, by string", [target(
-        ordered.format(expr=f"tigo_panel_power_watts{{{ONE}, {STR}}}"), "{{string}} {{panel}}")], "watt",
+        ORDERED.format(expr=f"tigo_panel_power_watts{{{ONE}, {STR}}}"), "{{string}} {{panel}}")], "watt",
         "Latest power of every panel, in string order: a short bar among long ones is a bad panel.",
         options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                  "orientation": "vertical", "displayMode": "basic", "showUnfilled": True,
@@ -369,7 +441,7 @@ def system_dash():
         th=thresholds(("green", None), ("red", 7200))), 12, 7)
     return dashboard("tigo-system", "Tigo / System",
                      "One system: power by inverter and string, every panel against its string, "
-                     "voltage, current, RSSI, gateways and alerts.",
+                     "voltage, current, RSSI, gateways and alerts; real-time panels from the local bus.",
                      L, variables(system_multi=False, with_string=True))
 
 
@@ -425,9 +497,71 @@ def exporter_dash():
     ], "Each exporter: version, systems and panels in its snapshot, whether Prometheus reaches it.",
         renames={"Value #B": "systems", "Value #C": "panels", "Value #D": "up"}, hide=["Value #A"],
         mappings={"up": value_map({0: ("down", "red"), 1: ("up", "green")})}), 8, 8)
+    # The local sources (--local.*): collapsed, as on the System dashboard, for exporters without one.
+    L.row("Local sources", collapsed=True)
+    L.add(table("Local sources", [
+        target(f"max by (instance, source, kind) (tigo_local_source_connected{{{job}}})", ref="A", instant=True,
+               fmt="table"),
+        target(f"max by (instance, source) (time() - tigo_local_last_event_timestamp_seconds{{{job}}})", ref="B",
+               instant=True, fmt="table"),
+        target(f"max by (instance, source) (tigo_local_nodes_heard{{{job}}})", ref="C", instant=True, fmt="table"),
+        target(f"max by (instance, source) (tigo_local_nodes_matched{{{job}}})", ref="D", instant=True, fmt="table"),
+        target(f"max by (instance, source) (tigo_local_nodes_unmatched{{{job}}})", ref="E", instant=True,
+               fmt="table"),
+        target(f"max by (instance, source) (tigo_local_source_restarts_total{{{job}}})", ref="F", instant=True,
+               fmt="table"),
+    ], "Each local source (a taptap command, a TCP or Unix socket, a CCA): connected, time since its "
+       "newest event, optimizers heard in the last minute, tied to a panel or not, restarts since the "
+       "exporter started.",
+        renames={"instance": "Exporter", "source": "Source", "kind": "Kind", "Value #A": "Connected",
+                 "Value #B": "Last event", "Value #C": "Heard", "Value #D": "Matched", "Value #E": "Unmatched",
+                 "Value #F": "Restarts"},
+        units={"Last event": "s"},
+        mappings={"Connected": value_map({0: ("disconnected", "red"), 1: ("connected", "green")})},
+        cell_colors={"Last event": thresholds(("green", None), ("yellow", 300), ("red", 1800)),
+                     "Unmatched": thresholds(("green", None), ("yellow", 1))}), 24, 6)
+    L.add(panel("state-timeline", "Connected", [target(
+        f"tigo_local_source_connected{{{job}}}", "{{source}} ({{kind}})")], "short",
+        "Whether each local source is connected: the taptap command running, the socket open, the CCA "
+        "answering. Disconnected for 5 minutes raises TigoLocalSourceDown.",
+        options={"mergeValues": True, "showValue": "never", "alignValue": "left", "rowHeight": 0.9,
+                 "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False},
+                 "tooltip": {"mode": "single", "sort": "none"}},
+        custom={"lineWidth": 0, "fillOpacity": 80},
+        mappings=value_map({0: ("disconnected", "red"), 1: ("connected", "green")})), 12, 8)
+    L.add(timeseries("Time since last event", [target(
+        f"time() - tigo_local_last_event_timestamp_seconds{{{job}}}", "{{source}}")], "s",
+        "Age of each source's newest event. Optimizers report about every 20 s in daylight and sleep at "
+        "night; 30 minutes without one by day raises TigoLocalSourceSilent.",
+        th=thresholds(("green", None), ("red", 1800))), 12, 8)
+    L.add(timeseries("Local events by type", [target(
+        f"sum by (source, type) (rate(tigo_local_events_total{{{job}}}[$__rate_interval]))",
+        "{{source}} {{type}}")], "ops",
+        "Events read per second: power_report (each optimizer about every 20 s in daylight), "
+        "infrastructure_report (addresses and barcodes, mostly after dusk), and unknown types.",
+        stack=True), 8, 8)
+    L.add(timeseries("Dropped lines by reason", [target(
+        f"sum by (source, reason) (increase(tigo_local_lines_dropped_total{{{job}}}[$__rate_interval]))",
+        "{{source}} {{reason}}")], "short",
+        "Lines skipped: malformed (a surge means taptap and the CCA's firmware disagree: update taptap), "
+        "oversized (over 256 KiB), partial (cut off by an exit or a disconnect)."), 8, 8)
+    L.add(timeseries("Restarts and node id changes", [
+        target(f"sum by (source) (increase(tigo_local_source_restarts_total{{{job}}}[$__rate_interval]))",
+               "restarts {{source}}", "A"),
+        target(f"sum by (source) (increase(tigo_local_node_id_changes_total{{{job}}}[$__rate_interval]))",
+               "node id changes {{source}}", "B"),
+    ], "short", "Restarts: the command exited or fell silent for --local.taptap.silence-restart, the "
+       "connection was lost. Node id changes: a bus node id came to name another optimizer."), 8, 8)
+    L.add(timeseries("Nodes heard, matched, unmatched", [
+        target(f"tigo_local_nodes_heard{{{job}}}", "heard {{source}}", "A"),
+        target(f"tigo_local_nodes_matched{{{job}}}", "matched {{source}}", "B"),
+        target(f"tigo_local_nodes_unmatched{{{job}}}", "unmatched {{source}}", "C"),
+    ], "short", "Optimizers heard in the last minute, and those tied to a panel (the cloud's serials or the "
+       "mapping file) or not (served in system 0 until an infrastructure report or the mapping file "
+       "names them)."), 24, 8)
     return dashboard("tigo-exporter", "Tigo / Exporter",
                      "The exporter itself: API calls and rate limit, logins, refreshes per dataset, data age, "
-                     "CSV anomalies, scrape size.", L, variables(system_multi=True, with_job=True))
+                     "CSV anomalies, scrape size, local sources.", L, variables(system_multi=True, with_job=True))
 
 
 def main():

@@ -117,6 +117,34 @@ def exporter(*, remaining=80, logins_failing=False, throttled=False):
     return [s for s in out if s["values"] is not None]
 
 
+def local_source(source, *, connected=None, last_event=None, events=None, infra=None, kind="bus"):
+    """Series of one local source (--local.*). connected: values (default: connected throughout);
+    last_event: seconds behind test time of the newest event as a tracking clock (-5), or a values
+    string (a constant: the source fell silent), or None: no event since the exporter started
+    (the family is absent then); events: the power_report counter's values (default: 3 a minute);
+    infra: the infrastructure_report counter's (default: 0 throughout)."""
+    src = {"source": source}
+    out = [
+        series("tigo_local_source_connected", dict(src, kind=kind), connected or const(1)),
+        series("tigo_local_events_total", dict(src, type="power_report"), events or "0+3x180"),
+        series("tigo_local_events_total", dict(src, type="infrastructure_report"), infra or const(0)),
+    ]
+    if last_event is not None:
+        out.append(series("tigo_local_last_event_timestamp_seconds", src,
+                          clock(last_event) if isinstance(last_event, (int, float)) else last_event))
+    return out
+
+
+def scraped(series_list, job, instance):
+    """The series as Prometheus stores them from one exporter: with its job and instance."""
+    out = []
+    for x in series_list:
+        name, body = x["series"].split("{", 1)
+        body = f'job="{job}", instance="{instance}"' + (", " + body if body != "}" else "}")
+        out.append({"series": f"{name}{{{body}", "values": x["values"]})
+    return out
+
+
 # --- expected annotations, rendered from the rule file ---------------------------------------
 
 def humanize_duration(v):
@@ -368,6 +396,65 @@ def weak_strings():
                                                            string_labels(2, "B"), 0.72)]}}
 
 
+SILENT = const(T - 2400)  # newest event 40 minutes before test time, nothing since
+# Sources of one exporter, every case of the local rules at once: healthy; disconnected for hours
+# (down); connected, silent 40 min; connected, never an event in 3 h; silent 25 min only;
+# reconnected 3 min ago after hours down; silent 40 min with a disconnection at test time (the
+# taptap command restarted for its silence: a blip, not a source down); disconnected 3 min only;
+# configured 10 min ago (the exporter restarted), no event yet.
+LOCAL_FLEET = [
+    ("taptap", dict(last_event=-5)),
+    ("tcp:10.0.0.5:7160", dict(connected=const(0), last_event=const(-600), events=const(40))),
+    ("unix:/run/taptap.sock", dict(last_event=SILENT, events="0+3x79 240x100")),
+    ("tcp:10.0.0.6:7160", dict(events=const(0))),
+    ("tcp:10.0.0.7:7160", dict(last_event=const(T - 1500), events="0+3x94 285x85")),
+    ("tcp:10.0.0.8:7160", dict(connected="0x116 1x64", last_event=-5)),
+    ("tcp:10.0.0.9:7160", dict(connected="1x119 0 1x60", last_event=SILENT, events="0+3x79 240x100")),
+    ("tcp:10.0.0.10:7160", dict(connected="1x117 0x63", last_event=-5)),
+    ("tcp:10.0.0.11:7160", dict(connected="_x109 1x71", events="_x109 0x71", infra="_x109 0x71")),
+]
+
+
+def local_series(lon):
+    s = system(1, lon=lon, **({} if lon == DAY_LON else dict(power=0, panels={"A": [0, 0, 0], "B": [0, 0, 0]})))
+    for name, kw in LOCAL_FLEET:
+        s += local_source(name, **kw)
+    return s + exporter()
+
+
+def local_down():
+    return fires("TigoLocalSourceDown", {"source": "tcp:10.0.0.5:7160", "kind": "bus"})
+
+
+def local_day():
+    return {"name": "day: local sources: the one down and the connected but silent ones (40 min, never an "
+                    "event, a restart blip) fire; healthy, 25 min silent, reconnected, 3 min down and 10 min old do not",
+            "series": local_series(DAY_LON),
+            "alerts": {"TigoLocalSourceDown": [local_down()],
+                       "TigoLocalSourceSilent": [fires("TigoLocalSourceSilent", {"source": src, "kind": "bus"}, 1)
+                                                 for src in ("unix:/run/taptap.sock", "tcp:10.0.0.6:7160",
+                                                             "tcp:10.0.0.9:7160")]}}
+
+
+def local_night():
+    return {"name": "night: a silent bus is the night's (optimizers sleep); a source down still fires",
+            "series": local_series(NIGHT_LON), "alerts": {"TigoLocalSourceDown": [local_down()]}}
+
+
+def local_two_exporters():
+    """Each exporter's sources are judged by its own systems' sun: two exporters, one at noon and
+    one at midnight, each with a bus silent for 40 minutes."""
+    s = scraped(system(1) + local_source("unix:/run/taptap.sock", last_event=SILENT, events="0+3x79 240x100"),
+                "tigo", "noon:9980")
+    s += scraped(system(2, lon=NIGHT_LON, power=0, panels={"A": [0, 0, 0], "B": [0, 0, 0]})
+                 + local_source("unix:/run/taptap.sock", last_event=SILENT, events="0+3x79 240x100"),
+                 "tigo", "midnight:9980")
+    lab = {"job": "tigo", "instance": "noon:9980", "source": "unix:/run/taptap.sock", "kind": "bus"}
+    return {"name": "day and night: two exporters' silent buses, only the one under the sun fires", "series": s,
+            "alerts": {"TigoLocalSourceSilent": [fires("TigoLocalSourceSilent", lab, 1)]},
+            "only_listed": True}
+
+
 def recording_tests():
     """Checks of the recording rules on the faulty day fleet."""
     return [
@@ -406,7 +493,8 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(RULES_DIR, "tests", "tigo-rules-test.yaml")
     groups = []
     scenarios = [day_faulty(), day_throttled(), day_healthy(), night(), late(), late_faults(), dark_region(),
-                 weak_strings(), day_stalled_gateway(), night_stalled_gateway()]
+                 weak_strings(), day_stalled_gateway(), night_stalled_gateway(), local_day(), local_night(),
+                 local_two_exporters()]
     for sc in scenarios:
         tests = expect(sc["alerts"], sc["name"])
         if sc.get("only_listed"):

@@ -5,8 +5,9 @@ nothing else (no alert on the healthy systems). Time-accelerated: the rules' `fo
 cut to 2 s in a temp copy, and everything is evaluated every second.
 
 Default source: fake_exporter.py, whose fleet plants an underperforming panel and a dead
-optimizer (1001), PV-Off (1004), Tigo alerts (1001, 1004) and 429 answers, beside a healthy peer
-(1002) and a system at night (1003). --target HOST:PORT with --expect FILE (JSON list of
+optimizer (1001), PV-Off (1004), Tigo alerts (1001, 1004), 429 answers, a local source down and
+one connected but silent (1001 in daylight), beside a healthy peer (1002), a system at night
+(1003) and a healthy local source. --target HOST:PORT with --expect FILE (JSON list of
 {"alertname": ..., label: value...}) points it at the live exporter on tigo_sim (see
 live_alert_e2e.py, which derives that list from the simulator's /sim/faults). An entry with
 "_optional": true may arrive but need not (a condition too close to a rule's threshold to call).
@@ -38,6 +39,8 @@ FAKE_EXPECTED = [
     {"alertname": "TigoSystemAlertsPresent", "system_id": "1001", "unique_id": "A-1050"},
     {"alertname": "TigoSystemAlertsPresent", "system_id": "1004", "unique_id": "A-9000"},
     {"alertname": "TigoRateLimitNearlySpent"},
+    {"alertname": "TigoLocalSourceDown", "source": "tcp:127.0.0.1:7160", "kind": "bus"},
+    {"alertname": "TigoLocalSourceSilent", "source": "unix:/run/taptap.sock", "kind": "bus"},
 ]
 
 
@@ -157,7 +160,7 @@ def main():
             if not any(matches(e, g) for g in got):
                 failures.append(f"expected alert never arrived: {e}")
         seen = set()
-        brief = ("alertname", "system_id", "panel", "string", "unique_id", "state")
+        brief = ("alertname", "system_id", "panel", "string", "unique_id", "state", "source")
         for g in got:
             key = json.dumps(g, sort_keys=True)
             if key in seen:

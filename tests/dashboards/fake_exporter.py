@@ -7,6 +7,11 @@ Fleet: "Sunny Day" at solar noon (one underperforming panel, one dead optimizer)
 same time zone whose hierarchy lacks inverter and MPPT levels, "Night Owl" at solar midnight,
 and a system with PV-Off engaged. Names carry quotes, a backslash and accents to test escaping.
 
+Local sources (--local.*): the bus "taptap" hears string A of "Sunny Day" (those panels serve its
+readings, seconds old, with duty cycle, output voltage and energy of the day) and one optimizer no
+serial names (system 0, "Local bus"); a second bus is disconnected and a third connected but
+silent for an hour (TigoLocalSourceDown and TigoLocalSourceSilent).
+
 Usage: fake_exporter.py            prints one exposition
        (promql_check.py imports it and serves it on a free loopback port)
 """
@@ -62,6 +67,7 @@ def build(now=None):
     now = time.time() if now is None else now
     lag = 1500  # minute data 25 min late: normal for Tigo
     minute = int((now - lag) // 60 * 60)
+    bus_sample = round(now - 4, 3)  # a bus reading: seconds old
 
     add("tigo_exporter_build_info", "gauge", "Build of the exporter.",
         {"version": "0.1.0", "revision": "fake", "compiler": "g++ 12"}, 1)
@@ -96,7 +102,7 @@ def build(now=None):
     systems = [
         dict(id="1001", name='Ferme "Soleil" \\ Été', tz="Pacific/Auckland", lon=solar_lon(now, 12.3),
              strings={("Inverter 1", "MPPT 1", "A"): [330, 335, 132, 331], ("Inverter 1", "MPPT 2", "B"): [328, 333, 330, None]},
-             state="on", alerts=[("A-1050", "Module Fault (optimizer not reporting)", 1)]),
+             state="on", alerts=[("A-1050", "Module Fault (optimizer not reporting)", 1)], bus_strings={"A"}),
         dict(id="1002", name="Peer Roof", tz="Pacific/Auckland", lon=solar_lon(now, 12.1),
              strings={("", "", "Roof"): [300, 301, 299, 302, 298, 300]}, state="on", alerts=[]),
         dict(id="1003", name="Night Owl", tz="America/Denver", lon=solar_lon(now, 0.5),
@@ -106,9 +112,9 @@ def build(now=None):
              strings={("Inverter 1", "MPPT 1", "S1"): [0, 0, 0, 0]}, state="off",
              alerts=[("A-9000", "PV-Off Activated", 1)]),
     ]
-    add("tigo_systems", "gauge", "Systems in the snapshot.", {}, len(systems))
+    add("tigo_systems", "gauge", "Systems in the snapshot.", {}, len(systems) + 1)  # + system 0, "Local bus"
     add("tigo_panels", "gauge", "Panels in the snapshot.", {},
-        sum(len(p) for s in systems for p in s["strings"].values()))
+        sum(len(p) for s in systems for p in s["strings"].values()) + 1)  # + the bus-only panel
     oid = 5000
     for s in systems:
         sid = s["id"]
@@ -174,9 +180,15 @@ def build(now=None):
                      "panel_type": "TS4-A-O"}, 1)
                 reporting = 0 if (w is None or night) else 1
                 add("tigo_panel_reporting", "gauge", "Panel reported in the newest minute.", lab, reporting)
+                on_bus = w is not None and string in s.get("bus_strings", ())
+                add("tigo_panel_source_info", "gauge", "Source of the panel's served readings.",
+                    dict(lab, source="bus" if on_bus else "cloud"), 1)
                 if w is None:
                     continue  # dead optimizer: no readings at all
                 vin = 0.0 if w == 0 else 34.0 + 0.01 * i
+                if on_bus:
+                    panel_readings(lab, w, vin, i, bus_sample)
+                    continue
                 add("tigo_panel_power_watts", "gauge", "Pin.", lab, w)
                 add("tigo_panel_input_voltage_volts", "gauge", "Vin.", lab, vin)
                 add("tigo_panel_input_current_amperes", "gauge", "Iin.", lab, round(w / vin, 3) if vin else 0)
@@ -200,7 +212,58 @@ def build(now=None):
             {"system_id": sid, "source_id": gw, "set": "panels"}, minute)
         add("tigo_gateway_data_last_day_timestamp_seconds", "gauge", "sets[].last_day.",
             {"system_id": sid, "source_id": gw, "set": "panels"}, int(now // 86400 * 86400))
+    local(now, bus_sample)
     return render()
+
+
+def panel_readings(lab, w, vin, i, sample):
+    """A panel served from the bus: every reading of one report, seconds old, and what only the
+    bus measures. A panel far under its siblings is bucked (duty cycle < 1, lower output voltage)."""
+    duty = 1.0 if w > 200 else round(w / 330, 2)
+    add("tigo_panel_power_watts", "gauge", "Pin.", lab, w)
+    add("tigo_panel_input_voltage_volts", "gauge", "Vin.", lab, vin)
+    add("tigo_panel_input_current_amperes", "gauge", "Iin.", lab, round(w / vin, 3))
+    add("tigo_panel_rssi", "gauge", "RSSI raw 0-255.", lab, 140 + i)
+    add("tigo_panel_temperature_celsius", "gauge", "Temp.", lab, 40.5)
+    add("tigo_panel_sample_timestamp_seconds", "gauge", "When the reading was measured.", lab, sample)
+    add("tigo_panel_details_sample_timestamp_seconds", "gauge", "When the details were measured.", lab, sample)
+    add("tigo_panel_output_voltage_volts", "gauge", "voltage_out (bus).", lab, round(vin * duty - 0.3, 1))
+    add("tigo_panel_duty_cycle_ratio", "gauge", "dc_dc_duty_cycle (bus).", lab, duty)
+    add("tigo_panel_energy_today_joules", "gauge", "Energy today from bus readings.", lab, round(w * 4.5 * 3600))
+
+
+def local(now, sample):
+    """System 0 with the bus's one unmatched optimizer, and three local sources: "taptap" healthy,
+    a TCP bus disconnected for two hours, a Unix socket connected but silent for an hour."""
+    add("tigo_system_info", "gauge", "System (systems, systems/view).",
+        {"system_id": "0", "name": "Local bus", "external_id": "", "city": "", "state": "", "country": "",
+         "timezone": ""}, 1)
+    lab = {"system_id": "0", "object_id": str(-(4609 * 65536 + 12)), "inverter": "", "mppt": "", "string": "",
+           "panel": "4-C3F2ACK"}
+    add("tigo_panel_info", "gauge", "Panels (systems/layout).",
+        {"system_id": "0", "object_id": lab["object_id"], "panel": "4-C3F2ACK", "serial": "04C05B4000C3F2AC",
+         "panel_type": ""}, 1)
+    add("tigo_panel_reporting", "gauge", "Panel reported in the newest minute.", lab, 1)
+    add("tigo_panel_source_info", "gauge", "Source of the panel's served readings.", dict(lab, source="bus"), 1)
+    panel_readings(lab, 312, 33.9, 5, sample)
+    sources = [  # name, connected, newest event's age, power reports, nodes heard, matched, unmatched, restarts
+        ("taptap", 1, 2, int(now / 4), 5, 4, 1, 1),
+        ("tcp:127.0.0.1:7160", 0, 7200, 1200, 0, 0, 0, 7),
+        ("unix:/run/taptap.sock", 1, 3600, 800, 0, 3, 0, 0),
+    ]
+    for name, connected, age, reports, heard, matched, unmatched, restarts in sources:
+        src = {"source": name}
+        add("tigo_local_source_connected", "gauge", "Local source connected.", dict(src, kind="bus"), connected)
+        add("tigo_local_events_total", "counter", "Events read.", dict(src, type="power_report"), reports)
+        add("tigo_local_events_total", "counter", "Events read.", dict(src, type="infrastructure_report"), 3)
+        for reason, n in (("malformed", 2 if name == "taptap" else 0), ("oversized", 0), ("partial", 1)):
+            add("tigo_local_lines_dropped_total", "counter", "Lines dropped.", dict(src, reason=reason), n)
+        add("tigo_local_source_restarts_total", "counter", "Restarts.", src, restarts)
+        add("tigo_local_node_id_changes_total", "counter", "Node id changes.", src, 0)
+        add("tigo_local_last_event_timestamp_seconds", "gauge", "Newest event.", src, round(now - age, 3))
+        add("tigo_local_nodes_heard", "gauge", "Nodes heard in the last minute.", src, heard)
+        add("tigo_local_nodes_matched", "gauge", "Nodes tied to a panel.", src, matched)
+        add("tigo_local_nodes_unmatched", "gauge", "Nodes tied to no panel.", src, unmatched)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

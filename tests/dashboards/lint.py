@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DASH = os.path.normpath(os.path.join(HERE, "..", "..", "dashboards"))
 SCHEMA = os.path.join(HERE, "grafana-dashboard.schema.json")
 DASHBOARDS = ["tigo-fleet.json", "tigo-system.json", "tigo-exporter.json"]
-UNITS = {"watt", "volt", "amp", "kwatth", "s", "percentunit", "reqps", "short"}
+UNITS = {"watt", "volt", "amp", "kwatth", "s", "percentunit", "reqps", "ops", "short"}
 SEVERITIES = {"critical", "warning", "info"}
 problems = []
 

@@ -49,9 +49,22 @@ CORE_PANELS = {
     ("tigo-exporter", "Refresh success by dataset"), ("tigo-exporter", "Data age by system"),
     ("tigo-exporter", "Scrape size"), ("tigo-exporter", "Exporter"),
 }
+# Panels of the local path (--local.*): they must show data whenever the exporter serves a local
+# source (the fake does, and so does --demo with its simulated bus). The System dashboard's are
+# run on the system with the most panels on the bus.
+LOCAL_PANELS = {
+    ("tigo-system", "Panels on live data"), ("tigo-system", "Panels by source"),
+    ("tigo-system", "String power (live)"), ("tigo-system", "Panel power (bus)"),
+    ("tigo-system", "Panel duty cycle"), ("tigo-system", "Panel output voltage"),
+    ("tigo-system", "Panel energy today (bus)"),
+    ("tigo-exporter", "Local sources"), ("tigo-exporter", "Connected"), ("tigo-exporter", "Time since last event"),
+    ("tigo-exporter", "Local events by type"), ("tigo-exporter", "Dropped lines by reason"),
+    ("tigo-exporter", "Restarts and node id changes"), ("tigo-exporter", "Nodes heard, matched, unmatched"),
+}
 # Alerts whose bare expression (before `for`) must match on the fake fleet's planted faults.
 FAULT_ALERTS = {"TigoPanelUnderperforming", "TigoPanelNotReporting", "TigoPvOffEngaged",
-                "TigoSystemAlertsPresent", "TigoRateLimitNearlySpent"}
+                "TigoSystemAlertsPresent", "TigoRateLimitNearlySpent", "TigoLocalSourceDown",
+                "TigoLocalSourceSilent"}
 
 
 def free_port():
@@ -215,21 +228,36 @@ def main():
         pick = ("topk(1, count by (system_id) (tigo:panel_power_ratio:string_median))" if n else
                 "topk(1, count by (system_id) (tigo_system_info))")
         sysid = api(base, "query", {"query": pick})["data"]["result"][0]["metric"]["system_id"]
+        # The local path: served by the fake (which must), by --demo, by an exporter with --local.*.
+        local = run(base, "count(tigo_local_source_connected)", "instant")[1] > 0
+        if require == "faults" and not local:
+            raise SystemExit("the fake exporter serves no local source")
+        local_sysid = sysid
+        if local and require != "none":
+            wait_until(lambda: run(base, 'count(tigo_panel_source_info{source="bus"})', "instant")[1] > 0,
+                       args.wait, "panels on the local bus")
+            local_sysid = api(base, "query", {"query": 'topk(1, count by (system_id) '
+                                                       '(tigo_panel_source_info{source="bus"}))'}
+                              )["data"]["result"][0]["metric"]["system_id"]
 
         failures, checked, empty = [], 0, []
         core_seen = {}
+        local_seen = set()
         for where, expr, kind, uid, title in dashboard_queries() + rule_queries():
             try:
-                q = substitute(expr, sysid)
+                q = substitute(expr, local_sysid if (uid, title) in LOCAL_PANELS else sysid)
             except ValueError as e:
                 failures.append(f"{where}: {e}")
                 continue
             err, n = run(base, q, kind)
             checked += 1
+            if (uid, title) in LOCAL_PANELS:
+                local_seen.add((uid, title))
             if err:
                 failures.append(f"{where}: {err}\n    {q}")
                 continue
             must = (require != "none" and (uid, title) in CORE_PANELS) or \
+                   (require != "none" and local and (uid, title) in LOCAL_PANELS) or \
                    (require != "none" and uid == "rules" and title.startswith("tigo:")) or \
                    (require != "none" and kind == "variable" and title != "$string") or \
                    (require == "faults" and (kind == "variable" or (uid == "rules" and title in FAULT_ALERTS)))
@@ -248,9 +276,12 @@ def main():
             for key in sorted(CORE_PANELS):
                 if core_seen.get(key, 0) == 0:
                     failures.append(f"core panel {key[0]} '{key[1]}' returned no data")
+        for key in sorted(LOCAL_PANELS - local_seen):
+            failures.append(f"local panel {key[0]} '{key[1]}' not found in the dashboards")
         empty += [f"core panel {k[0]} '{k[1]}'" for k, v in sorted(core_seen.items()) if not v]
         print(f"promql_check: {checked} expressions run against {base} (System dashboard on system "
-              f"{sysid}) in {time.time() - started:.1f}s; "
+              f"{sysid}, its local bus row on {local_sysid if local else 'none: no local source'}) in "
+              f"{time.time() - started:.1f}s; "
               f"{sum(1 for v in core_seen.values() if v)}/{len(CORE_PANELS)} core panels with data; "
               f"{len(empty)} optional queries empty")
         for e in empty:

@@ -2,8 +2,9 @@
 // Runs the exporter the way the chart's rendered pods would: the exact arguments and environment
 // of the rendered containers, on loopback. Catches a chart passing a flag the exporter does not
 // know, the credentials path (Secret -> mounted file -> --tigo.password-file, username from the
-// Secret) not working against tigo_sim, shards not splitting the fleet by pod name, and the
-// rendered probes failing against a web config with TLS and basic auth.
+// Secret) not working against tigo_sim, shards not splitting the fleet by pod name, the
+// rendered probes failing against a web config with TLS and basic auth, and the local bus's
+// address and mapping file (ConfigMap -> mounted file -> --local.mapping-file) not reaching it.
 //
 // Usage: node chart_run_test.js RENDERER CHART_DIR VALUES_DIR TIGO_EXPORTER TIGO_SIM
 
@@ -359,6 +360,66 @@ async function startSim() {
     } finally {
       await stop(run);
     }
+  });
+
+  await check('local: the rendered pod reads the sidecar\'s port (tigo_sim\'s bus in its place) and the mapping file of the ConfigMap', async () => {
+    // The sidecar's place: a simulated bus on the loopback port the chart gives the exporter.
+    const busPort = await freePort();
+    const bus = spawn(simBin, ['--listen', '127.0.0.1:0', '--systems', '1', '--panels-per-system', '2', '--seed', '11',
+      '--bus-listen', `127.0.0.1:${busPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(bus);
+    let busOut = '';
+    bus.stdout.on('data', (d) => (busOut += d));
+    bus.stderr.on('data', (d) => (busOut += d));
+    for (const t = Date.now(); !busOut.includes('bus on tcp://') && Date.now() - t < 20000;) await sleep(50);
+    assert.ok(busOut.includes('bus on tcp://'), `tigo_sim's bus did not start: ${busOut}`);
+    // Its infrastructure report (sent on connect) names a node's barcode: the mapping names that node.
+    const infra = await new Promise((resolve, reject) => {
+      const sock = net.connect(busPort, '127.0.0.1');
+      let buf = '';
+      sock.setTimeout(15000, () => { sock.destroy(); reject(new Error('no infrastructure report within 15 s')); });
+      sock.on('data', (d) => {
+        buf += d;
+        for (const line of buf.split('\n').slice(0, -1)) {
+          const e = JSON.parse(line);
+          if (e.event_type === 'infrastructure_report') { sock.destroy(); resolve(e); }
+        }
+      });
+      sock.on('error', reject);
+    });
+    const [, nodes] = Object.entries(infra.nodes)[0];
+    const { barcode } = Object.values(nodes)[0];
+    assert.match(barcode, /^\d-[0-9A-F]+[A-Z]$/, `barcode ${barcode}`);
+    const values = { local: { sidecar: { enabled: true, port: busPort, image: { repository: 'registry.example.com/taptap-socat' } },
+      mappingFile: { system: 4242, system_name: 'Garage', panels: [{ barcode, panel: 'G1', string: 'G' }] }, staleAfter: '90s' } };
+    const docs = render(['demo.yaml'], values);
+    const c = containerOf(docs);
+    assert.ok(c.args.includes(`--local.taptap.address=127.0.0.1:${busPort}`), `${c.args}`);
+    const cm = docs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'tigo-tigo-exporter-local');
+    const mount = c.volumeMounts.find((m) => m.name === 'local-mapping').mountPath;
+    const mapping = path.join(scratch, 'mapping.yaml');
+    fs.writeFileSync(mapping, cm.data['mapping.yaml']);
+    const run = await runContainer(c, { env: resolveEnv(c, docs, 'x'), files: { [`${mount}/mapping.yaml`]: mapping } });
+    try {
+      const want = [
+        new RegExp(`^tigo_local_source_connected\\{source="tcp:127\\.0\\.0\\.1:${busPort}",kind="bus"\\} 1$`, 'm'),
+        /^tigo_system_info\{system_id="4242",name="Garage",/m,  // the mapping's system, named by it
+        /^tigo_panel_reporting\{system_id="4242",object_id="-\d+",inverter="",mppt="",string="G",panel="G1"\} /m,
+      ];
+      let body = '';
+      for (const t = Date.now(); Date.now() - t < 30000; await sleep(500)) {
+        body = (await get(`${run.base}/metrics`)).body;
+        if (want.every((re) => re.test(body))) break;
+      }
+      for (const re of want) assert.match(body, re, `not in /metrics after 30 s:\n${body.split('\n').filter((l) => /local|4242/.test(l)).join('\n')}`);
+    } finally {
+      await stop(run);
+      bus.kill('SIGTERM');
+    }
+    // The flag's path is the file the exporter reads: a mapping it refuses stops it (exit 2).
+    fs.writeFileSync(mapping, 'panels:\n  - panel: G1\n');
+    await assert.rejects(runContainer(c, { env: resolveEnv(c, docs, 'x'), files: { [`${mount}/mapping.yaml`]: mapping } }),
+      /exporter exited 2[\s\S]*--local\.mapping-file/);
   });
 
   console.log(`${passed} passed, ${failed} failed`);

@@ -1084,5 +1084,146 @@ check('state: the schema rejects a relative mount path, a size that is no quanti
   }
 });
 
+// ---- the local bus (local.*: --local.taptap.command/address, --local.mapping-file, the sidecar) ----
+const localValues = readValues('local.yaml');
+const localArgs = (c) => c.args.filter((a) => a.startsWith('--local.'));
+const egressPortsOf = (np) => np.spec.egress.flatMap((e) => e.ports.map((p) => `${p.protocol}/${p.port}`)).sort();
+function mappingOf(r) {
+  const cm = find(r, 'ConfigMap', 'tigo-tigo-exporter-local')[0];
+  assert.ok(cm, 'ConfigMap tigo-tigo-exporter-local rendered');
+  assert.deepEqual(Object.keys(cm.data), ['mapping.yaml'], 'the ConfigMap holds the mapping file only');
+  return cm;
+}
+check('local: the sidecar, a TCP bus, a mapping file and stale-after: exact args, the sidecar, the mapping mounted', () => {
+  const r = mustRender({ files: ['local.yaml'] });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  const d = one(r, 'Deployment');
+  const c = assertExporterPod(d);  // every container restricted, with a memory limit
+  assert.deepEqual(localArgs(c), ['--local.taptap.address=192.168.1.30:7160', '--local.taptap.address=127.0.0.1:7160',
+    '--local.mapping-file=/etc/tigo-exporter/local/mapping.yaml', '--local.stale-after=90s']);
+  // The sidecar: the user's image and command, the args through tpl (the port), nothing exposed.
+  const pod = d.spec.template.spec;
+  assert.deepEqual(pod.containers.map((x) => x.name), ['tigo-exporter', 'taptap']);
+  const s = pod.containers[1];
+  assert.equal(s.image, 'registry.example.com/taptap-socat:0.2.0');
+  assert.deepEqual(s.command, ['socat']);
+  assert.deepEqual(s.args, ['TCP-LISTEN:7160,bind=127.0.0.1,fork,reuseaddr', 'EXEC:taptap observe --tcp 192.168.1.20 --port 502']);
+  assert.equal(s.ports, undefined, 'the sidecar serves loopback only: no container port');
+  assert.deepEqual(s.securityContext, c.securityContext, 'the exporter\'s restricted securityContext by default');
+  assert.deepEqual(s.resources, { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } });
+  const tmp = s.volumeMounts.find((m) => m.mountPath === '/tmp');
+  assert.ok(tmp && pod.volumes.find((v) => v.name === tmp.name && v.emptyDir), 'the sidecar has a writable /tmp');
+  assert.ok(!c.volumeMounts.some((m) => m.name === tmp.name), 'its /tmp is not the exporter\'s');
+  // The mapping: ConfigMap -> volume -> mount -> the flag's path, content as given.
+  const cm = mappingOf(r);
+  assert.deepEqual(YAML.parse(cm.data['mapping.yaml']), localValues.local.mappingFile);
+  const mount = c.volumeMounts.find((m) => m.name === 'local-mapping');
+  assert.ok(mount && mount.readOnly === true && !mount.subPath, 'mapping mounted read-only, no subPath');
+  assert.equal(`${mount.mountPath}/mapping.yaml`, '/etc/tigo-exporter/local/mapping.yaml');
+  const vol = pod.volumes.find((v) => v.name === 'local-mapping');
+  assert.equal(vol.configMap.name, cm.metadata.name);
+  assert.ok(vol.configMap.defaultMode <= 0o444);
+  assert.ok(!s.volumeMounts.some((m) => m.name === 'local-mapping'), 'the sidecar needs no mapping');
+  // The NetworkPolicy lets the pod out to the converter (502) and the other bus (7160).
+  assert.deepEqual(egressPortsOf(one(r, 'NetworkPolicy')), ['TCP/443', 'TCP/502', 'TCP/53', 'TCP/7160', 'UDP/53']);
+  assert.match(r.notes, /Local bus: the exporter reads taptap's lines from 192\.168\.1\.30:7160, from 127\.0\.0\.1:7160 \(container taptap serves 127\.0\.0\.1:7160\), panels named by ConfigMap tigo-tigo-exporter-local\./);
+});
+check('local: the sidecar\'s port is the address the exporter reads, whatever it is', () => {
+  const r = mustRender({ files: ['local.yaml'], values: { local: { sidecar: { port: 9199 } } } });
+  const pod = one(r, 'Deployment').spec.template.spec;
+  assert.ok(exporterContainer(one(r, 'Deployment')).args.includes('--local.taptap.address=127.0.0.1:9199'));
+  assert.equal(pod.containers[1].args[0], 'TCP-LISTEN:9199,bind=127.0.0.1,fork,reuseaddr');
+});
+check('local: pods roll when the mapping changes (checksum/local-mapping), not otherwise', () => {
+  const sum = (values) => one(mustRender({ files: ['local.yaml'], values }), 'Deployment').spec.template.metadata.annotations['checksum/local-mapping'];
+  const a = sum();
+  assert.match(a, /^[0-9a-f]{64}$/);
+  assert.equal(sum({ local: { staleAfter: '3m' } }), a, 'stale-after is an argument: the args roll the pod');
+  assert.notEqual(sum({ local: { mappingFile: { system: 1234568 } } }), a);
+  const none = mustRender({ files: ['credentials.yaml'], values: { local: { taptap: { address: '10.0.0.9:7160' } } } });
+  assert.equal(one(none, 'Deployment').spec.template.metadata.annotations['checksum/local-mapping'], undefined);
+  assert.equal(find(none, 'ConfigMap').length, 0, 'no mapping, no ConfigMap');
+});
+check('local.taptap.command: one argument, run in the exporter\'s container; a text mapping kept verbatim', () => {
+  const mapping = '# taptap-mqtt\'s MODULES, pasted\nmodules: "A:01:4-C3F23CR, A:02:4-C3F2ACK"\n';
+  const r = mustRender({ files: ['credentials.yaml'], values: {
+    local: { taptap: { command: 'taptap observe --tcp 192.168.1.20 --port 502' }, mappingFile: mapping },
+    networkPolicy: { enabled: true } } });
+  assert.equal(schemaErrors(r.values), '');
+  validateAll(r);
+  const d = one(r, 'Deployment');
+  const c = assertExporterPod(d);
+  assert.deepEqual(localArgs(c), ['--local.taptap.command=taptap observe --tcp 192.168.1.20 --port 502',
+    '--local.mapping-file=/etc/tigo-exporter/local/mapping.yaml']);
+  assert.equal(d.spec.template.spec.containers.length, 1, 'no sidecar');
+  assert.equal(mappingOf(r).data['mapping.yaml'], mapping.trimEnd());
+  assert.deepEqual(egressPortsOf(one(r, 'NetworkPolicy')), ['TCP/443', 'TCP/502', 'TCP/53', 'UDP/53']);
+  assert.match(r.notes, /from `taptap observe --tcp 192\.168\.1\.20 --port 502`, run in its own container \(the image must contain taptap/);
+});
+check('local.taptap.address: a list; loopback and Unix sockets need no egress rule, other hosts their port', () => {
+  const r = mustRender({ files: ['credentials.yaml'], values: {
+    local: { taptap: { address: ['127.0.0.1:7161', 'unix:/run/taptap/bus.sock', '10.0.0.9:7170', 'bus.example.com:7171'] } },
+    networkPolicy: { enabled: true } } });
+  assert.equal(schemaErrors(r.values), '');
+  const c = exporterContainer(one(r, 'Deployment'));
+  assert.deepEqual(localArgs(c), ['--local.taptap.address=127.0.0.1:7161', '--local.taptap.address=unix:/run/taptap/bus.sock',
+    '--local.taptap.address=10.0.0.9:7170', '--local.taptap.address=bus.example.com:7171']);
+  assert.deepEqual(egressPortsOf(one(r, 'NetworkPolicy')), ['TCP/443', 'TCP/53', 'TCP/7170', 'TCP/7171', 'UDP/53'],
+    'no 502: taptap does not run in this pod');
+  const loop = mustRender({ files: ['credentials.yaml'], values: { local: { taptap: { address: '127.0.0.1:7161' } }, networkPolicy: { enabled: true } } });
+  assert.equal(one(loop, 'NetworkPolicy').spec.egress.length, 2, 'DNS and the API only');
+  const peers = mustRender({ files: ['local.yaml'], values: { networkPolicy: { localEgressTo: [{ ipBlock: { cidr: '192.168.1.0/24' } }] } } });
+  assert.deepEqual(one(peers, 'NetworkPolicy').spec.egress[2].to, [{ ipBlock: { cidr: '192.168.1.0/24' } }]);
+});
+check('local: off by default: no --local.* flag, no ConfigMap, no second container, no egress to the bus', () => {
+  for (const files of [['credentials.yaml'], ['demo.yaml'], ['shards.yaml'], ['all.yaml']]) {
+    const r = mustRender({ files });
+    const w = workload(r)[0];
+    assert.deepEqual(localArgs(exporterContainer(w)), [], `${files}`);
+    assert.equal(w.spec.template.spec.containers.length, 1, `${files}: one container`);
+    assert.equal(find(r, 'ConfigMap', 'tigo-tigo-exporter-local').length, 0, `${files}`);
+    for (const np of find(r, 'NetworkPolicy')) assert.ok(!egressPortsOf(np).includes('TCP/502'), `${files}: egress to 502`);
+    assert.doesNotMatch(r.notes, /Local bus/);
+  }
+});
+check('local: misuse fails with a clear message', () => {
+  for (const [files, values, message] of [
+    [['shards.yaml'], { local: { taptap: { command: 'taptap observe --tcp 192.168.1.20 --port 502' } } },
+      /local\.\* reads one site's bus from one pod: with shards > 1/],
+    [['credentials.yaml'], { local: { sidecar: { enabled: true } } }, /local\.sidecar\.enabled needs local\.sidecar\.image\.repository/],
+    [['credentials.yaml'], { local: { mappingFile: { system: 3 } } }, /local\.mappingFile and local\.staleAfter need a local source/],
+    [['credentials.yaml'], { local: { staleAfter: '1m' } }, /need a local source/],
+    [['local.yaml'], { local: { sidecar: { name: 'tigo-exporter' } } }, /local\.sidecar\.name must differ from the exporter's container name/],
+  ]) {
+    const f = render({ files, values });
+    assert.notEqual(f.status, 0, `rendered with ${JSON.stringify(values)}`);
+    assert.match(f.stderr, message);
+  }
+});
+check('values.schema.json: local rejects stdin, a host without port, a bad duration or port, unknown keys, a sidecar without image', () => {
+  const base = YAML.parse(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
+  const l = base.local;
+  for (const ok of [localValues.local, { ...l, taptap: { command: '', address: ['10.0.0.1:7160', 'unix:/run/t.sock', '[fd00::1]:7160'] } },
+    { ...l, mappingFile: 'modules: "A:01:4-C3F23CR"\n' }]) {
+    assert.equal(schemaErrors({ ...base, local: ok }), '', JSON.stringify(ok));
+  }
+  const bad = {
+    'address "-" (stdin)': { ...l, taptap: { ...l.taptap, address: '-' } },
+    'address without port': { ...l, taptap: { ...l.taptap, address: '192.168.1.20' } },
+    'address list with stdin': { ...l, taptap: { ...l.taptap, address: ['10.0.0.1:7160', '-'] } },
+    'staleAfter: 90': { ...l, staleAfter: 90 },
+    'staleAfter: "soon"': { ...l, staleAfter: 'soon' },
+    'mappingFile.module (misspelled)': { ...l, mappingFile: { module: 'A:01:4-C3F23CR' } },
+    'mappingFile panel without panel': { ...l, mappingFile: { panels: [{ barcode: '4-9A57A2L' }] } },
+    'sidecar.port: 0': { ...l, sidecar: { ...l.sidecar, port: 0 } },
+    'sidecar enabled without image': { ...l, sidecar: { ...l.sidecar, enabled: true } },
+    'sidecar named like the exporter': { ...l, sidecar: { ...l.sidecar, name: 'tigo-exporter' } },
+    'local.taptap.cmd (unknown)': { ...l, taptap: { ...l.taptap, cmd: 'taptap' } },
+    'local.mapping (unknown)': { ...l, mapping: {} },
+  };
+  for (const [name, local] of Object.entries(bad)) assert.notEqual(schemaErrors({ ...base, local }), '', `accepted ${name}`);
+});
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -221,6 +221,9 @@ containers:
       {{- if .Values.state.enabled }}
       - --storage.path={{ .Values.state.mountPath }}
       {{- end }}
+      {{- with include "tigo-exporter.local.args" . }}
+      {{- . | trim | nindent 6 }}
+      {{- end }}
       - --log.level={{ .Values.log.level }}
       - --log.format={{ .Values.log.format }}
       {{- if include "tigo-exporter.webConfig.enabled" . }}
@@ -272,9 +275,17 @@ containers:
       {{- with include "tigo-exporter.webConfig.volumeMounts" . }}
       {{- . | trim | nindent 6 }}
       {{- end }}
+      {{- if and (include "tigo-exporter.local.enabled" .) (include "tigo-exporter.local.mapping" .) }}
+      - name: local-mapping
+        mountPath: {{ include "tigo-exporter.local.mountPath" . }}
+        readOnly: true
+      {{- end }}
       {{- with .Values.extraVolumeMounts }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
+  {{- if and (include "tigo-exporter.local.enabled" .) .Values.local.sidecar.enabled }}
+  {{- include "tigo-exporter.local.sidecar" . | trim | nindent 2 }}
+  {{- end }}
 volumes:
   - name: tmp
     emptyDir:
@@ -308,6 +319,20 @@ volumes:
   {{- end }}
   {{- with include "tigo-exporter.webConfig.volumes" . }}
   {{- . | trim | nindent 2 }}
+  {{- end }}
+  {{- if include "tigo-exporter.local.enabled" . }}
+  {{- if include "tigo-exporter.local.mapping" . }}
+  - name: local-mapping
+    configMap:
+      name: {{ include "tigo-exporter.local.configMapName" . }}
+      # 0444 in decimal
+      defaultMode: 292
+  {{- end }}
+  {{- if .Values.local.sidecar.enabled }}
+  - name: local-tmp
+    emptyDir:
+      sizeLimit: 16Mi
+  {{- end }}
   {{- end }}
   {{- with .Values.extraVolumes }}
   {{- toYaml . | nindent 2 }}
@@ -355,11 +380,16 @@ Environment of the exporter's container: the username from the Secret, the pod n
 {{- end }}
 
 {{/*
-Pod annotations: a checksum of the chart's Secret, so pods roll when the credentials change.
+Pod annotations: checksums of the chart's Secret and of the mapping file, so pods roll when the
+credentials or the mapping change.
 */}}
 {{- define "tigo-exporter.podAnnotations" -}}
 {{- if and (not .Values.demo) (not .Values.existingSecret.name) }}
 checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+{{- if and (include "tigo-exporter.local.enabled" .) (include "tigo-exporter.local.mapping" .) }}
+{{- /* The exporter reads the mapping file at start. */}}
+checksum/local-mapping: {{ include "tigo-exporter.local.mapping" . | sha256sum }}
 {{- end }}
 {{- with .Values.podAnnotations }}
 {{ toYaml . }}
@@ -497,4 +527,139 @@ headers and a rate limit): what the busybox `helm test` pod can check.
 */}}
 {{- define "tigo-exporter.webConfig.plainHttp" -}}
 {{- if not (or (include "tigo-exporter.webConfig.tls" .) (include "tigo-exporter.webConfig.basicAuth" .)) }}true{{ end }}
+{{- end }}
+
+{{- /* ---- local: the Tigo bus read with taptap (--local.*, docs/LOCAL.md) ---- */}}
+
+{{/*
+The addresses the exporter reads taptap's lines from, one a line: local.taptap.address (a string
+or a list), then the sidecar's loopback port.
+*/}}
+{{- define "tigo-exporter.local.addresses" -}}
+{{- $a := .Values.local.taptap.address }}
+{{- $list := list }}
+{{- if kindIs "string" $a }}
+{{- if $a }}{{ $list = list $a }}{{ end }}
+{{- else if $a }}
+{{- $list = $a }}
+{{- end }}
+{{- if .Values.local.sidecar.enabled }}
+{{- $list = append $list (printf "127.0.0.1:%d" (int .Values.local.sidecar.port)) }}
+{{- end }}
+{{- join "\n" $list }}
+{{- end }}
+
+{{/*
+"true" when the exporter reads a local bus: a command, an address or the sidecar. One pod per bus:
+with shards every pod would read the whole bus and serve the nodes of other shards' systems (and
+every unmatched node) again in system 0.
+*/}}
+{{- define "tigo-exporter.local.enabled" -}}
+{{- if or .Values.local.taptap.command (include "tigo-exporter.local.addresses" .) }}
+{{- if include "tigo-exporter.sharded" . }}
+{{- fail "local.* reads one site's bus from one pod: with shards > 1 every shard would read it and serve its nodes again; run the bus in a release of one pod (shards: 1)" }}
+{{- end }}
+{{- if and .Values.local.sidecar.enabled (not .Values.local.sidecar.image.repository) }}
+{{- fail "local.sidecar.enabled needs local.sidecar.image.repository: an image with taptap (and socat, say); none is published, see values.yaml" }}
+{{- end }}
+{{- if and .Values.local.sidecar.enabled (eq .Values.local.sidecar.name .Chart.Name) }}
+{{- fail (printf "local.sidecar.name must differ from the exporter's container name %s" .Chart.Name) }}
+{{- end }}
+true
+{{- else if or .Values.local.mappingFile .Values.local.staleAfter }}
+{{- fail "local.mappingFile and local.staleAfter need a local source: set local.taptap.command, local.taptap.address or local.sidecar.enabled" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The mapping file's content: the text as given, or the YAML of a map.
+*/}}
+{{- define "tigo-exporter.local.mapping" -}}
+{{- $m := .Values.local.mappingFile }}
+{{- if kindIs "string" $m }}{{ $m }}
+{{- else if $m }}{{ toYaml $m }}
+{{- end }}
+{{- end }}
+
+{{- define "tigo-exporter.local.configMapName" -}}
+{{- include "tigo-exporter.fullname" . | trunc 57 | trimSuffix "-" }}-local
+{{- end }}
+
+{{- define "tigo-exporter.local.mountPath" -}}
+/etc/tigo-exporter/local
+{{- end }}
+
+{{/*
+The exporter's --local.* arguments, as YAML list items.
+*/}}
+{{- define "tigo-exporter.local.args" -}}
+{{- if include "tigo-exporter.local.enabled" . }}
+{{- with .Values.local.taptap.command }}
+- {{ printf "--local.taptap.command=%s" . | quote }}
+{{- end }}
+{{- range compact (splitList "\n" (include "tigo-exporter.local.addresses" .)) }}
+- {{ printf "--local.taptap.address=%s" . | quote }}
+{{- end }}
+{{- if include "tigo-exporter.local.mapping" . }}
+- --local.mapping-file={{ include "tigo-exporter.local.mountPath" . }}/mapping.yaml
+{{- end }}
+{{- with .Values.local.staleAfter }}
+- --local.stale-after={{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The TCP ports the pod reaches for the bus: the converter's (local.taptap.command or the sidecar
+run taptap here) and those of the non-loopback local.taptap.address values, one a line.
+*/}}
+{{- define "tigo-exporter.local.egressPorts" -}}
+{{- $ports := list }}
+{{- if or .Values.local.taptap.command .Values.local.sidecar.enabled }}
+{{- range .Values.networkPolicy.localPorts }}{{ $ports = append $ports (int .) }}{{ end }}
+{{- end }}
+{{- $a := .Values.local.taptap.address }}
+{{- $list := kindIs "string" $a | ternary (compact (list $a)) ($a | default list) }}
+{{- range $list }}
+{{- if and (not (hasPrefix "unix:" .)) (not (regexMatch "^(127\\.[0-9.]+|localhost|\\[::1\\]):[0-9]+$" .)) }}
+{{- $ports = append $ports (regexFind "[0-9]+$" . | int) }}
+{{- end }}
+{{- end }}
+{{- $ports | uniq | join "\n" }}
+{{- end }}
+
+{{/*
+The sidecar that runs taptap and serves its lines on 127.0.0.1:local.sidecar.port (an example:
+the image is the user's), as a YAML list item of the pod's containers.
+*/}}
+{{- define "tigo-exporter.local.sidecar" -}}
+{{- $s := .Values.local.sidecar }}
+- name: {{ $s.name }}
+  image: {{ printf "%s%s" $s.image.repository (ternary (printf ":%s" $s.image.tag) "" (ne $s.image.tag "")) | quote }}
+  imagePullPolicy: {{ $s.image.pullPolicy }}
+  {{- with $s.command }}
+  command:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $s.args }}
+  args:
+    {{- range . }}
+    - {{ tpl (toString .) $ | quote }}
+    {{- end }}
+  {{- end }}
+  {{- with $s.env }}
+  env:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $s.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with ($s.securityContext | default .Values.securityContext) }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  volumeMounts:
+    - name: local-tmp
+      mountPath: /tmp
 {{- end }}
