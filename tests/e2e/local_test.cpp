@@ -4,7 +4,7 @@
 // labels; the mapping file and the local-only path; a taptap command that exits, crashes, hangs
 // or prints garbage never stops /metrics and is restarted.
 //
-// TIGO_E2E_LOCAL_SECONDS sets how long the latency is measured (60 s by default; the record in
+// TIGO_E2E_LOCAL_SECONDS sets how long the latency is measured (30 s by default; the record in
 // bench/RESULTS.md is of a 10-minute run).
 #include <httplib.h>
 #include <simdjson.h>
@@ -174,7 +174,7 @@ double value_of(const std::vector<Sample>& samples, const std::string& name,
 
 int measure_seconds() {
   const char* env = std::getenv("TIGO_E2E_LOCAL_SECONDS");
-  return env ? std::max(10, std::atoi(env)) : 60;
+  return env ? std::max(10, std::atoi(env)) : 30;
 }
 
 }  // namespace
