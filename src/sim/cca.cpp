@@ -91,6 +91,7 @@ std::string cca_config_json(const SystemContext& c) {
          strings_of(static_cast<int>(i)), first);
   for (const auto& st : t.strings) {
     std::vector<std::string> labels;
+    labels.reserve(static_cast<std::size_t>(st.panel_count));
     for (int p = 0; p < st.panel_count; ++p)
       labels.push_back(
           t.panels[static_cast<std::size_t>(st.first_panel) + static_cast<std::size_t>(p)].label);
