@@ -262,9 +262,16 @@ std::shared_ptr<const refresh::Snapshot> Fuser::fuse(const refresh::Snapshot& cl
       p.reporting = false;  // its gateway's other nodes are heard, it is not
     }
   }
+  // The energy of the day: the bus's integral where it covers more of the day than the cloud's
+  // minutes (build_snapshot's), which it then replaces.
   for (auto& e : systems)
-    for (auto& p : e.panels)
-      p.energy_today_wh = energy_today(e.system.system_id, p.label, e.system.timezone, wall_now);
+    for (auto& p : e.panels) {
+      const auto bus = energy_today(e.system.system_id, p.label, e.system.timezone, wall_now);
+      if (bus && (!p.energy_covered_s || bus->second >= *p.energy_covered_s)) {
+        p.energy_today_wh = bus->first;
+        p.energy_covered_s = bus->second;
+      }
+    }
 
   // Panels the cloud does not have: into their cloud system if it exists, else a local one.
   std::map<std::int64_t, SystemEntry> local_systems;
@@ -291,7 +298,10 @@ std::shared_ptr<const refresh::Snapshot> Fuser::fuse(const refresh::Snapshot& cl
       // A quiet gateway is night (or the bus is down): keep the day's answer, as the cloud does.
       p.reporting = n.reading.has_value() && live[lp.chosen.bus].count(n.gateway) == 0;
     }
-    p.energy_today_wh = energy_today(system_id, p.label, e.system.timezone, wall_now);
+    if (const auto bus = energy_today(system_id, p.label, e.system.timezone, wall_now)) {
+      p.energy_today_wh = bus->first;
+      p.energy_covered_s = bus->second;
+    }
     e.panels.push_back(std::move(p));
   }
 
@@ -346,23 +356,29 @@ void Fuser::integrate(std::int64_t system_id, const std::string& panel, const st
   auto& e = it->second;
   if (added || e.day != day) {
     // A new day starts at 0 (the night between held no power worth counting).
-    e = PanelEnergy{system_id, panel, day, 0, r.time, w};
+    e = PanelEnergy{system_id, panel, day, 0, 0, r.time, w};
     return;
   }
   if (r.time <= e.last_time) return;  // seen already
   const auto gap = r.time - e.last_time;
-  if (gap <= kMaxEnergyGap)
-    e.wh += (e.last_w + w) / 2 * std::chrono::duration<double>(gap).count() / 3600;
+  if (gap <= kMaxEnergyGap) {
+    const double seconds = std::chrono::duration<double>(gap).count();
+    e.wh += (e.last_w + w) / 2 * seconds / 3600;
+    e.covered_s += seconds;
+  }
   e.last_time = r.time;
   e.last_w = w;
 }
 
-std::optional<double> Fuser::energy_today(std::int64_t system_id, const std::string& panel,
-                                          const std::string& zone, WallTime now) const {
+std::optional<std::pair<double, double>> Fuser::energy_today(std::int64_t system_id,
+                                                             const std::string& panel,
+                                                             const std::string& zone,
+                                                             WallTime now) const {
   const auto it = energy_.find({system_id, panel});
   if (it == energy_.end()) return std::nullopt;
   const auto today = site_date(std::chrono::floor<std::chrono::seconds>(now), zone);
-  return it->second.day == today ? it->second.wh : 0.0;
+  if (it->second.day != today) return std::pair{0.0, 0.0};
+  return std::pair{it->second.wh, it->second.covered_s};
 }
 
 std::vector<PanelEnergy> Fuser::export_energy() const {

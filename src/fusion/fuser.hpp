@@ -59,6 +59,7 @@ struct PanelEnergy {
   std::string panel;
   std::chrono::sys_days day{};  // the site-local date, as days since the epoch
   double wh = 0;
+  double covered_s = 0;  // seconds of the day the integral spans (the gaps left out)
   std::chrono::sys_time<std::chrono::microseconds> last_time{};
   double last_w = 0;
   bool operator==(const PanelEnergy&) const = default;
@@ -86,8 +87,11 @@ class Fuser {
  private:
   void integrate(std::int64_t system_id, const std::string& panel, const std::string& zone,
                  const local::PowerReport& r);
-  std::optional<double> energy_today(std::int64_t system_id, const std::string& panel,
-                                     const std::string& zone, WallTime now) const;
+  // {Wh, seconds covered} of today (site-local), 0 for an entry of an earlier day.
+  std::optional<std::pair<double, double>> energy_today(std::int64_t system_id,
+                                                        const std::string& panel,
+                                                        const std::string& zone,
+                                                        WallTime now) const;
 
   FuseOptions options_;
   std::map<std::pair<std::int64_t, std::string>, PanelEnergy> energy_;

@@ -67,6 +67,8 @@ std::string format_local_state(const LocalState& state) {
     char number[64];
     std::snprintf(number, sizeof number, "%.17g", e.wh);
     out += ",\"wh\":" + std::string(number);
+    std::snprintf(number, sizeof number, "%.17g", e.covered_s);
+    out += ",\"covered_s\":" + std::string(number);
     out += ",\"last_us\":" + std::to_string(e.last_time.time_since_epoch().count());
     std::snprintf(number, sizeof number, "%.17g", e.last_w);
     out += ",\"last_w\":" + std::string(number) + "}";
@@ -119,6 +121,8 @@ util::Result<LocalState> parse_local_state(std::string_view json) {
           get<std::int64_t>(item["day"].get_int64(), "energy day"), 10'957, 84'006, "energy day")}};
       e.wh =
           finite_in(get<double>(item["wh"].get_double(), "energy wh"), 0, kMaxPanelWh, "energy wh");
+      e.covered_s = finite_in(get<double>(item["covered_s"].get_double(), "energy covered_s"), 0,
+                              2 * 86'400, "energy covered_s");
       const auto last_us = get<std::int64_t>(item["last_us"].get_int64(), "energy last_us");
       const auto day_us =
           std::chrono::duration_cast<std::chrono::microseconds>(e.day.time_since_epoch()).count();

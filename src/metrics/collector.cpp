@@ -254,8 +254,12 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
       w.sample_prerendered("tigo_panel_details_sample_timestamp_seconds", blocks[k],
                            seconds_of(*newest));
   }
+  announce(w, family_spec("tigo_panel_energy_today_joules"));
+  for (std::size_t k = 0; k < panels.size(); ++k)
+    if (const auto j = joules(panels[k]->energy_today_wh))
+      w.sample_prerendered("tigo_panel_energy_today_joules", blocks[k], *j);
   if (snap.local_sources.empty()) return;
-  // What only the local sources add: the bus's own measurements, the reading's source, energy.
+  // What only the local sources add: the bus's own measurements, the reading's source.
   const auto optional_family = [&](std::string_view name, auto value_of) {
     announce(w, family_spec_at(name));
     for (std::size_t k = 0; k < panels.size(); ++k)
@@ -277,8 +281,6 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
         blocks[k] + "," +
             LabelBlock().add("source", refresh::reading_source_name(panels[k]->source)).str(),
         1);
-  optional_family("tigo_panel_energy_today_joules",
-                  [](const Panel& p) { return joules(p.energy_today_wh); });
 }
 
 void render_local_sources(const Snapshot& snap, TextWriter& w) {

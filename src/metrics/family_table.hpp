@@ -60,7 +60,8 @@ inline constexpr std::string_view kLocalOnlyAbsent = "without a local source (--
 inline constexpr std::string_view kBusOnlyAbsent =
     "while the panel's reading is not the bus's (no local bus, the node not heard for "
     "--local.stale-after, or a newer cloud minute)";
-inline constexpr std::string_view kBusEnergyAbsent = "for panels never heard on the local bus";
+inline constexpr std::string_view kPanelEnergyAbsent =
+    "until the panel has a power minute or a bus reading of the site-local today";
 
 // When minute readings (panels, objects) are absent by the staleness rule, beyond its general
 // case (a dataset unconfirmed for longer than its limit, docs/METRICS.md "Staleness").
@@ -222,6 +223,11 @@ inline constexpr FamilySpec kFamilies[] = {
      "Their age: fetched less often than power when the budget is short (up to 2 h), so a dashboard "
      "can tell an old voltage from a current one.",
      kGatewaySilentAbsent, Scope::object},
+    {"tigo_panel_energy_today_joules", MetricType::gauge, "joules",
+     "Panel energy since site-local midnight, integrated from its minute power (cloud) or its local bus readings, whichever covers more of the day.",
+     kPanelLabels, "data/aggregate param=Pin minutes (W/60 Wh each); the local bus: voltage_in x current over time",
+     "Each cloud minute counts once; bus readings add trapezoids, a gap over 150 s adds nothing (the node was silent). It counts from the exporter's first fetch (2 h back at the start) or bus reading of the day, so it can fall short of Tigo's own totals; bus integrals are kept across restarts with --storage.path. Meant to find the panel that underperforms over a day.",
+     kPanelEnergyAbsent, Scope::object},
     {"tigo_panel_output_voltage_volts", MetricType::gauge, "volts",
      "Panel optimizer output voltage, as the local bus reports it (taptap voltage_out).",
      kPanelLabels, "the local bus: taptap power reports `voltage_out`",
@@ -237,11 +243,6 @@ inline constexpr FamilySpec kFamilies[] = {
      "system_id, object_id, inverter, mppt, string, panel, source", "the fusion of local sources",
      "One series per panel. `bus` while its optimizer is heard on the local bus (taptap) and that reading is newer than the cloud's minute; `cca` for the CCA's local minutes; else `cloud`.",
      kLocalOnlyAbsent, Scope::object},
-    {"tigo_panel_energy_today_joules", MetricType::gauge, "joules",
-     "Panel energy since site-local midnight, integrated from its local bus readings.",
-     kPanelLabels, "the local bus: power reports, voltage_in x current over time",
-     "Trapezoids between readings; a gap over 150 s adds nothing (the node was silent), so it can fall short of Tigo's own totals. Kept across restarts with --storage.path; 0 from site-local midnight until the panel's first reading.",
-     kBusEnergyAbsent, Scope::object},
     {"tigo_object_power_watts", MetricType::gauge, "watts",
      "Power of a system, inverter or string object (data/combined level=minute).",
      kObjectLabels, "data/combined level=minute", "", kGatewaySilentAbsent, Scope::object, true},
@@ -317,8 +318,7 @@ inline constexpr std::size_t kFamilyCount = std::size(kFamilies);
 
 // Announced only when a local source is configured (--local.*).
 constexpr bool needs_local_source(const FamilySpec& f) {
-  return f.scope == Scope::local || f.absent == kLocalOnlyAbsent || f.absent == kBusOnlyAbsent ||
-         f.absent == kBusEnergyAbsent;
+  return f.scope == Scope::local || f.absent == kLocalOnlyAbsent || f.absent == kBusOnlyAbsent;
 }
 
 // The row of `name`; a name not in the table does not compile.

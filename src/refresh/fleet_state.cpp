@@ -146,6 +146,29 @@ std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
   return newest;
 }
 
+void integrate_panel_minutes(SystemState& s, const tigo::CsvTable& table) {
+  std::vector<std::int64_t> panels;
+  panels.reserve(s.hierarchy->panels.size());
+  for (const auto& p : s.hierarchy->panels) panels.push_back(p.object_id);
+  std::sort(panels.begin(), panels.end());
+  for (std::size_t c = 0; c < table.columns.size(); ++c) {
+    const auto id = column_id(table.columns[c].name);
+    if (!id || !std::binary_search(panels.begin(), panels.end(), *id)) continue;
+    auto& e = s.panel_energy[*id];
+    for (const auto& row : table.rows) {
+      if (c >= row.cells.size() || !row.cells[c]) continue;
+      const auto day = date::floor<date::days>(row.time);
+      if (day < e.day) continue;  // a window reaching back over midnight
+      const Timestamp at = tigo::local_to_utc(row.time, s.zone);
+      if (day > e.day) e = MinuteEnergy{day, 0, 0, {}};
+      if (e.minutes > 0 && at <= e.last) continue;  // counted before
+      e.wh += std::max(0.0, *row.cells[c]) / 60;
+      ++e.minutes;
+      e.last = at;
+    }
+  }
+}
+
 void apply_combined_minute(SystemState& s, const tigo::CsvTable& table) {
   for (const auto& col : table.columns) {
     const auto id = column_id(col.name);
@@ -300,6 +323,14 @@ SystemEntry system_entry(std::int64_t id, const SystemValues& s,
   if (v.hierarchy) {
     e.objects = s.hierarchy->objects;
     e.panels = panels_with_readings(s, v);
+    // Today's energy from the minutes, where they cover part of the site-local today.
+    const auto today = tigo::local_day(now, s.zone);
+    for (auto& p : e.panels) {
+      const auto it = s.panel_energy.find(p.object_id);
+      if (!v.power || it == s.panel_energy.end() || it->second.day != today) continue;
+      p.energy_today_wh = it->second.wh;
+      p.energy_covered_s = 60.0 * it->second.minutes;
+    }
   }
   if (v.combined) e.object_readings = object_readings(s, now);
   if (v.gateways) e.gateways = gateways(s.sources);

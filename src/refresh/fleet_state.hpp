@@ -29,6 +29,15 @@ const std::shared_ptr<const Hierarchy>& no_hierarchy();
 
 // What a snapshot build reads of a system: everything but the raw answers the hierarchy is
 // resolved from and what only the fetches use. Publishing copies exactly this part.
+// A panel's energy of one site-local day integrated from the panel power minutes fetched: a
+// minute's W counts W/60 Wh, each minute once.
+struct MinuteEnergy {
+  date::local_days day{};
+  double wh = 0;
+  int minutes = 0;
+  Timestamp last{};  // the newest minute counted
+};
+
 struct SystemValues {
   tigo::System system;
   const date::time_zone* zone = nullptr;  // null: UTC is assumed
@@ -41,6 +50,7 @@ struct SystemValues {
   std::map<std::int64_t, PanelReadings> panel_values;  // by panel object id
   std::map<std::int64_t, Reading> object_power;        // data/combined minute, by object id
   std::map<std::int64_t, std::pair<double, date::local_days>> object_energy_today;
+  std::map<std::int64_t, MinuteEnergy> panel_energy;  // by panel object id
   std::array<DatasetState, kDatasetCount> states{};
 
   DatasetState& state(Dataset d) { return states[static_cast<std::size_t>(d)]; }
@@ -89,6 +99,9 @@ void update_hierarchy(SystemState& s, const std::map<std::int64_t, std::string>&
 // out). Returns the panels' newest minute, if any.
 std::optional<Timestamp> apply_aggregate(SystemState& s, tigo::PanelParam param,
                                          const tigo::CsvTable& table);
+// Every row of a panel power (Pin) answer kept with its rows (keep_rows) into the panels' energy
+// of their site-local day (panel_energy); minutes counted before are skipped.
+void integrate_panel_minutes(SystemState& s, const tigo::CsvTable& table);
 void apply_combined_minute(SystemState& s, const tigo::CsvTable& table);
 void apply_combined_day(SystemState& s, const tigo::CsvTable& table);
 

@@ -493,6 +493,7 @@ Refresher::Fetched Refresher::fetch_panel_params(std::int64_t id, Dataset d,
     q.header = "id";
     q.start = local(window.start);
     q.end = local(window.end);
+    q.keep_rows = param == tigo::PanelParam::power;  // every minute, for the panels' energy
     auto r = client_->aggregate(q, stop);
     if (!r) {
       if (r.error().kind == tigo::ErrorKind::cancelled) {
@@ -513,12 +514,16 @@ Refresher::Fetched Refresher::fetch_panel_params(std::int64_t id, Dataset d,
   // A partly failed fetch keeps what came and does not move the cursor, so the failed param's
   // minutes are asked for again.
   f.partial = [tables](SystemState& s) {
-    for (const auto& [param, table] : *tables) apply_aggregate(s, param, table);
+    for (const auto& [param, table] : *tables) {
+      apply_aggregate(s, param, table);
+      if (param == tigo::PanelParam::power) integrate_panel_minutes(s, table);
+    }
   };
   f.apply = [tables, power, now](SystemState& s, Outcome& outcome) {
     std::optional<Timestamp> newest;
     for (const auto& [param, table] : *tables) {
       auto m = apply_aggregate(s, param, table);
+      if (param == tigo::PanelParam::power) integrate_panel_minutes(s, table);
       if (tigo::spec(param).optional) {
         s.unanswered_at[tigo::index_of(param)] =
             table.columns.empty() ? std::optional{now} : std::nullopt;

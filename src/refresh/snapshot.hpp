@@ -91,8 +91,11 @@ struct Panel {
   ReadingSource source = ReadingSource::cloud;
   std::optional<Reading> voltage_out;  // V
   std::optional<Reading> duty_cycle;   // 0..1
-  // Energy since site-local midnight integrated from the panel's readings (fusion), Wh.
+  // Energy since site-local midnight integrated from the panel's readings, Wh: from the cloud's
+  // minutes (build_snapshot) or the bus's reports (fusion), whichever covers more of the day
+  // (energy_covered_s, seconds of the day the integral spans).
   std::optional<double> energy_today_wh;
+  std::optional<double> energy_covered_s;
 };
 
 struct ObjectInfo {

@@ -370,3 +370,29 @@ TEST_CASE("fusion: a CCA's minute is served by panel label when it is the newest
   CHECK_FALSE(out->local_sources[0].connected);
   CHECK(out->local_sources[0].last_error == "summary_jsconfig: 401");
 }
+
+TEST_CASE("fusion: the energy of the day from whichever source covers more of it", "[fusion]") {
+  local::BusState bus;
+  bus.apply_line(infrastructure(4609, 2, "04:C0:5B:40:00:9A:57:A2"), at(seconds{0}));
+  bus.apply_line(infrastructure(4609, 3, "04:C0:5B:40:00:9A:57:A3"), at(seconds{0}));
+  fusion::Fuser fuser({});
+  auto c = cloud();
+  // The cloud's minutes cover 10 minutes of A1's day and 1 minute of A2's.
+  c.systems[0].panels[0].energy_today_wh = 500;
+  c.systems[0].panels[0].energy_covered_s = 600;
+  c.systems[0].panels[1].energy_today_wh = 5;
+  c.systems[0].panels[1].energy_covered_s = 60;
+  std::shared_ptr<const refresh::Snapshot> out;
+  for (int second = 0; second <= 120; second += 20) {
+    bus.apply_line(report(4609, 2, 30, 6, seconds{second}), at(seconds{second}));
+    bus.apply_line(report(4609, 3, 30, 6, seconds{second}), at(seconds{second}));
+    const auto now = at(seconds{second});
+    out = fuser.fuse(c, {input(bus, now.steady)}, now.steady, now.wall);
+  }
+  // The bus covers 120 s: more than A2's minute, less than A1's ten.
+  CHECK(*find(*out, 1001, "A1").energy_today_wh == 500);
+  CHECK(*find(*out, 1001, "A1").energy_covered_s == 600);
+  CHECK(*find(*out, 1001, "A2").energy_today_wh == Approx(180.0 * 120 / 3600));
+  CHECK(*find(*out, 1001, "A2").energy_covered_s == 120);
+  CHECK_FALSE(find(*out, 1001, "A4").energy_today_wh);
+}

@@ -758,3 +758,40 @@ TEST_CASE("a snapshot built from the shared view is the snapshot of the fleet, m
         rendered(refresh::build_snapshot(fleet, t, o)));
   CHECK(refresh::build_snapshot(shares.view(fleet), t, o).systems[2].summary->last_power_w == 777);
 }
+
+TEST_CASE("panel energy of the day from the power minutes: each minute once, the site's day",
+          "[fleet]") {
+  const auto now = *util::parse_iso8601("2026-07-01T20:00:00Z");  // 13:00 in Los Angeles
+  auto fleet = one_system(now);
+  auto& s = fleet.systems[7];
+  const auto rows = [](const std::string& body) {
+    tigo::CsvOptions o;
+    o.keep_rows = true;
+    auto t = tigo::parse_csv(body, o);
+    REQUIRE(t.ok());
+    return *t;
+  };
+  // Yesterday's last minute (a window reaching back over midnight) is not today's energy.
+  refresh::integrate_panel_minutes(
+      s, rows("Datetime,4,5\n2026/06/30 23:59:00,600,600\n2026/07/01 12:00:00,300,120\n"
+              "2026/07/01 12:01:00,360,\n"));
+  // The next window repeats 12:01 (counted once) and adds 12:02.
+  refresh::integrate_panel_minutes(
+      s, rows("Datetime,4,5\n2026/07/01 12:01:00,360,60\n2026/07/01 12:02:00,-5,60\n"));
+  auto snap = refresh::build_snapshot(fleet, now, {});
+  const auto& panels = snap.systems.at(0).panels;
+  REQUIRE(panels[0].energy_today_wh);
+  CHECK(*panels[0].energy_today_wh == Approx((300 + 360 + 0) / 60.0));  // -5 W counts as 0
+  CHECK(*panels[0].energy_covered_s == 180);
+  // Panel 5's 12:01 came only in the second window: still counted, once.
+  CHECK(*panels[1].energy_today_wh == Approx((120 + 60 + 60) / 60.0));
+  CHECK_FALSE(panels[2].energy_today_wh);  // no minute at all
+  // The next site-local day: none until its first minute.
+  const auto tomorrow = *util::parse_iso8601("2026-07-02T18:00:00Z");
+  for (auto d : {Dataset::system, Dataset::summary, Dataset::objects, Dataset::panels})
+    refresh::mark_success(s.state(d), tomorrow);
+  fleet.listed_at = tomorrow;
+  const auto next = refresh::build_snapshot(fleet, tomorrow, {});
+  REQUIRE(next.systems.at(0).panels.size() == 3);
+  CHECK_FALSE(next.systems.at(0).panels[0].energy_today_wh);
+}
