@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "sim/alerts.hpp"
@@ -166,6 +167,10 @@ std::pair<std::string, int> endpoint_of(const sockaddr_storage& a, socklen_t len
 // reads an empty reply), cpp-httplib's write of the answer fails (ENOTSOCK: no SIGPIPE) and its
 // own close releases the stand-in. False when the socket was not found.
 bool close_connection_now(const httplib::Request& req) {
+  // One at a time: the scan's directory descriptor of one call could otherwise be the number
+  // another call is replacing (TSan saw closedir race dup2 on one fd between two workers).
+  static std::mutex one_at_a_time;
+  std::lock_guard lock(one_at_a_time);
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return false;
   int found = -1;
