@@ -369,14 +369,23 @@ std::vector<MetricFamily> SnapshotCollectable::Collect() const {
       for (const auto& p : e.panels) add(f, panel_labels(e, p), p.reporting ? 1 : 0);
     auto& g = family(out, "tigo_panel_sample_timestamp_seconds", "sample");
     for (const auto& e : snap.systems)
+      for (const auto& p : e.panels)
+        if (const auto& r = p.readings[tigo::PanelParam::power])
+          add(g, panel_labels(e, p), secs(r->sample));
+    auto& d = family(out, "tigo_panel_details_sample_timestamp_seconds", "details sample");
+    for (const auto& e : snap.systems)
       for (const auto& p : e.panels) {
         std::optional<Timestamp> newest;
-        for (auto param :
-             {tigo::PanelParam::power, tigo::PanelParam::voltage, tigo::PanelParam::current})
-          if (const auto& r = p.readings[param]; r && (!newest || r->sample > *newest))
+        for (const auto& spec : tigo::kPanelParams)
+          if (const auto& r = p.readings[spec.param];
+              spec.param != tigo::PanelParam::power && r && (!newest || r->sample > *newest))
             newest = r->sample;
-        if (newest) add(g, panel_labels(e, p), secs(*newest));
+        if (newest) add(d, panel_labels(e, p), secs(*newest));
       }
+    auto& energy = family(out, "tigo_panel_energy_today_joules", "energy");
+    for (const auto& e : snap.systems)
+      for (const auto& p : e.panels)
+        if (p.energy_today_wh) add(energy, panel_labels(e, p), *p.energy_today_wh * 3600.0);
   }
   {
     auto obj = [&id](const SystemEntry& e, const refresh::ObjectReading& o) -> Labels {

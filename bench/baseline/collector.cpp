@@ -258,18 +258,30 @@ void render_panels(const Snapshot& snap, const std::vector<std::string>& ids, Te
            "1 if the panel has a reading in the newest minute its gateway delivered, else 0.");
   for (std::size_t k = 0; k < panels.size(); ++k)
     w.sample_prerendered("tigo_panel_reporting", blocks[k], panels[k]->reporting ? 1 : 0);
+  // Kept in step with the live collector's families (the comparison is of speed, on the same
+  // output): power's sample time, the detail params' newest, the energy of the day.
   w.family("tigo_panel_sample_timestamp_seconds", "gauge",
-           "The minute the panel's newest readings belong to, Unix time.");
+           "The minute the panel's newest power reading belongs to, Unix time.");
+  for (std::size_t k = 0; k < panels.size(); ++k)
+    if (const auto& r = panels[k]->readings[tigo::PanelParam::power])
+      w.sample_prerendered("tigo_panel_sample_timestamp_seconds", blocks[k], seconds_of(r->sample));
+  w.family("tigo_panel_details_sample_timestamp_seconds", "gauge", "details");
   for (std::size_t k = 0; k < panels.size(); ++k) {
     std::optional<refresh::Timestamp> newest;
-    for (auto param :
-         {tigo::PanelParam::power, tigo::PanelParam::voltage, tigo::PanelParam::current}) {
+    for (auto param : {tigo::PanelParam::voltage, tigo::PanelParam::current, tigo::PanelParam::rssi,
+                       tigo::PanelParam::temperature}) {
       const auto& r = panels[k]->readings[param];
       if (r && (!newest || r->sample > *newest)) newest = r->sample;
     }
     if (newest)
-      w.sample_prerendered("tigo_panel_sample_timestamp_seconds", blocks[k], seconds_of(*newest));
+      w.sample_prerendered("tigo_panel_details_sample_timestamp_seconds", blocks[k],
+                           seconds_of(*newest));
   }
+  w.family("tigo_panel_energy_today_joules", "gauge", "energy");
+  for (std::size_t k = 0; k < panels.size(); ++k)
+    if (panels[k]->energy_today_wh)
+      w.sample_prerendered("tigo_panel_energy_today_joules", blocks[k],
+                           *panels[k]->energy_today_wh * 3600.0);
 }
 
 void render_object_readings(const Snapshot& snap, const std::vector<std::string>& ids,
