@@ -28,7 +28,7 @@ ARG REVISION=unknown
 # source did not change, across builds and clones (BuildKit and podman/buildah both keep it).
 RUN --mount=type=cache,target=/ccache,id=tigo-exporter-ccache \
     export CCACHE_DIR=/ccache CCACHE_MAXSIZE=1G \
- && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+ && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DTIGO_BENCH=OFF \
       -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DTIGO_REVISION="${REVISION}" \
  && cmake --build /build -j"$(nproc)" --target tigo_exporter tigo_sim \
  && { ccache --show-stats | grep -iE 'hits|misses' || true; } \
