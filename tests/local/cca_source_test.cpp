@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/ports.hpp"
 #include "sim/cca.hpp"
 #include "sim/clock.hpp"
 #include "sim/fleet.hpp"
@@ -96,20 +97,6 @@ std::size_t count_containing(const std::vector<std::string>& lines, const std::s
   std::size_t n = 0;
   for (const auto& l : lines) n += l.find(text) != std::string::npos ? 1 : 0;
   return n;
-}
-
-// A loopback port that nothing listens on (bound, then closed).
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 constexpr std::int64_t kSaoPaulo = 1004;  // system 4 of the fleet: mid-afternoon at 18:30 UTC
@@ -339,7 +326,7 @@ TEST_CASE("CcaSource: nothing listening is unreachable, and the poll ends at the
           "[local][cca]") {
   local::CcaSourceOptions o;
   o.host = "127.0.0.1";
-  o.port = closed_port();
+  o.port = testing::closed_loopback_port();
   o.zone = "Europe/Berlin";
   o.password = kPassword;
   o.timeout = 5s;

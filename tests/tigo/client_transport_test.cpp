@@ -13,26 +13,13 @@
 #include <mutex>
 #include <thread>
 
+#include "../support/ports.hpp"
 #include "sim/server.hpp"
 #include "tigo/client.hpp"
 
 using namespace std::chrono;
 
 namespace {
-
-// A port nothing listens on: bound and closed again at once.
-int closed_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 tigo::ClientOptions options_for(const std::string& base_url) {
   tigo::ClientOptions o;
@@ -101,7 +88,7 @@ struct StalledApi {
 }  // namespace
 
 TEST_CASE("a closed port is named as connection refused", "[tigo][client][errors]") {
-  const int port = closed_loopback_port();
+  const int port = testing::closed_loopback_port();
   auto c =
       tigo::Client::create(options_for("http://127.0.0.1:" + std::to_string(port) + "/api/v3/"))
           .value();
